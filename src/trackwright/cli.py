@@ -1,0 +1,267 @@
+"""The ``trackwright`` command: a thin layer over the public API.
+
+Exit status: 0 success; 1 a user error (bad input, bad flags), one line on stderr;
+2 an internal error, with a hint to re-run with ``--debug`` for the traceback.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import traceback
+import warnings
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from trackwright import __version__
+from trackwright.errors import ParameterError, TrackwrightError
+from trackwright.progress import progress_bar
+
+try:  # Typer ≥ 0.29 carries its own copy of Click
+    from typer._click.exceptions import ClickException, NoArgsIsHelpError
+except ImportError:  # pragma: no cover - older Typer on the real Click
+    from click.exceptions import ClickException, NoArgsIsHelpError  # type: ignore[no-redef]
+
+app = typer.Typer(
+    name="trackwright",
+    help="Carry an AI-generated song to a finished, delivered piece of music.",
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+
+_state: dict[str, bool] = {"debug": False, "quiet": False}
+
+QuietOption = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars.")]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON on stdout.")]
+
+
+def _out() -> Console:
+    return Console(highlight=False, soft_wrap=True)
+
+
+def _warn(messages: list[str]) -> None:
+    for message in messages:
+        print(f"warning: {message}", file=sys.stderr)
+
+
+def _print_json(data: Any) -> None:
+    print(json.dumps(data, indent=2, ensure_ascii=False))
+
+
+def _fmt(value: float | None, unit: str = "") -> str:
+    return "—" if value is None else f"{value:.2f}{unit}"
+
+
+def _version(value: bool) -> None:
+    if value:
+        print(f"trackwright {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks of internal errors.")] = False,
+    quiet: QuietOption = False,
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version.")
+    ] = False,
+) -> None:
+    """Carry an AI-generated song to a finished, delivered piece of music."""
+    _state["debug"] = debug
+    _state["quiet"] = quiet
+
+
+LOUDNESS_ROWS = [
+    ("Integrated", "integrated_lufs", " LUFS"),
+    ("Momentary max", "momentary_max_lufs", " LUFS"),
+    ("Short-term max", "short_term_max_lufs", " LUFS"),
+    ("Loudness range", "loudness_range_lu", " LU"),
+    ("True peak", "true_peak_dbtp", " dBTP"),
+    ("Sample peak", "sample_peak_dbfs", " dBFS"),
+]
+
+
+@app.command()
+def loudness(
+    files: Annotated[list[Path], typer.Argument(metavar="FILE...", help="Audio files (WAV, AIFF, FLAC, OGG, MP3).")],
+    as_json: JsonOption = False,
+    layout: Annotated[
+        str | None,
+        typer.Option(help="Speaker layout: mono, stereo, 5.0, 5.1, 7.1… or names such as L,R,C,LFE,Ls,Rs."),
+    ] = None,
+    quiet: QuietOption = False,
+) -> None:
+    """Measure loudness to ITU-R BS.1770-4 / EBU R128 (integrated, momentary, short-term, LRA, true peak)."""
+    from trackwright.analysis.loudness import measure_loudness
+    from trackwright.audio import load_audio
+
+    results: list[dict[str, Any]] = []
+    with progress_bar("Measuring", quiet=quiet or _state["quiet"]) as progress:
+        for index, path in enumerate(files):
+            progress(index / len(files), path.name)
+            try:
+                report = measure_loudness(load_audio(path), layout=layout)
+            except TrackwrightError as err:
+                message = str(err)
+                raise type(err)(message if message.startswith(str(path)) else f"{path}: {message}") from err
+            results.append({"file": str(path), **report.to_dict()})
+        progress(1.0, "done")
+    if as_json:
+        _print_json(results[0] if len(results) == 1 else results)
+        return
+    table = Table(show_header=True, header_style="bold")
+    table.add_column("")
+    for result in results:
+        table.add_column(Path(result["file"]).name, justify="right")
+    for label, key, unit in LOUDNESS_ROWS:
+        table.add_row(label, *(_fmt(r[key], unit) for r in results))
+    table.add_row("Duration", *(f"{r['duration_s']:.2f} s" for r in results))
+    table.add_row("Format", *(f"{r['channels']} ch, {r['sample_rate']} Hz" for r in results))
+    _out().print(table)
+
+
+def _targets_table() -> Table:
+    from trackwright.mix.targets import TARGETS
+
+    table = Table(show_header=True, header_style="bold")
+    for column in ("Target", "Loudness", "Ceiling", "What for"):
+        table.add_column(column)
+    for target in TARGETS.values():
+        table.add_row(target.name, f"{target.integrated_lufs:g} LUFS", f"{target.ceiling_dbtp:g} dBTP",
+                      target.description)
+    return table
+
+
+@app.command()
+def master(
+    input_file: Annotated[Path | None, typer.Argument(metavar="IN", help="The mix to master.")] = None,
+    output: Annotated[Path | None, typer.Option("-o", "--output", help="Output WAV or FLAC.")] = None,
+    target: Annotated[
+        str | None, typer.Option(help="A named target (see --list-targets) or a loudness in LUFS, e.g. -14.")
+    ] = None,
+    ceiling: Annotated[float | None, typer.Option(help="True-peak ceiling in dBTP (overrides the target's).")] = None,
+    reference: Annotated[
+        Path | None, typer.Option(help="Match this reference track's tonal balance and loudness.")
+    ] = None,
+    bit_depth: Annotated[str, typer.Option(help="Output sample format: 16, 24 or float.")] = "24",
+    list_targets: Annotated[bool, typer.Option("--list-targets", help="Show the delivery targets and exit.")] = False,
+    as_json: JsonOption = False,
+    quiet: QuietOption = False,
+) -> None:
+    """Master IN to a delivery target's loudness under a true-peak ceiling (or to a reference)."""
+    if list_targets:
+        if as_json:
+            from trackwright.mix.targets import TARGETS
+
+            _print_json([t.to_dict() for t in TARGETS.values()])
+        else:
+            _out().print(_targets_table())
+        return
+    if input_file is None:
+        raise ParameterError("master needs an input file (or --list-targets)")
+    if output is None:
+        raise ParameterError("master needs -o/--output FILE (.wav or .flac)")
+    if target is None and reference is None:
+        raise ParameterError("master needs --target NAME|LUFS or --reference FILE (see --list-targets)")
+    from trackwright.audio import check_output_path, load_audio, save_audio
+    from trackwright.mix.master import master as run_master
+    from trackwright.mix.targets import resolve_target
+
+    sources = [input_file] + ([reference] if reference else [])
+    check_output_path(output, sources)
+    chosen = resolve_target(target, ceiling_dbtp=ceiling) if target else None
+    audio = load_audio(input_file)
+    ref_audio = load_audio(reference) if reference else None
+    with progress_bar("Mastering", quiet=quiet or _state["quiet"]) as progress:
+        result = run_master(audio, chosen, reference=ref_audio, ceiling_dbtp=ceiling, progress=progress)
+        progress(0.97, "writing")
+        write_warnings = save_audio(result.audio, output, bit_depth=bit_depth, inputs=sources)
+    result_dict = result.to_dict()
+    result_dict["warnings"] = list(result.warnings) + write_warnings
+    if as_json:
+        _print_json({"input": str(input_file), "output": str(output), **result_dict})
+        return
+    _warn(result_dict["warnings"])
+    table = Table(title=f"{input_file.name} → {output.name}  ({result.target.name}: "
+                  f"{result.target.integrated_lufs:g} LUFS, ceiling {result.target.ceiling_dbtp:g} dBTP)",
+                  show_header=True, header_style="bold")
+    for column in ("", "Before", "After"):
+        table.add_column(column, justify="right")
+    before, after = result.before.to_dict(), result.after.to_dict()
+    for label, key, unit in LOUDNESS_ROWS:
+        table.add_row(label, _fmt(before[key], unit), _fmt(after[key], unit))
+    table.add_row("Gain", "", f"{result.gain_db:+.2f} dB")
+    table.add_row("Limiting (max)", "", f"{result.max_limiting_db:.2f} dB")
+    _out().print(table)
+
+
+@app.command()
+def demo(
+    folder: Annotated[Path, typer.Argument(help="Where to write the demo's files.")] = Path("trackwright-demo"),
+    as_json: JsonOption = False,
+    quiet: QuietOption = False,
+) -> None:
+    """Compose a short draft in code, render it with FluidSynth, master it, and summarise."""
+    from trackwright.demo import run_demo
+
+    with progress_bar("Demo", quiet=quiet or _state["quiet"]) as progress:
+        result = run_demo(folder, progress=progress)
+    if as_json:
+        _print_json(result.to_dict())
+        return
+    _warn(result.warnings)
+    console = _out()
+    table = Table(title="Draft → master (streaming)", show_header=True, header_style="bold")
+    for column in ("", "Draft", "Master"):
+        table.add_column(column, justify="right")
+    before, after = result.mastered.before.to_dict(), result.mastered.after.to_dict()
+    for label, key, unit in LOUDNESS_ROWS:
+        table.add_row(label, _fmt(before[key], unit), _fmt(after[key], unit))
+    console.print(table)
+    for label, path in result.files.items():
+        console.print(f"{label:>10}: {path}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command line; return the exit status instead of exiting (for tests and scripts)."""
+    command = typer.main.get_command(app)
+    args = sys.argv[1:] if argv is None else list(argv)
+    _state.update(debug="--debug" in args, quiet=False)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            result = command.main(args=args, prog_name="trackwright", standalone_mode=False)
+        return result if isinstance(result, int) else 0
+    except typer.Exit as exit_:
+        return int(exit_.exit_code or 0)
+    except typer.Abort:
+        print("error: aborted", file=sys.stderr)
+        return 130
+    except NoArgsIsHelpError as err:
+        print(err.format_message() if hasattr(err, "format_message") else err)
+        return 0
+    except ClickException as err:
+        print(f"error: {' '.join(err.format_message().split())}", file=sys.stderr)
+        return 1
+    except TrackwrightError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("error: interrupted", file=sys.stderr)
+        return 130
+    except Exception as err:  # noqa: BLE001 - the last line of defence
+        if _state["debug"]:
+            traceback.print_exc()
+        print(f"internal error: {type(err).__name__}: {err} (re-run with --debug for the traceback)",
+              file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

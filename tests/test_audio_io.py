@@ -199,3 +199,13 @@ def test_dither_is_deterministic(tmp_path: Path, stereo: Audio) -> None:
     save_audio(stereo, tmp_path / "a.wav", bit_depth="16")
     save_audio(stereo, tmp_path / "b.wav", bit_depth="16")
     assert (tmp_path / "a.wav").read_bytes() == (tmp_path / "b.wav").read_bytes()
+
+
+def test_huge_file_is_refused_before_loading(tmp_path: Path, stereo: Audio, monkeypatch: pytest.MonkeyPatch) -> None:
+    import trackwright.audio as audio_module
+
+    path = tmp_path / "big.wav"
+    save_audio(stereo, path)
+    monkeypatch.setattr(audio_module, "MAX_SAMPLES", 1000)
+    with pytest.raises(AudioFileError, match="too large to load"):
+        load_audio(path)

@@ -16,7 +16,8 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 ProgressCallback = Callable[[float, str], None]
 
 
-def _ignore(fraction: float, label: str) -> None:  # noqa: ARG001 - the callback signature
+def ignore_progress(fraction: float, label: str) -> None:  # noqa: ARG001 - the callback signature
+    """A progress callback that reports nothing."""
     return None
 
 
@@ -32,7 +33,7 @@ def progress_bar(description: str, *, quiet: bool = False) -> Iterator[ProgressC
         Draw nothing, whatever the terminal.
     """
     if quiet or not sys.stderr.isatty():
-        yield _ignore
+        yield ignore_progress
         return
     columns = (TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
                TextColumn("{task.fields[label]}"), TimeElapsedColumn())

@@ -31,7 +31,8 @@ How it is measured
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, field
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass, field, replace
 
 import numpy as np
 import scipy.signal
@@ -233,8 +234,15 @@ def gated_loudness(power: np.ndarray, sample_rate: int) -> float:
     window, hop = round(BLOCK_S * sample_rate), round(HOP_S * sample_rate)
     if len(power) < window:
         raise MeasurementError(f"clip is {len(power) / sample_rate:.3f} s long; loudness needs at least {BLOCK_S} s")
-    blocks = _window_means(_cumulative(power), window, hop)
-    gated = _gate(blocks, RELATIVE_GATE_LU)
+    return gated_block_loudness(_window_means(_cumulative(power), window, hop))
+
+
+def gated_block_loudness(block_power: np.ndarray) -> float:
+    """Integrated loudness (LUFS) from the mean powers of 400 ms blocks at a 100 ms hop.
+
+    Applies the −70 LUFS absolute and −10 LU relative gates; −inf when no block passes.
+    """
+    gated = _gate(block_power, RELATIVE_GATE_LU)
     return float(power_to_lufs(gated.mean())) if gated.size else -math.inf
 
 
@@ -379,7 +387,16 @@ def measure_loudness(audio: Audio, *, layout: str | None = None) -> LoudnessRepo
     """
     _check_measurable(audio)
     rate = audio.sample_rate
-    power = weighted_power(audio, layout=layout)
+    with ThreadPoolExecutor(max_workers=1) as pool:  # oversampling and filtering release the GIL
+        true_peak = pool.submit(true_peak_linear, audio.samples, rate)
+        power = weighted_power(audio, layout=layout)
+        report = _report_from_power(audio, power)
+    return replace(report, true_peak_dbtp=_to_db(true_peak.result()))
+
+
+def _report_from_power(audio: Audio, power: np.ndarray) -> LoudnessReport:
+    """Everything but the true peak (left at −inf) from :func:`weighted_power`."""
+    rate = audio.sample_rate
     cumulative = _cumulative(power)
     integrated = gated_loudness(power, rate)
     if not math.isfinite(integrated):
@@ -398,7 +415,7 @@ def measure_loudness(audio: Audio, *, layout: str | None = None) -> LoudnessRepo
         momentary_max_lufs=_max_window_lufs(cumulative, block),
         short_term_max_lufs=short_max,
         loudness_range_lu=lra,
-        true_peak_dbtp=_to_db(true_peak_linear(audio.samples, rate)),
+        true_peak_dbtp=-math.inf,
         sample_peak_dbfs=_to_db(float(np.abs(audio.samples).max())),
         duration_s=audio.duration_s,
         sample_rate=rate,

@@ -1,0 +1,1 @@
+"""The production layer: rendering MIDI with real instruments (FluidSynth and SoundFonts)."""

@@ -1,0 +1,105 @@
+"""Rendering MIDI to audio with FluidSynth (the ``fluidsynth`` program) and a SoundFont.
+
+FluidSynth's fast-render mode writes a 32-bit float WAV as fast as the CPU allows; we run it in
+a private temporary folder, read the result back and trim the silent tail left after the
+reverb has died away.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+import mido
+import numpy as np
+
+from trackwright.audio import Audio, load_audio
+from trackwright.errors import AudioFileError, MissingDependencyError, ParameterError, TrackwrightError
+from trackwright.produce.soundfonts import find_soundfont
+
+#: Sample rates FluidSynth can render, Hz.
+RATE_RANGE = (8000, 96000)
+_SILENCE = 10 ** (-90 / 20)
+
+
+def fluidsynth_binary() -> str:
+    """Path of the ``fluidsynth`` program; :class:`MissingDependencyError` when it is absent."""
+    found = shutil.which("fluidsynth")
+    if found is None:
+        raise MissingDependencyError(
+            "the fluidsynth program is not installed: install the Debian package fluidsynth (make sysdeps does)")
+    return found
+
+
+def _midi_file(midi: str | os.PathLike[str] | mido.MidiFile, folder: Path) -> tuple[Path, float]:
+    """A MIDI file on disk for FluidSynth, and its length in seconds."""
+    if isinstance(midi, mido.MidiFile):
+        path = folder / "input.mid"
+        midi.save(str(path))
+        return path, float(midi.length)
+    path = Path(midi)
+    if not path.is_file():
+        raise AudioFileError(f"{path}: no such MIDI file")
+    try:
+        length = float(mido.MidiFile(str(path)).length)
+    except (OSError, EOFError, ValueError, KeyError, IndexError) as error:
+        raise AudioFileError(f"{path}: not a readable MIDI file ({error})") from None
+    return path, length
+
+
+def render_midi(midi: str | os.PathLike[str] | mido.MidiFile, *, sample_rate: int = 44100,
+                soundfont: str | os.PathLike[str] | None = None, gain: float = 0.5,
+                tail_s: float = 2.0) -> Audio:
+    """Render a Standard MIDI File with FluidSynth.
+
+    Parameters
+    ----------
+    midi : path or mido.MidiFile
+        The music to render.
+    sample_rate : int
+        Output rate in Hz, 8000–96000.
+    soundfont : path, optional
+        An .sf2/.sf3 file; by default :func:`~trackwright.produce.soundfonts.find_soundfont`.
+    gain : float
+        FluidSynth's master gain (linear, 0–10; 0.5 leaves headroom for a full GM band).
+    tail_s : float
+        Longest part of the reverb/release tail kept after the MIDI ends, seconds.
+
+    Returns
+    -------
+    Audio
+        Stereo float32 (2 × frames): at least the MIDI's length, at most ``tail_s`` longer.
+    """
+    if not RATE_RANGE[0] <= sample_rate <= RATE_RANGE[1]:
+        raise ParameterError(f"FluidSynth renders at {RATE_RANGE[0]}–{RATE_RANGE[1]} Hz, not {sample_rate} Hz")
+    if not 0.0 < gain <= 10.0:
+        raise ParameterError(f"FluidSynth gain must be in (0, 10], got {gain:g}")
+    binary = fluidsynth_binary()
+    font = find_soundfont(soundfont)
+    with tempfile.TemporaryDirectory(prefix="trackwright-fluidsynth-") as folder_name:
+        folder = Path(folder_name)
+        midi_path, length_s = _midi_file(midi, folder)
+        out_path = folder / "render.wav"
+        command = [binary, "-n", "-i", "-q", "-g", f"{gain:g}", "-r", str(sample_rate), "-o", "synth.lock-memory=0",
+                   "-F", str(out_path), "-T", "wav", "-O", "float", str(font), str(midi_path)]
+        done = subprocess.run(command, capture_output=True, text=True, check=False, timeout=3600)
+        if done.returncode != 0 or not out_path.is_file() or out_path.stat().st_size <= 44:
+            lines = (done.stderr or done.stdout or "no output").strip().splitlines() or ["no output"]
+            raise TrackwrightError(f"fluidsynth failed to render {midi_path.name}: {lines[-1]}")
+        audio = load_audio(out_path)
+    return _trim_tail(audio, length_s, tail_s)
+
+
+def _trim_tail(audio: Audio, length_s: float, tail_s: float) -> Audio:
+    """Cut the render after its last audible frame, keeping the MIDI length and ≤ ``tail_s`` more."""
+    rate = audio.sample_rate
+    audible = np.flatnonzero(np.abs(audio.samples).max(axis=0) > _SILENCE)
+    last = int(audible[-1]) + 1 if audible.size else 0
+    keep = min(audio.frames, max(round(length_s * rate), min(last, round((length_s + tail_s) * rate))))
+    samples = audio.samples[:, :keep]
+    if samples.shape[1] < round(length_s * rate):
+        samples = np.pad(samples, ((0, 0), (0, round(length_s * rate) - samples.shape[1])))
+    return audio.with_samples(np.ascontiguousarray(samples))

@@ -1,0 +1,1 @@
+"""The symbolic layer: MIDI drafts, chords, melodies."""

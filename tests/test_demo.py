@@ -1,0 +1,35 @@
+"""`trackwright demo`: composes, renders with FluidSynth, masters to streaming, writes a summary."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from trackwright.analysis.loudness import measure_loudness
+from trackwright.audio import load_audio
+from trackwright.cli import main
+from trackwright.demo import run_demo
+
+
+def test_run_demo_writes_a_master_on_target(tmp_path: Path) -> None:
+    result = run_demo(tmp_path / "out", bars=8)
+    assert {p.name for p in (tmp_path / "out").iterdir()} == {"draft.mid", "draft.wav", "draft_master.wav",
+                                                               "summary.json"}
+    master = measure_loudness(load_audio(result.files["master"]))
+    assert master.integrated_lufs == pytest.approx(-14.0, abs=0.2) and master.true_peak_dbtp <= -1.0
+    draft = load_audio(result.files["draft"])
+    assert draft.duration_s == pytest.approx(load_audio(result.files["master"]).duration_s)
+    summary = json.loads(result.files["summary"].read_text())
+    assert summary["master"]["after"]["integrated_lufs"] == pytest.approx(master.integrated_lufs, abs=0.01)
+    assert summary["draft"]["bars"] == 8 and summary["draft"]["key"] == "C"
+
+
+def test_demo_command_json(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    code = main(["demo", str(tmp_path / "d"), "--json"])
+    out = capsys.readouterr().out
+    assert code == 0
+    data = json.loads(out)
+    assert Path(data["files"]["master"]).is_file()
+    assert data["master"]["target"]["name"] == "streaming"

@@ -31,6 +31,7 @@ How it is measured
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field, replace
 
@@ -40,6 +41,7 @@ import soxr
 
 from trackwright.audio import Audio, validate_audio
 from trackwright.errors import MeasurementError, ParameterError
+from trackwright.parallel import thread_map
 
 BLOCK_S = 0.4
 SHORT_TERM_S = 3.0
@@ -186,15 +188,19 @@ def weighted_power(audio: Audio, *, layout: str | None = None) -> np.ndarray:
     """
     weights = channel_weights(audio.channels, layout)
     sos = k_weighting_sos(audio.sample_rate)
-    power = np.zeros(audio.frames, dtype=np.float64)
-    for channel, weight in zip(audio.samples, weights):
-        if weight == 0.0:
-            continue
-        filtered = scipy.signal.sosfilt(sos, channel)  # float64 state and output
+
+    def channel_power(pair: tuple[np.ndarray, float]) -> np.ndarray:
+        channel, weight = pair
+        filtered = scipy.signal.sosfilt(sos, channel.astype(np.float64))
         np.square(filtered, out=filtered)
         if weight != 1.0:
             filtered *= weight
-        power += filtered
+        return filtered
+
+    powers = thread_map(channel_power, [(c, w) for c, w in zip(audio.samples, weights) if w != 0.0])
+    power = powers[0] if powers else np.zeros(audio.frames, dtype=np.float64)
+    for other in powers[1:]:
+        power += other
     return power
 
 
@@ -273,27 +279,34 @@ def oversampling_factor(sample_rate: int) -> int:
     return max(1, math.ceil(TRUE_PEAK_MIN_RATE / sample_rate - 1e-9))
 
 
-_CHUNK_FRAMES = 16384
+_CHUNK_FRAMES = 1 << 16
 
 
-def _oversampled_chunks(samples: np.ndarray, sample_rate: int):  # noqa: ANN202 - generator
-    """Yield the oversampled signal in consecutive chunks shaped (n, channels).
+def _oversampled_chunks(channel: np.ndarray, sample_rate: int) -> Iterator[np.ndarray]:
+    """Yield one channel (shape (frames,)) oversampled, in consecutive 1-D chunks.
 
     Streaming through libsoxr keeps memory flat and the working set in cache; the chunks
-    concatenate to exactly the one-shot resampled signal (delay-compensated).
+    concatenate to exactly the one-shot resampled signal (delay-compensated), so oversampled
+    value ``j`` lies at time ``j / (factor × sample_rate)``.
     """
     factor = oversampling_factor(sample_rate)
-    frames_first = np.ascontiguousarray(samples.T, dtype=np.float32)
+    channel = np.ascontiguousarray(channel, dtype=np.float32)
     if factor == 1:
-        yield frames_first
+        yield channel
         return
-    stream = soxr.ResampleStream(
-        sample_rate, sample_rate * factor, frames_first.shape[1], dtype="float32", quality="HQ"
-    )
-    frames = len(frames_first)
+    stream = soxr.ResampleStream(sample_rate, sample_rate * factor, 1, dtype="float32", quality="HQ")
+    frames = len(channel)
     for start in range(0, frames, _CHUNK_FRAMES):
         stop = min(start + _CHUNK_FRAMES, frames)
-        yield stream.resample_chunk(frames_first[start:stop], last=stop == frames)
+        yield stream.resample_chunk(channel[start:stop], last=stop == frames)
+
+
+def _channel_true_peak(channel: np.ndarray, sample_rate: int) -> float:
+    peak = float(np.abs(channel).max()) if channel.size else 0.0
+    for chunk in _oversampled_chunks(channel, sample_rate):
+        if chunk.size:
+            peak = max(peak, float(chunk.max()), -float(chunk.min()))
+    return peak
 
 
 def true_peak_linear(samples: np.ndarray, sample_rate: int) -> float:
@@ -301,38 +314,46 @@ def true_peak_linear(samples: np.ndarray, sample_rate: int) -> float:
 
     ``samples`` is shaped (channels, frames). See the module docstring for the method.
     """
-    peak = float(np.abs(samples).max())
-    for chunk in _oversampled_chunks(samples, sample_rate):
-        if chunk.size:
-            peak = max(peak, float(chunk.max()), -float(chunk.min()))
-    return peak
+    return max(thread_map(lambda channel: _channel_true_peak(channel, sample_rate), samples))
 
 
-def _abs_max_over_columns(matrix: np.ndarray) -> np.ndarray:
-    """``np.abs(matrix).max(axis=1)`` for a few columns, much faster than a row-wise reduction."""
-    out = np.abs(matrix[:, 0])
-    for column in range(1, matrix.shape[1]):
-        np.maximum(out, np.abs(matrix[:, column]), out=out)
-    return out
+def _channel_peak_envelope(channel: np.ndarray, sample_rate: int) -> np.ndarray:
+    """Per frame ``n``: max |oversampled value| in [n, n + 1) frames and |sample n|, float32."""
+    factor = oversampling_factor(sample_rate)
+    frames = len(channel)
+    envelope = np.zeros(frames, dtype=np.float32)
+    filled, pending = 0, np.zeros(0, dtype=np.float32)
+    for chunk in _oversampled_chunks(channel, sample_rate):
+        values = np.abs(chunk)
+        if pending.size:
+            values = np.concatenate((pending, values))
+        usable = min(len(values) // factor, frames - filled)
+        block = values[: usable * factor].reshape(usable, factor)
+        target = envelope[filled: filled + usable]
+        target[:] = block[:, 0]
+        for column in range(1, factor):  # column-wise: much faster than a row-wise reduction
+            np.maximum(target, block[:, column], out=target)
+        filled += usable
+        pending = values[usable * factor:]
+    if filled < frames and pending.size:
+        envelope[filled] = pending.max()
+    np.maximum(envelope, np.abs(channel), out=envelope)
+    return envelope
 
 
 def oversampled_peak_envelope(samples: np.ndarray, sample_rate: int) -> np.ndarray:
-    """Per-frame true-peak envelope, shape (frames,), float64, linear full scale.
+    """Per-frame true-peak envelope, shape (frames,), float32, linear full scale.
 
     Value ``n`` is the largest absolute oversampled value across channels between frames
     ``n − 1`` and ``n + 1`` — what a gain applied at frame ``n`` has to keep under a ceiling.
     """
-    frames = samples.shape[1]
-    factor = oversampling_factor(sample_rate)
-    peaks = [_abs_max_over_columns(chunk) for chunk in _oversampled_chunks(samples, sample_rate) if chunk.size]
-    peak = np.concatenate(peaks) if peaks else np.zeros(0, dtype=np.float32)
-    if len(peak) < frames * factor:
-        peak = np.pad(peak, (0, frames * factor - len(peak)))
-    per_frame = _abs_max_over_columns(peak[: frames * factor].reshape(frames, factor))
-    per_frame = np.maximum(per_frame, _abs_max_over_columns(samples.T)).astype(np.float64)
-    envelope = per_frame.copy()
-    envelope[1:] = np.maximum(envelope[1:], per_frame[:-1])
-    envelope[:-1] = np.maximum(envelope[:-1], per_frame[1:])
+    per_frame = thread_map(lambda channel: _channel_peak_envelope(channel, sample_rate), samples)
+    envelope = per_frame[0]
+    for other in per_frame[1:]:
+        np.maximum(envelope, other, out=envelope)
+    across = envelope.copy()
+    np.maximum(envelope[1:], across[:-1], out=envelope[1:])
+    np.maximum(envelope[:-1], across[1:], out=envelope[:-1])
     return envelope
 
 

@@ -33,6 +33,7 @@ from trackwright.analysis.loudness import (
     LoudnessReport,
     gated_block_loudness,
     gated_loudness,
+    integrated_loudness,
     measure_loudness,
     weighted_power,
 )
@@ -41,6 +42,7 @@ from trackwright.errors import MeasurementError, ParameterError
 from trackwright.mix import limiter
 from trackwright.mix.match import average_spectrum, match_spectrum
 from trackwright.mix.targets import CEILING_RANGE, DEFAULT_CEILING_DBTP, LUFS_RANGE, TOLERANCE_LU, Target
+from trackwright.parallel import thread_map
 from trackwright.progress import ProgressCallback, ignore_progress
 
 #: Gain reduction beyond which mastering warns that the target squashes the mix, dB.
@@ -194,22 +196,31 @@ def _solve_gain(model: _LimitedLoudnessModel, goal_lufs: float, start_db: float)
 
 def _pedalboard_chain(samples: np.ndarray, sample_rate: int, *, shelves: tuple[float, float] | None,
                       threshold_db: float) -> np.ndarray:
-    plugins: list[pedalboard.Plugin] = [pedalboard.HighpassFilter(cutoff_frequency_hz=_HIGHPASS_HZ)]
-    if shelves is not None:
-        low, high = shelves
-        if abs(low) >= 0.05:
-            plugins.append(pedalboard.LowShelfFilter(cutoff_frequency_hz=_LOW_SHELF_HZ, gain_db=low, q=0.707))
-        if abs(high) >= 0.05:
-            plugins.append(pedalboard.HighShelfFilter(cutoff_frequency_hz=_HIGH_SHELF_HZ, gain_db=high, q=0.707))
-    plugins.append(pedalboard.Compressor(threshold_db=threshold_db, ratio=2.0, attack_ms=20.0, release_ms=250.0))
-    return pedalboard.Pedalboard(plugins)(samples, float(sample_rate))
+    """High-pass, optional shelves and glue compressor over channels × frames ``samples``."""
+
+    def board() -> pedalboard.Pedalboard:
+        plugins: list[pedalboard.Plugin] = [pedalboard.HighpassFilter(cutoff_frequency_hz=_HIGHPASS_HZ)]
+        if shelves is not None:
+            low, high = shelves
+            if abs(low) >= 0.05:
+                plugins.append(pedalboard.LowShelfFilter(cutoff_frequency_hz=_LOW_SHELF_HZ, gain_db=low, q=0.707))
+            if abs(high) >= 0.05:
+                plugins.append(pedalboard.HighShelfFilter(cutoff_frequency_hz=_HIGH_SHELF_HZ, gain_db=high, q=0.707))
+        plugins.append(pedalboard.Compressor(threshold_db=threshold_db, ratio=2.0, attack_ms=20.0, release_ms=250.0))
+        return pedalboard.Pedalboard(plugins)
+
+    # these plug-ins keep separate state per channel, so each channel gets its own board and core
+    channels = thread_map(lambda channel: board()(channel[np.newaxis], float(sample_rate))[0],
+                          [samples[c] for c in range(samples.shape[0])])
+    return np.stack(channels)
 
 
-def _reference_target(reference: Audio, ceiling_dbtp: float | None) -> tuple[Target, LoudnessReport]:
-    report = measure_loudness(reference)
-    lufs = float(np.clip(report.integrated_lufs, *LUFS_RANGE))
+def _reference_target(reference: Audio, ceiling_dbtp: float | None) -> tuple[Target, float]:
+    """The target a reference sets: its integrated loudness (LUFS), clamped to the allowed range."""
+    measured = integrated_loudness(reference)
+    lufs = float(np.clip(measured, *LUFS_RANGE))
     ceiling = DEFAULT_CEILING_DBTP if ceiling_dbtp is None else ceiling_dbtp
-    return Target("reference", round(lufs, 2), ceiling, "loudness and spectrum of the reference track"), report
+    return Target("reference", round(lufs, 2), ceiling, "loudness and spectrum of the reference track"), measured
 
 
 def master(audio: Audio, target: Target | None, *, reference: Audio | None = None,
@@ -259,11 +270,11 @@ def _master_chain(audio: Audio, target: Target | None, reference: Audio | None, 
     chain: dict[str, Any] = {"highpass_hz": _HIGHPASS_HZ}
     samples, rate = audio.samples, audio.sample_rate
     if reference is not None:
-        reference_target, reference_report = _reference_target(reference, ceiling_dbtp)
+        reference_target, reference_lufs = _reference_target(reference, ceiling_dbtp)
         target = target or reference_target
         report(0.15, "matching the reference spectrum")
         samples, curve = match_spectrum(samples, rate, reference.samples, reference.sample_rate)
-        chain["reference"] = {"integrated_lufs": round(reference_report.integrated_lufs, 2),
+        chain["reference"] = {"integrated_lufs": round(reference_lufs, 2),
                               "eq_db_at": {f"{f:g}": round(curve.gain_at(f), 2)
                                            for f in (60, 125, 250, 500, 1000, 2000, 4000, 8000, 12000)}}
         shelves = None

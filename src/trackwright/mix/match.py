@@ -3,8 +3,9 @@
 This is what Matchering does for tonal balance, done in one pass:
 
 1. **Long-term average spectrum** (LTAS) of each track's mid signal ((L + R) / 2 for stereo):
-   Welch's method, Hann windows of ~186 ms, half overlap, skipping windows more than 50 dB
-   below the loudest so fades and silences do not count.
+   Welch's method, Hann windows of ~186 ms, half overlap (at most 384 windows, spread evenly over
+   a long track), skipping windows more than 50 dB below the loudest so fades and silences do
+   not count.
 2. **Matching curve**: reference LTAS over source LTAS in dB, smoothed over 1/6 octave,
    clamped to ±12 dB, never boosting where the source has no energy (more than 60 dB below its
    own spectral peak), normalised so its energy-weighted mean is 0 dB (level is set later by the
@@ -25,6 +26,7 @@ import soxr
 SMOOTHING_OCTAVES = 1.0 / 6.0
 MAX_CORRECTION_DB = 12.0
 _SEGMENT_S = 0.186
+_MAX_SEGMENTS = 384
 _SILENT_SEGMENT_DB = 50.0
 _NO_ENERGY_DB = 60.0
 _LOW_EDGE_HZ, _HIGH_EDGE_HZ = 20.0, 18_000.0
@@ -55,7 +57,9 @@ def average_spectrum(samples: np.ndarray, sample_rate: int, *, nperseg: int | No
     mid = samples.mean(axis=0, dtype=np.float32)
     if len(mid) < nperseg:
         mid = np.pad(mid, (0, nperseg - len(mid)))
-    hop = nperseg // 2
+    # half-overlapping segments, or — for long tracks — _MAX_SEGMENTS spread evenly over the whole
+    # track, which estimates a long-term spectrum as well at a fraction of the cost
+    hop = max(nperseg // 2, (len(mid) - nperseg) // (_MAX_SEGMENTS - 1))
     count = 1 + (len(mid) - nperseg) // hop
     frames = np.lib.stride_tricks.as_strided(mid, shape=(count, nperseg), strides=(mid.strides[0] * hop, mid.strides[0]))
     window = scipy.signal.get_window("hann", nperseg).astype(np.float32)

@@ -86,7 +86,7 @@ def resolve_target(spec: str | float, *, ceiling_dbtp: float | None = None) -> T
             names = ", ".join(TARGETS)
             raise ParameterError(f"unknown target {text!r}; use one of {names} or a loudness in LUFS like -14") from None
         lufs = _check_range(lufs, LUFS_RANGE, "target loudness", "LUFS")
-        target = Target(f"{lufs:g} LUFS", lufs, DEFAULT_CEILING_DBTP, "custom loudness")
+        target = Target("custom", lufs, DEFAULT_CEILING_DBTP, f"custom loudness, {lufs:g} LUFS")
     if ceiling_dbtp is not None:
         target = replace(target, ceiling_dbtp=_check_range(float(ceiling_dbtp), CEILING_RANGE, "ceiling", "dBTP"))
     return target

@@ -1,0 +1,123 @@
+"""Shared time–frequency features for analysis, computed once per track.
+
+Everything works on the mono mix resampled to 22.05 kHz:
+
+* ``onset`` — spectral-flux onset strength (log-magnitude mel bands, positive differences),
+  and ``low_onset`` — the same for 30–150 Hz (kick drums and bass attacks), at ``hop`` frames;
+* ``chroma`` / ``bass_chroma`` — pitch-class magnitude (12 × n) from a long STFT (~370 ms)
+  mapped to semitones between 80 Hz–5 kHz (and 38–140 Hz, the bass register);
+* ``rms_db`` — frame level, dBFS.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.fft
+import scipy.signal
+import soxr
+
+from trackwright.audio import Audio
+
+ANALYSIS_RATE = 22050
+ONSET_HOP = 512
+CHROMA_FFT = 8192
+CHROMA_HOP = 2048
+
+
+@dataclass(frozen=True)
+class Features:
+    """Features of one track (see the module docstring). Frame ``i`` of a series is at
+    ``i * hop / rate`` seconds (onset series use ``onset_hop``, chroma series ``chroma_hop``)."""
+
+    rate: int
+    duration_s: float
+    onset_hop: int
+    onset: np.ndarray
+    low_onset: np.ndarray
+    rms_db: np.ndarray
+    chroma_hop: int
+    chroma: np.ndarray
+    bass_chroma: np.ndarray
+
+    @property
+    def onset_rate(self) -> float:
+        """Onset frames per second."""
+        return self.rate / self.onset_hop
+
+    def onset_times(self) -> np.ndarray:
+        """Times of the onset frames, seconds."""
+        return np.arange(len(self.onset)) * self.onset_hop / self.rate
+
+    def chroma_times(self) -> np.ndarray:
+        """Centre times of the chroma frames, seconds."""
+        return np.arange(self.chroma.shape[1]) * self.chroma_hop / self.rate
+
+
+def mono_at(audio: Audio, rate: int = ANALYSIS_RATE) -> np.ndarray:
+    """Mono mix (channel mean) resampled to ``rate`` Hz, float32 (frames,)."""
+    mono = audio.samples.mean(axis=0, dtype=np.float32)
+    if audio.sample_rate != rate:
+        mono = soxr.resample(mono, audio.sample_rate, rate, quality="HQ")
+    return np.ascontiguousarray(mono, dtype=np.float32)
+
+
+def _stft_magnitude(signal: np.ndarray, n_fft: int, hop: int) -> np.ndarray:
+    """|STFT| (bins × frames), Hann window, frames centred at ``i * hop``."""
+    padded = np.pad(signal, (n_fft // 2, n_fft // 2))
+    count = 1 + (len(padded) - n_fft) // hop
+    frames = np.lib.stride_tricks.as_strided(padded, shape=(count, n_fft),
+                                             strides=(padded.strides[0] * hop, padded.strides[0]))
+    window = scipy.signal.get_window("hann", n_fft).astype(np.float32)
+    spectrum = scipy.fft.rfft(frames * window, axis=1, workers=-1)
+    # scaled so a full-scale sinusoid peaks near 1.0
+    return np.ascontiguousarray((np.abs(spectrum) * np.float32(4.0 / n_fft)).T)
+
+
+def _mel_like_bands(freqs: np.ndarray, lo_hz: float, hi_hz: float, bands: int) -> np.ndarray:
+    """Triangular filters (bands × bins), log-spaced between ``lo_hz`` and ``hi_hz``."""
+    edges = np.geomspace(lo_hz, hi_hz, bands + 2)
+    bank = np.zeros((bands, len(freqs)), dtype=np.float32)
+    for b in range(bands):
+        lo, mid, hi = edges[b: b + 3]
+        rising = (freqs - lo) / (mid - lo)
+        falling = (hi - freqs) / (hi - mid)
+        bank[b] = np.clip(np.minimum(rising, falling), 0, None)
+    return bank
+
+
+def _flux(bands: np.ndarray) -> np.ndarray:
+    """Half-wave rectified difference of log band energies, summed over bands (frames,)."""
+    log = np.log1p(1000.0 * bands)
+    flux = np.maximum(np.diff(log, axis=1, prepend=log[:, :1]), 0.0).sum(axis=0)
+    return flux.astype(np.float32)
+
+
+def _chroma_map(freqs: np.ndarray, lo_hz: float, hi_hz: float) -> np.ndarray:
+    """12 × bins matrix: each bin's energy to its nearest pitch class, tapered by cents off-centre."""
+    mapping = np.zeros((12, len(freqs)), dtype=np.float32)
+    valid = (freqs >= lo_hz) & (freqs <= hi_hz)
+    midi = 69.0 + 12.0 * np.log2(np.where(valid, freqs, 1.0) / 440.0)
+    nearest = np.round(midi)
+    weight = np.clip(1.0 - 2.0 * np.abs(midi - nearest), 0.0, 1.0) * valid
+    mapping[(nearest.astype(int) % 12)[valid], np.flatnonzero(valid)] = weight[valid]
+    return mapping
+
+
+def compute_features(audio: Audio) -> Features:
+    """Compute :class:`Features` for ``audio`` (any rate and channel count)."""
+    mono = mono_at(audio)
+    rate = ANALYSIS_RATE
+    spectrum = _stft_magnitude(mono, 2048, ONSET_HOP)
+    freqs = np.fft.rfftfreq(2048, 1.0 / rate)
+    power = spectrum ** 2
+    onset = _flux(_mel_like_bands(freqs, 30.0, 8000.0, 40) @ power)
+    low_onset = _flux(_mel_like_bands(freqs, 30.0, 150.0, 4) @ power)
+    rms_db = 10.0 * np.log10(np.maximum(power.sum(axis=0) / (8.0 * 0.375), 1e-12))
+    long_spectrum = _stft_magnitude(mono, CHROMA_FFT, CHROMA_HOP)
+    long_freqs = np.fft.rfftfreq(CHROMA_FFT, 1.0 / rate)
+    chroma = _chroma_map(long_freqs, 80.0, 5000.0) @ long_spectrum
+    bass = _chroma_map(long_freqs, 38.0, 140.0) @ long_spectrum
+    return Features(rate=rate, duration_s=audio.duration_s, onset_hop=ONSET_HOP, onset=onset, low_onset=low_onset,
+                    rms_db=rms_db.astype(np.float32), chroma_hop=CHROMA_HOP, chroma=chroma, bass_chroma=bass)

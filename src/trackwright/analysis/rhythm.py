@@ -1,0 +1,230 @@
+"""Rhythm: tempo (and its curve when it drifts), beats, downbeats and meter.
+
+1. **Tempo**: autocorrelation of the onset-strength envelope over lags of 40–240 BPM, each lag
+   also credited (¼) with its half lag (the subdivision), weighted by a log-normal prior around
+   120 BPM (σ = 1 octave); parabolic refinement of the best lag. The final tempo is the slope of
+   a line through the tracked beats. (Tuned on the project's ACE-Step drafts and rendered MIDI:
+   13 of 14 drafts within 4 %; kick-on-1-and-3 patterns above ~135 BPM still read as half time.)
+2. **Beats**: dynamic-programming beat tracking (Ellis 2007) at that tempo on our onset
+   envelope (:func:`track_beats`).
+3. **Downbeats and meter**: every candidate meter (3 or 4 beats) and bar phase is scored by how
+   much stronger the low-frequency attacks (kick, bass) and the harmonic changes (chroma
+   novelty) are on its would-be downbeats than on the other beats; 4/4 wins near-ties.
+4. **Tempo curve**: local BPM from beat intervals, median-smoothed over 8 beats; the tempo
+   "drifts" when its 5th–95th percentile spread exceeds 4 %.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.ndimage
+
+from trackwright.analysis.features import Features
+
+TEMPO_RANGE_BPM = (40.0, 240.0)
+PRIOR_CENTRE_BPM = 120.0
+DRIFT_THRESHOLD = 0.04
+PRIOR_WIDTH_OCTAVES = 1.0
+#: Credit a lag gets from the autocorrelation at twice and at half its length.
+DOUBLE_WEIGHT = 0.0
+HALF_WEIGHT = 0.25
+
+
+@dataclass(frozen=True)
+class Rhythm:
+    """Tempo, beat grid and meter of a track (times in seconds)."""
+
+    tempo_bpm: float
+    beats_s: np.ndarray
+    downbeats_s: np.ndarray
+    beats_per_bar: int
+    tempo_curve_s: np.ndarray
+    tempo_curve_bpm: np.ndarray
+    drifts: bool
+
+    @property
+    def time_signature(self) -> str:
+        """``"4/4"`` or ``"3/4"``."""
+        return f"{self.beats_per_bar}/4"
+
+
+def _autocorrelation(envelope: np.ndarray) -> np.ndarray:
+    centred = envelope - envelope.mean()
+    size = 1 << int(np.ceil(np.log2(2 * len(centred))))
+    spectrum = np.fft.rfft(centred, size)
+    return np.fft.irfft(np.abs(spectrum) ** 2, size)[: len(centred)]
+
+
+def estimate_tempo(onset: np.ndarray, onset_rate: float) -> float:
+    """Global tempo in BPM of an onset envelope sampled at ``onset_rate`` frames per second."""
+    ac = _autocorrelation(onset)
+    if ac[0] <= 0:
+        return PRIOR_CENTRE_BPM
+    ac = ac / ac[0]
+    lags = np.arange(1, len(ac))
+    bpm = 60.0 * onset_rate / lags
+    valid = (bpm >= TEMPO_RANGE_BPM[0]) & (bpm <= TEMPO_RANGE_BPM[1])
+    lags, bpm = lags[valid], bpm[valid]
+    if lags.size == 0:
+        return PRIOR_CENTRE_BPM
+
+    def at(lag: np.ndarray) -> np.ndarray:
+        return np.interp(lag, np.arange(len(ac)), ac, right=0.0)
+
+    strength = at(lags) + DOUBLE_WEIGHT * at(2 * lags) + HALF_WEIGHT * at(lags / 2)
+    prior = np.exp(-0.5 * (np.log2(bpm / PRIOR_CENTRE_BPM) / PRIOR_WIDTH_OCTAVES) ** 2)
+    best = int(np.argmax(strength * prior))
+    # refine with a parabola through the neighbouring lags
+    lag = float(lags[best])
+    if 0 < best < len(lags) - 1:
+        y0, y1, y2 = at(lags[best - 1: best + 2].astype(float))
+        denominator = y0 - 2 * y1 + y2
+        if denominator < 0:
+            lag += 0.5 * (y0 - y2) / denominator * (lags[best + 1] - lags[best])
+    return float(60.0 * onset_rate / lag)
+
+
+def _value_at(series: np.ndarray, frames: np.ndarray, radius: int = 2) -> np.ndarray:
+    """Max of ``series`` within ±``radius`` frames of each frame index."""
+    peaks = scipy.ndimage.maximum_filter1d(series, size=2 * radius + 1, mode="nearest")
+    return peaks[np.clip(frames, 0, len(series) - 1)]
+
+
+def _zscore(values: np.ndarray) -> np.ndarray:
+    spread = values.std()
+    return (values - values.mean()) / spread if spread > 0 else np.zeros_like(values)
+
+
+def beat_chroma(features: Features, beats_s: np.ndarray) -> np.ndarray:
+    """Mean chroma between consecutive beats (12 × beats), the last beat running to the end."""
+    times = features.chroma_times()
+    edges = np.searchsorted(times, np.append(beats_s, features.duration_s))
+    out = np.zeros((12, len(beats_s)), dtype=np.float32)
+    for i in range(len(beats_s)):
+        lo, hi = edges[i], max(edges[i + 1], edges[i] + 1)
+        out[:, i] = features.chroma[:, lo:hi].mean(axis=1) if lo < features.chroma.shape[1] else 0.0
+    return out
+
+
+def _downbeat_phase(features: Features, beats_s: np.ndarray) -> tuple[int, int]:
+    """(beats per bar, index of the first downbeat among the beats)."""
+    if len(beats_s) < 8:
+        return 4, 0
+    frames = np.round(beats_s * features.onset_rate).astype(int)
+    low = _zscore(_value_at(features.low_onset, frames))
+    chroma = beat_chroma(features, beats_s)
+    unit = chroma / np.maximum(np.linalg.norm(chroma, axis=0, keepdims=True), 1e-9)
+    novelty = np.concatenate(([0.0], 1.0 - np.sum(unit[:, 1:] * unit[:, :-1], axis=0)))
+    evidence = low + _zscore(novelty)
+    best: tuple[float, int, int] = (-np.inf, 4, 0)
+    for meter, bonus in ((4, 0.1), (3, 0.0)):
+        for phase in range(meter):
+            on = np.arange(phase, len(beats_s), meter)
+            mask = np.zeros(len(beats_s), dtype=bool)
+            mask[on] = True
+            score = evidence[mask].mean() - evidence[~mask].mean() + bonus
+            if score > best[0]:
+                best = (score, meter, phase)
+    return best[1], best[2]
+
+
+def local_periods(onset: np.ndarray, onset_rate: float, tempo_bpm: float, *, window_s: float = 8.0,
+                  step_s: float = 1.0) -> np.ndarray:
+    """Beat period in frames at every onset frame, following tempo changes (shape like ``onset``).
+
+    Every ``step_s`` an autocorrelation of the surrounding ``window_s`` picks the strongest lag
+    within 0.8–1.25 × the global period (so the metrical level stays the same); the result is
+    median-smoothed and interpolated to every frame.
+    """
+    period = 60.0 * onset_rate / tempo_bpm
+    window, step = int(window_s * onset_rate), max(1, int(step_s * onset_rate))
+    if len(onset) < 2 * window:
+        return np.full(len(onset), period)
+    lo, hi = max(1, int(0.8 * period)), int(np.ceil(1.25 * period))
+    centres, periods = [], []
+    for centre in range(window // 2, len(onset) - window // 2, step):
+        segment = onset[centre - window // 2: centre + window // 2]
+        ac = _autocorrelation(segment)
+        if ac[0] <= 0 or hi + 1 >= len(ac):
+            continue
+        lag = lo + int(np.argmax(ac[lo: hi + 1]))
+        if 0 < lag - lo < hi - lo:  # parabolic refinement
+            y0, y1, y2 = ac[lag - 1: lag + 2]
+            denominator = y0 - 2 * y1 + y2
+            refined = lag + (0.5 * (y0 - y2) / denominator if denominator < 0 else 0.0)
+        else:
+            refined = float(lag)
+        centres.append(centre)
+        periods.append(refined)
+    if len(periods) < 3:
+        return np.full(len(onset), period)
+    smooth = scipy.ndimage.median_filter(np.array(periods), size=5, mode="nearest")
+    return np.interp(np.arange(len(onset)), centres, smooth)
+
+
+def track_beats(onset: np.ndarray, onset_rate: float, tempo_bpm: float, *, tightness: float = 100.0) -> np.ndarray:
+    """Beat frames by dynamic programming (Ellis 2007): onsets that fall on a steady pulse.
+
+    ``score[t] = onset[t] + max_τ (score[t − τ] − tightness · log²(τ / period[t]))`` over
+    τ ∈ [period / 2, 2 · period], where ``period[t]`` follows the local tempo
+    (:func:`local_periods`); the best path is traced back from the last strong beat.
+    """
+    period = 60.0 * onset_rate / tempo_bpm
+    if len(onset) < 2 * period:
+        return np.zeros(0, dtype=int)
+    periods = local_periods(onset, onset_rate, tempo_bpm)
+    norm = onset / max(float(onset.std()), 1e-9)
+    # local score: onsets smoothed by a Gaussian of ±period/32, minus a small offset
+    local = scipy.ndimage.gaussian_filter1d(norm, sigma=max(period / 32.0, 0.5)) - 0.1 * norm.mean()
+    lags = np.arange(max(1, int(round(0.5 * periods.min()))), int(round(2 * periods.max())) + 1)
+    score = local.astype(np.float64).copy()
+    backlink = np.full(len(local), -1)
+    for t in range(int(lags[0]), len(local)):
+        candidates = t - lags
+        valid = candidates >= 0
+        if not valid.any():
+            continue
+        options = score[candidates[valid]] - tightness * np.log(lags[valid] / periods[t]) ** 2
+        best = int(np.argmax(options))
+        if options[best] > 0:
+            score[t] = local[t] + options[best]
+            backlink[t] = candidates[valid][best]
+    # start from the best-scoring frame in the last period
+    tail = score[-int(round(period)):]
+    t = len(score) - len(tail) + int(np.argmax(tail))
+    beats = []
+    while t >= 0:
+        beats.append(t)
+        t = backlink[t]
+    beats = np.array(beats[::-1], dtype=int)
+    # drop weak beats at the very start and end (silence before/after the music)
+    strength = local[beats]
+    keep = strength > 0.05 * np.median(strength[strength > 0]) if np.any(strength > 0) else np.ones(len(beats), bool)
+    if keep.any():
+        first, last = np.flatnonzero(keep)[[0, -1]]
+        beats = beats[first: last + 1]
+    return beats
+
+
+def analyze_rhythm(features: Features) -> Rhythm:
+    """Tempo, beats, downbeats, meter and tempo curve of a track's :class:`Features`."""
+    tempo = estimate_tempo(features.onset, features.onset_rate)
+    frames = track_beats(features.onset, features.onset_rate, tempo)
+    beats = frames.astype(np.float64) / features.onset_rate
+    meter, phase = _downbeat_phase(features, beats)
+    downbeats = beats[phase::meter]
+    if len(beats) >= 3:
+        local = 60.0 / np.diff(beats)
+        smooth = scipy.ndimage.median_filter(local, size=min(8, len(local)), mode="nearest")
+        curve_t = beats[1:]
+        lo, hi = np.percentile(smooth, [5, 95])
+        drifts = bool((hi - lo) / np.median(smooth) > DRIFT_THRESHOLD)
+        # the grid's slope (a least-squares line through the beat times) is finer than any one interval
+        slope = np.polyfit(np.arange(len(beats)), beats, 1)[0]
+        tempo = float(60.0 / slope) if not drifts and slope > 0 else float(np.median(local))
+    else:
+        curve_t, smooth, drifts = np.zeros(0), np.zeros(0), False
+    return Rhythm(tempo_bpm=tempo, beats_s=beats, downbeats_s=downbeats, beats_per_bar=meter,
+                  tempo_curve_s=curve_t, tempo_curve_bpm=smooth, drifts=drifts)

@@ -188,20 +188,30 @@ def weighted_power(audio: Audio, *, layout: str | None = None) -> np.ndarray:
     """
     weights = channel_weights(audio.channels, layout)
     sos = k_weighting_sos(audio.sample_rate)
-
-    def channel_power(pair: tuple[np.ndarray, float]) -> np.ndarray:
-        channel, weight = pair
-        filtered = scipy.signal.sosfilt(sos, channel.astype(np.float64))
-        np.square(filtered, out=filtered)
-        if weight != 1.0:
-            filtered *= weight
-        return filtered
-
-    powers = thread_map(channel_power, [(c, w) for c, w in zip(audio.samples, weights) if w != 0.0])
-    power = powers[0] if powers else np.zeros(audio.frames, dtype=np.float64)
-    for other in powers[1:]:
+    active = [(channel, weight) for channel, weight in zip(audio.samples, weights) if weight != 0.0]
+    # filter in chunks (carrying the filter state) so the only large array is the result
+    parts = thread_map(lambda pair: _channel_power(pair[0], pair[1], sos), active)
+    power = parts[0] if parts else np.zeros(audio.frames, dtype=np.float64)
+    for other in parts[1:]:
         power += other
     return power
+
+
+_FILTER_CHUNK = 1 << 16
+
+
+def _channel_power(channel: np.ndarray, weight: float, sos: np.ndarray) -> np.ndarray:
+    """``weight · K(channel)²`` as float64 (frames,), filtered chunk by chunk."""
+    out = np.empty(len(channel), dtype=np.float64)
+    state = np.zeros((sos.shape[0], 2))
+    for start in range(0, len(channel), _FILTER_CHUNK):
+        chunk = channel[start: start + _FILTER_CHUNK].astype(np.float64)
+        filtered, state = scipy.signal.sosfilt(sos, chunk, zi=state)
+        target = out[start: start + len(chunk)]
+        np.square(filtered, out=target)
+        if weight != 1.0:
+            target *= weight
+    return out
 
 
 def power_to_lufs(mean_power: np.ndarray | float) -> np.ndarray | float:
@@ -419,7 +429,8 @@ def _report_from_power(audio: Audio, power: np.ndarray) -> LoudnessReport:
     """Everything but the true peak (left at −inf) from :func:`weighted_power`."""
     rate = audio.sample_rate
     cumulative = _cumulative(power)
-    integrated = gated_loudness(power, rate)
+    block, hop = round(BLOCK_S * rate), round(HOP_S * rate)
+    integrated = gated_block_loudness(_window_means(cumulative, block, hop))
     if not math.isfinite(integrated):
         raise MeasurementError("audio is quieter than the −70 LUFS absolute gate; loudness is undefined")
     block, short, hop = round(BLOCK_S * rate), round(SHORT_TERM_S * rate), round(HOP_S * rate)

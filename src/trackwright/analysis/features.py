@@ -4,8 +4,9 @@ Everything works on the mono mix resampled to 22.05 kHz:
 
 * ``onset`` — spectral-flux onset strength (log-magnitude mel bands, positive differences),
   and ``low_onset`` — the same for 30–150 Hz (kick drums and bass attacks), at ``hop`` frames;
-* ``chroma`` / ``bass_chroma`` — pitch-class magnitude (12 × n) from a long STFT (~370 ms)
-  mapped to semitones between 80 Hz–5 kHz (and 38–140 Hz, the bass register);
+* ``chroma`` — pitch-class magnitude (12 × n, every 100 ms) from a ~370 ms STFT mapped to
+  semitones between 80 Hz and 5 kHz; ``bass_chroma`` — the same for 38–160 Hz from a 0.93 s
+  window on the signal decimated to 4.41 kHz (≈1 Hz resolution, enough for bass semitones);
 * ``rms_db`` — frame level, dBFS.
 """
 
@@ -23,7 +24,9 @@ from trackwright.audio import Audio
 ANALYSIS_RATE = 22050
 ONSET_HOP = 512
 CHROMA_FFT = 8192
-CHROMA_HOP = 2048
+CHROMA_HOP = 2205  # 100 ms
+BASS_RATE = 4410
+BASS_FFT = 4096
 
 
 @dataclass(frozen=True)
@@ -118,6 +121,12 @@ def compute_features(audio: Audio) -> Features:
     long_spectrum = _stft_magnitude(mono, CHROMA_FFT, CHROMA_HOP)
     long_freqs = np.fft.rfftfreq(CHROMA_FFT, 1.0 / rate)
     chroma = _chroma_map(long_freqs, 80.0, 5000.0) @ long_spectrum
-    bass = _chroma_map(long_freqs, 38.0, 140.0) @ long_spectrum
+    # the bass register needs ~1 Hz resolution: a 0.93 s window on the signal decimated to 4.41 kHz
+    low = soxr.resample(mono, rate, BASS_RATE, quality="HQ")
+    bass_hop = CHROMA_HOP * BASS_RATE // rate
+    bass_spectrum = _stft_magnitude(low, BASS_FFT, bass_hop)
+    bass = _chroma_map(np.fft.rfftfreq(BASS_FFT, 1.0 / BASS_RATE), 38.0, 160.0) @ bass_spectrum
+    frames = min(chroma.shape[1], bass.shape[1])
+    chroma, bass = chroma[:, :frames], bass[:, :frames]
     return Features(rate=rate, duration_s=audio.duration_s, onset_hop=ONSET_HOP, onset=onset, low_onset=low_onset,
                     rms_db=rms_db.astype(np.float32), chroma_hop=CHROMA_HOP, chroma=chroma, bass_chroma=bass)

@@ -1,7 +1,7 @@
 """A built-in "AI draft" composed in code, with its ground truth.
 
 It has the flaws generated songs typically have, so later stages have something real to find
-and fix: one four-chord progression (I–V–vi–IV in major, i–VI–III–VII in minor) looped for the
+and fix: one four-chord progression (I–V–vi–IV in major, i–VI–iv–V in minor) looped for the
 whole song, every note at the same velocity (flat dynamics), no sections, no build, no ending.
 Parts: drums (General MIDI channel 10), bass, chords (electric piano) and a lead melody.
 """
@@ -25,7 +25,7 @@ _PITCH_CLASSES = {"C": 0, "C#": 1, "Db": 1, "D": 2, "D#": 3, "Eb": 3, "E": 4, "F
 _SHARP_NAMES = ("C", "C#", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B")
 #: (root in semitones above the tonic, quality) for the looped progression.
 _MAJOR_LOOP = ((0, ""), (7, ""), (9, "m"), (5, ""))        # I–V–vi–IV
-_MINOR_LOOP = ((0, "m"), (8, ""), (3, ""), (10, ""))       # i–VI–III–VII
+_MINOR_LOOP = ((0, "m"), (8, ""), (5, "m"), (7, ""))       # i–VI–iv–V (harmonic minor)
 _MAJOR_SCALE = (0, 2, 4, 5, 7, 9, 11)
 _MINOR_SCALE = (0, 2, 3, 5, 7, 8, 10)
 _KICK, _SNARE, _HAT = 36, 38, 42
@@ -115,7 +115,7 @@ def compose_draft_with_truth(*, bars: int = 16, seed: int = 0, bpm: float = 100.
         start = bar * bar_s
         degree, quality = loop[bar % len(loop)]
         root = (tonic + degree) % 12
-        chords.append((start, start + bar_s, _chord_label(root, quality)))
+        chords.append((start, (bar + 1) * bar_s, _chord_label(root, quality)))
         triad = _triad(root, quality)
         notes["chords"] += [(start + half * 2 * beat_s, start + (half * 2 + 1.9) * beat_s, p, FLAT_VELOCITY)
                             for half in range(2) for p in triad]

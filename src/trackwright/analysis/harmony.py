@@ -1,0 +1,306 @@
+"""Harmony: key, chord sequence, harmonic rhythm and looped progressions.
+
+* **Chords**: beat-synchronous chroma (and bass chroma) matched against templates of eight
+  qualities for every root — major, minor, dominant 7th, major 7th, minor 7th, diminished,
+  suspended 2nd and 4th — by cosine similarity plus credit for the root in the bass, then
+  smoothed by Viterbi decoding (chords tend to last). Quiet or pitchless beats are ``N``.
+  Labels follow mir_eval/Harte syntax: ``C:maj``, ``A:min``, ``G:7``, ``F:maj7``, ``B:dim``…
+* **Key**: the total chroma and bass-chroma profiles correlated with the Albrecht–Shanahan key
+  profiles, plus evidence from the chords (share of diatonic chords, time on the tonic chord,
+  first and last chord on the tonic), which separates relative major and minor. Confidence is the margin over
+  the runner-up, 0–1.
+* **Looped progression**: the chord of each bar; the shortest cycle of 2–8 bars that the
+  bar sequence repeats (≥ 80 % of bars equal to the bar one cycle earlier, ≥ 3 passes).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from trackwright.analysis.features import Features
+from trackwright.analysis.rhythm import Rhythm, beat_chroma
+
+PITCH_NAMES = ("C", "C#", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B")
+#: Chord qualities: intervals above the root, and a small prior (log-odds) against rarer ones.
+QUALITIES: dict[str, tuple[tuple[int, ...], float]] = {
+    "maj": ((0, 4, 7), 0.0),
+    "min": ((0, 3, 7), 0.0),
+    "7": ((0, 4, 7, 10), -0.04),
+    "maj7": ((0, 4, 7, 11), -0.05),
+    "min7": ((0, 3, 7, 10), -0.04),
+    "dim": ((0, 3, 6), -0.06),
+    "sus4": ((0, 5, 7), -0.06),
+    "sus2": ((0, 2, 7), -0.07),
+}
+#: Albrecht & Shanahan (2013) key profiles, tonic first.
+MAJOR_PROFILE = np.array([0.238, 0.006, 0.111, 0.006, 0.137, 0.094, 0.016, 0.214, 0.009, 0.080, 0.008, 0.081])
+MINOR_PROFILE = np.array([0.220, 0.006, 0.104, 0.123, 0.019, 0.103, 0.012, 0.214, 0.062, 0.022, 0.061, 0.052])
+_MAJOR_SCALE = (0, 2, 4, 5, 7, 9, 11)
+_MINOR_SCALE = (0, 2, 3, 5, 7, 8, 10)
+_STAY_PROBABILITY = 0.8
+_EMISSION_SHARPNESS = 25.0
+_BASS_WEIGHT = 0.25
+_SILENT_DB = -55.0
+
+
+@dataclass(frozen=True)
+class Chord:
+    """A chord segment: times in seconds, Harte label (``C:maj``) or ``N``."""
+
+    start_s: float
+    end_s: float
+    label: str
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        return {"start_s": round(self.start_s, 3), "end_s": round(self.end_s, 3), "label": self.label}
+
+
+@dataclass(frozen=True)
+class Key:
+    """Tonic (pitch name), mode (``major``/``minor``) and confidence 0–1."""
+
+    tonic: str
+    mode: str
+    confidence: float
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        return {"tonic": self.tonic, "mode": self.mode, "confidence": round(self.confidence, 3)}
+
+    @property
+    def name(self) -> str:
+        """``"C major"``."""
+        return f"{self.tonic} {self.mode}"
+
+
+@dataclass(frozen=True)
+class Loop:
+    """A chord cycle repeated through (part of) the song."""
+
+    chords: list[str]
+    bars: int
+    repetitions: int
+    coverage: float
+    start_s: float
+    end_s: float
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        return {"chords": self.chords, "bars": self.bars, "repetitions": self.repetitions,
+                "coverage": round(self.coverage, 3), "start_s": round(self.start_s, 3), "end_s": round(self.end_s, 3)}
+
+
+@dataclass(frozen=True)
+class Harmony:
+    """Key, chords, harmonic rhythm (chord changes per bar, mean chord length in beats), loop."""
+
+    key: Key
+    chords: list[Chord]
+    changes_per_bar: float
+    mean_chord_beats: float
+    bar_chords: list[str] = field(repr=False)
+    loop: Loop | None = None
+
+
+def chord_labels() -> list[str]:
+    """Every label the recogniser can output, ``N`` last."""
+    return [f"{PITCH_NAMES[root]}:{quality}" for root in range(12) for quality in QUALITIES] + ["N"]
+
+
+def _templates() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(unit templates 12 × K, root pitch class per template, prior per template)."""
+    columns, roots, priors = [], [], []
+    for root in range(12):
+        for intervals, prior in QUALITIES.values():
+            template = np.zeros(12)
+            template[[(root + i) % 12 for i in intervals]] = 1.0
+            template[root] += 0.25  # the root is usually the strongest partial
+            columns.append(template / np.linalg.norm(template))
+            roots.append(root)
+            priors.append(prior)
+    return np.array(columns).T, np.array(roots), np.array(priors)
+
+
+def _unit(columns: np.ndarray) -> np.ndarray:
+    floor = columns.min(axis=0, keepdims=True)
+    shifted = columns - floor
+    return shifted / np.maximum(np.linalg.norm(shifted, axis=0, keepdims=True), 1e-9)
+
+
+def _viterbi(log_emission: np.ndarray, stay: float) -> np.ndarray:
+    """Most likely state path (n,) for emissions (states × n) with sticky uniform transitions."""
+    states, steps = log_emission.shape
+    log_stay, log_move = np.log(stay), np.log((1.0 - stay) / (states - 1))
+    score = log_emission[:, 0].copy()
+    back = np.zeros((states, steps), dtype=np.int32)
+    for t in range(1, steps):
+        best = int(np.argmax(score))
+        moved = score[best] + log_move
+        stayed = score + log_stay
+        choose_move = moved > stayed
+        back[:, t] = np.where(choose_move, best, np.arange(states))
+        score = np.where(choose_move, moved, stayed) + log_emission[:, t]
+    path = np.zeros(steps, dtype=np.int32)
+    path[-1] = int(np.argmax(score))
+    for t in range(steps - 1, 0, -1):
+        path[t - 1] = back[path[t], t]
+    return path
+
+
+def _beat_levels_db(features: Features, beats_s: np.ndarray) -> np.ndarray:
+    times = np.arange(len(features.rms_db)) / features.onset_rate
+    edges = np.searchsorted(times, np.append(beats_s, features.duration_s))
+    return np.array([features.rms_db[lo:max(hi, lo + 1)].mean() if lo < len(times) else -120.0
+                     for lo, hi in zip(edges[:-1], edges[1:])])
+
+
+def recognise_chords(features: Features, beats_s: np.ndarray) -> list[str]:
+    """One Harte label per beat (beats at ``beats_s`` seconds, each lasting to the next)."""
+    if len(beats_s) == 0:
+        return []
+    templates, roots, priors = _templates()
+    chroma = _unit(np.sqrt(beat_chroma(features, beats_s)))
+    bass = beat_chroma_of(features.bass_chroma, features, beats_s)
+    bass = bass / np.maximum(bass.max(axis=0, keepdims=True), 1e-9)
+    similarity = templates.T @ chroma + _BASS_WEIGHT * bass[roots] + priors[:, np.newaxis]
+    silent = (_beat_levels_db(features, beats_s) < _SILENT_DB) | (chroma.max(axis=0) == 0)
+    no_chord = np.where(silent, 1.5, 0.35)[np.newaxis]  # N wins on silence, rarely otherwise
+    emission = _EMISSION_SHARPNESS * np.vstack((similarity, no_chord))
+    path = _viterbi(emission, _STAY_PROBABILITY)
+    labels = chord_labels()
+    return [labels[i] for i in path]
+
+
+def beat_chroma_of(series: np.ndarray, features: Features, beats_s: np.ndarray) -> np.ndarray:
+    """Mean of a chroma-rate series (12 × frames) between consecutive beats (12 × beats)."""
+    times = features.chroma_times()
+    edges = np.searchsorted(times, np.append(beats_s, features.duration_s))
+    out = np.zeros((series.shape[0], len(beats_s)), dtype=np.float32)
+    for i in range(len(beats_s)):
+        lo, hi = edges[i], max(edges[i + 1], edges[i] + 1)
+        if lo < series.shape[1]:
+            out[:, i] = series[:, lo:hi].mean(axis=1)
+    return out
+
+
+def segments(labels: list[str], beats_s: np.ndarray, duration_s: float) -> list[Chord]:
+    """Merge per-beat labels into chord segments."""
+    out: list[Chord] = []
+    for i, label in enumerate(labels):
+        end = float(beats_s[i + 1]) if i + 1 < len(beats_s) else duration_s
+        if out and out[-1].label == label:
+            out[-1] = Chord(out[-1].start_s, end, label)
+        else:
+            out.append(Chord(float(beats_s[i]), end, label))
+    return out
+
+
+def _root_and_quality(label: str) -> tuple[int, str] | None:
+    if label == "N":
+        return None
+    root, quality = label.split(":")
+    return PITCH_NAMES.index(root), quality
+
+
+def _correlation(a: np.ndarray, b: np.ndarray) -> float:
+    return float(np.corrcoef(a, b)[0, 1]) if a.std() > 0 and b.std() > 0 else 0.0
+
+
+def _is_tonic_chord(label: str, tonic: int, minor: bool) -> bool:
+    parsed = _root_and_quality(label)
+    if parsed is None or parsed[0] != tonic:
+        return False
+    return parsed[1].startswith("min") if minor else parsed[1] in ("maj", "maj7", "7")
+
+
+def estimate_key(chroma_total: np.ndarray, chords: list[Chord], bass_total: np.ndarray | None = None) -> Key:
+    """Key from total chroma and bass-chroma profiles (12,) and the chord segments."""
+    profile = chroma_total - chroma_total.mean()
+    scores = np.zeros(24)
+    durations = np.array([c.end_s - c.start_s for c in chords]) if chords else np.zeros(0)
+    total = max(float(durations.sum()), 1e-9)
+    voiced = [c for c in chords if c.label != "N"]
+    first, last = (voiced[0], voiced[-1]) if voiced else (None, None)
+    for mode_index, (template, scale) in enumerate(((MAJOR_PROFILE, _MAJOR_SCALE), (MINOR_PROFILE, _MINOR_SCALE))):
+        minor = mode_index == 1
+        scale_tones = {s % 12 for s in scale}
+        for tonic in range(12):
+            rotated = np.roll(template, tonic)
+            score = _correlation(profile, rotated)
+            if bass_total is not None:
+                score += 0.3 * _correlation(bass_total, rotated)
+            diatonic = tonic_time = 0.0
+            for chord, duration in zip(chords, durations):
+                parsed = _root_and_quality(chord.label)
+                if parsed is None:
+                    continue
+                root, quality = parsed
+                if {(root + i - tonic) % 12 for i in QUALITIES[quality][0]} <= scale_tones:
+                    diatonic += duration
+                if _is_tonic_chord(chord.label, tonic, minor):
+                    tonic_time += duration
+            score += 0.5 * diatonic / total + 0.6 * tonic_time / total
+            score += 0.15 * (first is not None and _is_tonic_chord(first.label, tonic, minor))
+            score += 0.15 * (last is not None and _is_tonic_chord(last.label, tonic, minor))
+            scores[mode_index * 12 + tonic] = score
+    order = np.argsort(scores)[::-1]
+    best, second = scores[order[0]], scores[order[1]]
+    confidence = float(np.clip((best - second) / max(abs(best), 1e-9) * 4.0, 0.0, 1.0))
+    mode = "minor" if order[0] >= 12 else "major"
+    return Key(PITCH_NAMES[order[0] % 12], mode, confidence)
+
+
+def bar_chords(chords: list[Chord], downbeats_s: np.ndarray, duration_s: float) -> list[str]:
+    """The chord that covers most of each bar (bars start at the downbeats)."""
+    out = []
+    bounds = np.append(downbeats_s, duration_s)
+    for start, end in zip(bounds[:-1], bounds[1:]):
+        cover: dict[str, float] = {}
+        for chord in chords:
+            overlap = min(end, chord.end_s) - max(start, chord.start_s)
+            if overlap > 0:
+                cover[chord.label] = cover.get(chord.label, 0.0) + overlap
+        out.append(max(cover, key=cover.__getitem__) if cover else "N")
+    return out
+
+
+def find_loop(bars: list[str], downbeats_s: np.ndarray, duration_s: float, *, min_ratio: float = 0.8,
+              min_repetitions: int = 3) -> Loop | None:
+    """The shortest chord cycle of 2–8 bars that the bar sequence repeats, or ``None``."""
+    for period in range(2, 9):
+        if len(bars) < period * min_repetitions:
+            break
+        same = [bars[i] == bars[i - period] for i in range(period, len(bars))]
+        ratio = float(np.mean(same))
+        cycle = bars[:period]
+        if ratio >= min_ratio and len(set(cycle) - {"N"}) >= 2:
+            # the cycle as it is played most often at each position
+            positions = [[bars[i] for i in range(p, len(bars), period)] for p in range(period)]
+            cycle = [max(set(items), key=items.count) for items in positions]
+            compact = [label for i, label in enumerate(cycle) if i == 0 or label != cycle[i - 1]]
+            return Loop(chords=compact, bars=period, repetitions=len(bars) // period, coverage=ratio,
+                        start_s=float(downbeats_s[0]), end_s=duration_s)
+    return None
+
+
+def analyze_harmony(features: Features, rhythm: Rhythm) -> Harmony:
+    """Chords, key, harmonic rhythm and loop of a track."""
+    # the stretch before the first beat (a lead-in, or silence) is a span of its own
+    beats = rhythm.beats_s
+    if len(beats) == 0 or beats[0] > 0.3:
+        beats = np.concatenate(([0.0], beats))
+    labels = recognise_chords(features, beats)
+    chords = segments(labels, beats, features.duration_s)
+    key = estimate_key(features.chroma.sum(axis=1), chords, features.bass_chroma.sum(axis=1))
+    voiced = [c for c in chords if c.label != "N"]
+    bars = bar_chords(chords, rhythm.downbeats_s, features.duration_s) if len(rhythm.downbeats_s) else []
+    changes = sum(1 for a, b in zip(labels, labels[1:]) if a != b)
+    n_bars = max(len(rhythm.downbeats_s), 1)
+    mean_beats = len(labels) / max(len(voiced), 1)
+    loop = find_loop(bars, rhythm.downbeats_s, features.duration_s) if bars else None
+    return Harmony(key=key, chords=chords, changes_per_bar=changes / n_bars, mean_chord_beats=mean_beats,
+                   bar_chords=bars, loop=loop)

@@ -7,7 +7,8 @@ Everything works on the mono mix resampled to 22.05 kHz:
 * ``chroma`` — pitch-class magnitude (12 × n, every 100 ms) from a ~370 ms STFT mapped to
   semitones between 80 Hz and 5 kHz; ``bass_chroma`` — the same for 38–160 Hz from a 0.93 s
   window on the signal decimated to 4.41 kHz (≈1 Hz resolution, enough for bass semitones);
-* ``rms_db`` — frame level, dBFS.
+* ``rms_db`` — frame level, dBFS; ``bands_db`` — 40 log-spaced band levels (30 Hz–8 kHz, dB),
+  a timbre description at the onset frame rate.
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ class Features:
     onset: np.ndarray
     low_onset: np.ndarray
     rms_db: np.ndarray
+    bands_db: np.ndarray
     chroma_hop: int
     chroma: np.ndarray
     bass_chroma: np.ndarray
@@ -115,7 +117,8 @@ def compute_features(audio: Audio) -> Features:
     spectrum = _stft_magnitude(mono, 2048, ONSET_HOP)
     freqs = np.fft.rfftfreq(2048, 1.0 / rate)
     power = spectrum ** 2
-    onset = _flux(_mel_like_bands(freqs, 30.0, 8000.0, 40) @ power)
+    bands = _mel_like_bands(freqs, 30.0, 8000.0, 40) @ power
+    onset = _flux(bands)
     low_onset = _flux(_mel_like_bands(freqs, 30.0, 150.0, 4) @ power)
     rms_db = 10.0 * np.log10(np.maximum(power.sum(axis=0) / (8.0 * 0.375), 1e-12))
     long_spectrum = _stft_magnitude(mono, CHROMA_FFT, CHROMA_HOP)
@@ -129,4 +132,5 @@ def compute_features(audio: Audio) -> Features:
     frames = min(chroma.shape[1], bass.shape[1])
     chroma, bass = chroma[:, :frames], bass[:, :frames]
     return Features(rate=rate, duration_s=audio.duration_s, onset_hop=ONSET_HOP, onset=onset, low_onset=low_onset,
+                    bands_db=(10.0 * np.log10(np.maximum(bands, 1e-10))).astype(np.float32),
                     rms_db=rms_db.astype(np.float32), chroma_hop=CHROMA_HOP, chroma=chroma, bass_chroma=bass)

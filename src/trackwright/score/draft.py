@@ -29,8 +29,8 @@ _MINOR_LOOP = ((0, "m"), (8, ""), (5, "m"), (7, ""))       # i–VI–iv–V (ha
 _MAJOR_SCALE = (0, 2, 4, 5, 7, 9, 11)
 _MINOR_SCALE = (0, 2, 3, 5, 7, 8, 10)
 _KICK, _SNARE, _HAT = 36, 38, 42
-_PROGRAMS = {"bass": 33, "chords": 4, "lead": 80}
-_CHANNELS = {"bass": 1, "chords": 2, "lead": 3, "drums": 9}
+_PROGRAMS = {"bass": 33, "chords": 4, "pad": 48, "lead": 80}
+_CHANNELS = {"bass": 1, "chords": 2, "lead": 3, "pad": 4, "drums": 9}
 
 Note = tuple[float, float, int, int]
 """(start s, end s, MIDI pitch, velocity)."""
@@ -49,6 +49,7 @@ class DraftInfo:
         chords: ``(start_s, end_s, label)`` per bar, labels like ``"C"``, ``"Am"``.
         beat_times_s, downbeat_times_s: the beat grid, seconds.
         notes: part name → notes ``(start_s, end_s, pitch, velocity)``.
+        sections: ``(start_s, end_s, label, role)`` per section.
     """
 
     bpm: float
@@ -60,6 +61,7 @@ class DraftInfo:
     beat_times_s: list[float]
     downbeat_times_s: list[float]
     notes: dict[str, list[Note]] = field(repr=False)
+    sections: list[tuple[float, float, str, str]] = field(default_factory=list)
 
 
 def parse_key(key: str) -> tuple[int, bool]:
@@ -84,9 +86,33 @@ def _triad(root: int, quality: str, around: int = 60) -> list[int]:
     return [base, base + third, base + 7]
 
 
+@dataclass(frozen=True)
+class Section:
+    """One section of a composed song.
+
+    Attributes:
+        role: intro, verse, chorus, bridge, breakdown or outro.
+        bars: length in 4/4 bars.
+        progression: (semitones above the tonic, quality ``""``/``"m"``) per bar, cycled.
+        parts: which of drums, bass, chords, pad, lead play.
+        velocity: MIDI velocity of every note in the section.
+        label: repetition label (A, B…); sections with the same label and ``lead_seed`` repeat
+            verbatim.
+        lead_seed: seeds the melody; ``None`` derives it from the song seed and the position.
+    """
+
+    role: str
+    bars: int
+    progression: tuple[tuple[int, str], ...]
+    parts: frozenset[str] = frozenset({"drums", "bass", "chords", "lead"})
+    velocity: int = FLAT_VELOCITY
+    label: str = "A"
+    lead_seed: int | None = None
+
+
 def compose_draft_with_truth(*, bars: int = 16, seed: int = 0, bpm: float = 100.0,
                              key: str = "C") -> tuple[mido.MidiFile, DraftInfo]:
-    """Compose the draft as a type-1 MIDI file and return it with its :class:`DraftInfo`.
+    """Compose the flawed draft (one loop, flat dynamics) as type-1 MIDI, with its :class:`DraftInfo`.
 
     Parameters
     ----------
@@ -101,43 +127,99 @@ def compose_draft_with_truth(*, bars: int = 16, seed: int = 0, bpm: float = 100.
     """
     if not isinstance(bars, int) or bars < 1:
         raise ParameterError(f"bars must be a whole number ≥ 1, got {bars!r}")
+    _, minor = parse_key(key)
+    loop = _MINOR_LOOP if minor else _MAJOR_LOOP
+    return compose_song([Section("verse", bars, loop, lead_seed=seed)], bpm=bpm, key=key, seed=seed)
+
+
+#: A pop form with contrast: (role, label, bars, major progression, minor progression, parts, velocity).
+POP_FORM: tuple[tuple[str, str, int, tuple[tuple[int, str], ...], tuple[tuple[int, str], ...], frozenset[str], int], ...] = (
+    ("intro", "A", 4, ((0, ""), (5, "")), ((0, "m"), (8, "")), frozenset({"chords", "pad"}), 60),
+    ("verse", "B", 8, ((0, ""), (9, "m"), (5, ""), (7, "")), ((0, "m"), (10, ""), (8, ""), (7, "")),
+     frozenset({"drums", "bass", "chords", "lead"}), 78),
+    ("chorus", "C", 8, ((5, ""), (7, ""), (4, "m"), (9, "m")), ((8, ""), (3, ""), (10, ""), (0, "m")),
+     frozenset({"drums", "bass", "chords", "pad", "lead"}), 110),
+    ("verse", "B", 8, ((0, ""), (9, "m"), (5, ""), (7, "")), ((0, "m"), (10, ""), (8, ""), (7, "")),
+     frozenset({"drums", "bass", "chords", "lead"}), 78),
+    ("chorus", "C", 8, ((5, ""), (7, ""), (4, "m"), (9, "m")), ((8, ""), (3, ""), (10, ""), (0, "m")),
+     frozenset({"drums", "bass", "chords", "pad", "lead"}), 110),
+    ("bridge", "D", 8, ((2, "m"), (4, "m"), (5, ""), (7, "")), ((5, "m"), (7, ""), (8, ""), (10, "")),
+     frozenset({"bass", "pad", "lead"}), 88),
+    ("chorus", "C", 8, ((5, ""), (7, ""), (4, "m"), (9, "m")), ((8, ""), (3, ""), (10, ""), (0, "m")),
+     frozenset({"drums", "bass", "chords", "pad", "lead"}), 110),
+    ("outro", "E", 4, ((5, ""), (0, "")), ((8, ""), (0, "m")), frozenset({"chords", "pad"}), 60),
+)
+
+
+def pop_form_sections(key: str = "C", *, seed: int = 0) -> list[Section]:
+    """The sections of :data:`POP_FORM` in ``key``; repeated labels repeat their melody verbatim."""
+    _, minor = parse_key(key)
+    return [Section(role, bars, minor_prog if minor else major_prog, parts, velocity, label,
+                    lead_seed=seed * 100 + ord(label))
+            for role, label, bars, major_prog, minor_prog, parts, velocity in POP_FORM]
+
+
+def compose_song(sections: list[Section], *, bpm: float = 100.0, key: str = "C",
+                 seed: int = 0) -> tuple[mido.MidiFile, DraftInfo]:
+    """Compose ``sections`` one after another; the :class:`DraftInfo` lists them as ground truth."""
     if not 30.0 <= bpm <= 300.0:
         raise ParameterError(f"tempo must be 30–300 BPM, got {bpm:g}")
+    if not sections or any(not isinstance(s.bars, int) or s.bars < 1 for s in sections):
+        raise ParameterError("a song needs sections of at least one whole bar")
     tonic, minor = parse_key(key)
-    loop = _MINOR_LOOP if minor else _MAJOR_LOOP
     scale = _MINOR_SCALE if minor else _MAJOR_SCALE
-    rng = np.random.default_rng(seed)
     beat_s = 60.0 / bpm
     bar_s = BEATS_PER_BAR * beat_s
-    notes: dict[str, list[Note]] = {"drums": [], "bass": [], "chords": [], "lead": []}
+    notes: dict[str, list[Note]] = {"drums": [], "bass": [], "chords": [], "pad": [], "lead": []}
     chords: list[tuple[float, float, str]] = []
-    for bar in range(bars):
-        start = bar * bar_s
-        degree, quality = loop[bar % len(loop)]
-        root = (tonic + degree) % 12
-        chords.append((start, (bar + 1) * bar_s, _chord_label(root, quality)))
-        triad = _triad(root, quality)
-        notes["chords"] += [(start + half * 2 * beat_s, start + (half * 2 + 1.9) * beat_s, p, FLAT_VELOCITY)
+    section_truth: list[tuple[float, float, str, str]] = []
+    bar = 0
+    for index, section in enumerate(sections):
+        rng = np.random.default_rng(section.lead_seed if section.lead_seed is not None else seed * 1000 + index)
+        section_start = bar * bar_s
+        for local in range(section.bars):
+            start = bar * bar_s
+            degree, quality = section.progression[local % len(section.progression)]
+            root = (tonic + degree) % 12
+            chords.append((start, (bar + 1) * bar_s, _chord_label(root, quality)))
+            triad = _triad(root, quality)
+            _bar_parts(notes, section, start, beat_s, triad, root)
+            if "lead" in section.parts:
+                notes["lead"] += [(t0, t1, pitch, section.velocity) for t0, t1, pitch, _ in
+                                  _lead_bar(rng, start, beat_s, triad, tonic, scale, resting=(local % 2 == 1))]
+            bar += 1
+        section_truth.append((section_start, bar * bar_s, section.label, section.role))
+    notes = {part: part_notes for part, part_notes in notes.items() if part_notes}
+    midi = _to_midi(notes, bpm, tonic, minor, bar)
+    info = DraftInfo(
+        bpm=float(bpm), bars=bar, key=_SHARP_NAMES[tonic] + ("m" if minor else ""), beats_per_bar=BEATS_PER_BAR,
+        duration_s=bar * bar_s, chords=chords,
+        beat_times_s=[i * beat_s for i in range(bar * BEATS_PER_BAR)],
+        downbeat_times_s=[i * bar_s for i in range(bar)], notes=notes, sections=section_truth)
+    return midi, info
+
+
+def _bar_parts(notes: dict[str, list[Note]], section: Section, start: float, beat_s: float, triad: list[int],
+               root: int) -> None:
+    """Add one bar of drums, bass, chords and pad for ``section`` (all at its flat velocity)."""
+    velocity = section.velocity
+    if "chords" in section.parts:
+        notes["chords"] += [(start + half * 2 * beat_s, start + (half * 2 + 1.9) * beat_s, p, velocity)
                             for half in range(2) for p in triad]
+    if "pad" in section.parts:
+        notes["pad"] += [(start, start + 3.95 * beat_s, p - 12, velocity) for p in triad]
+    if "bass" in section.parts:
         bass_root = 36 + (root - 36) % 12
         notes["bass"] += [(start + i * beat_s / 2, start + (i + 0.9) * beat_s / 2, bass_root + (12 if i == 5 else 0),
-                           FLAT_VELOCITY) for i in range(8)]
+                           velocity) for i in range(8)]
+    if "drums" in section.parts:
         for i in range(8):
             t = start + i * beat_s / 2
-            notes["drums"].append((t, t + beat_s / 4, _HAT, FLAT_VELOCITY))
+            notes["drums"].append((t, t + beat_s / 4, _HAT, velocity))
             if i in (0, 4):
-                notes["drums"].append((t, t + beat_s / 4, _KICK, FLAT_VELOCITY))
+                notes["drums"].append((t, t + beat_s / 4, _KICK, velocity))
             if i in (2, 6):
-                notes["drums"].append((t, t + beat_s / 4, _SNARE, FLAT_VELOCITY))
-        notes["lead"] += _lead_bar(rng, start, beat_s, triad, tonic, scale, resting=(bar % 2 == 1))
-    duration = bars * bar_s
-    midi = _to_midi(notes, bpm, tonic, minor, bars)
-    info = DraftInfo(
-        bpm=float(bpm), bars=bars, key=_SHARP_NAMES[tonic] + ("m" if minor else ""), beats_per_bar=BEATS_PER_BAR,
-        duration_s=duration, chords=chords,
-        beat_times_s=[i * beat_s for i in range(bars * BEATS_PER_BAR)],
-        downbeat_times_s=[i * bar_s for i in range(bars)], notes=notes)
-    return midi, info
+                notes["drums"].append((t, t + beat_s / 4, _SNARE, velocity))
 
 
 def _lead_bar(rng: np.random.Generator, start: float, beat_s: float, triad: list[int], tonic: int,

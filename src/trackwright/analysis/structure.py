@@ -1,0 +1,296 @@
+"""Structure: sections with repetition labels and roles, a self-similarity view, and transitions.
+
+Bar-level analysis (bars run from downbeat to downbeat):
+
+1. **Self-similarity**: each bar is described by its mean chroma (harmony) and its mean band
+   levels (timbre/instrumentation); the bar × bar similarity is the average of the chroma
+   cosine similarity and a Gaussian of the standardised timbre distance.
+2. **Boundaries**: Foote novelty — a Gaussian-tapered checkerboard kernel (4 bars each side)
+   slid along the diagonal; peaks at least 4 bars apart and above the novelty's mean are section
+   starts (moved one bar onto a 4-bar phrase start where the novelty is nearly as high).
+3. **Labels**: sections are compared bar by bar along the diagonal; a section whose harmony is
+   at least 0.85 similar to an earlier one takes its letter (``A``), with a prime when it is a
+   variation rather than a verbatim repeat (overall similarity, harmony and timbre, < 0.97): ``A′``.
+4. **Roles**: the loudest repeated label is the chorus, other repeated labels verses; a quiet
+   unique first/last section is the intro/outro; unique sections inside are a bridge, or a
+   breakdown when clearly quieter.
+5. **Transitions**: at every section start, the level jump (dB, 1 s either side), the timbre
+   jump (in units of the song's typical bar-to-bar change), how far the actual change point
+   lies from the downbeat, and whether the previous section stopped mid-phrase (not a whole
+   number of 2-bar phrases). A transition is *abrupt* when it changes level by ≥ 12 dB or timbre
+   by ≥ 4 typical steps within a beat, lands off the downbeat, or cuts a phrase.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import scipy.ndimage
+import scipy.signal
+
+from trackwright.analysis.features import Features
+from trackwright.analysis.rhythm import Rhythm
+
+KERNEL_BARS = 4
+MIN_SECTION_BARS = 4
+SAME_SECTION = 0.85
+VERBATIM = 0.97
+ROLES = ("intro", "verse", "chorus", "bridge", "breakdown", "outro")
+
+
+@dataclass(frozen=True)
+class Transition:
+    """The change into a section: evidence and a smooth/abrupt rating."""
+
+    time_s: float
+    level_jump_db: float
+    timbre_jump: float
+    off_downbeat_s: float
+    mid_phrase: bool
+    abrupt: bool
+    reasons: list[str]
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        return {"time_s": round(self.time_s, 3), "level_jump_db": round(self.level_jump_db, 2),
+                "timbre_jump": round(self.timbre_jump, 2), "off_downbeat_s": round(self.off_downbeat_s, 3),
+                "mid_phrase": self.mid_phrase, "rating": "abrupt" if self.abrupt else "smooth",
+                "reasons": self.reasons}
+
+
+@dataclass(frozen=True)
+class Section:
+    """A section: times in seconds, repetition label (``A``, ``B′``…), role, bar count, level."""
+
+    start_s: float
+    end_s: float
+    label: str
+    role: str
+    bars: int
+    level_db: float
+    repeat_of: int | None = None
+    similarity: float | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        return {"start_s": round(self.start_s, 3), "end_s": round(self.end_s, 3), "label": self.label,
+                "role": self.role, "bars": self.bars, "level_db": round(self.level_db, 2),
+                "repeat_of": self.repeat_of,
+                "similarity": None if self.similarity is None else round(self.similarity, 3)}
+
+
+@dataclass(frozen=True)
+class Structure:
+    """Sections, the transitions into each (after the first), and the bar self-similarity."""
+
+    sections: list[Section]
+    transitions: list[Transition]
+    bar_times_s: np.ndarray
+    similarity: np.ndarray = field(repr=False)
+    novelty: np.ndarray = field(repr=False)
+
+
+def _bar_edges(rhythm: Rhythm, duration_s: float) -> np.ndarray:
+    """Bar boundaries in seconds (downbeats, with the start and end of the track)."""
+    downbeats = rhythm.downbeats_s
+    if len(downbeats) < 2:
+        bar = 4 * 60.0 / max(rhythm.tempo_bpm, 1.0)
+        return np.append(np.arange(0.0, duration_s, bar), duration_s)
+    edges = np.asarray(downbeats, dtype=float)
+    return np.append(edges, duration_s) if duration_s - edges[-1] > 0.5 * np.median(np.diff(edges)) else \
+        np.append(edges[:-1], duration_s)
+
+
+def _mean_between(series: np.ndarray, frame_rate: float, edges_s: np.ndarray) -> np.ndarray:
+    """Column means of ``series`` (dims × frames) between consecutive edges (dims × bars)."""
+    idx = np.clip(np.round(edges_s * frame_rate).astype(int), 0, series.shape[1])
+    out = np.zeros((series.shape[0], len(edges_s) - 1), dtype=np.float64)
+    for i in range(len(edges_s) - 1):
+        lo, hi = idx[i], max(idx[i + 1], idx[i] + 1)
+        if lo < series.shape[1]:
+            out[:, i] = series[:, lo:hi].mean(axis=1)
+    return out
+
+
+def bar_similarity(features: Features, edges_s: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(harmonic bar × bar similarity, timbral bar × bar similarity, both 0–1; bar levels in dB)."""
+    chroma = _mean_between(features.chroma, features.rate / features.chroma_hop, edges_s)
+    chroma = chroma - chroma.min(axis=0, keepdims=True)
+    chroma /= np.maximum(np.linalg.norm(chroma, axis=0, keepdims=True), 1e-9)
+    timbre = _mean_between(features.bands_db, features.onset_rate, edges_s)
+    levels = _mean_between(features.rms_db[np.newaxis], features.onset_rate, edges_s)[0]
+    z = (timbre - timbre.mean(axis=1, keepdims=True)) / np.maximum(timbre.std(axis=1, keepdims=True), 1e-6)
+    distance = np.sqrt(np.maximum(((z[:, :, None] - z[:, None, :]) ** 2).mean(axis=0), 0.0))
+    scale = np.median(distance[np.triu_indices(len(levels), 1)]) if len(levels) > 1 else 1.0
+    return chroma.T @ chroma, np.exp(-((distance / max(scale, 1e-6)) ** 2)), levels
+
+
+def foote_novelty(similarity: np.ndarray, half: int = KERNEL_BARS) -> np.ndarray:
+    """Novelty per bar from a Gaussian-tapered checkerboard kernel of ``half`` bars each side."""
+    size = 2 * half
+    taper = scipy.signal.windows.gaussian(size, std=half / 1.5)
+    kernel = np.outer(taper, taper) * np.kron([[1, -1], [-1, 1]], np.ones((half, half)))
+    padded = np.pad(similarity, half, mode="edge")
+    n = len(similarity)
+    return np.array([np.sum(kernel * padded[i: i + size, i: i + size]) for i in range(n)])
+
+
+def _boundaries(novelty: np.ndarray) -> list[int]:
+    if len(novelty) < 2 * MIN_SECTION_BARS:
+        return [0]
+    peaks, _ = scipy.signal.find_peaks(novelty, distance=MIN_SECTION_BARS, height=max(novelty.mean(), 0.0))
+    peaks = [_on_phrase(int(p), novelty) for p in peaks if MIN_SECTION_BARS // 2 <= p <= len(novelty) - MIN_SECTION_BARS // 2]
+    return [0] + sorted(set(peaks))
+
+
+def _on_phrase(peak: int, novelty: np.ndarray) -> int:
+    """Move a peak one bar onto a 4-bar phrase start when the novelty there is nearly as high."""
+    if peak % 4 == 0:
+        return peak
+    for candidate in (peak - 1, peak + 1):
+        if candidate % 4 == 0 and 0 < candidate < len(novelty) and novelty[candidate] >= 0.9 * novelty[peak]:
+            return candidate
+    return peak
+
+
+def _section_similarity(similarity: np.ndarray, a: tuple[int, int], b: tuple[int, int]) -> float:
+    """Mean bar-by-bar similarity of two sections along the diagonal (over the shorter length)."""
+    length = min(a[1] - a[0], b[1] - b[0])
+    return float(np.mean([similarity[a[0] + i, b[0] + i] for i in range(length)]))
+
+
+def _letters(index: int) -> str:
+    return chr(ord("A") + index) if index < 26 else f"S{index}"
+
+
+def _label_sections(harmonic: np.ndarray, combined: np.ndarray,
+                    spans: list[tuple[int, int]]) -> list[tuple[str, int | None, float | None]]:
+    """Letter, index of the section it repeats, and similarity, per section."""
+    out: list[tuple[str, int | None, float | None]] = []
+    next_letter = 0
+    for i, span in enumerate(spans):
+        best, best_j = 0.0, None
+        for j in range(i):
+            if out[j][1] is not None:
+                continue  # compare with first occurrences only
+            value = _section_similarity(harmonic, spans[j], span)
+            if value > best:
+                best, best_j = value, j
+        if best_j is not None and best >= SAME_SECTION:
+            letter = out[best_j][0]
+            overall = _section_similarity(combined, spans[best_j], span)
+            out.append((letter if overall >= VERBATIM else letter + "′", best_j, overall))
+        else:
+            out.append((_letters(next_letter), None, None))
+            next_letter += 1
+    return out
+
+
+def _roles(labels: list[str], levels: list[float], spans: list[tuple[int, int]], total_bars: int) -> list[str]:
+    base = [label.rstrip("′") for label in labels]
+    counts = {b: base.count(b) for b in base}
+    median = float(np.median(levels))
+    repeated = [b for b in counts if counts[b] > 1]
+    loudness = {b: np.mean([lv for lv, bb in zip(levels, base) if bb == b]) for b in counts}
+    chorus = max(repeated, key=lambda b: loudness[b]) if repeated else None
+    roles = []
+    for i, (b, level, span) in enumerate(zip(base, levels, spans)):
+        short = (span[1] - span[0]) <= max(8, 0.2 * total_bars)
+        if counts[b] > 1:
+            roles.append("chorus" if b == chorus else "verse")
+        elif i == 0 and len(spans) > 1 and (short or level < median - 3):
+            roles.append("intro")
+        elif i == len(spans) - 1 and len(spans) > 1 and (short or level < median - 3):
+            roles.append("outro")
+        elif level < median - 4:
+            roles.append("breakdown")
+        elif repeated:
+            roles.append("bridge")
+        else:
+            roles.append("chorus" if level >= max(levels) - 1 else "verse")
+    return roles
+
+
+def _window_mean(series: np.ndarray, frame_rate: float, start_s: float, end_s: float) -> np.ndarray:
+    lo = int(np.clip(start_s * frame_rate, 0, series.shape[-1] - 1))
+    hi = int(np.clip(end_s * frame_rate, lo + 1, series.shape[-1]))
+    return series[..., lo:hi].mean(axis=-1)
+
+
+def _transition(features: Features, rhythm: Rhythm, time_s: float, previous_bars: int,
+                typical_step: float) -> Transition:
+    rate = features.onset_rate
+    before = _window_mean(features.rms_db, rate, time_s - 1.0, time_s)
+    after = _window_mean(features.rms_db, rate, time_s, time_s + 1.0)
+    level_jump = float(after - before)
+    timbre_before = _window_mean(features.bands_db, rate, time_s - 1.0, time_s)
+    timbre_after = _window_mean(features.bands_db, rate, time_s, time_s + 1.0)
+    timbre_jump = float(np.sqrt(np.mean((timbre_after - timbre_before) ** 2)) / max(typical_step, 1e-6))
+    # the actual change point: the largest short-scale spectral change within a bar of the boundary
+    bar_s = 4 * 60.0 / max(rhythm.tempo_bpm, 1.0)
+    downbeats = rhythm.downbeats_s if len(rhythm.downbeats_s) else np.array([time_s])
+    change = _change_point(features, time_s - 0.5 * bar_s, time_s + 0.5 * bar_s, downbeats)
+    off = float(np.min(np.abs(downbeats - change)))
+    beat_s = 60.0 / max(rhythm.tempo_bpm, 1.0)
+    mid_phrase = previous_bars % 2 == 1
+    reasons = []
+    if abs(level_jump) >= 12.0:
+        reasons.append(f"level jumps {level_jump:+.1f} dB")
+    if timbre_jump >= 4.0:
+        reasons.append(f"timbre changes {timbre_jump:.1f}× the song's typical bar-to-bar change")
+    if off > max(0.1, 0.25 * beat_s):
+        reasons.append(f"change lands {off:.2f} s off the downbeat")
+    if mid_phrase:
+        reasons.append(f"previous section stops after {previous_bars} bars, mid-phrase")
+    return Transition(time_s=change if off > max(0.1, 0.25 * beat_s) else time_s, level_jump_db=level_jump,
+                      timbre_jump=timbre_jump, off_downbeat_s=off, mid_phrase=mid_phrase, abrupt=bool(reasons),
+                      reasons=reasons)
+
+
+def _change_point(features: Features, start_s: float, end_s: float, downbeats_s: np.ndarray) -> float:
+    """Where the sound changes most (band levels 0.25 s before vs after) within a window, seconds.
+
+    A downbeat in the window whose change is at least 60 % of the largest counts as the change
+    point: only a clearly stronger change elsewhere says the cut is off the grid.
+    """
+    rate = features.onset_rate
+    half = max(1, int(0.25 * rate))
+    lo, hi = max(half, int(start_s * rate)), min(features.bands_db.shape[1] - half, int(end_s * rate))
+    if hi <= lo:
+        return 0.5 * (start_s + end_s)
+    cumulative = np.cumsum(np.pad(features.bands_db, ((0, 0), (1, 0))), axis=1)
+    frames = np.arange(lo, hi)
+    before = (cumulative[:, frames] - cumulative[:, frames - half]) / half
+    after = (cumulative[:, frames + half] - cumulative[:, frames]) / half
+    jump = np.sqrt(np.mean((after - before) ** 2, axis=0))
+    peak = int(np.argmax(jump))
+    for downbeat in downbeats_s:
+        index = int(round(downbeat * rate)) - lo
+        if 0 <= index < len(jump) and jump[max(0, index - 2): index + 3].max() >= 0.6 * jump[peak]:
+            return float(downbeat)
+    return float(frames[peak] / rate)
+
+
+def analyze_structure(features: Features, rhythm: Rhythm) -> Structure:
+    """Sections, roles, transitions and the bar self-similarity of a track."""
+    edges = _bar_edges(rhythm, features.duration_s)
+    harmonic, timbral, levels = bar_similarity(features, edges)
+    similarity = 0.5 * (harmonic + timbral)
+    novelty = foote_novelty(similarity)
+    starts = _boundaries(novelty)
+    spans = list(zip(starts, starts[1:] + [len(levels)]))
+    labels = _label_sections(harmonic, similarity, spans)
+    section_levels = [float(np.mean(levels[a:b])) for a, b in spans]
+    roles = _roles([lab for lab, _, _ in labels], section_levels, spans, len(levels))
+    sections = [Section(start_s=float(edges[a]) if i else 0.0, end_s=float(edges[b]), label=lab, role=role, bars=b - a,
+                        level_db=level, repeat_of=rep, similarity=sim)
+                for i, ((a, b), (lab, rep, sim), role, level) in enumerate(zip(spans, labels, roles, section_levels))]
+    bar_steps = np.sqrt(np.mean(np.diff(_mean_between(features.bands_db, features.onset_rate, edges), axis=1) ** 2,
+                                axis=0)) if len(levels) > 1 else np.ones(1)
+    typical = float(np.median(bar_steps)) if bar_steps.size else 1.0
+    transitions = [_transition(features, rhythm, s.start_s, prev.bars, typical)
+                   for prev, s in zip(sections, sections[1:])]
+    return Structure(sections=sections, transitions=transitions, bar_times_s=edges[:-1], similarity=similarity,
+                     novelty=novelty)

@@ -1,50 +1,104 @@
-# trackwright — `make demo` and `make test` set everything up from a fresh Debian machine.
+# trackwright — `make demo` and `make test` set everything up on a fresh Debian machine.
+#
+#   make demo    system packages + .venv, then `trackwright demo demo-out`
+#   make test    system packages + .venv, then the test suite (pytest -n auto)
+#   make bench   the same set-up plus the `bench` extra, then bench/bench.py
+#
+# Variables: PYTHON (interpreter for the venv), PYTEST_ARGS, BENCH_ARGS, DEMO_DIR,
+# EXTRA_SYSDEPS (more Debian packages to require).
 SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
 .DEFAULT_GOAL := help
 
 VENV := .venv
-# The first Python ≥ 3.11 on PATH (override: make PYTHON=/path/to/python3.11 test).
-PYTHON ?= $(shell for p in python3.11 python3.12 python3.13 python3; do \
-	command -v $$p >/dev/null 2>&1 && $$p -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null \
-	&& { command -v $$p; break; }; done)
+VENV_PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+BENCH_STAMP := $(VENV)/.installed-bench
+SYSDEPS_SCRIPT := scripts/install-system-deps.sh
+EXTRA_SYSDEPS ?=
 DEMO_DIR ?= demo-out
+PYTEST_ARGS ?=
+BENCH_ARGS ?=
 
-.PHONY: help sysdeps install demo test bench clean distclean check-python
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+
+# Shell test: does this interpreter exist and is it Python ≥ 3.11?
+is_py311 = $(1) -c 'import sys; sys.exit(sys.version_info < (3, 11))' >/dev/null 2>&1
+
+# The interpreter that creates .venv: the first of these that is Python ≥ 3.11 (evaluated once).
+# Override with `make PYTHON=/path/to/python3.11 test`.
+PYTHON_ORIGIN := $(origin PYTHON)
+ifeq ($(PYTHON_ORIGIN),undefined)
+PYTHON := $(shell for p in python3.11 python3 python3.12 python3.13; do \
+	$(call is_py311,$$p) && { command -v $$p; break; }; done)
+endif
+
+# A .venv whose interpreter is missing or too old (a dangling link after a Python upgrade, or a
+# venv made by hand with another version) is rebuilt: drop its stamp so the stamp rule runs.
+ifneq ($(shell $(call is_py311,$(VENV_PY)) && echo ok),ok)
+$(shell rm -f $(STAMP) $(BENCH_STAMP))
+endif
+
+ifeq ($(PYTHON_ORIGIN),undefined)
+python_problem = none of python3.11, python3, python3.12, python3.13 on PATH is Python 3.11 or newer
+else
+python_problem = PYTHON=$(PYTHON) is not Python 3.11 or newer
+endif
+check_python = if [[ -z "$(PYTHON)" ]] || ! $(call is_py311,"$(PYTHON)"); then \
+	echo "error: creating $(VENV) needs Python 3.11 or newer: $(python_problem)." >&2; \
+	echo "       Install it (Debian: apt-get install python3 python3-venv) or run: make PYTHON=/path/to/python3.11 $(or $(MAKECMDGOALS),install)" >&2; \
+	exit 1; fi
+
+.PHONY: help sysdeps install demo test bench clean distclean
 
 help:
-	@echo "make demo   - install system packages and the package into $(VENV), then run 'trackwright demo'"
-	@echo "make test   - the same set-up, then the test suite"
-	@echo "make bench  - the benchmarks (meter, mastering, Matchering side by side)"
-	@echo "make clean  - remove outputs and caches; make distclean also removes $(VENV)"
+	@echo "make demo       install system packages and $(VENV), then run 'trackwright demo $(DEMO_DIR)'"
+	@echo "make test       the same set-up, then the test suite (pytest -n auto; PYTEST_ARGS=...)"
+	@echo "make bench      the same plus the bench extra (Matchering), then bench/bench.py"
+	@echo "make install    only $(VENV) (trackwright editable, with the test extra)"
+	@echo "make sysdeps    only the Debian packages (apt-get as root, sudo otherwise)"
+	@echo "make clean      remove $(DEMO_DIR) and caches; make distclean also removes $(VENV)"
 
-check-python:
-	@if [[ -z "$(PYTHON)" ]]; then echo "error: trackwright needs Python 3.11 or newer (apt-get install python3)" >&2; exit 1; fi
+# Cheap when everything is installed, so it runs every time (packages can be removed behind a
+# stamp's back). It checks the venv module only when $(VENV) is still to be created.
+sysdeps:
+	@if $(call is_py311,$(VENV_PY)); then \
+		$(SYSDEPS_SCRIPT) $(EXTRA_SYSDEPS); \
+	else \
+		$(check_python); \
+		$(SYSDEPS_SCRIPT) --python "$(PYTHON)" $(EXTRA_SYSDEPS); \
+	fi
 
-sysdeps: check-python
-	@PYTHON="$(PYTHON)" scripts/install-system-deps.sh
+# Creates .venv unless a usable one is there already (so an existing venv is kept), then
+# (re)installs trackwright into it whenever pyproject.toml changes.
+$(STAMP): pyproject.toml | sysdeps
+	@if ! $(call is_py311,$(VENV_PY)); then \
+		$(check_python); \
+		echo "creating $(VENV) with $(PYTHON)"; \
+		"$(PYTHON)" -m venv --clear $(VENV); \
+	fi
+	@$(VENV_PY) -m pip install -q --upgrade pip || echo "warning: could not upgrade pip; carrying on" >&2
+	$(VENV_PY) -m pip install -q -e '.[test]'
+	@touch $@
 
-$(STAMP): pyproject.toml | check-python
-	@test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
-	$(VENV)/bin/python -m pip install -q --upgrade pip
-	$(VENV)/bin/python -m pip install -q -e '.[test]'
-	@touch $(STAMP)
+install: $(STAMP)
 
-install: sysdeps $(STAMP)
+$(BENCH_STAMP): $(STAMP)
+	$(VENV_PY) -m pip install -q -e '.[bench]'
+	@touch $@
 
-demo: install
+demo: sysdeps install
 	$(VENV)/bin/trackwright demo $(DEMO_DIR)
 
-test: install
-	$(VENV)/bin/python -m pytest -n auto -q
+test: sysdeps install
+	$(VENV_PY) -m pytest -n auto -q $(PYTEST_ARGS)
 
-bench: install
-	$(VENV)/bin/python -m pip install -q -e '.[bench]'
-	$(VENV)/bin/python bench/bench.py
+bench: sysdeps install $(BENCH_STAMP)
+	$(VENV_PY) bench/bench.py $(BENCH_ARGS)
 
 clean:
-	rm -rf $(DEMO_DIR) .pytest_cache build dist src/*.egg-info
-	find . -name __pycache__ -type d -not -path './$(VENV)/*' -prune -exec rm -rf {} +
+	rm -rf $(DEMO_DIR) bench-out .pytest_cache .ruff_cache .mypy_cache build dist src/*.egg-info
+	find . -path ./$(VENV) -prune -o -path ./.git -prune -o -name __pycache__ -type d -prune -exec rm -rf {} +
 
 distclean: clean
 	rm -rf $(VENV)

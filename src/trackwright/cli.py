@@ -202,6 +202,56 @@ def master(
 
 
 @app.command()
+def analyze(
+    source: Annotated[Path, typer.Argument(metavar="AUDIO", help="The draft to evaluate.")],
+    as_json: JsonOption = False,
+    html: Annotated[Path | None, typer.Option("--html", help="Also write a self-contained HTML report.")] = None,
+    brief: Annotated[Path | None, typer.Option("--brief", help="A YAML cue sheet to check the track against.")] = None,
+    quiet: QuietOption = False,
+) -> None:
+    """Evaluate a draft: rhythm, harmony, structure, dynamics, tonal balance; findings and strengths."""
+    from trackwright.analysis.analyze import analyze as run_analysis
+    from trackwright.analysis.brief import load_brief
+    from trackwright.audio import check_output_path, load_audio
+
+    if source.is_dir():
+        raise ParameterError(f"{source}: is a folder; analyze takes an audio file (projects come with `trackwright new`)")
+    if html is not None:
+        check_output_path(html, [source])
+    cue_sheet = load_brief(brief) if brief is not None else None
+    audio = load_audio(source)
+    with progress_bar("Analysing", quiet=quiet or _state["quiet"]) as progress:
+        result = run_analysis(audio, brief=cue_sheet, progress=progress)
+        if html is not None:
+            from trackwright.analysis.report import write_html_report
+
+            progress(0.95, "writing the report")
+            write_html_report(result, html, title=source.name, audio=audio)
+    if as_json:
+        _print_json({"file": str(source), **result.to_dict(), **({"html": str(html)} if html else {})})
+        return
+    console = _out()
+    key = result.harmony.key
+    console.print(f"[bold]{source.name}[/bold]  {result.duration_s:.1f} s · {result.rhythm.tempo_bpm:.1f} BPM "
+                  f"{result.rhythm.time_signature} · {key.name} (confidence {key.confidence:.2f}) · "
+                  f"{result.loudness.integrated_lufs:.1f} LUFS")
+    console.print("form: " + " ".join(f"{s.label}({s.role})" for s in result.structure.sections))
+    table = Table(title="Findings", show_header=True, header_style="bold")
+    for column in ("severity", "where", "finding", "suggestion"):
+        table.add_column(column)
+    from trackwright.analysis.findings import clock
+
+    for finding in result.findings:
+        table.add_row(finding.severity, f"{clock(finding.start_s)}–{clock(finding.end_s)}", finding.message,
+                      finding.suggestion)
+    console.print(table)
+    for strength in result.strengths:
+        console.print(f"  + {strength.message}")
+    if html is not None:
+        console.print(f"report: {html}")
+
+
+@app.command()
 def demo(
     folder: Annotated[Path, typer.Argument(help="Where to write the demo's files.")] = Path("trackwright-demo"),
     as_json: JsonOption = False,

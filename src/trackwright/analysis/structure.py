@@ -6,8 +6,11 @@ Bar-level analysis (bars run from downbeat to downbeat):
    levels (timbre/instrumentation); the bar × bar similarity is the average of the chroma
    cosine similarity and a Gaussian of the standardised timbre distance.
 2. **Boundaries**: Foote novelty — a Gaussian-tapered checkerboard kernel (4 bars each side)
-   slid along the diagonal; peaks at least 4 bars apart and above the novelty's mean are section
+   slid along the diagonal; peaks at least 4 bars apart, above the novelty's mean and above 0.06
+   (on a scale where a change between two uniform, unrelated blocks is 1) are section
    starts (moved one bar onto a 4-bar phrase start where the novelty is nearly as high).
+   A section that is one block of ≥ 8 bars played 2–4 times verbatim back to back is split
+   into its passes (identical neighbours leave no novelty at the seam).
 3. **Labels**: sections are compared bar by bar along the diagonal; a section whose harmony is
    at least 0.85 similar to an earlier one takes its letter (``A``), with a prime when it is a
    variation rather than a verbatim repeat (overall similarity, harmony and timbre, < 0.97): ``A′``.
@@ -17,7 +20,8 @@ Bar-level analysis (bars run from downbeat to downbeat):
 5. **Transitions**: at every section start, the level jump (dB, 1 s either side), the timbre
    jump (in units of the song's typical bar-to-bar change), how far the actual change point
    lies from the downbeat, and whether the previous section stopped mid-phrase (not a whole
-   number of 2-bar phrases). A transition is *abrupt* when it changes level by ≥ 12 dB or timbre
+   number of 2-bar phrases). Edits inside a section show as a bar whose length breaks the grid
+   with a change of sound inside it. A transition is *abrupt* when it changes level by ≥ 12 dB or timbre
    by ≥ 4 typical steps within a beat, lands off the downbeat, or cuts a phrase.
 """
 
@@ -35,6 +39,8 @@ from trackwright.analysis.rhythm import Rhythm
 
 KERNEL_BARS = 4
 MIN_SECTION_BARS = 4
+#: Scaled novelty a section change needs (a loop repeating itself stays under ~0.04).
+MIN_NOVELTY = 0.06
 SAME_SECTION = 0.85
 VERBATIM = 0.97
 ROLES = ("intro", "verse", "chorus", "bridge", "breakdown", "outro")
@@ -128,10 +134,12 @@ def bar_similarity(features: Features, edges_s: np.ndarray) -> tuple[np.ndarray,
 
 
 def foote_novelty(similarity: np.ndarray, half: int = KERNEL_BARS) -> np.ndarray:
-    """Novelty per bar from a Gaussian-tapered checkerboard kernel of ``half`` bars each side."""
+    """Novelty per bar from a Gaussian-tapered checkerboard kernel of ``half`` bars each side,
+    scaled so a change between two internally uniform, mutually dissimilar blocks scores 1."""
     size = 2 * half
     taper = scipy.signal.windows.gaussian(size, std=half / 1.5)
     kernel = np.outer(taper, taper) * np.kron([[1, -1], [-1, 1]], np.ones((half, half)))
+    kernel /= np.abs(kernel).sum()
     padded = np.pad(similarity, half, mode="edge")
     n = len(similarity)
     return np.array([np.sum(kernel * padded[i: i + size, i: i + size]) for i in range(n)])
@@ -140,7 +148,7 @@ def foote_novelty(similarity: np.ndarray, half: int = KERNEL_BARS) -> np.ndarray
 def _boundaries(novelty: np.ndarray) -> list[int]:
     if len(novelty) < 2 * MIN_SECTION_BARS:
         return [0]
-    peaks, _ = scipy.signal.find_peaks(novelty, distance=MIN_SECTION_BARS, height=max(novelty.mean(), 0.0))
+    peaks, _ = scipy.signal.find_peaks(novelty, distance=MIN_SECTION_BARS, height=max(novelty.mean(), MIN_NOVELTY))
     peaks = [_on_phrase(int(p), novelty) for p in peaks if MIN_SECTION_BARS // 2 <= p <= len(novelty) - MIN_SECTION_BARS // 2]
     return [0] + sorted(set(peaks))
 
@@ -155,9 +163,31 @@ def _on_phrase(peak: int, novelty: np.ndarray) -> int:
     return peak
 
 
+def _split_repeats(similarity: np.ndarray, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Split sections that are one block played 2–4 times verbatim back to back (no novelty
+    marks the seam between identical neighbours), keeping parts of at least 8 bars."""
+    out: list[tuple[int, int]] = []
+    for start, end in spans:
+        length = end - start
+        for parts in (2, 3, 4):
+            size, extra = divmod(length, parts)
+            if extra > 1 or size < 2 * MIN_SECTION_BARS:
+                continue  # one spare bar (a ring-out at the end) goes to the last pass
+            pieces = [(start + i * size, start + (i + 1) * size) for i in range(parts)]
+            pieces[-1] = (pieces[-1][0], end)
+            if all(_section_similarity(similarity, pieces[0], piece) >= VERBATIM for piece in pieces[1:]):
+                out.extend(pieces)
+                break
+        else:
+            out.append((start, end))
+    return out
+
+
 def _section_similarity(similarity: np.ndarray, a: tuple[int, int], b: tuple[int, int]) -> float:
     """Mean bar-by-bar similarity of two sections along the diagonal (over the shorter length)."""
     length = min(a[1] - a[0], b[1] - b[0])
+    if length > 1 and max(a[0], b[0]) + length >= len(similarity):
+        length -= 1  # the song's final bar holds the ring-out, not music to compare
     return float(np.mean([similarity[a[0] + i, b[0] + i] for i in range(length)]))
 
 
@@ -273,6 +303,31 @@ def _change_point(features: Features, start_s: float, end_s: float, downbeats_s:
     return float(frames[peak] / rate)
 
 
+def _grid_breaks(features: Features, rhythm: Rhythm, known: list[Transition]) -> list[Transition]:
+    """Edits inside sections: bars whose length breaks the grid (a splice leaves a short or long
+    bar) with a clear change in the sound inside them."""
+    downbeats = rhythm.downbeats_s
+    if len(downbeats) < 4:
+        return []
+    lengths = np.diff(downbeats)
+    typical = float(np.median(lengths))
+    out = []
+    for i, length in enumerate(lengths):
+        if abs(length / typical - 1.0) <= 0.2:
+            continue
+        start, end = float(downbeats[i]), float(downbeats[i + 1])
+        change = _change_point(features, start - 0.25 * typical, end + 0.25 * typical, np.zeros(0))
+        if any(abs(t.time_s - change) < 0.5 * typical for t in known):
+            continue
+        expected = start + typical  # where the old grid's next downbeat would have been
+        off = min(abs(change - start), abs(expected - change))
+        beats_in_bar = length / typical * rhythm.beats_per_bar
+        out.append(Transition(time_s=change, level_jump_db=0.0, timbre_jump=0.0, off_downbeat_s=off, mid_phrase=True,
+                              abrupt=True, reasons=[f"the bar grid breaks: a {beats_in_bar:.1f}-beat bar at "
+                                                    f"{start:.2f} s", f"change lands {off:.2f} s off the downbeat"]))
+    return out
+
+
 def analyze_structure(features: Features, rhythm: Rhythm) -> Structure:
     """Sections, roles, transitions and the bar self-similarity of a track."""
     edges = _bar_edges(rhythm, features.duration_s)
@@ -280,7 +335,7 @@ def analyze_structure(features: Features, rhythm: Rhythm) -> Structure:
     similarity = 0.5 * (harmonic + timbral)
     novelty = foote_novelty(similarity)
     starts = _boundaries(novelty)
-    spans = list(zip(starts, starts[1:] + [len(levels)]))
+    spans = _split_repeats(similarity, list(zip(starts, starts[1:] + [len(levels)])))
     labels = _label_sections(harmonic, similarity, spans)
     section_levels = [float(np.mean(levels[a:b])) for a, b in spans]
     roles = _roles([lab for lab, _, _ in labels], section_levels, spans, len(levels))
@@ -292,5 +347,6 @@ def analyze_structure(features: Features, rhythm: Rhythm) -> Structure:
     typical = float(np.median(bar_steps)) if bar_steps.size else 1.0
     transitions = [_transition(features, rhythm, s.start_s, prev.bars, typical)
                    for prev, s in zip(sections, sections[1:])]
+    transitions = sorted(transitions + _grid_breaks(features, rhythm, transitions), key=lambda t: t.time_s)
     return Structure(sections=sections, transitions=transitions, bar_times_s=edges[:-1], similarity=similarity,
                      novelty=novelty)

@@ -5,8 +5,8 @@
   smoothed "balanced mix" curve: flat to 150 Hz, then falling 4.5 dB per octave (the average
   tilt of commercial pop and film-score masters), rolled off below 40 Hz.
 * **Problem bands**: boomy (60–150 Hz), muddy (150–400 Hz), boxy (400–900 Hz), harsh
-  (2–5 kHz), sibilant (5–9 kHz) when their mean excess over the reference is ≥ 4 dB; dull when
-  6–12 kHz is ≥ 6 dB under it.
+  (2–5 kHz), sibilant (5–9 kHz) when their mean excess over the reference is ≥ 4 dB; thin when
+  50–150 Hz is ≥ 8 dB under it, dull when 6–12 kHz is ≥ 6 dB under it.
 * **Stereo**: width as side-to-mid energy (dB), the L/R correlation overall and in 400 ms
   windows, and mono compatibility as the loudness lost when folded to mono (LU).
 * **Overs**: clipped runs (≥ 3 consecutive samples at ≥ 0.999 full scale) and inter-sample
@@ -30,6 +30,7 @@ THIRD_OCTAVES_HZ = 1000.0 * 2.0 ** (np.arange(-15, 13) / 3.0)  # 31.5 Hz … 16 
 PROBLEM_BANDS: dict[str, tuple[float, float, float]] = {
     # name: (low Hz, high Hz, excess over the reference that makes it a problem, dB; negative = deficit)
     "boomy": (60.0, 150.0, 4.0),
+    "thin": (50.0, 150.0, -8.0),
     "muddy": (150.0, 400.0, 4.0),
     "boxy": (400.0, 900.0, 4.0),
     "harsh": (2000.0, 5000.0, 4.0),

@@ -18,8 +18,10 @@
 set -euo pipefail
 
 # Required: FluidSynth renders MIDI; fluid-soundfont-gm is the General MIDI SoundFont it plays;
-# chromium (headless) is the real browser the report tests look through.
-REQUIRED_PACKAGES=(fluidsynth fluid-soundfont-gm chromium)
+# chromium (headless) is the real browser the report tests look through, and fonts-liberation
+# gives it fonts to draw text with (only a Recommends of chromium, which --no-install-recommends
+# skips; fresh containers have no fonts at all).
+REQUIRED_PACKAGES=(fluidsynth fluid-soundfont-gm chromium fonts-liberation)
 # Optional: installed when something is being installed anyway (or when we can), never fatal.
 # The soundfile wheels bundle their own libsndfile, so this is only a fallback.
 OPTIONAL_PACKAGES=(libsndfile1)
@@ -47,6 +49,7 @@ dpkg_installed() {
 present() {
     case "$1" in
         fluidsynth) command -v fluidsynth >/dev/null 2>&1 ;;
+        chromium) command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 ;;
         fluid-soundfont-gm) [[ -f "$SOUNDFONT" ]] || dpkg_installed "$1" ;;
         *) dpkg_installed "$1" ;;
     esac
@@ -110,9 +113,9 @@ root_command="apt-get update && apt-get install -y --no-install-recommends ${all
 
 if [[ -z "$have_apt" ]]; then
     fail "missing system packages: ${missing[*]}.
-This machine has no apt-get (not Debian/Ubuntu): install FluidSynth (the 'fluidsynth' program)
-and a General MIDI SoundFont with your package manager, and set TRACKWRIGHT_SOUNDFONT to the
-.sf2 file if it is not $SOUNDFONT."
+This machine has no apt-get (not Debian/Ubuntu): install their equivalents with your package
+manager (FluidSynth, a General MIDI SoundFont, Chromium); set TRACKWRIGHT_SOUNDFONT to the .sf2
+file if it is not $SOUNDFONT."
 fi
 
 if [[ -z "$as_root" ]]; then

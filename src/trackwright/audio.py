@@ -164,6 +164,30 @@ def _check_file(path: Path) -> None:
             )
 
 
+_READ_BLOCK = 1 << 18
+
+
+def _read_channels_first(f: sf.SoundFile, channels: int, frames: int) -> np.ndarray:
+    """Read the whole file as float32 (channels, frames), block by block, so no interleaved copy
+    of the track is held next to the result. ``frames`` may be an estimate (compressed formats)."""
+    out = np.empty((channels, max(frames, 0)), dtype=np.float32)
+    extra: list[np.ndarray] = []
+    position = 0
+    while True:
+        block = f.read(_READ_BLOCK, dtype="float32", always_2d=True)
+        if not len(block):
+            break
+        room = min(len(block), out.shape[1] - position)
+        if room > 0:
+            out[:, position: position + room] = block[:room].T
+            position += room
+        if room < len(block):
+            extra.append(np.ascontiguousarray(block[room:].T))
+    if extra:
+        return np.concatenate([out[:, :position], *extra], axis=1)
+    return out if position == out.shape[1] else np.ascontiguousarray(out[:, :position])
+
+
 def load_audio(path: str | os.PathLike[str], *, validate: bool = True) -> Audio:
     """Read an audio file.
 
@@ -200,11 +224,11 @@ def load_audio(path: str | os.PathLike[str], *, validate: bool = True) -> Audio:
                     f"{path}: too large to load ({frames * channels:,} samples, "
                     f"limit {MAX_SAMPLES:,}); split it into parts first"
                 )
-            data = f.read(dtype="float32", always_2d=True)
+            samples = _read_channels_first(f, channels, frames)
     except (sf.LibsndfileError, RuntimeError, sf.SoundFileError) as err:
         detail = str(err).split(":")[-1].strip() or "unknown format"
         raise AudioFileError(f"{path}: not a readable audio file ({detail})") from err
-    audio = Audio(np.ascontiguousarray(data.T), rate)
+    audio = Audio(samples, rate)
     if audio.frames == 0:
         raise AudioFileError(f"{path}: holds no audio frames")
     if validate:

@@ -68,16 +68,30 @@ def mono_at(audio: Audio, rate: int = ANALYSIS_RATE) -> np.ndarray:
     return np.ascontiguousarray(mono, dtype=np.float32)
 
 
-def _stft_magnitude(signal: np.ndarray, n_fft: int, hop: int) -> np.ndarray:
-    """|STFT| (bins × frames), Hann window, frames centred at ``i * hop``."""
+_FRAME_BLOCK = 1024
+
+
+def _stft_project(signal: np.ndarray, n_fft: int, hop: int, matrix: np.ndarray, *, power: bool) -> np.ndarray:
+    """``matrix @ |STFT|`` (or ``@ |STFT|²``), shape (rows, frames), computed block by block.
+
+    Hann window, frames centred at ``i * hop``, magnitudes scaled so a full-scale sinusoid
+    peaks near 1.0. Only ``_FRAME_BLOCK`` frames of spectrum exist at a time, so memory stays
+    flat however long the track is.
+    """
     padded = np.pad(signal, (n_fft // 2, n_fft // 2))
     count = 1 + (len(padded) - n_fft) // hop
     frames = np.lib.stride_tricks.as_strided(padded, shape=(count, n_fft),
                                              strides=(padded.strides[0] * hop, padded.strides[0]))
     window = scipy.signal.get_window("hann", n_fft).astype(np.float32)
-    spectrum = scipy.fft.rfft(frames * window, axis=1, workers=-1)
-    # scaled so a full-scale sinusoid peaks near 1.0
-    return np.ascontiguousarray((np.abs(spectrum) * np.float32(4.0 / n_fft)).T)
+    out = np.empty((matrix.shape[0], count), dtype=np.float32)
+    scale = np.float32(4.0 / n_fft)
+    for start in range(0, count, _FRAME_BLOCK):
+        block = scipy.fft.rfft(frames[start: start + _FRAME_BLOCK] * window, axis=1, workers=-1)
+        magnitude = np.abs(block) * scale
+        if power:
+            np.square(magnitude, out=magnitude)
+        out[:, start: start + len(magnitude)] = (magnitude @ matrix.T).T
+    return out
 
 
 def _mel_like_bands(freqs: np.ndarray, lo_hz: float, hi_hz: float, bands: int) -> np.ndarray:
@@ -114,21 +128,22 @@ def compute_features(audio: Audio) -> Features:
     """Compute :class:`Features` for ``audio`` (any rate and channel count)."""
     mono = mono_at(audio)
     rate = ANALYSIS_RATE
-    spectrum = _stft_magnitude(mono, 2048, ONSET_HOP)
     freqs = np.fft.rfftfreq(2048, 1.0 / rate)
-    power = spectrum ** 2
-    bands = _mel_like_bands(freqs, 30.0, 8000.0, 40) @ power
+    band_bank = _mel_like_bands(freqs, 30.0, 8000.0, 40)
+    low_bank = _mel_like_bands(freqs, 30.0, 150.0, 4)
+    projected = _stft_project(mono, 2048, ONSET_HOP, np.vstack((band_bank, low_bank, np.ones((1, len(freqs)),
+                                                                                          np.float32))), power=True)
+    bands, low_bands, total = projected[:40], projected[40:44], projected[44]
     onset = _flux(bands)
-    low_onset = _flux(_mel_like_bands(freqs, 30.0, 150.0, 4) @ power)
-    rms_db = 10.0 * np.log10(np.maximum(power.sum(axis=0) / (8.0 * 0.375), 1e-12))
-    long_spectrum = _stft_magnitude(mono, CHROMA_FFT, CHROMA_HOP)
+    low_onset = _flux(low_bands)
+    rms_db = 10.0 * np.log10(np.maximum(total / (8.0 * 0.375), 1e-12))
     long_freqs = np.fft.rfftfreq(CHROMA_FFT, 1.0 / rate)
-    chroma = _chroma_map(long_freqs, 80.0, 5000.0) @ long_spectrum
+    chroma = _stft_project(mono, CHROMA_FFT, CHROMA_HOP, _chroma_map(long_freqs, 80.0, 5000.0), power=False)
     # the bass register needs ~1 Hz resolution: a 0.93 s window on the signal decimated to 4.41 kHz
     low = soxr.resample(mono, rate, BASS_RATE, quality="HQ")
     bass_hop = CHROMA_HOP * BASS_RATE // rate
-    bass_spectrum = _stft_magnitude(low, BASS_FFT, bass_hop)
-    bass = _chroma_map(np.fft.rfftfreq(BASS_FFT, 1.0 / BASS_RATE), 38.0, 160.0) @ bass_spectrum
+    bass = _stft_project(low, BASS_FFT, bass_hop, _chroma_map(np.fft.rfftfreq(BASS_FFT, 1.0 / BASS_RATE), 38.0, 160.0),
+                         power=False)
     frames = min(chroma.shape[1], bass.shape[1])
     chroma, bass = chroma[:, :frames], bass[:, :frames]
     return Features(rate=rate, duration_s=audio.duration_s, onset_hop=ONSET_HOP, onset=onset, low_onset=low_onset,

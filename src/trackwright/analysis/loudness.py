@@ -180,20 +180,26 @@ def _check_measurable(audio: Audio) -> None:
         raise MeasurementError("audio is digital silence; loudness is undefined")
 
 
-def weighted_power(audio: Audio, *, layout: str | None = None) -> np.ndarray:
+def weighted_power(audio: Audio, *, layout: str | None = None, out: np.ndarray | None = None) -> np.ndarray:
     """Channel-weighted sum of squared K-weighted samples, shape (frames,), float64.
 
     This is ``z[n] = Σ_c G_c · y_c[n]²`` of BS.1770; any window's mean of it, through
-    :func:`power_to_lufs`, is that window's loudness.
+    :func:`power_to_lufs`, is that window's loudness. ``out`` (float64, frames) receives the
+    result when given, so callers can avoid another full-length array.
     """
     weights = channel_weights(audio.channels, layout)
     sos = k_weighting_sos(audio.sample_rate)
     active = [(channel, weight) for channel, weight in zip(audio.samples, weights) if weight != 0.0]
-    # filter in chunks (carrying the filter state) so the only large array is the result
+    # filter in chunks (carrying the filter state); per-channel powers are float32, the sum float64
     parts = thread_map(lambda pair: _channel_power(pair[0], pair[1], sos), active)
-    power = parts[0] if parts else np.zeros(audio.frames, dtype=np.float64)
-    for other in parts[1:]:
-        power += other
+    power = np.zeros(audio.frames, dtype=np.float64) if out is None else out
+    if not parts:
+        power[:] = 0.0
+    for index, part in enumerate(parts):
+        if index == 0:
+            power[:] = part
+        else:
+            power += part
     return power
 
 
@@ -201,16 +207,16 @@ _FILTER_CHUNK = 1 << 16
 
 
 def _channel_power(channel: np.ndarray, weight: float, sos: np.ndarray) -> np.ndarray:
-    """``weight · K(channel)²`` as float64 (frames,), filtered chunk by chunk."""
-    out = np.empty(len(channel), dtype=np.float64)
+    """``weight · K(channel)²`` as float32 (frames,), filtered chunk by chunk in float64."""
+    out = np.empty(len(channel), dtype=np.float32)
     state = np.zeros((sos.shape[0], 2))
     for start in range(0, len(channel), _FILTER_CHUNK):
         chunk = channel[start: start + _FILTER_CHUNK].astype(np.float64)
         filtered, state = scipy.signal.sosfilt(sos, chunk, zi=state)
-        target = out[start: start + len(chunk)]
-        np.square(filtered, out=target)
+        np.square(filtered, out=filtered)
         if weight != 1.0:
-            target *= weight
+            filtered *= weight
+        out[start: start + len(chunk)] = filtered
     return out
 
 
@@ -292,7 +298,7 @@ def oversampling_factor(sample_rate: int) -> int:
 _CHUNK_FRAMES = 1 << 16
 
 
-def _oversampled_chunks(channel: np.ndarray, sample_rate: int) -> Iterator[np.ndarray]:
+def oversampled_chunks(channel: np.ndarray, sample_rate: int) -> Iterator[np.ndarray]:
     """Yield one channel (shape (frames,)) oversampled, in consecutive 1-D chunks.
 
     Streaming through libsoxr keeps memory flat and the working set in cache; the chunks
@@ -313,7 +319,7 @@ def _oversampled_chunks(channel: np.ndarray, sample_rate: int) -> Iterator[np.nd
 
 def _channel_true_peak(channel: np.ndarray, sample_rate: int) -> float:
     peak = float(np.abs(channel).max()) if channel.size else 0.0
-    for chunk in _oversampled_chunks(channel, sample_rate):
+    for chunk in oversampled_chunks(channel, sample_rate):
         if chunk.size:
             peak = max(peak, float(chunk.max()), -float(chunk.min()))
     return peak
@@ -333,7 +339,7 @@ def _channel_peak_envelope(channel: np.ndarray, sample_rate: int) -> np.ndarray:
     frames = len(channel)
     envelope = np.zeros(frames, dtype=np.float32)
     filled, pending = 0, np.zeros(0, dtype=np.float32)
-    for chunk in _oversampled_chunks(channel, sample_rate):
+    for chunk in oversampled_chunks(channel, sample_rate):
         values = np.abs(chunk)
         if pending.size:
             values = np.concatenate((pending, values))
@@ -420,15 +426,18 @@ def measure_loudness(audio: Audio, *, layout: str | None = None) -> LoudnessRepo
     rate = audio.sample_rate
     with ThreadPoolExecutor(max_workers=1) as pool:  # oversampling and filtering release the GIL
         true_peak = pool.submit(true_peak_linear, audio.samples, rate)
-        power = weighted_power(audio, layout=layout)
-        report = _report_from_power(audio, power)
+        cumulative = np.empty(audio.frames + 1, dtype=np.float64)
+        cumulative[0] = 0.0
+        weighted_power(audio, layout=layout, out=cumulative[1:])
+        np.cumsum(cumulative[1:], out=cumulative[1:])  # in place: one full-length array, not two
+        report = _report_from_cumulative(audio, cumulative)
     return replace(report, true_peak_dbtp=_to_db(true_peak.result()))
 
 
-def _report_from_power(audio: Audio, power: np.ndarray) -> LoudnessReport:
-    """Everything but the true peak (left at −inf) from :func:`weighted_power`."""
+def _report_from_cumulative(audio: Audio, cumulative: np.ndarray) -> LoudnessReport:
+    """Everything but the true peak (left at −inf) from the running sum of :func:`weighted_power`
+    (length frames + 1, starting at 0)."""
     rate = audio.sample_rate
-    cumulative = _cumulative(power)
     block, hop = round(BLOCK_S * rate), round(HOP_S * rate)
     integrated = gated_block_loudness(_window_means(cumulative, block, hop))
     if not math.isfinite(integrated):

@@ -21,10 +21,11 @@ from typing import Any
 
 import numpy as np
 
-from trackwright.analysis.loudness import integrated_loudness, oversampled_peak_envelope
+from trackwright.analysis.loudness import integrated_loudness, oversampled_chunks
 from trackwright.audio import Audio
 from trackwright.errors import MeasurementError
 from trackwright.mix.match import average_spectrum
+from trackwright.parallel import thread_map
 
 THIRD_OCTAVES_HZ = 1000.0 * 2.0 ** (np.arange(-15, 13) / 3.0)  # 31.5 Hz … 16 kHz
 PROBLEM_BANDS: dict[str, tuple[float, float, float]] = {
@@ -116,14 +117,33 @@ def _clipped_runs(samples: np.ndarray, threshold: float = 0.999, run: int = 3) -
     return count
 
 
+def _overs(samples: np.ndarray, sample_rate: int) -> tuple[int, float]:
+    """(runs of oversampled values above full scale, summed over channels; true peak, linear),
+    streamed chunk by chunk so no oversampled copy of the track is held."""
+
+    def channel(values: np.ndarray) -> tuple[int, float]:
+        runs, peak, previous = 0, 0.0, False
+        for chunk in oversampled_chunks(values, sample_rate):
+            if not chunk.size:
+                continue
+            magnitude = np.abs(chunk)
+            peak = max(peak, float(magnitude.max()))
+            hot = magnitude > 1.0
+            if hot.any():
+                runs += int(hot[0] and not previous) + int(np.count_nonzero(hot[1:] & ~hot[:-1]))
+            previous = bool(hot[-1])
+        return runs, peak
+
+    results = thread_map(channel, list(samples))
+    return sum(r for r, _ in results), max(p for _, p in results)
+
+
 def _stereo(audio: Audio, stereo_lufs: float | None) -> tuple[float | None, float | None, float | None, float | None]:
     if audio.channels != 2:
         return None, None, None, None
     left, right = audio.samples[0], audio.samples[1]
-    mid = 0.5 * (left + right)
-    side = 0.5 * (left - right)
     ll, rr, lr = (float(np.dot(a, b)) for a, b in ((left, left), (right, right), (left, right)))
-    mm, ss = float(np.dot(mid, mid)), float(np.dot(side, side))
+    mm, ss = 0.25 * (ll + rr + 2 * lr), 0.25 * (ll + rr - 2 * lr)  # |L ± R|² / 4, no mid/side arrays
     width = 10 * math.log10(max(ss, 1e-20) / max(mm, 1e-20))
     correlation = lr / math.sqrt(ll * rr) if ll > 0 and rr > 0 else 1.0
     window = max(1, round(0.4 * audio.sample_rate))
@@ -138,7 +158,8 @@ def _stereo(audio: Audio, stereo_lufs: float | None) -> tuple[float | None, floa
     try:
         stereo = stereo_lufs if stereo_lufs is not None else integrated_loudness(audio)
         # the fold-down on both speakers: a single mid channel measures 3.01 dB under that
-        mono_loss = stereo - (integrated_loudness(Audio(mid[np.newaxis], audio.sample_rate)) + 10 * math.log10(2))
+        mid = audio.samples.mean(axis=0, dtype=np.float32)[np.newaxis]
+        mono_loss = stereo - (integrated_loudness(Audio(mid, audio.sample_rate)) + 10 * math.log10(2))
     except MeasurementError:
         mono_loss = math.nan
     return width, correlation, negative, mono_loss
@@ -161,10 +182,10 @@ def analyze_tonal(audio: Audio, *, integrated_lufs: float | None = None) -> Tona
         value = float(np.mean(excess[inside]))
         if (limit > 0 and value >= limit) or (limit < 0 and value <= limit):
             problems[name] = value
-    envelope = oversampled_peak_envelope(audio.samples, audio.sample_rate)
-    true_peak = 20 * math.log10(max(float(envelope.max()), 1e-12))
+    overs, peak = _overs(audio.samples, audio.sample_rate)
+    true_peak = 20 * math.log10(max(peak, 1e-12))
     width, correlation, negative, mono_loss = _stereo(audio, integrated_lufs)
     return Tonal(band_hz=centres, band_db=levels, reference_db=reference, problems=problems, width_db=width,
                  correlation=correlation, negative_correlation_fraction=negative, mono_loss_lu=mono_loss,
-                 clipped_runs=_clipped_runs(audio.samples), intersample_overs=_rising_edges(envelope > 1.0),
+                 clipped_runs=_clipped_runs(audio.samples), intersample_overs=overs,
                  true_peak_dbtp=true_peak)

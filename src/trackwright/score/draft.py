@@ -159,9 +159,15 @@ def pop_form_sections(key: str = "C", *, seed: int = 0) -> list[Section]:
             for role, label, bars, major_prog, minor_prog, parts, velocity in POP_FORM]
 
 
-def compose_song(sections: list[Section], *, bpm: float = 100.0, key: str = "C",
-                 seed: int = 0) -> tuple[mido.MidiFile, DraftInfo]:
-    """Compose ``sections`` one after another; the :class:`DraftInfo` lists them as ground truth."""
+def compose_song(sections: list[Section], *, bpm: float = 100.0, key: str = "C", seed: int = 0,
+                 programs: dict[str, int] | None = None) -> tuple[mido.MidiFile, DraftInfo]:
+    """Compose ``sections`` one after another; the :class:`DraftInfo` lists them as ground truth.
+
+    ``programs`` overrides the General MIDI program (0–127) of parts: ``{"chords": 0, "lead": 73}``.
+    """
+    for part, program in (programs or {}).items():
+        if part not in _PROGRAMS or not 0 <= program <= 127:
+            raise ParameterError(f"programs: {part!r} → {program!r} is not a part ({', '.join(_PROGRAMS)}) and a 0–127 program")
     if not 30.0 <= bpm <= 300.0:
         raise ParameterError(f"tempo must be 30–300 BPM, got {bpm:g}")
     if not sections or any(not isinstance(s.bars, int) or s.bars < 1 for s in sections):
@@ -190,7 +196,7 @@ def compose_song(sections: list[Section], *, bpm: float = 100.0, key: str = "C",
             bar += 1
         section_truth.append((section_start, bar * bar_s, section.label, section.role))
     notes = {part: part_notes for part, part_notes in notes.items() if part_notes}
-    midi = _to_midi(notes, bpm, tonic, minor, bar)
+    midi = _to_midi(notes, bpm, tonic, minor, bar, {**_PROGRAMS, **(programs or {})})
     info = DraftInfo(
         bpm=float(bpm), bars=bar, key=_SHARP_NAMES[tonic] + ("m" if minor else ""), beats_per_bar=BEATS_PER_BAR,
         duration_s=bar * bar_s, chords=chords,
@@ -240,7 +246,8 @@ def _lead_bar(rng: np.random.Generator, start: float, beat_s: float, triad: list
     return out
 
 
-def _to_midi(notes: dict[str, list[Note]], bpm: float, tonic: int, minor: bool, bars: int) -> mido.MidiFile:
+def _to_midi(notes: dict[str, list[Note]], bpm: float, tonic: int, minor: bool, bars: int,
+             programs: dict[str, int]) -> mido.MidiFile:
     midi = mido.MidiFile(type=1, ticks_per_beat=TICKS_PER_BEAT)
     tempo = mido.bpm2tempo(bpm)
     meta = mido.MidiTrack()
@@ -257,7 +264,7 @@ def _to_midi(notes: dict[str, list[Note]], bpm: float, tonic: int, minor: bool, 
         track = mido.MidiTrack()
         track.append(mido.MetaMessage("track_name", name=part, time=0))
         if part != "drums":
-            track.append(mido.Message("program_change", program=_PROGRAMS[part], channel=channel, time=0))
+            track.append(mido.Message("program_change", program=programs[part], channel=channel, time=0))
         events = []
         for start, end, pitch, velocity in part_notes:
             on, off = round(start / seconds_per_tick), round(end / seconds_per_tick)

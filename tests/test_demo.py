@@ -14,16 +14,20 @@ from trackwright.demo import run_demo
 
 
 def test_run_demo_writes_a_master_on_target(tmp_path: Path) -> None:
-    result = run_demo(tmp_path / "out", bars=8)
+    result = run_demo(tmp_path / "out", bars=12)
     assert {p.name for p in (tmp_path / "out").iterdir()} == {"draft.mid", "draft.wav", "draft_master.wav",
-                                                               "summary.json"}
+                                                               "summary.json", "draft_analysis.json",
+                                                               "draft_report.html"}
     master = measure_loudness(load_audio(result.files["master"]))
     assert master.integrated_lufs == pytest.approx(-14.0, abs=0.2) and master.true_peak_dbtp <= -1.0
     draft = load_audio(result.files["draft"])
     assert draft.duration_s == pytest.approx(load_audio(result.files["master"]).duration_s)
     summary = json.loads(result.files["summary"].read_text())
     assert summary["master"]["after"]["integrated_lufs"] == pytest.approx(master.integrated_lufs, abs=0.01)
-    assert summary["draft"]["bars"] == 8 and summary["draft"]["key"] == "C"
+    assert summary["draft"]["bars"] == 12 and summary["draft"]["key"] == "C"
+    # the critique hears the draft's built-in flaws
+    kinds = {f["kind"] for f in json.loads(result.files["analysis"].read_text())["findings"]}
+    assert {"looped_progression", "flat_dynamics"} <= kinds
 
 
 def test_demo_command_json(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:

@@ -274,6 +274,9 @@ def demo(
     for label, key, unit in LOUDNESS_ROWS:
         table.add_row(label, _fmt(before[key], unit), _fmt(after[key], unit))
     console.print(table)
+    console.print("[bold]What the critique heard in the draft[/bold]")
+    for finding in result.findings:
+        console.print(f"  - {finding}")
     for label, path in result.files.items():
         console.print(f"{label:>10}: {path}")
 

@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from trackwright.analysis.analyze import analyze
+from trackwright.analysis.report import write_html_report
 from trackwright.audio import save_audio, write_atomic
 from trackwright.mix.master import MasterResult, master
 from trackwright.mix.targets import resolve_target
@@ -31,6 +33,7 @@ class DemoResult:
     files: dict[str, Path]
     mastered: MasterResult
     warnings: list[str] = field(default_factory=list)
+    findings: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready summary."""
@@ -38,6 +41,7 @@ class DemoResult:
             "files": {label: str(path) for label, path in self.files.items()},
             "master": self.mastered.to_dict(),
             "warnings": list(self.warnings),
+            "findings": list(self.findings),
         }
 
 
@@ -45,8 +49,9 @@ def run_demo(folder: str | os.PathLike[str], *, progress: ProgressCallback | Non
              bars: int = 16, seed: int = 0) -> DemoResult:
     """Compose, render and master the demo draft into ``folder`` (created if needed).
 
-    Writes ``draft.mid``, ``draft.wav`` (the raw render, 24-bit), ``draft_master.wav`` (mastered
-    to the streaming target, −14 LUFS / −1 dBTP, 24-bit) and ``summary.json``.
+    Writes ``draft.mid``, ``draft.wav`` (the raw render, 24-bit), ``draft_analysis.json`` and
+    ``draft_report.html`` (the critique of the draft), ``draft_master.wav`` (mastered to the
+    streaming target, −14 LUFS / −1 dBTP, 24-bit) and ``summary.json``.
     """
     report = progress or ignore_progress
     out = Path(folder)
@@ -58,14 +63,20 @@ def run_demo(folder: str | os.PathLike[str], *, progress: ProgressCallback | Non
     report(0.1, "rendering with FluidSynth")
     draft = render_midi(midi_path, sample_rate=DEMO_SAMPLE_RATE)
     warnings = save_audio(draft, out / "draft.wav", bit_depth="24")
+    report(0.3, "analysing the draft")
+    analysis = analyze(draft)
+    write_atomic(out / "draft_analysis.json",
+                 lambda tmp: tmp.write_text(json.dumps(analysis.to_dict(), indent=1) + "\n"))
+    write_html_report(analysis, out / "draft_report.html", title="trackwright demo draft", audio=draft)
     report(0.5, "mastering")
     mastered = master(draft, resolve_target(DEMO_TARGET),
                       progress=lambda f, label: report(0.5 + 0.45 * f, label))
     warnings += list(mastered.warnings)
     warnings += save_audio(mastered.audio, out / "draft_master.wav", bit_depth="24")
-    files = {"midi": midi_path, "draft": out / "draft.wav", "master": out / "draft_master.wav",
-             "summary": out / "summary.json"}
-    result = DemoResult(files=files, mastered=mastered, warnings=warnings)
+    files = {"midi": midi_path, "draft": out / "draft.wav", "analysis": out / "draft_analysis.json",
+             "report": out / "draft_report.html", "master": out / "draft_master.wav", "summary": out / "summary.json"}
+    result = DemoResult(files=files, mastered=mastered, warnings=warnings,
+                        findings=[f"{f.severity}: {f.message}" for f in analysis.findings])
     summary = {**result.to_dict(), "draft": {"bpm": info.bpm, "bars": info.bars, "key": info.key}}
     write_atomic(files["summary"], lambda tmp: tmp.write_text(json.dumps(summary, indent=2) + "\n"))
     report(1.0, "done")

@@ -11,21 +11,16 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from clirun import run
 from signals import audio, tone
 
 from trackwright.audio import save_audio
-from trackwright.cli import main
 from trackwright.produce.fluidsynth import render_midi
 from trackwright.score.draft import compose_draft_with_truth
 
 ANALYSIS_KEYS = {"duration_s", "sample_rate", "tempo_bpm", "beats_s", "downbeats_s", "time_signature", "key", "chords",
                  "sections", "loudness", "findings", "strengths"}
 
-
-def run(capsys: pytest.CaptureFixture[str], *args: object) -> tuple[int, str, str]:
-    code = main([str(a) for a in args])
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
 
 
 @pytest.fixture(scope="module")

@@ -9,20 +9,15 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from clirun import run
 import soundfile as sf
 from signals import audio, music_like, tone
 
 from trackwright.audio import save_audio
-from trackwright.cli import main
 
 LOUDNESS_KEYS = {"file", "integrated_lufs", "momentary_max_lufs", "short_term_max_lufs", "loudness_range_lu",
                  "true_peak_dbtp", "sample_peak_dbfs", "duration_s", "sample_rate", "channels"}
 
-
-def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    code = main([str(a) for a in args])
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
 
 
 @pytest.fixture

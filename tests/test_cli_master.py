@@ -7,19 +7,14 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from clirun import run
 import soundfile as sf
 from signals import audio, db_to_amp, music_like
 
 from trackwright.analysis.loudness import integrated_loudness, measure_loudness
 from trackwright.audio import load_audio, save_audio
-from trackwright.cli import main
 from trackwright.mix.targets import TARGETS
 
-
-def run(capsys: pytest.CaptureFixture[str], *args: object) -> tuple[int, str, str]:
-    code = main([str(a) for a in args])
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
 
 
 @pytest.fixture(scope="module")

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from clirun import run
 import soundfile as sf
+from clirun import run
 from signals import audio, music_like, tone
 
 from trackwright.audio import save_audio

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from clirun import run
 import soundfile as sf
+from clirun import run
 from signals import audio, db_to_amp, music_like
 
 from trackwright.analysis.loudness import integrated_loudness, measure_loudness

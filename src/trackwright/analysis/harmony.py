@@ -1,9 +1,10 @@
 """Harmony: key, chord sequence, harmonic rhythm and looped progressions.
 
-* **Chords**: beat-synchronous chroma (and bass chroma) matched against templates of eight
+* **Chords**: chroma (and bass chroma) on the 100 ms grid matched against templates of eight
   qualities for every root — major, minor, dominant 7th, major 7th, minor 7th, diminished,
   suspended 2nd and 4th — by cosine similarity plus credit for the root in the bass, then
-  smoothed by Viterbi decoding (chords tend to last). Quiet or pitchless beats are ``N``.
+  smoothed by Viterbi decoding (chords tend to last); changes within 0.2 s of a beat move onto
+  it. Quiet or pitchless stretches are ``N``.
   Labels follow mir_eval/Harte syntax: ``C:maj``, ``A:min``, ``G:7``, ``F:maj7``, ``B:dim``…
 * **Key**: the total chroma and bass-chroma profiles correlated with the Albrecht–Shanahan key
   profiles, plus evidence from the chords (share of diatonic chords, time on the tonic chord,
@@ -41,6 +42,8 @@ MINOR_PROFILE = np.array([0.220, 0.006, 0.104, 0.123, 0.019, 0.103, 0.012, 0.214
 _MAJOR_SCALE = (0, 2, 4, 5, 7, 9, 11)
 _MINOR_SCALE = (0, 2, 3, 5, 7, 8, 10)
 _STAY_PROBABILITY = 0.8
+_FRAME_STAY_PROBABILITY = 0.9  # per 100 ms chroma frame
+_SNAP_S = 0.2
 _EMISSION_SHARPNESS = 25.0
 _BASS_WEIGHT = 0.25
 _SILENT_DB = -55.0
@@ -158,8 +161,11 @@ def _beat_levels_db(features: Features, beats_s: np.ndarray) -> np.ndarray:
                      for lo, hi in zip(edges[:-1], edges[1:])])
 
 
-def recognise_chords(features: Features, beats_s: np.ndarray) -> list[str]:
-    """One Harte label per beat (beats at ``beats_s`` seconds, each lasting to the next)."""
+def recognise_chords(features: Features, beats_s: np.ndarray, *, stay: float = _STAY_PROBABILITY) -> list[str]:
+    """One Harte label per step (steps start at ``beats_s`` seconds, each lasting to the next).
+
+    ``stay`` is the probability that the chord carries on from one step to the next.
+    """
     if len(beats_s) == 0:
         return []
     templates, roots, priors = _templates()
@@ -170,7 +176,7 @@ def recognise_chords(features: Features, beats_s: np.ndarray) -> list[str]:
     silent = (_beat_levels_db(features, beats_s) < _SILENT_DB) | (chroma.max(axis=0) == 0)
     no_chord = np.where(silent, 1.5, 0.35)[np.newaxis]  # N wins on silence, rarely otherwise
     emission = _EMISSION_SHARPNESS * np.vstack((similarity, no_chord))
-    path = _viterbi(emission, _STAY_PROBABILITY)
+    path = _viterbi(emission, stay)
     labels = chord_labels()
     return [labels[i] for i in path]
 
@@ -196,6 +202,28 @@ def segments(labels: list[str], beats_s: np.ndarray, duration_s: float) -> list[
             out[-1] = Chord(out[-1].start_s, end, label)
         else:
             out.append(Chord(float(beats_s[i]), end, label))
+    return out
+
+
+def _snap_to_beats(chords: list[Chord], beats_s: np.ndarray) -> list[Chord]:
+    """Move chord changes onto the nearest beat within 0.2 s; drop spans that vanish."""
+    if len(beats_s) == 0 or not chords:
+        return chords
+    starts = []
+    for chord in chords:
+        nearest = beats_s[int(np.argmin(np.abs(beats_s - chord.start_s)))]
+        starts.append(float(nearest) if chord.start_s > 0 and abs(nearest - chord.start_s) <= _SNAP_S else chord.start_s)
+    out: list[Chord] = []
+    for i, chord in enumerate(chords):
+        end = starts[i + 1] if i + 1 < len(chords) else chord.end_s
+        if end <= starts[i]:
+            continue
+        if out and out[-1].label == chord.label:
+            out[-1] = Chord(out[-1].start_s, end, chord.label)
+        else:
+            out.append(Chord(starts[i], end, chord.label))
+    if out:
+        out[0] = Chord(0.0, out[0].end_s, out[0].label)
     return out
 
 
@@ -289,18 +317,18 @@ def find_loop(bars: list[str], downbeats_s: np.ndarray, duration_s: float, *, mi
 
 def analyze_harmony(features: Features, rhythm: Rhythm) -> Harmony:
     """Chords, key, harmonic rhythm and loop of a track."""
-    # the stretch before the first beat (a lead-in, or silence) is a span of its own
-    beats = rhythm.beats_s
-    if len(beats) == 0 or beats[0] > 0.3:
-        beats = np.concatenate(([0.0], beats))
-    labels = recognise_chords(features, beats)
-    chords = segments(labels, beats, features.duration_s)
+    # chords are decoded on the 100 ms chroma grid (they need not wait for a beat the tracker may
+    # have misplaced), then each change is moved onto a beat when one is within 0.2 s
+    grid = np.arange(0.0, features.duration_s, features.chroma_hop / features.rate)
+    labels = recognise_chords(features, grid, stay=_FRAME_STAY_PROBABILITY)
+    chords = _snap_to_beats(segments(labels, grid, features.duration_s), rhythm.beats_s)
     key = estimate_key(features.chroma.sum(axis=1), chords, features.bass_chroma.sum(axis=1))
     voiced = [c for c in chords if c.label != "N"]
     bars = bar_chords(chords, rhythm.downbeats_s, features.duration_s) if len(rhythm.downbeats_s) else []
-    changes = sum(1 for a, b in zip(labels, labels[1:]) if a != b)
+    changes = max(len(chords) - 1, 0)
     n_bars = max(len(rhythm.downbeats_s), 1)
-    mean_beats = len(labels) / max(len(voiced), 1)
+    beat_s = 60.0 / max(rhythm.tempo_bpm, 1.0)
+    mean_beats = float(np.mean([(c.end_s - c.start_s) / beat_s for c in voiced])) if voiced else 0.0
     loop = find_loop(bars, rhythm.downbeats_s, features.duration_s) if bars else None
     return Harmony(key=key, chords=chords, changes_per_bar=changes / n_bars, mean_chord_beats=mean_beats,
                    bar_chords=bars, loop=loop)

@@ -248,9 +248,10 @@ def memory_of_ten_minutes(folder: Path) -> float:
     path = folder / "ten.wav"
     audio = render_midi(midi, sample_rate=44100)
     save_audio(audio.with_samples(audio.samples[:, : 600 * 44100]), path, bit_depth="16")
-    code = ("import resource, sys; from trackwright.audio import load_audio; from trackwright.analysis.analyze "
+    # VmHWM is this process's own high-water mark; ru_maxrss would inherit the parent's across exec
+    code = ("import sys; from trackwright.audio import load_audio; from trackwright.analysis.analyze "
             "import analyze; analyze(load_audio(sys.argv[1])); "
-            "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)")
+            "print([int(l.split()[1]) / 1024 for l in open('/proc/self/status') if l.startswith('VmHWM')][0])")
     done = subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True, text=True, check=True)
     return float(done.stdout.strip().splitlines()[-1])
 

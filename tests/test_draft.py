@@ -35,13 +35,17 @@ def chord_pitch_classes_per_bar(midi: mido.MidiFile, bar_s: float, bars: int) ->
     ("C", [{0, 4, 7}, {7, 11, 2}, {9, 0, 4}, {5, 9, 0}]),         # C G Am F
     ("G", [{7, 11, 2}, {2, 6, 9}, {4, 7, 11}, {0, 4, 7}]),        # G D Em C
     ("Am", [{9, 0, 4}, {5, 9, 0}, {2, 5, 9}, {4, 8, 11}]),        # Am F Dm E
+    ("Bb", [{10, 2, 5}, {5, 9, 0}, {7, 10, 2}, {3, 7, 10}]),      # Bb F Gm Eb
+    ("F#", [{6, 10, 1}, {1, 5, 8}, {3, 6, 10}, {11, 3, 6}]),      # F# C# D#m B
 ])
 def test_the_progression_is_one_loop_all_song_long(key: str, expected: list[set[int]]) -> None:
     midi, info = compose_draft_with_truth(bars=12, key=key, bpm=120.0)
     per_bar = chord_pitch_classes_per_bar(midi, 2.0, 12)
     assert per_bar == [expected[bar % 4] for bar in range(12)]
     assert [label for _, _, label in info.chords[:4]] == {
-        "C": ["C", "G", "Am", "F"], "G": ["G", "D", "Em", "C"], "Am": ["Am", "F", "Dm", "E"]}[key]
+        "C": ["C", "G", "Am", "F"], "G": ["G", "D", "Em", "C"], "Am": ["Am", "F", "Dm", "E"],
+        "Bb": ["Bb", "F", "Gm", "Eb"], "F#": ["F#", "C#", "Ebm", "B"]}[key]
+    assert [label for _, _, label in info.chords] == [label for _, _, label in info.chords[:4]] * 3
 
 
 def test_four_parts_drums_on_channel_10_and_flat_velocities() -> None:
@@ -53,6 +57,35 @@ def test_four_parts_drums_on_channel_10_and_flat_velocities() -> None:
     assert set(info.notes) == {"drums", "bass", "chords", "lead"}
     lead = [p for _, p, _ in channels[3]]
     assert 60 <= min(lead) and max(lead) <= 88
+
+
+def test_midi_layout_meta_and_programs() -> None:
+    midi, info = compose_draft_with_truth(bars=4, bpm=100.0, key="G")
+    assert midi.type == 1 and midi.ticks_per_beat == 480 and len(midi.tracks) == 5
+    meta = {m.type: m for m in midi.tracks[0] if m.is_meta}
+    assert meta["set_tempo"].tempo == mido.bpm2tempo(100.0)
+    assert (meta["time_signature"].numerator, meta["time_signature"].denominator) == (4, 4)
+    assert meta["key_signature"].key == "G" and info.key == "G"
+    names = [next(m.name for m in track if m.type == "track_name") for track in midi.tracks]
+    assert names == ["draft", "drums", "bass", "chords", "lead"]
+    programs = {m.channel: m.program for track in midi.tracks for m in track if m.type == "program_change"}
+    assert programs == {1: 33, 2: 4, 3: 80}, "bass, electric piano, lead; none on the drum channel"
+
+
+def test_voicings_and_drum_pattern() -> None:
+    midi, info = compose_draft_with_truth(bars=4, bpm=120.0)
+    channels = notes_by_channel(midi)
+    assert all(36 <= p < 60 for _, p, _ in channels[1]), "bass in octaves 2–3"
+    assert all(54 <= p <= 72 for _, p, _ in channels[2]), "triads around middle C"
+    beat = 0.5
+    hits = {pitch: sorted(round(t / beat * 2) / 2 for t, p, _ in channels[9] if p == pitch) for pitch in (36, 38, 42)}
+    assert hits[36] == [b + o for b in range(0, 16, 4) for o in (0, 2)], "kick on 1 and 3"
+    assert hits[38] == [b + o for b in range(0, 16, 4) for o in (1, 3)], "snare on 2 and 4"
+    assert hits[42] == [i / 2 for i in range(32)], "closed hat on eighths"
+    # the truth lists exactly the notes in the MIDI
+    for channel, part in ((1, "bass"), (2, "chords"), (3, "lead"), (9, "drums")):
+        midi_notes = sorted((round(t, 3), p) for t, p, _ in channels[channel])
+        assert midi_notes == sorted((round(s, 3), p) for s, _, p, _ in info.notes[part])
 
 
 def test_grid_and_length() -> None:

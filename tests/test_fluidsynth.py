@@ -8,7 +8,7 @@ import mido
 import numpy as np
 import pytest
 
-from trackwright.errors import AudioFileError, MissingDependencyError, ParameterError
+from trackwright.errors import AudioFileError, MissingDependencyError, ParameterError, TrackwrightError
 from trackwright.produce import fluidsynth, soundfonts
 from trackwright.produce.fluidsynth import render_midi
 from trackwright.produce.soundfonts import find_soundfont
@@ -82,3 +82,50 @@ def test_bad_midi_and_bad_rate(tmp_path: Path) -> None:
         render_midi(junk)
     with pytest.raises(ParameterError, match="Hz"):
         render_midi(one_note(), sample_rate=192000)
+
+
+def test_fluidsynth_not_on_path_names_the_package(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path))
+    with pytest.raises(MissingDependencyError, match="Debian package fluidsynth"):
+        render_midi(one_note())
+
+
+def test_a_file_that_is_not_a_soundfont_is_refused(tmp_path: Path) -> None:
+    fake = tmp_path / "fake.sf2"
+    fake.write_text("not a soundfont")
+    with pytest.raises(ParameterError, match="not a SoundFont"):
+        render_midi(one_note(), soundfont=fake)
+
+
+def test_fluidsynth_errors_are_one_line_even_with_exit_status_0(monkeypatch: pytest.MonkeyPatch,
+                                                                tmp_path: Path) -> None:
+    # FluidSynth only logs a SoundFont it cannot load, renders silence and exits with 0.
+    fake = tmp_path / "fake.sf2"
+    fake.write_text("not a soundfont")
+    monkeypatch.setattr(fluidsynth, "find_soundfont", lambda path: fake)
+    with pytest.raises(TrackwrightError, match="not a SoundFont or MIDI file") as caught:
+        render_midi(one_note())
+    assert "\n" not in str(caught.value)
+
+
+def test_a_failing_fluidsynth_is_quoted(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    program = tmp_path / "fluidsynth"
+    program.write_text("#!/bin/sh\necho 'fluidsynth: warning: something' >&2\necho 'fluidsynth: error: out of memory' >&2\n"
+                       "exit 3\n")
+    program.chmod(0o755)
+    monkeypatch.setenv("PATH", str(tmp_path))
+    with pytest.raises(TrackwrightError, match="fluidsynth failed to render .*: fluidsynth: error: out of memory$"):
+        render_midi(one_note())
+
+
+def test_progress_runs_from_0_to_1() -> None:
+    seen: list[float] = []
+    render_midi(one_note(beats=1.0), progress=lambda fraction, label: seen.append(fraction))
+    assert seen[0] == 0.0 and seen[-1] == 1.0 and seen == sorted(seen)
+
+
+@pytest.mark.parametrize("kwargs", [{"sample_rate": 7999}, {"sample_rate": 44100.5}, {"gain": 0.0},
+                                    {"gain": 11.0}, {"tail_s": -1.0}])
+def test_out_of_range_parameters(kwargs: dict[str, float]) -> None:
+    with pytest.raises(ParameterError):
+        render_midi(one_note(), **kwargs)  # type: ignore[arg-type]

@@ -92,3 +92,16 @@ def test_tempo_of_labelled_ai_drafts() -> None:
 def test_midi_truth_is_what_we_think() -> None:
     midi, truth = compose_draft_with_truth(bars=2, bpm=120.0)
     assert isinstance(midi, mido.MidiFile) and truth.beat_times_s[1] == pytest.approx(0.5)
+
+
+@pytest.mark.skipif(not (AI_DRAFTS / "labels.json").exists(), reason="shared AI drafts not present")
+def test_whole_analysis_of_labelled_ai_drafts() -> None:
+    from trackwright.analysis.analyze import analyze
+
+    labels = json.loads((AI_DRAFTS / "labels.json").read_text())
+    scores = []
+    for item in labels:
+        analysis = analyze(load_audio(AI_DRAFTS / item["file"]))
+        json.dumps(analysis.to_dict())
+        scores.append(mir_eval.key.weighted_score(item["key"], analysis.harmony.key.name))
+    assert np.mean(scores) >= 0.85, scores

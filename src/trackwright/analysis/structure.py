@@ -21,8 +21,11 @@ Bar-level analysis (bars run from downbeat to downbeat):
    jump (in units of the song's typical bar-to-bar change), how far the actual change point
    lies from the downbeat, and whether the previous section stopped mid-phrase (not a whole
    number of 2-bar phrases). Edits inside a section show as a bar whose length breaks the grid
-   with a change of sound inside it. A transition is *abrupt* when it changes level by ≥ 12 dB or timbre
-   by ≥ 4 typical steps within a beat, lands off the downbeat, or cuts a phrase.
+   with a jump in the pulse's phase (one beat interval 15 % off its neighbours) or a rare
+   harmonic lurch (top 5 % of the song's 1 s chroma changes) inside it. A transition is *abrupt* when it
+   changes level by ≥ 12 dB or timbre by ≥ 4 typical bar-to-bar steps, or when it lands off the
+   downbeat or cuts a phrase *and* the pulse jumps there, the harmony lurches, or the sound
+   changes suddenly (a half-second change ≥ 3× the song's median).
 """
 
 from __future__ import annotations
@@ -249,83 +252,166 @@ def _window_mean(series: np.ndarray, frame_rate: float, start_s: float, end_s: f
     return series[..., lo:hi].mean(axis=-1)
 
 
-def _transition(features: Features, rhythm: Rhythm, time_s: float, previous_bars: int,
-                typical_step: float) -> Transition:
+def jump_curve(features: Features, half_s: float = 0.25) -> np.ndarray:
+    """Per onset frame: RMS difference (dB) of the band levels over ``half_s`` after vs before."""
+    rate = features.onset_rate
+    half = max(1, int(half_s * rate))
+    bands = features.bands_db
+    cumulative = np.cumsum(np.pad(bands.astype(np.float64), ((0, 0), (1, 0))), axis=1)
+    frames = np.arange(half, bands.shape[1] - half)
+    jump = np.zeros(bands.shape[1], dtype=np.float32)
+    if frames.size:
+        before = (cumulative[:, frames] - cumulative[:, frames - half]) / half
+        after = (cumulative[:, frames + half] - cumulative[:, frames]) / half
+        jump[frames] = np.sqrt(np.mean((after - before) ** 2, axis=0))
+    return jump
+
+
+def _change_point(jump: np.ndarray, rate: float, start_s: float, end_s: float,
+                  downbeats_s: np.ndarray) -> tuple[float, float]:
+    """(time, jump there): where the sound changes most within a window, seconds.
+
+    A downbeat in the window whose change is at least 60 % of the largest counts as the change
+    point: only a clearly stronger change elsewhere says the cut is off the grid.
+    """
+    lo, hi = max(0, int(start_s * rate)), min(len(jump), int(end_s * rate))
+    if hi <= lo:
+        return 0.5 * (start_s + end_s), 0.0
+    window = jump[lo:hi]
+    peak = int(np.argmax(window))
+    best: tuple[float, float] | None = None
+    for downbeat in downbeats_s:
+        index = int(round(downbeat * rate)) - lo
+        if 0 <= index < len(window):
+            value = float(window[max(0, index - 2): index + 3].max())
+            if value >= 0.6 * window[peak] and (best is None or value > best[1]):
+                best = (float(downbeat), value)
+    return best if best is not None else (float((lo + peak) / rate), float(window[peak]))
+
+
+def harmonic_jump_curve(features: Features, half_s: float = 1.0) -> np.ndarray:
+    """Per chroma frame: cosine distance between the mean chroma ``half_s`` before and after."""
+    chroma = features.chroma.astype(np.float64)
+    half = max(1, int(round(half_s * features.rate / features.chroma_hop)))
+    cumulative = np.cumsum(np.pad(chroma, ((0, 0), (1, 0))), axis=1)
+    out = np.zeros(chroma.shape[1], dtype=np.float32)
+    frames = np.arange(half, chroma.shape[1] - half)
+    if frames.size:
+        before = cumulative[:, frames] - cumulative[:, frames - half]
+        after = cumulative[:, frames + half] - cumulative[:, frames]
+        norms = np.linalg.norm(before, axis=0) * np.linalg.norm(after, axis=0)
+        out[frames] = 1.0 - np.sum(before * after, axis=0) / np.maximum(norms, 1e-12)
+    return out
+
+
+@dataclass(frozen=True)
+class _Context:
+    features: Features
+    rhythm: Rhythm
+    jump: np.ndarray
+    sudden: float              # a jump this large (dB) is a sudden change, not the music moving on
+    typical_step: float        # the song's typical bar-to-bar timbre change, dB
+    beat_breaks: np.ndarray    # times where the beat grid's phase jumps (an edit), seconds
+    harmonic: np.ndarray       # harmonic_jump_curve
+    harmonic_rare: float       # its 95th percentile: a harmonic change this large is rare in the song
+
+    def harmonic_change_at(self, time_s: float, reach_s: float = 0.3) -> float:
+        """Largest harmonic jump within ``reach_s`` of a time."""
+        rate = self.features.rate / self.features.chroma_hop
+        lo, hi = max(0, int((time_s - reach_s) * rate)), int((time_s + reach_s) * rate) + 1
+        window = self.harmonic[lo:hi]
+        return float(window.max()) if window.size else 0.0
+
+
+def beat_breaks(rhythm: Rhythm, tolerance: float = 0.15) -> np.ndarray:
+    """Times (s) where one beat interval departs from its neighbours' by more than ``tolerance``:
+    the pulse's phase jumps, as it does across a splice made without regard to the beat."""
+    beats = rhythm.beats_s
+    if len(beats) < 6:
+        return np.zeros(0)
+    intervals = np.diff(beats)
+    local = scipy.ndimage.median_filter(intervals, size=9, mode="nearest")
+    odd = np.abs(intervals / local - 1.0) > tolerance
+    return 0.5 * (beats[:-1][odd] + beats[1:][odd])
+
+
+def _transition(context: _Context, time_s: float, previous_bars: int) -> Transition:
+    features, rhythm = context.features, context.rhythm
     rate = features.onset_rate
     before = _window_mean(features.rms_db, rate, time_s - 1.0, time_s)
     after = _window_mean(features.rms_db, rate, time_s, time_s + 1.0)
     level_jump = float(after - before)
     timbre_before = _window_mean(features.bands_db, rate, time_s - 1.0, time_s)
     timbre_after = _window_mean(features.bands_db, rate, time_s, time_s + 1.0)
-    timbre_jump = float(np.sqrt(np.mean((timbre_after - timbre_before) ** 2)) / max(typical_step, 1e-6))
-    # the actual change point: the largest short-scale spectral change within a bar of the boundary
+    timbre_jump = float(np.sqrt(np.mean((timbre_after - timbre_before) ** 2)) / max(context.typical_step, 1e-6))
     bar_s = 4 * 60.0 / max(rhythm.tempo_bpm, 1.0)
-    downbeats = rhythm.downbeats_s if len(rhythm.downbeats_s) else np.array([time_s])
-    change = _change_point(features, time_s - 0.5 * bar_s, time_s + 0.5 * bar_s, downbeats)
-    off = float(np.min(np.abs(downbeats - change)))
     beat_s = 60.0 / max(rhythm.tempo_bpm, 1.0)
+    downbeats = rhythm.downbeats_s if len(rhythm.downbeats_s) else np.array([time_s])
+    change, magnitude = _change_point(context.jump, rate, time_s - 0.5 * bar_s, time_s + 0.5 * bar_s, downbeats)
+    off = float(np.min(np.abs(downbeats - change)))
     mid_phrase = previous_bars % 2 == 1
-    reasons = []
+    strong, weak = [], []
     if abs(level_jump) >= 12.0:
-        reasons.append(f"level jumps {level_jump:+.1f} dB")
+        strong.append(f"level jumps {level_jump:+.1f} dB")
     if timbre_jump >= 4.0:
-        reasons.append(f"timbre changes {timbre_jump:.1f}× the song's typical bar-to-bar change")
-    if off > max(0.1, 0.25 * beat_s):
-        reasons.append(f"change lands {off:.2f} s off the downbeat")
+        strong.append(f"timbre changes {timbre_jump:.1f}× the song's typical bar-to-bar change")
+    off_grid = off > max(0.1, 0.25 * beat_s)
+    if off_grid:
+        weak.append(f"change lands {off:.2f} s off the downbeat")
     if mid_phrase:
-        reasons.append(f"previous section stops after {previous_bars} bars, mid-phrase")
-    return Transition(time_s=change if off > max(0.1, 0.25 * beat_s) else time_s, level_jump_db=level_jump,
-                      timbre_jump=timbre_jump, off_downbeat_s=off, mid_phrase=mid_phrase, abrupt=bool(reasons),
-                      reasons=reasons)
+        weak.append(f"previous section stops after {previous_bars} bars, mid-phrase")
+    # placement alone is weak evidence (beat and section tracking err too): it counts when the pulse
+    # also stumbles there, or the sound changes suddenly
+    corroboration = []
+    if np.any(np.abs(context.beat_breaks - change) <= beat_s):
+        corroboration.append("the beat grid jumps there")
+    if magnitude >= context.sudden:
+        corroboration.append(f"the sound changes suddenly ({magnitude:.1f} dB in half a second)")
+    if max(context.harmonic_change_at(change, reach_s=beat_s),
+           context.harmonic_change_at(time_s, reach_s=beat_s)) >= context.harmonic_rare:
+        corroboration.append("the harmony lurches (one of the song's largest harmonic jumps)")
+    reasons = strong + (weak + corroboration if weak and corroboration else [])
+    return Transition(time_s=change if off_grid else time_s, level_jump_db=level_jump, timbre_jump=timbre_jump,
+                      off_downbeat_s=off, mid_phrase=mid_phrase, abrupt=bool(reasons), reasons=reasons)
 
 
-def _change_point(features: Features, start_s: float, end_s: float, downbeats_s: np.ndarray) -> float:
-    """Where the sound changes most (band levels 0.25 s before vs after) within a window, seconds.
-
-    A downbeat in the window whose change is at least 60 % of the largest counts as the change
-    point: only a clearly stronger change elsewhere says the cut is off the grid.
-    """
-    rate = features.onset_rate
-    half = max(1, int(0.25 * rate))
-    lo, hi = max(half, int(start_s * rate)), min(features.bands_db.shape[1] - half, int(end_s * rate))
-    if hi <= lo:
-        return 0.5 * (start_s + end_s)
-    cumulative = np.cumsum(np.pad(features.bands_db, ((0, 0), (1, 0))), axis=1)
-    frames = np.arange(lo, hi)
-    before = (cumulative[:, frames] - cumulative[:, frames - half]) / half
-    after = (cumulative[:, frames + half] - cumulative[:, frames]) / half
-    jump = np.sqrt(np.mean((after - before) ** 2, axis=0))
-    peak = int(np.argmax(jump))
-    for downbeat in downbeats_s:
-        index = int(round(downbeat * rate)) - lo
-        if 0 <= index < len(jump) and jump[max(0, index - 2): index + 3].max() >= 0.6 * jump[peak]:
-            return float(downbeat)
-    return float(frames[peak] / rate)
-
-
-def _grid_breaks(features: Features, rhythm: Rhythm, known: list[Transition]) -> list[Transition]:
-    """Edits inside sections: bars whose length breaks the grid (a splice leaves a short or long
-    bar) with a clear change in the sound inside them."""
+def _grid_breaks(context: _Context, known: list[Transition]) -> list[Transition]:
+    """Edits inside sections: a bar whose length breaks the bar grid, with a jump in the pulse's
+    phase or a rare harmonic lurch inside it. (A broken bar alone is common: downbeat tracking
+    re-aligns by whole beats in steady music.)"""
+    rhythm = context.rhythm
     downbeats = rhythm.downbeats_s
     if len(downbeats) < 4:
         return []
     lengths = np.diff(downbeats)
     typical = float(np.median(lengths))
-    out = []
+    out: list[Transition] = []
     for i, length in enumerate(lengths):
+        start, end = float(downbeats[i]), float(downbeats[i + 1])
         if abs(length / typical - 1.0) <= 0.2:
             continue
-        start, end = float(downbeats[i]), float(downbeats[i + 1])
-        change = _change_point(features, start - 0.25 * typical, end + 0.25 * typical, np.zeros(0))
-        if any(abs(t.time_s - change) < 0.5 * typical for t in known):
+        change, magnitude = _change_point(context.jump, context.features.onset_rate, start - 0.25 * typical,
+                                          end + 0.25 * typical, np.zeros(0))
+        beat_jump = bool(np.any((context.beat_breaks >= start) & (context.beat_breaks <= end)))
+        lurch = context.harmonic_change_at(change) >= context.harmonic_rare
+        if not (beat_jump or lurch):
+            continue
+        if any(abs(t.time_s - change) < 0.5 * typical for t in known + out):
             continue
         expected = start + typical  # where the old grid's next downbeat would have been
         off = min(abs(change - start), abs(expected - change))
         beats_in_bar = length / typical * rhythm.beats_per_bar
         out.append(Transition(time_s=change, level_jump_db=0.0, timbre_jump=0.0, off_downbeat_s=off, mid_phrase=True,
                               abrupt=True, reasons=[f"the bar grid breaks: a {beats_in_bar:.1f}-beat bar at "
-                                                    f"{start:.2f} s", f"change lands {off:.2f} s off the downbeat"]))
+                                                    f"{start:.2f} s",
+                                                    "the beat jumps inside it" if beat_jump else
+                                                    "the harmony lurches inside it",
+                                                    f"change lands {off:.2f} s off the downbeat"]))
     return out
+
+
+#: A change this many times the song's median half-second change is sudden.
+SUDDEN_FACTOR = 3.0
 
 
 def analyze_structure(features: Features, rhythm: Rhythm) -> Structure:
@@ -345,8 +431,13 @@ def analyze_structure(features: Features, rhythm: Rhythm) -> Structure:
     bar_steps = np.sqrt(np.mean(np.diff(_mean_between(features.bands_db, features.onset_rate, edges), axis=1) ** 2,
                                 axis=0)) if len(levels) > 1 else np.ones(1)
     typical = float(np.median(bar_steps)) if bar_steps.size else 1.0
-    transitions = [_transition(features, rhythm, s.start_s, prev.bars, typical)
-                   for prev, s in zip(sections, sections[1:])]
-    transitions = sorted(transitions + _grid_breaks(features, rhythm, transitions), key=lambda t: t.time_s)
+    jump = jump_curve(features)
+    audible = jump[jump > 0]
+    harmonic = harmonic_jump_curve(features)
+    context = _Context(features, rhythm, jump, SUDDEN_FACTOR * float(np.median(audible)) if audible.size else np.inf,
+                       typical, beat_breaks(rhythm), harmonic,
+                       float(np.percentile(harmonic[harmonic > 0], 95)) if np.any(harmonic > 0) else np.inf)
+    transitions = [_transition(context, s.start_s, prev.bars) for prev, s in zip(sections, sections[1:])]
+    transitions = sorted(transitions + _grid_breaks(context, transitions), key=lambda t: t.time_s)
     return Structure(sections=sections, transitions=transitions, bar_times_s=edges[:-1], similarity=similarity,
                      novelty=novelty)

@@ -3,7 +3,8 @@
 Everything works on the mono mix resampled to 22.05 kHz:
 
 * ``onset`` — spectral-flux onset strength (log-magnitude mel bands, positive differences),
-  and ``low_onset`` — the same for 30–150 Hz (kick drums and bass attacks), at ``hop`` frames;
+  ``low_onset`` — the same for 30–150 Hz (kick drums and bass attacks), and ``pitch_onset`` —
+  the same over the 12 pitch classes (150 Hz–2 kHz): new notes even without an attack;
 * ``chroma`` — pitch-class magnitude (12 × n, every 100 ms) from a ~370 ms STFT mapped to
   semitones between 80 Hz and 5 kHz; ``bass_chroma`` — the same for 38–160 Hz from a 0.93 s
   window on the signal decimated to 4.41 kHz (≈1 Hz resolution, enough for bass semitones);
@@ -40,6 +41,7 @@ class Features:
     onset_hop: int
     onset: np.ndarray
     low_onset: np.ndarray
+    pitch_onset: np.ndarray
     rms_db: np.ndarray
     bands_db: np.ndarray
     chroma_hop: int
@@ -131,10 +133,13 @@ def compute_features(audio: Audio) -> Features:
     freqs = np.fft.rfftfreq(2048, 1.0 / rate)
     band_bank = _mel_like_bands(freqs, 30.0, 8000.0, 40)
     low_bank = _mel_like_bands(freqs, 30.0, 150.0, 4)
+    pitch_bank = _chroma_map(freqs, 150.0, 2000.0)
     projected = _stft_project(mono, 2048, ONSET_HOP, np.vstack((band_bank, low_bank, np.ones((1, len(freqs)),
-                                                                                          np.float32))), power=True)
-    bands, low_bands, total = projected[:40], projected[40:44], projected[44]
+                                                                                          np.float32), pitch_bank)),
+                              power=True)
+    bands, low_bands, total, pitch = projected[:40], projected[40:44], projected[44], projected[45:57]
     onset = _flux(bands)
+    pitch_onset = _flux(pitch / max(float(pitch.max()), 1e-12))
     low_onset = _flux(low_bands)
     rms_db = 10.0 * np.log10(np.maximum(total / (8.0 * 0.375), 1e-12))
     long_freqs = np.fft.rfftfreq(CHROMA_FFT, 1.0 / rate)
@@ -147,5 +152,6 @@ def compute_features(audio: Audio) -> Features:
     frames = min(chroma.shape[1], bass.shape[1])
     chroma, bass = chroma[:, :frames], bass[:, :frames]
     return Features(rate=rate, duration_s=audio.duration_s, onset_hop=ONSET_HOP, onset=onset, low_onset=low_onset,
+                    pitch_onset=pitch_onset,
                     bands_db=(10.0 * np.log10(np.maximum(bands, 1e-10))).astype(np.float32),
                     rms_db=rms_db.astype(np.float32), chroma_hop=CHROMA_HOP, chroma=chroma, bass_chroma=bass)

@@ -1,12 +1,13 @@
 """Rhythm: tempo (and its curve when it drifts), beats, downbeats and meter.
 
-1. **Tempo**: autocorrelation of the onset-strength envelope over lags of 40–240 BPM, each lag
+1. **Tempo**: autocorrelation of the spectral-flux envelope over lags of 40–240 BPM, each lag
    also credited (¼) with its half lag (the subdivision), weighted by a log-normal prior around
    120 BPM (σ = 1 octave); parabolic refinement of the best lag. The final tempo is the slope of
    the mean of the regular beat intervals. (Tuned on the project's ACE-Step drafts and rendered MIDI:
    13 of 14 drafts within 4 %; kick-on-1-and-3 patterns above ~135 BPM still read as half time.)
-2. **Beats**: dynamic-programming beat tracking (Ellis 2007) at that tempo on our onset
-   envelope (:func:`track_beats`), each beat then moved back to where its attack starts (slow
+2. **Beats**: dynamic-programming beat tracking (Ellis 2007) at that tempo on the pulse envelope
+   — spectral flux plus pitch-class flux, so legato notes and chord changes count
+   (:func:`pulse_envelope`, :func:`track_beats`) — each beat then moved back to where its attack starts (slow
    attacks — strings, organ — peak in spectral flux well after the note begins).
 3. **Downbeats and meter**: for 3 and 4 beats to the bar, the position of every beat in its bar
    is decoded with Viterbi (positions advance beat by beat; a re-alignment, after a beat the
@@ -32,6 +33,8 @@ PRIOR_WIDTH_OCTAVES = 1.0
 #: Credit a lag gets from the autocorrelation at twice and at half its length.
 DOUBLE_WEIGHT = 0.0
 HALF_WEIGHT = 0.25
+#: Weight of pitch-class flux in the pulse envelope (spectral flux weighs 1).
+PITCH_WEIGHT = 1.0
 
 
 @dataclass(frozen=True)
@@ -265,11 +268,24 @@ def _attack_starts(onset: np.ndarray, frames: np.ndarray, onset_rate: float, *, 
     return out
 
 
+def pulse_envelope(features: Features) -> np.ndarray:
+    """The envelope the pulse is read from: spectral flux plus pitch-class flux, each scaled to
+    unit standard deviation. Pitch-class flux marks new notes and chords that arrive without a
+    percussive attack (organ, strings, a choir), and harmonic changes land on beats."""
+    def unit(series: np.ndarray) -> np.ndarray:
+        return series / max(float(series.std()), 1e-9)
+
+    return (unit(features.onset) + PITCH_WEIGHT * unit(features.pitch_onset)).astype(np.float32)
+
+
 def analyze_rhythm(features: Features) -> Rhythm:
     """Tempo, beats, downbeats, meter and tempo curve of a track's :class:`Features`."""
+    onset = pulse_envelope(features)
+    # the tempo comes from spectral flux alone: with pitch-class flux added, syncopated AI drafts
+    # were read at 2/3 of their tempo more often (11 of 14 right instead of 13)
     tempo = estimate_tempo(features.onset, features.onset_rate)
-    frames = track_beats(features.onset, features.onset_rate, tempo)
-    beats = _attack_starts(features.onset, frames, features.onset_rate) / features.onset_rate
+    frames = track_beats(onset, features.onset_rate, tempo)
+    beats = _attack_starts(onset, frames, features.onset_rate) / features.onset_rate
     meter, downbeats = _downbeats(features, beats)
     if len(beats) >= 3:
         local = 60.0 / np.diff(beats)

@@ -110,3 +110,15 @@ def test_html_report_in_a_real_browser(capsys: pytest.CaptureFixture[str], draft
                    check=True)
     image = shot.read_bytes()
     assert png_size(image) == (1100, 1500) and len(image) > 40_000  # a blank page compresses to a few KB
+
+
+@pytest.mark.parametrize("channels, rate", [(1, 44100), (6, 48000), (2, 8000), (2, 384000)])
+def test_any_layout_and_rate(channels: int, rate: int) -> None:
+    from signals import music_like
+
+    from trackwright.analysis.analyze import analyze
+    from trackwright.audio import Audio
+
+    analysis = analyze(Audio(music_like(8.0, rate, seed=1, channels=channels), rate))
+    assert analysis.rhythm.tempo_bpm == pytest.approx(120.0, rel=0.02)  # music_like puts a note every 0.5 s
+    assert analysis.channels == channels and json.dumps(analysis.to_dict())

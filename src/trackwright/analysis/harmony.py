@@ -2,7 +2,8 @@
 
 * **Chords**: chroma (and bass chroma) on the 100 ms grid matched against templates of eight
   qualities for every root — major, minor, dominant 7th, major 7th, minor 7th, diminished,
-  suspended 2nd and 4th — by cosine similarity plus credit for the root in the bass, then
+  suspended 2nd and 4th — by cosine similarity plus credit for the root in the bass (and a
+  little for another chord tone there: inversions), then
   smoothed by Viterbi decoding (chords tend to last); changes within 0.2 s of a beat move onto
   it. Quiet or pitchless stretches are ``N``.
   Labels follow mir_eval/Harte syntax: ``C:maj``, ``A:min``, ``G:7``, ``F:maj7``, ``B:dim``…
@@ -46,6 +47,7 @@ _FRAME_STAY_PROBABILITY = 0.9  # per 100 ms chroma frame
 _SNAP_S = 0.2
 _EMISSION_SHARPNESS = 25.0
 _BASS_WEIGHT = 0.25
+_INVERSION_WEIGHT = 0.125
 _SILENT_DB = -55.0
 
 
@@ -172,7 +174,11 @@ def recognise_chords(features: Features, beats_s: np.ndarray, *, stay: float = _
     chroma = _unit(np.sqrt(beat_chroma(features, beats_s)))
     bass = beat_chroma_of(features.bass_chroma, features, beats_s)
     bass = bass / np.maximum(bass.max(axis=0, keepdims=True), 1e-9)
-    similarity = templates.T @ chroma + _BASS_WEIGHT * bass[roots] + priors[:, np.newaxis]
+    # the bass credits the root most, and any other chord tone a little (inversions)
+    others = (templates > 0).astype(np.float64)
+    others[roots, np.arange(len(roots))] = 0.0
+    similarity = (templates.T @ chroma + _BASS_WEIGHT * bass[roots] + _INVERSION_WEIGHT * (others.T @ bass)
+                  + priors[:, np.newaxis])
     silent = (_beat_levels_db(features, beats_s) < _SILENT_DB) | (chroma.max(axis=0) == 0)
     no_chord = np.where(silent, 1.5, 0.35)[np.newaxis]  # N wins on silence, rarely otherwise
     emission = _EMISSION_SHARPNESS * np.vstack((similarity, no_chord))
@@ -224,6 +230,17 @@ def _snap_to_beats(chords: list[Chord], beats_s: np.ndarray) -> list[Chord]:
             out.append(Chord(starts[i], end, chord.label))
     if out:
         out[0] = Chord(0.0, out[0].end_s, out[0].label)
+    return out
+
+
+def _drop_blips(chords: list[Chord], shortest_s: float) -> list[Chord]:
+    """Fold chords shorter than ``shortest_s`` (half a beat) into the chord before them."""
+    out: list[Chord] = []
+    for chord in chords:
+        if out and (chord.end_s - chord.start_s < shortest_s or out[-1].label == chord.label):
+            out[-1] = Chord(out[-1].start_s, chord.end_s, out[-1].label)
+        else:
+            out.append(chord)
     return out
 
 
@@ -321,11 +338,16 @@ def analyze_harmony(features: Features, rhythm: Rhythm) -> Harmony:
     # have misplaced), then each change is moved onto a beat when one is within 0.2 s
     grid = np.arange(0.0, features.duration_s, features.chroma_hop / features.rate)
     labels = recognise_chords(features, grid, stay=_FRAME_STAY_PROBABILITY)
-    chords = _snap_to_beats(segments(labels, grid, features.duration_s), rhythm.beats_s)
+    chords = _drop_blips(_snap_to_beats(segments(labels, grid, features.duration_s), rhythm.beats_s),
+                         0.5 * 60.0 / max(rhythm.tempo_bpm, 1.0))
     key = estimate_key(features.chroma.sum(axis=1), chords, features.bass_chroma.sum(axis=1))
     voiced = [c for c in chords if c.label != "N"]
     bars = bar_chords(chords, rhythm.downbeats_s, features.duration_s) if len(rhythm.downbeats_s) else []
-    changes = max(len(chords) - 1, 0)
+    # harmonic rhythm counts changes of harmony, not a seventh coming and going over one root
+    family = {"7": "maj", "maj7": "maj", "min7": "min"}
+    triads = [c.label.split(":")[0] + ":" + family.get(c.label.split(":")[1], c.label.split(":")[1])
+              if c.label != "N" else "N" for c in chords]
+    changes = sum(1 for a, b in zip(triads, triads[1:]) if a != b)
     n_bars = max(len(rhythm.downbeats_s), 1)
     beat_s = 60.0 / max(rhythm.tempo_bpm, 1.0)
     mean_beats = float(np.mean([(c.end_s - c.start_s) / beat_s for c in voiced])) if voiced else 0.0

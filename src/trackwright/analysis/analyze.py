@@ -18,7 +18,7 @@ from trackwright.analysis.brief import Brief, check_brief
 from trackwright.analysis.critique import critique
 from trackwright.analysis.dynamics import Dynamics, analyze_dynamics
 from trackwright.analysis.features import Features, compute_features
-from trackwright.analysis.findings import Finding, Strength
+from trackwright.analysis.findings import Finding, Strength, sort_findings
 from trackwright.analysis.harmony import Harmony, analyze_harmony
 from trackwright.analysis.loudness import LoudnessReport, measure_loudness
 from trackwright.analysis.rhythm import Rhythm, analyze_rhythm
@@ -109,9 +109,7 @@ def analyze(audio: Audio, *, brief: Brief | None = None, progress: ProgressCallb
     report(0.9, "critique")
     findings, strengths = critique(audio.duration_s, loudness, rhythm, harmony, structure, dynamics, tonal)
     if brief is not None:
-        order = {"major": 0, "minor": 1, "info": 2}
-        findings = sorted(check_brief(brief, audio.duration_s, features, dynamics) + findings,
-                          key=lambda f: (order[f.severity], f.start_s))
+        findings = sort_findings(check_brief(brief, audio.duration_s, features, dynamics) + findings)
     report(1.0, "done")
     return Analysis(duration_s=audio.duration_s, sample_rate=audio.sample_rate, channels=audio.channels,
                     loudness=loudness, rhythm=rhythm, harmony=harmony, structure=structure, dynamics=dynamics,

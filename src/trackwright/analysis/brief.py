@@ -29,8 +29,8 @@ from typing import Any
 import numpy as np
 import yaml
 
-from trackwright.analysis.dynamics import Dynamics
-from trackwright.analysis.features import Features
+from trackwright.analysis.dynamics import SHORT_WINDOW_CENTRE_S, Dynamics
+from trackwright.analysis.features import BAND_CENTRES_HZ, Features
 from trackwright.analysis.findings import Finding, clock
 from trackwright.errors import ParameterError
 
@@ -160,8 +160,7 @@ def load_brief(path: str | Path) -> Brief:
 
 def _speech_share(features: Features, start_s: float, end_s: float) -> float:
     """Share of band energy in 300 Hz–3 kHz between two times (0–1)."""
-    edges = np.geomspace(30.0, 8000.0, features.bands_db.shape[0] + 2)[1:-1]
-    speech = (edges >= SPEECH_BAND_HZ[0]) & (edges <= SPEECH_BAND_HZ[1])
+    speech = (BAND_CENTRES_HZ >= SPEECH_BAND_HZ[0]) & (BAND_CENTRES_HZ <= SPEECH_BAND_HZ[1])
     lo = int(np.clip(start_s * features.onset_rate, 0, features.bands_db.shape[1] - 1))
     hi = int(np.clip(end_s * features.onset_rate, lo + 1, features.bands_db.shape[1]))
     energy = 10 ** (features.bands_db[:, lo:hi] / 10).mean(axis=1)
@@ -179,7 +178,7 @@ def check_brief(brief: Brief, duration_s: float, features: Features, dynamics: D
             f"({'over' if difference > 0 else 'short'} by {abs(difference):.1f} s)",
             f"fit it on the beat grid: trackwright fit AUDIO -o OUT --duration {brief.duration_s:g}",
             {"duration_s": duration_s, "target_s": brief.duration_s, "difference_s": difference}))
-    times, curve = dynamics.times_s - 1.5, dynamics.short_term_lufs
+    times, curve = dynamics.times_s - SHORT_WINDOW_CENTRE_S, dynamics.short_term_lufs
     loud = float(np.percentile(curve[curve > -60], 90)) if np.any(curve > -60) else -70.0
     song_share = _speech_share(features, 0.0, duration_s)
     for start, end in brief.dialogue:
@@ -225,7 +224,7 @@ def check_brief(brief: Brief, duration_s: float, features: Features, dynamics: D
                 {"peak_s": dynamics.peak_s, "peak_fraction": actual, "intended_fraction": brief.peak_at}))
     if brief.restrained_until is not None:
         until = brief.restrained_until * duration_s
-        before = dynamics.arc_lufs[dynamics.times_s - 1.5 < until]
+        before = dynamics.arc_lufs[dynamics.times_s - SHORT_WINDOW_CENTRE_S < until]
         if before.size and before.max() > dynamics.arc_lufs.max() - 3.0:
             findings.append(Finding(
                 "no_restraint", "major", 0.0, until,

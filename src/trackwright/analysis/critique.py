@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections import Counter
 
 from trackwright.analysis.dynamics import Dynamics
-from trackwright.analysis.findings import Finding, Strength, clock
+from trackwright.analysis.findings import Finding, Strength, clock, sort_findings
 from trackwright.analysis.harmony import Harmony
 from trackwright.analysis.loudness import LoudnessReport
 from trackwright.analysis.rhythm import Rhythm
@@ -153,6 +153,4 @@ def critique(duration_s: float, loudness: LoudnessReport, rhythm: Rhythm, harmon
     if not tonal.clipped_runs and not tonal.intersample_overs:
         strengths.append(Strength("clean_peaks", f"no clipping or inter-sample overs (true peak "
                                                  f"{tonal.true_peak_dbtp:+.1f} dBTP)", {}))
-    order = {"major": 0, "minor": 1, "info": 2}
-    findings.sort(key=lambda f: (order[f.severity], f.start_s))
-    return findings, strengths
+    return sort_findings(findings), strengths

@@ -20,6 +20,8 @@ from trackwright.analysis.loudness import LoudnessReport
 ARC_SMOOTHING_S = 8.0
 FLAT_ARC_LU = 3.0
 FLAT_LRA_LU = 5.0
+#: A short-term value at time t covers (t − 3 s, t]; its centre is 1.5 s earlier.
+SHORT_WINDOW_CENTRE_S = 1.5
 
 
 @dataclass(frozen=True)
@@ -88,6 +90,3 @@ def analyze_dynamics(loudness: LoudnessReport, samples: np.ndarray,
                     section_lufs=section_levels, contrast_lu=contrast,
                     flat=arc_range < FLAT_ARC_LU and lra < FLAT_LRA_LU)
 
-
-#: A short-term value at time t covers (t − 3 s, t]; its centre is 1.5 s earlier.
-SHORT_WINDOW_CENTRE_S = 1.5

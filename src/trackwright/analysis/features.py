@@ -29,6 +29,11 @@ CHROMA_FFT = 8192
 CHROMA_HOP = 2205  # 100 ms
 BASS_RATE = 4410
 BASS_FFT = 4096
+#: The 40 timbre bands of ``bands_db``: log-spaced between these limits, Hz.
+BANDS_HZ = (30.0, 8000.0)
+BAND_COUNT = 40
+#: Centre frequency of each ``bands_db`` band, Hz.
+BAND_CENTRES_HZ = np.geomspace(*BANDS_HZ, BAND_COUNT + 2)[1:-1]
 
 
 @dataclass(frozen=True)
@@ -60,6 +65,23 @@ class Features:
     def chroma_times(self) -> np.ndarray:
         """Centre times of the chroma frames, seconds."""
         return np.arange(self.chroma.shape[1]) * self.chroma_hop / self.rate
+
+
+def mean_between(series: np.ndarray, frame_times_s: np.ndarray, edges_s: np.ndarray,
+                 fill: float = 0.0) -> np.ndarray:
+    """Mean of a frame series (dims × frames, or frames) between consecutive edges (seconds).
+
+    Span ``i`` covers the frames from ``edges_s[i]`` up to ``edges_s[i + 1]`` (at least one
+    frame); a span starting after the last frame gets ``fill``. Shape (dims × spans) or (spans,).
+    """
+    table = np.atleast_2d(series)
+    starts = np.searchsorted(frame_times_s, edges_s)
+    out = np.full((table.shape[0], len(edges_s) - 1), fill, dtype=np.float32)
+    for i in range(len(edges_s) - 1):
+        lo, hi = starts[i], max(starts[i + 1], starts[i] + 1)
+        if lo < table.shape[1]:
+            out[:, i] = table[:, lo:hi].mean(axis=1)
+    return out if series.ndim > 1 else out[0]
 
 
 def mono_at(audio: Audio, rate: int = ANALYSIS_RATE) -> np.ndarray:
@@ -131,13 +153,14 @@ def compute_features(audio: Audio) -> Features:
     mono = mono_at(audio)
     rate = ANALYSIS_RATE
     freqs = np.fft.rfftfreq(2048, 1.0 / rate)
-    band_bank = _mel_like_bands(freqs, 30.0, 8000.0, 40)
+    band_bank = _mel_like_bands(freqs, *BANDS_HZ, BAND_COUNT)
     low_bank = _mel_like_bands(freqs, 30.0, 150.0, 4)
     pitch_bank = _chroma_map(freqs, 150.0, 2000.0)
     projected = _stft_project(mono, 2048, ONSET_HOP, np.vstack((band_bank, low_bank, np.ones((1, len(freqs)),
                                                                                           np.float32), pitch_bank)),
                               power=True)
-    bands, low_bands, total, pitch = projected[:40], projected[40:44], projected[44], projected[45:57]
+    n = BAND_COUNT
+    bands, low_bands, total, pitch = projected[:n], projected[n:n + 4], projected[n + 4], projected[n + 5:n + 17]
     onset = _flux(bands)
     pitch_onset = _flux(pitch / max(float(pitch.max()), 1e-12))
     low_onset = _flux(low_bands)

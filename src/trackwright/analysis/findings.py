@@ -59,3 +59,8 @@ class Strength:
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form."""
         return {"kind": self.kind, "message": self.message, "evidence": _clean(self.evidence)}
+
+
+def sort_findings(findings: list[Finding]) -> list[Finding]:
+    """Most severe first, then by start time."""
+    return sorted(findings, key=lambda f: (-SEVERITIES.index(f.severity), f.start_s))

@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from trackwright.analysis.features import Features
+from trackwright.analysis.features import Features, mean_between
 from trackwright.analysis.rhythm import Rhythm, beat_chroma
 
 PITCH_NAMES = ("C", "C#", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B")
@@ -157,10 +157,8 @@ def _viterbi(log_emission: np.ndarray, stay: float) -> np.ndarray:
 
 
 def _beat_levels_db(features: Features, beats_s: np.ndarray) -> np.ndarray:
-    times = np.arange(len(features.rms_db)) / features.onset_rate
-    edges = np.searchsorted(times, np.append(beats_s, features.duration_s))
-    return np.array([features.rms_db[lo:max(hi, lo + 1)].mean() if lo < len(times) else -120.0
-                     for lo, hi in zip(edges[:-1], edges[1:])])
+    return mean_between(features.rms_db, np.arange(len(features.rms_db)) / features.onset_rate,
+                        np.append(beats_s, features.duration_s), fill=-120.0)
 
 
 def recognise_chords(features: Features, beats_s: np.ndarray, *, stay: float = _STAY_PROBABILITY) -> list[str]:
@@ -172,7 +170,7 @@ def recognise_chords(features: Features, beats_s: np.ndarray, *, stay: float = _
         return []
     templates, roots, priors = _templates()
     chroma = _unit(np.sqrt(beat_chroma(features, beats_s)))
-    bass = beat_chroma_of(features.bass_chroma, features, beats_s)
+    bass = beat_chroma(features, beats_s, features.bass_chroma)
     bass = bass / np.maximum(bass.max(axis=0, keepdims=True), 1e-9)
     # the bass credits the root most, and any other chord tone a little (inversions)
     others = (templates > 0).astype(np.float64)
@@ -185,18 +183,6 @@ def recognise_chords(features: Features, beats_s: np.ndarray, *, stay: float = _
     path = _viterbi(emission, stay)
     labels = chord_labels()
     return [labels[i] for i in path]
-
-
-def beat_chroma_of(series: np.ndarray, features: Features, beats_s: np.ndarray) -> np.ndarray:
-    """Mean of a chroma-rate series (12 × frames) between consecutive beats (12 × beats)."""
-    times = features.chroma_times()
-    edges = np.searchsorted(times, np.append(beats_s, features.duration_s))
-    out = np.zeros((series.shape[0], len(beats_s)), dtype=np.float32)
-    for i in range(len(beats_s)):
-        lo, hi = edges[i], max(edges[i + 1], edges[i] + 1)
-        if lo < series.shape[1]:
-            out[:, i] = series[:, lo:hi].mean(axis=1)
-    return out
 
 
 def segments(labels: list[str], beats_s: np.ndarray, duration_s: float) -> list[Chord]:

@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from trackwright.analysis.analyze import Analysis
+from trackwright.analysis.dynamics import SHORT_WINDOW_CENTRE_S
 from trackwright.analysis.findings import clock
 from trackwright.audio import Audio, write_atomic
 
@@ -79,13 +80,13 @@ def _loudness(analysis: Analysis, top: float, height: float) -> str:
         return top + height * (1 - (min(max(v, lo), hi) - lo) / max(hi - lo, 1e-9))
 
     def line(values: np.ndarray, colour: str, widthpx: float) -> str:
-        pts = " ".join(f"{_x(t - 1.5, analysis.duration_s):.1f},{y(v):.1f}" for t, v in zip(d.times_s, values))
+        pts = " ".join(f"{_x(t - SHORT_WINDOW_CENTRE_S, analysis.duration_s):.1f},{y(v):.1f}" for t, v in zip(d.times_s, values))
         return f'<polyline points="{pts}" fill="none" stroke="{colour}" stroke-width="{widthpx}"/>'
 
     grid = "".join(f'<line x1="{LEFT}" y1="{y(v):.1f}" x2="{LEFT + PLOT}" y2="{y(v):.1f}" stroke="#eee"/>'
                    f'<text x="{LEFT - 4}" y="{y(v) + 4:.1f}" font-size="10" text-anchor="end">{v:g}</text>'
                    for v in np.arange(lo, hi + 1e-9, 6))
-    peak = _x(d.peak_s - 1.5, analysis.duration_s)
+    peak = _x(d.peak_s - SHORT_WINDOW_CENTRE_S, analysis.duration_s)
     return (f'<text x="8" y="{top + height / 2}" font-size="11">LUFS (3 s)</text>{grid}'
             + line(d.short_term_lufs, "#1f77b4", 1.2) + line(d.arc_lufs, "#d62728", 2.2)
             + f'<line x1="{peak:.1f}" y1="{top}" x2="{peak:.1f}" y2="{top + height}" stroke="#d62728" '

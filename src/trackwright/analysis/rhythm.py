@@ -26,7 +26,7 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.ndimage
 
-from trackwright.analysis.features import Features
+from trackwright.analysis.features import Features, mean_between
 
 TEMPO_RANGE_BPM = (40.0, 240.0)
 PRIOR_CENTRE_BPM = 120.0
@@ -117,15 +117,11 @@ def _zscore(values: np.ndarray) -> np.ndarray:
     return (values - values.mean()) / spread if spread > 0 else np.zeros_like(values)
 
 
-def beat_chroma(features: Features, beats_s: np.ndarray) -> np.ndarray:
-    """Mean chroma between consecutive beats (12 × beats), the last beat running to the end."""
-    times = features.chroma_times()
-    edges = np.searchsorted(times, np.append(beats_s, features.duration_s))
-    out = np.zeros((12, len(beats_s)), dtype=np.float32)
-    for i in range(len(beats_s)):
-        lo, hi = edges[i], max(edges[i + 1], edges[i] + 1)
-        out[:, i] = features.chroma[:, lo:hi].mean(axis=1) if lo < features.chroma.shape[1] else 0.0
-    return out
+def beat_chroma(features: Features, beats_s: np.ndarray, series: np.ndarray | None = None) -> np.ndarray:
+    """Mean chroma (or another chroma-rate ``series``) between consecutive beats, the last beat
+    running to the end: 12 × beats."""
+    return mean_between(features.chroma if series is None else series, features.chroma_times(),
+                        np.append(beats_s, features.duration_s))
 
 
 def _downbeat_evidence(features: Features, beats_s: np.ndarray) -> np.ndarray:

@@ -1,0 +1,1 @@
+"""Arrangement on the beat grid: edit lists, click-free splicing, section edits, fit to a scene."""

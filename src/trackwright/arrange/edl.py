@@ -1,0 +1,191 @@
+"""The edit list: which stretches of the source play, in what order, at what speed.
+
+An arrangement is stored as an :class:`EditList` of :class:`Segment` s in *source* time
+(seconds). Each segment normally starts and ends on a downbeat of the source; the renderer
+(:mod:`trackwright.arrange.splice`) joins consecutive segments with short equal-power
+crossfades placed just before the downbeat attack, so the same edit list applied to the
+mix, to each stem and to the MIDI keeps every part in sync.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from trackwright.errors import ParameterError
+
+#: Largest time-stretch a segment may carry: ±3 % keeps Rubber Band inaudible on most music.
+MAX_STRETCH_DEVIATION = 0.03
+
+
+@dataclass(frozen=True)
+class Segment:
+    """One stretch of the source.
+
+    Parameters
+    ----------
+    start_s, end_s : float
+        Source times in seconds, ``0 <= start_s < end_s``.
+    stretch : float
+        Output duration divided by source duration (1.0 = as recorded; 1.02 = 2 % slower).
+    """
+
+    start_s: float
+    end_s: float
+    stretch: float = 1.0
+
+    def __post_init__(self) -> None:
+        for name in ("start_s", "end_s", "stretch"):
+            value = getattr(self, name)
+            if not isinstance(value, (int, float)) or not math.isfinite(value):
+                raise ParameterError(f"segment {name} must be a finite number, got {value!r}")
+        if self.start_s < 0 or self.end_s <= self.start_s:
+            raise ParameterError(f"segment must have 0 <= start_s < end_s, got {self.start_s}–{self.end_s} s")
+        if abs(self.stretch - 1.0) > MAX_STRETCH_DEVIATION + 1e-9:
+            raise ParameterError(
+                f"segment stretch {self.stretch:.4f} is beyond ±{MAX_STRETCH_DEVIATION:.0%} (0.97–1.03)"
+            )
+
+    @property
+    def source_duration_s(self) -> float:
+        """Seconds of source this segment plays."""
+        return self.end_s - self.start_s
+
+    @property
+    def duration_s(self) -> float:
+        """Seconds of output this segment fills."""
+        return (self.end_s - self.start_s) * self.stretch
+
+    def to_dict(self) -> dict[str, float]:
+        data = {"start_s": round(self.start_s, 6), "end_s": round(self.end_s, 6)}
+        if self.stretch != 1.0:
+            data["stretch"] = round(self.stretch, 6)
+        return data
+
+
+@dataclass(frozen=True)
+class EditList:
+    """An arrangement: segments of the source in playing order, plus fades.
+
+    Parameters
+    ----------
+    segments : tuple of Segment
+        At least one, in output order.
+    fade_in_s, fade_out_s : float
+        Fades at the very start and end of the output, seconds (0 = none).
+    duration_s : float or None
+        Exact output length in seconds; the output is trimmed (or padded with silence) to it.
+        None keeps the sum of the segment durations.
+    """
+
+    segments: tuple[Segment, ...]
+    fade_in_s: float = 0.0
+    fade_out_s: float = 0.0
+    duration_s: float | None = None
+
+    def __post_init__(self) -> None:
+        if not self.segments:
+            raise ParameterError("an arrangement needs at least one segment")
+        for name in ("fade_in_s", "fade_out_s"):
+            value = getattr(self, name)
+            if not math.isfinite(value) or value < 0:
+                raise ParameterError(f"{name} must be a number of seconds >= 0, got {value!r}")
+        if self.duration_s is not None and (not math.isfinite(self.duration_s) or self.duration_s <= 0):
+            raise ParameterError(f"duration_s must be > 0 seconds, got {self.duration_s!r}")
+
+    @classmethod
+    def whole(cls, duration_s: float) -> EditList:
+        """The untouched source: one segment from 0 to ``duration_s`` seconds."""
+        return cls((Segment(0.0, float(duration_s)),))
+
+    @property
+    def output_duration_s(self) -> float:
+        """Length of the rendered output in seconds."""
+        if self.duration_s is not None:
+            return self.duration_s
+        return sum(segment.duration_s for segment in self.segments)
+
+    def output_starts_s(self) -> list[float]:
+        """Output time (seconds) at which each segment starts."""
+        starts, t = [], 0.0
+        for segment in self.segments:
+            starts.append(t)
+            t += segment.duration_s
+        return starts
+
+    def merged(self) -> EditList:
+        """The same arrangement with contiguous segments of equal stretch joined."""
+        out: list[Segment] = []
+        for segment in self.segments:
+            if out and abs(out[-1].end_s - segment.start_s) < 1e-6 and out[-1].stretch == segment.stretch:
+                out[-1] = Segment(out[-1].start_s, segment.end_s, segment.stretch)
+            else:
+                out.append(segment)
+        return EditList(tuple(out), self.fade_in_s, self.fade_out_s, self.duration_s)
+
+    def to_dict(self) -> dict[str, Any]:
+        data: dict[str, Any] = {"segments": [segment.to_dict() for segment in self.segments]}
+        if self.fade_in_s:
+            data["fade_in_s"] = round(self.fade_in_s, 6)
+        if self.fade_out_s:
+            data["fade_out_s"] = round(self.fade_out_s, 6)
+        if self.duration_s is not None:
+            data["duration_s"] = round(self.duration_s, 6)
+        return data
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any], *, where: str = "arrangement") -> EditList:
+        """Build from the recipe form; a bad field raises ParameterError naming it."""
+        if not isinstance(data, Mapping):
+            raise ParameterError(f"{where}: must be a mapping with 'segments', got {type(data).__name__}")
+        unknown = set(data) - {"segments", "fade_in_s", "fade_out_s", "duration_s"}
+        if unknown:
+            raise ParameterError(f"{where}: unknown field {sorted(unknown)[0]!r}")
+        raw = data.get("segments")
+        if not isinstance(raw, Sequence) or isinstance(raw, (str, bytes)) or not raw:
+            raise ParameterError(f"{where}.segments: must be a non-empty list of {{start_s, end_s}}")
+        segments = []
+        for index, item in enumerate(raw):
+            here = f"{where}.segments[{index}]"
+            if not isinstance(item, Mapping):
+                raise ParameterError(f"{here}: must be a mapping with start_s and end_s")
+            extra = set(item) - {"start_s", "end_s", "stretch"}
+            if extra:
+                raise ParameterError(f"{here}: unknown field {sorted(extra)[0]!r}")
+            try:
+                segments.append(Segment(_number(item, "start_s", here), _number(item, "end_s", here),
+                                        _number(item, "stretch", here, 1.0)))
+            except ParameterError as err:
+                raise ParameterError(f"{here}: {err}") from err
+        try:
+            return cls(tuple(segments), _number(data, "fade_in_s", where, 0.0), _number(data, "fade_out_s", where, 0.0),
+                       None if data.get("duration_s") is None else _number(data, "duration_s", where))
+        except ParameterError as err:
+            message = str(err)
+            raise ParameterError(message if message.startswith(where) else f"{where}: {message}") from err
+
+
+def _number(data: Mapping[str, Any], key: str, where: str, default: float | None = None) -> float:
+    value = data.get(key, default)
+    if value is None:
+        raise ParameterError(f"{where}.{key}: missing")
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise ParameterError(f"{where}.{key}: must be a number, got {value!r}")
+    return float(value)
+
+
+def check_within(edits: EditList, source_duration_s: float, *, where: str = "arrangement") -> None:
+    """Refuse segments that reach past the end of a source of ``source_duration_s`` seconds."""
+    for index, segment in enumerate(edits.segments):
+        if segment.end_s > source_duration_s + 1e-3:
+            raise ParameterError(
+                f"{where}.segments[{index}]: ends at {segment.end_s:.3f} s, after the source's end "
+                f"({source_duration_s:.3f} s)"
+            )
+
+
+def total_source_s(segments: Iterable[Segment]) -> float:
+    """Seconds of source material the segments play, counting repeats."""
+    return sum(segment.source_duration_s for segment in segments)

@@ -281,6 +281,146 @@ def demo(
         console.print(f"{label:>10}: {path}")
 
 
+# --- arrangement: fit to a scene, beat-grid edits -------------------------------------------------
+
+def _print_edit_list(edits: Any, title: str) -> None:
+    from trackwright.analysis.findings import clock
+
+    table = Table(title=title, show_header=True, header_style="bold")
+    for column in ("output", "source", "stretch"):
+        table.add_column(column, justify="right")
+    for start, segment in zip(edits.output_starts_s(), edits.segments):
+        table.add_row(f"{clock(start)}", f"{segment.start_s:.3f}–{segment.end_s:.3f} s",
+                      "" if segment.stretch == 1.0 else f"{100 * (segment.stretch - 1):+.2f} %")
+    _out().print(table)
+
+
+@app.command()
+def fit(
+    source: Annotated[Path, typer.Argument(metavar="AUDIO|PROJECT", help="A track, or a project folder.")],
+    duration: Annotated[float, typer.Option("--duration", help="Length of the cue, seconds.")],
+    output: Annotated[Path | None, typer.Option("-o", "--output", help="Write the fitted audio here (WAV/FLAC).")] = None,
+    hit: Annotated[list[float] | None, typer.Option("--hit", help="A time (s) that must fall on a downbeat; repeat.")] = None,
+    ending: Annotated[str, typer.Option(help="natural (the song's own ending) or fade.")] = "natural",
+    bit_depth: Annotated[str, typer.Option(help="Output sample format: 16, 24 or float.")] = "24",
+    author: Annotated[str | None, typer.Option(help="Author of the new project version.")] = None,
+    as_json: JsonOption = False,
+    quiet: QuietOption = False,
+) -> None:
+    """Cut a track to an exact duration with downbeats on the hit points and a musical ending."""
+    from trackwright.arrange.fit import fit_audio
+    from trackwright.arrange.splice import render_edits
+    from trackwright.audio import check_output_path, load_audio, save_audio
+
+    hits = list(hit or [])
+    is_project = source.is_dir()
+    if not is_project and output is None:
+        raise ParameterError("fit needs -o/--output FILE for an audio file (or give a project folder)")
+    if output is not None:
+        check_output_path(output, [source] if not is_project else [])
+    with progress_bar("Fitting", quiet=quiet or _state["quiet"]) as progress:
+        if is_project:
+            from trackwright.analysis.features import compute_features
+            from trackwright.project import Project
+
+            project = Project.open(source)
+            with project.lock():
+                audio = project.source_audio()
+                progress(0.1, "bar likeness")
+                result = fit_audio(audio, duration, hits=hits, ending=ending, analysis=project.analysis(),
+                                   features=compute_features(audio))
+                recipe = project.recipe()
+                message = (f"fit to {duration:g} s" + (f", hits at {', '.join(f'{h:g}' for h in hits)} s" if hits else "")
+                           + f", {ending} ending")
+                import dataclasses
+
+                version = project.commit(dataclasses.replace(recipe, arrangement=result.edits), message, author=author)
+                progress(0.5, "rendering")
+                rendered = project.render(version.number)
+                if output is not None:
+                    import shutil
+
+                    from trackwright.audio import write_atomic
+
+                    if output.suffix.lower() == ".wav" and bit_depth == "float":
+                        write_atomic(output, lambda tmp: shutil.copyfile(rendered.mix, tmp))
+                    else:
+                        save_audio(load_audio(rendered.mix), output, bit_depth=bit_depth)
+            extra: dict[str, Any] = {"project": str(source), "version": version.number, "mix": str(rendered.mix)}
+        else:
+            audio = load_audio(source)
+            progress(0.05, "analysing")
+            result = fit_audio(audio, duration, hits=hits, ending=ending)
+            progress(0.6, "rendering")
+            fitted = render_edits(audio, result.edits)
+            progress(0.95, "writing")
+            save_audio(fitted, output, bit_depth=bit_depth, inputs=[source])  # type: ignore[arg-type]
+            extra = {}
+        progress(1.0, "done")
+    if as_json:
+        _print_json({"source": str(source), **({"output": str(output)} if output else {}), **extra, **result.to_dict()})
+        return
+    _print_edit_list(result.edits, f"{source.name} → {duration:g} s ({ending} ending, {result.jumps} jumps)")
+    for row in result.hits:
+        print(f"hit {row['time_s']:.3f} s → downbeat {row['downbeat_s']:.3f} s"
+              f"{' (section start)' if row['section_start'] else ''}")
+    for note in result.notes:
+        print(f"note: {note}")
+    if extra:
+        print(f"project {source}: version {extra['version']} → {extra['mix']}")
+    if output is not None:
+        print(f"wrote {output}")
+
+
+@app.command()
+def arrange(
+    project_dir: Annotated[Path, typer.Argument(metavar="PROJECT", help="A project folder (trackwright new).")],
+    operation: Annotated[str, typer.Argument(metavar="OP", help="cut, repeat, move, extend, shorten or fade.")],
+    target: Annotated[str, typer.Argument(metavar="WHAT",
+                                          help='"chorus 2", "intro", "bars 9-16"; for fade: in or out.')],
+    bars: Annotated[float | None, typer.Option(help="extend/shorten by, or fade over, this many bars.")] = None,
+    seconds: Annotated[float | None, typer.Option(help="fade over this many seconds.")] = None,
+    times: Annotated[int, typer.Option(help="repeat this many more times.")] = 1,
+    before: Annotated[str | None, typer.Option(help='move before this section (or "start").')] = None,
+    after: Annotated[str | None, typer.Option(help='move after this section (or "end").')] = None,
+    from_end: Annotated[bool, typer.Option("--from-end", help="shorten from the section's end.")] = False,
+    author: Annotated[str | None, typer.Option(help="Author of the new version.")] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Edit the arrangement on the beat grid; every edit is a new version."""
+    import dataclasses
+
+    from trackwright.arrange import ops
+    from trackwright.arrange.grid import grid_from_analysis
+    from trackwright.project import Project
+
+    op = operation.lower()
+    options: dict[str, Any] = {}
+    if op in ("extend", "shorten"):
+        if bars is None or not float(bars).is_integer():
+            raise ParameterError(f"{op} needs --bars N (a whole number of bars)")
+        options["bars"] = int(bars)
+        if op == "shorten":
+            options["from_end"] = from_end
+    elif op == "repeat":
+        options["times"] = times
+    elif op == "move":
+        options.update(before=before, after=after)
+    elif op == "fade":
+        options.update(bars=bars, seconds=seconds)
+    project = Project.open(project_dir)
+    with project.lock():
+        recipe = project.recipe()
+        grid = grid_from_analysis(project.analysis(), project.source_audio())
+        result = ops.apply_operation(op, recipe.arrangement, grid, target, **options)
+        version = project.commit(dataclasses.replace(recipe, arrangement=result.edits), result.message, author=author)
+    if as_json:
+        _print_json({"project": str(project_dir), "version": version.number, "message": result.message,
+                     "duration_s": round(result.edits.output_duration_s, 3), "arrangement": result.edits.to_dict()})
+        return
+    print(f"version {version.number}: {result.message} ({result.edits.output_duration_s:.1f} s)")
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; return the exit status instead of exiting (for tests and scripts)."""
     command = typer.main.get_command(app)

@@ -1,0 +1,261 @@
+"""The source's bar grid and sections, read from an analysis, and the units edits move around.
+
+A :class:`BarGrid` lists the bars of the *source* (downbeat to downbeat, seconds), the pickup
+before the first downbeat, the tail after the last bar (the final chord ringing out) and the
+sections as bar ranges. An arrangement is seen as a list of :class:`Unit` s: whole (or, after
+a fit, partial) source bars in playing order, each remembering which source bar and section it
+came from. Edits rearrange units; :func:`units_to_edits` turns them back into an
+:class:`~trackwright.arrange.edl.EditList`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from trackwright.arrange.edl import EditList, Segment
+from trackwright.audio import Audio
+from trackwright.errors import ParameterError
+
+PICKUP = -1  #: bar index of the pickup before the first downbeat
+TAIL = -2  #: bar index of the ring-out after the last bar
+
+
+@dataclass(frozen=True)
+class GridSection:
+    """A source section as a bar range ``[first_bar, end_bar)`` with its label and role."""
+
+    first_bar: int
+    end_bar: int
+    label: str
+    role: str
+
+
+@dataclass(frozen=True)
+class BarGrid:
+    """Bars of the source.
+
+    Attributes
+    ----------
+    starts_s : np.ndarray
+        Downbeat times, seconds, one per bar; bar ``i`` spans ``starts_s[i]`` to ``ends_s[i]``.
+    ends_s : np.ndarray
+        End of each bar, seconds (the next downbeat; the last bar is given the median length).
+    beats_s : np.ndarray
+        Every beat, seconds.
+    duration_s : float
+        Length of the source, seconds.
+    sections : tuple of GridSection
+    """
+
+    starts_s: np.ndarray
+    ends_s: np.ndarray
+    beats_s: np.ndarray
+    duration_s: float
+    sections: tuple[GridSection, ...]
+
+    @property
+    def bars(self) -> int:
+        return len(self.starts_s)
+
+    @property
+    def bar_s(self) -> float:
+        """Median bar length, seconds."""
+        return float(np.median(self.ends_s - self.starts_s))
+
+    @property
+    def beats_per_bar(self) -> int:
+        inside = [np.count_nonzero((self.beats_s >= s - 0.02) & (self.beats_s < e - 0.02))
+                  for s, e in zip(self.starts_s, self.ends_s)]
+        return max(1, int(np.median(inside))) if inside else 4
+
+    def section_of(self, bar: int) -> int:
+        """Index of the section holding source bar ``bar`` (the pickup joins the first, the tail the last)."""
+        if bar == PICKUP:
+            return 0
+        if bar == TAIL:
+            return len(self.sections) - 1
+        for index, section in enumerate(self.sections):
+            if section.first_bar <= bar < section.end_bar:
+                return index
+        return len(self.sections) - 1
+
+    def bar_span(self, bar: int) -> tuple[float, float]:
+        """(start_s, end_s) of a source bar, the pickup or the tail."""
+        if bar == PICKUP:
+            return 0.0, float(self.starts_s[0])
+        if bar == TAIL:
+            return float(self.ends_s[-1]), self.duration_s
+        return float(self.starts_s[bar]), float(self.ends_s[bar])
+
+    def beats_in(self, bar: int) -> np.ndarray:
+        """Beat times (seconds) inside a source bar, downbeat first."""
+        start, end = self.bar_span(bar)
+        inside = self.beats_s[(self.beats_s >= start - 0.02) & (self.beats_s < end - 0.02)]
+        return inside if len(inside) else np.array([start])
+
+
+def grid_from_analysis(analysis: Mapping[str, Any], audio: Audio | None = None) -> BarGrid:
+    """Build the grid from an analysis dict (``Analysis.to_dict()`` or a project's ``analysis/draft.json``).
+
+    With ``audio``, every beat is moved onto its attack (within ±35 ms; see
+    :func:`~trackwright.arrange.splice.find_attack`): the analysis' beats sit on a 10 ms frame
+    grid, and a hit point or a join should land on the drum, not near it.
+    """
+    duration = float(analysis["duration_s"])
+    downbeats = np.asarray(analysis.get("downbeats_s") or [], dtype=float)
+    beats = np.asarray(analysis.get("beats_s") or [], dtype=float)
+    if audio is not None:
+        from trackwright.arrange.splice import find_attack
+
+        downbeats = np.array([find_attack(audio, t) for t in downbeats])
+        beats = np.array([find_attack(audio, t) for t in beats])
+    downbeats = downbeats[(downbeats >= 0) & (downbeats < duration)]
+    if len(downbeats) < 2:
+        raise ParameterError("the track has fewer than two downbeats: there is no bar grid to edit on")
+    ends = np.append(downbeats[1:], downbeats[-1] + float(np.median(np.diff(downbeats))))
+    keep = ends <= duration + 0.05
+    starts, ends = downbeats[keep], np.minimum(ends[keep], duration)
+    if len(starts) < 1:
+        raise ParameterError("the track is shorter than one bar")
+    sections: list[GridSection] = []
+    for raw in analysis.get("sections") or []:
+        first = int(np.argmin(np.abs(starts - float(raw["start_s"]))))
+        end = int(np.argmin(np.abs(starts - float(raw["end_s"])))) if raw["end_s"] < ends[-1] - 0.05 else len(starts)
+        if end > first and (not sections or first >= sections[-1].end_bar):
+            sections.append(GridSection(first, end, str(raw.get("label", "A")), str(raw.get("role", "section"))))
+    if not sections:
+        sections = [GridSection(0, len(starts), "A", "section")]
+    # Sections tile the bars: close gaps by extending each section to the next one.
+    tiled = []
+    for index, section in enumerate(sections):
+        first = 0 if index == 0 else section.first_bar
+        end = sections[index + 1].first_bar if index + 1 < len(sections) else len(starts)
+        tiled.append(GridSection(first, end, section.label, section.role))
+    return BarGrid(starts, ends, beats, duration, tuple(tiled))
+
+
+@dataclass(frozen=True)
+class Unit:
+    """One piece of an arrangement: source bar ``bar`` from ``start_s`` to ``end_s`` (a whole bar unless trimmed)."""
+
+    bar: int
+    start_s: float
+    end_s: float
+    stretch: float = 1.0
+
+
+def whole_bars(grid: BarGrid, bars: Sequence[int]) -> list[Unit]:
+    """Units for whole source bars (or PICKUP/TAIL)."""
+    return [Unit(bar, *grid.bar_span(bar)) for bar in bars]
+
+
+def edits_to_units(grid: BarGrid, edits: EditList) -> list[Unit]:
+    """Split an edit list's segments at the source downbeats into units."""
+    units: list[Unit] = []
+    edges = np.concatenate([[0.0], grid.starts_s, [grid.ends_s[-1], grid.duration_s]])
+    labels = [PICKUP, *range(grid.bars), TAIL]
+    for segment in edits.segments:
+        cuts = sorted({segment.start_s, segment.end_s, *[e for e in edges if segment.start_s < e < segment.end_s]})
+        for a, b in zip(cuts[:-1], cuts[1:]):
+            if b - a < 1e-4:
+                continue
+            index = int(np.searchsorted(edges, a + 1e-4, side="right")) - 1
+            bar = labels[min(max(index, 0), len(labels) - 1)]
+            units.append(Unit(bar, a, b, segment.stretch))
+    return units
+
+
+def units_to_edits(units: Sequence[Unit], *, fade_in_s: float = 0.0, fade_out_s: float = 0.0,
+                   duration_s: float | None = None) -> EditList:
+    """Join units back into an edit list (contiguous units of equal stretch become one segment)."""
+    if not units:
+        raise ParameterError("the edit would leave nothing to play")
+    edits = EditList(tuple(Segment(u.start_s, u.end_s, u.stretch) for u in units), fade_in_s, fade_out_s, duration_s)
+    return edits.merged()
+
+
+@dataclass(frozen=True)
+class Occurrence:
+    """A run of units that plays one source section once, in the arrangement's order."""
+
+    name: str
+    role: str
+    label: str
+    first: int  #: index of its first unit
+    end: int  #: one past its last unit
+    section: int  #: index into grid.sections
+
+    @property
+    def units(self) -> int:
+        return self.end - self.first
+
+
+def occurrences(grid: BarGrid, units: Sequence[Unit]) -> list[Occurrence]:
+    """The sections as they occur in ``units``, named "intro", "verse 1", "chorus 2"…
+
+    A new occurrence starts where the source section changes or the music jumps back.
+    """
+    runs: list[tuple[int, int, int]] = []  # (section, first, end)
+    for index, unit in enumerate(units):
+        section = grid.section_of(unit.bar)
+        if runs:
+            last_section, first, _ = runs[-1]
+            previous = units[index - 1]
+            onward = unit.bar == TAIL or previous.bar == PICKUP or unit.bar > previous.bar or \
+                (unit.bar == previous.bar and unit.start_s >= previous.end_s - 1e-4)
+            if section == last_section and onward:
+                runs[-1] = (section, first, index + 1)
+                continue
+        runs.append((section, index, index + 1))
+    totals: dict[str, int] = {}
+    for section, _, _ in runs:
+        role = grid.sections[section].role
+        totals[role] = totals.get(role, 0) + 1
+    seen: dict[str, int] = {}
+    out = []
+    for section, first, end in runs:
+        role = grid.sections[section].role
+        seen[role] = seen.get(role, 0) + 1
+        name = role if totals[role] == 1 else f"{role} {seen[role]}"
+        out.append(Occurrence(name, role, grid.sections[section].label, first, end, section))
+    return out
+
+
+_BARS = re.compile(r"^bars?\s+(\d+)(?:\s*[-–]\s*(\d+))?$")
+
+
+def resolve(grid: BarGrid, units: Sequence[Unit], target: str) -> tuple[int, int, str]:
+    """Units ``[first, end)`` named by ``target``: "chorus 2", "intro", "verse" (if only one),
+    a repetition label such as "B", or "bars 9-16" (1-based bars of the current arrangement).
+
+    Returns (first, end, a name for messages).
+    """
+    text = " ".join(target.lower().split())
+    found = _BARS.match(text)
+    if found:
+        bar_units = [i for i, u in enumerate(units) if u.bar not in (PICKUP, TAIL)]
+        lo = int(found.group(1))
+        hi = int(found.group(2) or lo)
+        if not 1 <= lo <= hi <= len(bar_units):
+            raise ParameterError(f"{target!r}: the arrangement has bars 1–{len(bar_units)}")
+        first, end = bar_units[lo - 1], bar_units[hi - 1] + 1
+        return first, end, f"bars {lo}–{hi}" if hi > lo else f"bar {lo}"
+    found_occ = occurrences(grid, units)
+    for occ in found_occ:
+        if text in (occ.name, f"{occ.role} 1" if occ.name == occ.role else occ.name):
+            return occ.first, occ.end, occ.name
+    by_label = [occ for occ in found_occ if occ.label.lower() == text]
+    if len(by_label) == 1:
+        return by_label[0].first, by_label[0].end, by_label[0].name
+    names = ", ".join(occ.name for occ in found_occ)
+    raise ParameterError(f"no section {target!r} in this arrangement; it has: {names} (or say 'bars 9-16')")
+
+
+def whole_bar_count(units: Sequence[Unit]) -> int:
+    """Bars in ``units``, not counting the pickup and the tail."""
+    return sum(1 for u in units if u.bar not in (PICKUP, TAIL))

@@ -41,7 +41,9 @@ class Piece:
     ``src_start``/``src_end`` are source sample indices (after the attack adjustment),
     ``out_start``/``out_end`` output sample indices; ``fade_in``/``fade_out`` are the
     crossfade lengths in samples (the fade-in is taken from source *before* ``src_start`` and
-    overlaps the previous piece's fade-out).
+    overlaps the previous piece's fade-out); ``rho_in``/``rho_out`` the correlation (0–1) of
+    the two sides of each crossfade, which keeps the equal-power fade from swelling on alike
+    material.
     """
 
     src_start: int
@@ -51,6 +53,8 @@ class Piece:
     stretch: float
     fade_in: int
     fade_out: int
+    rho_in: float = 0.0
+    rho_out: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -135,6 +139,7 @@ def plan_splices(reference: Audio, edits: EditList) -> SplicePlan:
     # Shift of each join, seconds: the join moves to just before the earlier of the two attacks.
     shift = [0.0] * (len(segs) + 1)
     fades = [0] * (len(segs) + 1)
+    rhos = [0.0] * (len(segs) + 1)
     max_fade = int(round(MAX_FADE_S * sr))
     min_fade = int(round(MIN_FADE_S * sr))
     for k in range(1, len(segs)):
@@ -148,19 +153,19 @@ def plan_splices(reference: Audio, edits: EditList) -> SplicePlan:
         room = min(_quiet_run_before(reference, out_end, max_fade),
                    _quiet_run_before(reference, in_start, max_fade), in_start)
         fades[k] = int(max(min_fade, min(room, max_fade)))
+        rhos[k] = _correlation(reference, out_end - fades[k], in_start - fades[k], fades[k])
+    # Output positions come from the nominal segment lengths, so joins never change the total
+    # length or move a downbeat: a join shifted by d seconds of source moves by d × stretch.
+    nominal = np.concatenate([[0.0], np.cumsum([seg.duration_s for seg in segs])])
+    outs = [int(round((nominal[k] + shift[k] * (segs[k].stretch if k < len(segs) else 1.0)) * sr))
+            for k in range(len(segs) + 1)]
+    outs[0], outs[-1] = 0, int(round(nominal[-1] * sr))
     pieces: list[Piece] = []
-    out_t = 0.0
-    out_start = 0
     for k, seg in enumerate(segs):
         src_start = int(round((seg.start_s + shift[k]) * sr))
-        src_end = int(round((seg.end_s + shift[k + 1]) * sr))
-        if k == len(segs) - 1:
-            src_end = int(round(seg.end_s * sr))
-        src_end = min(max(src_end, src_start + 1), reference.frames)
-        out_t += (src_end - src_start) / sr * seg.stretch
-        out_end = int(round(out_t * sr))
-        pieces.append(Piece(src_start, src_end, out_start, out_end, seg.stretch, fades[k], fades[k + 1]))
-        out_start = out_end
+        src_end = min(max(int(round((seg.end_s + shift[k + 1]) * sr)), src_start + 1), reference.frames)
+        pieces.append(Piece(src_start, src_end, outs[k], max(outs[k + 1], outs[k]), seg.stretch,
+                            fades[k], fades[k + 1], rhos[k], rhos[k + 1]))
     frames = pieces[-1].out_end if edits.duration_s is None else int(round(edits.duration_s * sr))
     return SplicePlan(tuple(pieces), sr, frames, int(round(edits.fade_in_s * sr)),
                       int(round(edits.fade_out_s * sr)))
@@ -178,10 +183,24 @@ def _stretch(chunk: np.ndarray, sample_rate: int, frames: int) -> np.ndarray:
     return np.pad(out, ((0, 0), (0, frames - out.shape[1])))
 
 
-def _fade_curve(n: int, rising: bool) -> np.ndarray:
-    """Equal-power (quarter sine) fade of ``n`` samples."""
+def _correlation(audio: Audio, a: int, b: int, n: int) -> float:
+    """Correlation (clipped to 0–1) of ``n`` samples of ``audio`` from ``a`` and from ``b``."""
+    x = _take(audio.samples, a, a + n).astype(np.float64).ravel()
+    y = _take(audio.samples, b, b + n).astype(np.float64).ravel()
+    denominator = np.sqrt(np.dot(x, x) * np.dot(y, y))
+    return float(np.clip(np.dot(x, y) / denominator, 0.0, 1.0)) if denominator > 1e-20 else 0.0
+
+
+def _fade_curve(n: int, rising: bool, rho: float = 0.0) -> np.ndarray:
+    """Equal-power (quarter sine) fade of ``n`` samples, normalised for sides correlated by ``rho``.
+
+    With gains sin and cos, two signals of correlation rho sum to a power of
+    1 + 2·rho·sin·cos; dividing both gains by its square root keeps the level constant for
+    any rho (rho = 0 is the plain equal-power fade, rho = 1 becomes an equal-gain fade).
+    """
     phase = (np.arange(n, dtype=np.float64) + 0.5) / n * (np.pi / 2)
     curve = np.sin(phase) if rising else np.cos(phase)
+    curve /= np.sqrt(1.0 + 2.0 * rho * np.sin(phase) * np.cos(phase))
     return curve.astype(np.float32)
 
 
@@ -217,10 +236,10 @@ def apply_plan(audio: Audio, plan: SplicePlan) -> Audio:
             raw = _take(audio.samples, piece.src_start - src_pre, piece.src_end)
             chunk = _stretch(raw, audio.sample_rate, n_out + pre)
         if pre:
-            chunk[:, :pre] *= _fade_curve(pre, rising=True)
+            chunk[:, :pre] *= _fade_curve(pre, rising=True, rho=piece.rho_in)
         if piece.fade_out:
             tail = min(piece.fade_out, n_out)
-            chunk[:, chunk.shape[1] - tail:] *= _fade_curve(tail, rising=False)
+            chunk[:, chunk.shape[1] - tail:] *= _fade_curve(tail, rising=False, rho=piece.rho_out)
         lo = piece.out_start - pre
         a, b = max(lo, 0), min(piece.out_end, plan.frames)
         if b > a:

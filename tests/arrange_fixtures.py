@@ -48,7 +48,7 @@ def highpass_frames_db(samples: np.ndarray, sample_rate: int, frame_s: float = 0
 def transient_at(audio: Audio, time_s: float, window_s: float = 0.012) -> float:
     """Largest 2 ms broadband energy (dB) within ±``window_s`` of ``time_s``."""
     frames = highpass_frames_db(audio.samples, audio.sample_rate)
-    hop_s = 0.002
+    hop_s = max(1, int(round(0.002 * audio.sample_rate))) / audio.sample_rate
     lo = max(0, int((time_s - window_s) / hop_s))
     hi = min(len(frames), int((time_s + window_s) / hop_s) + 1)
     return float(frames[lo:hi].max())

@@ -54,7 +54,7 @@ check_python = if [[ -z "$(PYTHON)" ]] || ! $(call is_py311,"$(PYTHON)"); then \
 help:
 	@echo "make demo       install system packages and $(VENV), then run 'trackwright demo $(DEMO_DIR)'"
 	@echo "make test       the same set-up, then the test suite (pytest -n auto; PYTEST_ARGS=...)"
-	@echo "make bench      the same plus the bench extra, then bench/bench.py (meter, mastering vs Matchering) and bench/bench_analysis.py (analysis accuracy and speed)"
+	@echo "make bench      the same plus the bench extra, then bench/bench.py (meter, mastering vs Matchering) bench/bench_analysis.py (analysis accuracy and speed) and bench/bench_fit.py (fit to a scene)"
 	@echo "make install    only $(VENV) (trackwright editable, with the test extra)"
 	@echo "make sysdeps    only the Debian packages (apt-get as root, sudo otherwise)"
 	@echo "make clean      remove $(DEMO_DIR) and caches; make distclean also removes $(VENV)"
@@ -96,6 +96,7 @@ test: sysdeps install
 bench: sysdeps install $(BENCH_STAMP)
 	$(VENV_PY) bench/bench.py $(BENCH_ARGS)
 	$(VENV_PY) bench/bench_analysis.py
+	$(VENV_PY) bench/bench_fit.py
 
 clean:
 	rm -rf $(DEMO_DIR) bench-out .pytest_cache .ruff_cache .mypy_cache build dist src/*.egg-info

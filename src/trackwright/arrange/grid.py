@@ -110,10 +110,7 @@ def grid_from_analysis(analysis: Mapping[str, Any], audio: Audio | None = None) 
     downbeats = np.asarray(analysis.get("downbeats_s") or [], dtype=float)
     beats = np.asarray(analysis.get("beats_s") or [], dtype=float)
     if audio is not None:
-        from trackwright.arrange.splice import find_attack
-
-        downbeats = np.array([find_attack(audio, t) for t in downbeats])
-        beats = np.array([find_attack(audio, t) for t in beats])
+        downbeats, beats = on_attacks(audio, downbeats), on_attacks(audio, beats)
     downbeats = downbeats[(downbeats >= 0) & (downbeats < duration)]
     if len(downbeats) < 2:
         raise ParameterError("the track has fewer than two downbeats: there is no bar grid to edit on")
@@ -137,6 +134,29 @@ def grid_from_analysis(analysis: Mapping[str, Any], audio: Audio | None = None) 
         end = sections[index + 1].first_bar if index + 1 < len(sections) else len(starts)
         tiled.append(GridSection(first, end, section.label, section.role))
     return BarGrid(starts, ends, beats, duration, tuple(tiled))
+
+
+def on_attacks(audio: Audio, times_s: np.ndarray, *, reach: int = 8) -> np.ndarray:
+    """Move each beat time onto its attack; beats without a clear attack (a pad, a held chord)
+    are placed between the nearest attacked beats (within ``reach`` beats), in proportion.
+    """
+    from trackwright.arrange.splice import attack_near
+
+    found = [attack_near(audio, float(t)) for t in times_s]
+    confirmed = np.array([f is not None for f in found])
+    moved = np.array([t if f is None else f for t, f in zip(times_s, found)], dtype=float)
+    if confirmed.sum() < 2:
+        return moved
+    index = np.arange(len(times_s))
+    known = index[confirmed]
+    offsets = moved[confirmed] - np.asarray(times_s, dtype=float)[confirmed]
+    for i in index[~confirmed]:
+        left, right = known[known < i], known[known > i]
+        near = [k for k in (left[-1:] if len(left) else []) if i - k <= reach] + \
+            [k for k in (right[:1] if len(right) else []) if k - i <= reach]
+        if near:  # the analysis' beat error is local: borrow the neighbours' correction
+            moved[i] = times_s[i] + float(np.interp(i, near, [offsets[list(known).index(k)] for k in near]))
+    return moved
 
 
 @dataclass(frozen=True)

@@ -285,6 +285,28 @@ def _tpdf_dither(samples: np.ndarray, bits: int, seed: int = 0) -> np.ndarray:
     return samples + noise
 
 
+def _clear_peak_timestamp(path: Path) -> None:
+    """Zero the timestamp libsndfile stamps into a float WAV's PEAK chunk, so that the same
+    samples always give the same bytes (renders are compared and cached by content hash)."""
+    with path.open("r+b") as f:
+        head = f.read(12)
+        if head[:4] != b"RIFF" or head[8:12] != b"WAVE":
+            return
+        offset, size = 12, path.stat().st_size
+        while offset + 8 <= size:
+            f.seek(offset)
+            chunk = f.read(8)
+            (chunk_size,) = struct.unpack("<I", chunk[4:])
+            if chunk[:4] == b"PEAK":
+                if chunk_size >= 8:
+                    f.seek(offset + 12)  # after the id, size and the 4-byte version
+                    f.write(b"\0\0\0\0")
+                return
+            if chunk[:4] == b"data":
+                return
+            offset += 8 + chunk_size + (chunk_size & 1)
+
+
 def save_audio(
     audio: Audio,
     path: str | os.PathLike[str],
@@ -338,6 +360,8 @@ def save_audio(
 
     def write(tmp: Path) -> None:
         sf.write(str(tmp), data.T, audio.sample_rate, subtype=subtype, format=container)
+        if subtype == "FLOAT":
+            _clear_peak_timestamp(tmp)
 
     write_atomic(out, write)
     return warnings

@@ -33,3 +33,7 @@ class ParameterError(TrackwrightError):
 
 class MissingDependencyError(TrackwrightError):
     """An optional extra or a system package (FluidSynth, a SoundFont) is missing."""
+
+
+class ProjectError(TrackwrightError):
+    """A project folder is missing, damaged, busy, or was written by a newer trackwright."""

@@ -1,0 +1,226 @@
+"""What changed between two recipes, in words a musician would use.
+
+``describe_diff(a, b, sections)`` returns lines such as ``chorus 2 removed``, ``intro shortened
+by 4 bars``, ``bass −2 dB``, ``master target streaming → broadcast``.
+
+Conventions
+-----------
+* Sections come from the draft's analysis (``[{start_s, end_s, role, bars…}]``) and are named by
+  role and occurrence: ``verse 1``, ``chorus 2``; a role heard once has no number (``intro``).
+* A section's *coverage* in an arrangement is the seconds of its span that the segments play,
+  counting repeats; it is compared in bars (the section's own bar length, from its bar count or
+  the downbeats), to the nearest half bar. Changes under a quarter bar are not reported.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+from trackwright.arrange.edl import EditList
+
+#: Changes smaller than this fraction of a bar (or, without bars, half a second) go unreported.
+BAR_TOLERANCE = 0.25
+_SECONDS_TOLERANCE = 0.5
+
+
+def _minus(text: str) -> str:
+    return text.replace("-", "−")
+
+
+def _signed_db(value: float) -> str:
+    return _minus(f"{round(value, 1):+g} dB")
+
+
+def _clock(seconds: float) -> str:
+    minutes, rest = divmod(max(seconds, 0.0), 60.0)
+    return f"{int(minutes)}:{rest:04.1f}"
+
+
+def _pan_words(pan: float) -> str:
+    if pan == 0:
+        return "centre"
+    return f"{abs(pan) * 100:.0f}% {'left' if pan < 0 else 'right'}"
+
+
+def section_names(sections: Sequence[Mapping[str, Any]]) -> list[str]:
+    """``intro``, ``verse 1``, ``chorus 1``, ``verse 2``…: role plus occurrence when it recurs."""
+    roles = [str(s.get("role") or s.get("label") or "section") for s in sections]
+    counts, seen, names = Counter(roles), Counter(), []
+    for role in roles:
+        seen[role] += 1
+        names.append(f"{role} {seen[role]}" if counts[role] > 1 else role)
+    return names
+
+
+def _bar_length(section: Mapping[str, Any], downbeats: np.ndarray) -> float | None:
+    start, end = float(section["start_s"]), float(section["end_s"])
+    bars = section.get("bars")
+    if isinstance(bars, (int, float)) and bars > 0 and end > start:
+        return (end - start) / float(bars)
+    if len(downbeats) >= 2:
+        inside = downbeats[(downbeats >= start - 0.05) & (downbeats <= end + 0.05)]
+        steps = np.diff(inside if len(inside) >= 2 else downbeats)
+        steps = steps[steps > 0]
+        if len(steps):
+            return float(np.median(steps))
+    return None
+
+
+def _coverage(edits: EditList, start: float, end: float) -> float:
+    """Seconds of [start, end) that the segments play, counting repeats."""
+    return sum(max(0.0, min(s.end_s, end) - max(s.start_s, start)) for s in edits.segments)
+
+
+def _mean_stretch(edits: EditList, start: float, end: float) -> float | None:
+    weights = [(max(0.0, min(s.end_s, end) - max(s.start_s, start)), s.stretch) for s in edits.segments]
+    total = sum(w for w, _ in weights)
+    return None if total <= 0 else sum(w * k for w, k in weights) / total
+
+
+def _first_heard(edits: EditList, spans: list[tuple[float, float]], tolerances: list[float]) -> list[int]:
+    """Section indices in the order the arrangement first plays them."""
+    order: list[int] = []
+    for segment in edits.segments:
+        for index, (start, end) in enumerate(spans):
+            overlap = min(segment.end_s, end) - max(segment.start_s, start)
+            if overlap >= tolerances[index] and index not in order:
+                order.append(index)
+    return order
+
+
+def describe_diff(a: Any, b: Any, sections: Sequence[Mapping[str, Any]], *,
+                  downbeats_s: Sequence[float] | None = None) -> list[str]:
+    """The changes from recipe ``a`` to recipe ``b``, one short phrase each.
+
+    Parameters
+    ----------
+    a, b : Recipe
+        The older and the newer recipe.
+    sections : list of dict
+        The draft's sections (``start_s``, ``end_s``, ``role``, optionally ``bars``), as in the
+        analysis JSON.
+    downbeats_s : list of float, optional
+        The draft's downbeats, for bar lengths where a section has no bar count.
+
+    Returns
+    -------
+    list of str
+        e.g. ``["chorus 2 removed", "intro shortened by 4 bars", "bass −2 dB"]``, or
+        ``["no musical change"]``.
+    """
+    lines = _arrangement_lines(a.arrangement, b.arrangement, sections,
+                               np.asarray(downbeats_s if downbeats_s is not None else [], dtype=float))
+    lines += _part_lines(a, b)
+    lines += _master_lines(a.master, b.master)
+    if dict(a.sources) != dict(b.sources):
+        lines.append("sources changed")
+    return lines or ["no musical change"]
+
+
+def _amount(seconds: float, bar_s: float | None) -> str:
+    if bar_s is None:
+        return f"{seconds:.1f} s"
+    bars = round(seconds / bar_s * 2.0) / 2.0
+    if bars == 1:
+        return "1 bar"
+    return f"{bars:g} bars"
+
+
+def _arrangement_lines(ea: EditList, eb: EditList, sections: Sequence[Mapping[str, Any]],
+                       downbeats: np.ndarray) -> list[str]:
+    if ea.merged().to_dict() == eb.merged().to_dict():
+        return []
+    if not sections:
+        end = max(s.end_s for s in (*ea.segments, *eb.segments))
+        sections = [{"start_s": 0.0, "end_s": end, "role": "track"}]
+    names = section_names(sections)
+    spans = [(float(s["start_s"]), float(s["end_s"])) for s in sections]
+    bar_lengths = [_bar_length(s, downbeats) for s in sections]
+    tolerances = [BAR_TOLERANCE * bar if bar else _SECONDS_TOLERANCE for bar in bar_lengths]
+    lines: list[str] = []
+    for name, (start, end), bar, tol in zip(names, spans, bar_lengths, tolerances):
+        span = end - start
+        ca, cb = _coverage(ea, start, end), _coverage(eb, start, end)
+        if ca < tol and cb < tol:
+            continue
+        if cb < tol:
+            lines.append(f"{name} removed")
+            continue
+        if ca < tol:
+            lines.append(f"{name} restored")
+            continue
+        delta = cb - ca
+        if delta <= -tol:
+            lines.append(f"{name} shortened by {_amount(-delta, bar)}")
+        elif delta >= tol:
+            if cb <= span + tol or ca < span - tol:
+                lines.append(f"{name} extended by {_amount(delta, bar)}")
+            else:
+                times = delta / span
+                if abs(times - round(times)) * span < tol and round(times) >= 1:
+                    k = int(round(times))
+                    lines.append(f"{name} repeated" if k == 1 else f"{name} repeated {k} times")
+                else:
+                    lines.append(f"{_amount(delta, bar)} of {name} repeated")
+        sa, sb = _mean_stretch(ea, start, end), _mean_stretch(eb, start, end)
+        if sa and sb and abs(sb / sa - 1.0) >= 0.002:
+            change = (sb / sa - 1.0) * 100.0
+            lines.append(f"{name} {'slowed' if change > 0 else 'sped up'} by {abs(change):.1f}%")
+    order_a = _first_heard(ea, spans, tolerances)
+    order_b = _first_heard(eb, spans, tolerances)
+    common = set(order_a) & set(order_b)
+    if [i for i in order_a if i in common] != [i for i in order_b if i in common]:
+        lines.append("order changed: now " + " → ".join(names[i] for i in order_b))
+    for label, fa, fb in (("fade-in", ea.fade_in_s, eb.fade_in_s), ("fade-out", ea.fade_out_s, eb.fade_out_s)):
+        if abs(fa - fb) >= 0.05:
+            if fa == 0:
+                lines.append(f"{label} added ({fb:.1f} s)")
+            elif fb == 0:
+                lines.append(f"{label} removed")
+            else:
+                lines.append(f"{label} {fa:.1f} s → {fb:.1f} s")
+    if ea.duration_s != eb.duration_s:
+        if ea.duration_s is None:
+            lines.append(f"length fixed at {_clock(eb.duration_s)}")
+        elif eb.duration_s is None:
+            lines.append(f"fixed length ({_clock(ea.duration_s)}) removed")
+    la, lb = ea.output_duration_s, eb.output_duration_s
+    if abs(la - lb) >= 0.05:
+        lines.append(f"length {_clock(la)} → {_clock(lb)}")
+    if not lines:
+        lines.append("edit points moved by less than a bar")
+    return lines
+
+
+def _part_lines(a: Any, b: Any) -> list[str]:
+    lines = []
+    for name in sorted(set(a.parts) | set(b.parts)):
+        pa, pb = a.part(name), b.part(name)
+        if pa.mute != pb.mute:
+            lines.append(f"{name} {'muted' if pb.mute else 'unmuted'}")
+        if abs(pb.gain_db - pa.gain_db) >= 0.05:
+            lines.append(f"{name} {_signed_db(pb.gain_db - pa.gain_db)}")
+        if abs(pb.pan - pa.pan) >= 0.005:
+            lines.append(f"{name} pan {_pan_words(pa.pan)} → {_pan_words(pb.pan)}")
+    return lines
+
+
+def _master_lines(ma: Any, mb: Any) -> list[str]:
+    lines = []
+    if ma.target != mb.target:
+        if ma.target is None:
+            lines.append(f"mastering added: {mb.label}")
+        elif mb.target is None:
+            lines.append(f"mastering removed (was {ma.label})")
+        else:
+            lines.append(f"master target {_minus(ma.label)} → {_minus(mb.label)}")
+    if ma.ceiling_dbtp != mb.ceiling_dbtp and mb.target is not None:
+        def words(value: float | None) -> str:
+            return "the target's" if value is None else _minus(f"{value:g} dBTP")
+
+        lines.append(f"master ceiling {words(ma.ceiling_dbtp)} → {words(mb.ceiling_dbtp)}")
+    return lines

@@ -1,0 +1,207 @@
+"""Rendering a recipe: the edited mix, the edited stems, the MIDI and the master.
+
+Conventions
+-----------
+* One splice plan is made on the draft and applied sample-for-sample to the draft, every stem
+  and the *residual* (draft − Σ stems, what no stem holds), so everything stays in sync.
+* mix = edited residual + Σ part(edited stem), where part() applies the stem's gain, pan and
+  mute. With every part as delivered the mix is the edited draft, and the written stems plus
+  ``residual.wav`` always sum to ``mix.wav``.
+* Pan is a balance control: +0.5 lowers the left channel by cos(0.5·π/2) and keeps the right;
+  0 changes nothing. It applies to the first two channels; mono parts ignore it.
+* Renders are deterministic and cached by :func:`cache_key`: the same recipe over the same
+  sources always gives the same bytes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from trackwright.audio import Audio, save_audio, write_atomic
+from trackwright.progress import ProgressCallback, ignore_progress
+from trackwright.project.recipe import FORMAT_VERSION, PartSettings, Recipe
+from trackwright.project.sources import sha256_file
+
+#: Bumped whenever the renderer would give different audio for the same recipe.
+RENDER_ENGINE = "1"
+RENDER_MANIFEST = "render.json"
+MIX_FILE = "mix.wav"
+RESIDUAL_FILE = "residual.wav"
+MIDI_FILE = "arrangement.mid"
+MASTER_FILE = "master.wav"
+STEMS_DIR = "stems"
+
+
+def cache_key(recipe: Recipe) -> str:
+    """sha256 (hex) of the canonical JSON of what is heard, the sources' sha256s and :data:`RENDER_ENGINE`."""
+    payload = {"music": recipe.music(), "sources": dict(sorted(recipe.sources.items())), "engine": RENDER_ENGINE}
+    text = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+@dataclass(frozen=True)
+class RenderResult:
+    """Where a version's render lies.
+
+    Attributes:
+        version: the version rendered.
+        cache_key: the render's content hash (its folder is ``renders/<cache_key>/``).
+        cached: True when an earlier render was reused.
+        mix: the edited (and balanced) mix, 32-bit float WAV.
+        stems: part name → edited stem with its gain/pan/mute applied, 32-bit float WAV.
+        midi: the edited MIDI (``arrangement.mid``), or None.
+        master: the master, 24-bit WAV, or None when the recipe has no master target.
+        residual: what no stem holds (draft − Σ stems), edited; None without stems.
+        folder: the render folder.
+        warnings: one line each (clipping, MIDI skipped…).
+    """
+
+    version: int
+    cache_key: str
+    cached: bool
+    mix: Path
+    stems: dict[str, Path] = field(default_factory=dict)
+    midi: Path | None = None
+    master: Path | None = None
+    residual: Path | None = None
+    folder: Path | None = None
+    warnings: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form (paths as strings)."""
+        return {"version": self.version, "cache_key": self.cache_key, "cached": self.cached,
+                "folder": None if self.folder is None else str(self.folder), "mix": str(self.mix),
+                "stems": {name: str(path) for name, path in self.stems.items()},
+                "residual": None if self.residual is None else str(self.residual),
+                "midi": None if self.midi is None else str(self.midi),
+                "master": None if self.master is None else str(self.master), "warnings": list(self.warnings)}
+
+    @classmethod
+    def from_manifest(cls, folder: Path, manifest: Mapping[str, Any], *, version: int, cached: bool) -> RenderResult:
+        """Rebuild from a render folder's ``render.json``."""
+        files = manifest["files"]
+        stems = {info["kind"].split(":", 1)[1]: folder / name for name, info in files.items()
+                 if info["kind"].startswith("stem:")}
+        by_kind = {info["kind"]: folder / name for name, info in files.items()}
+        return cls(version=version, cache_key=manifest["cache_key"], cached=cached, mix=by_kind["mix"],
+                   stems=dict(sorted(stems.items())), midi=by_kind.get("midi"), master=by_kind.get("master"),
+                   residual=by_kind.get("residual"), folder=folder, warnings=list(manifest.get("warnings", [])))
+
+
+def part_gains(part: PartSettings, channels: int) -> np.ndarray:
+    """Per-channel linear gain of a part: level, balance (first two channels) and mute."""
+    if part.mute:
+        return np.zeros(channels)
+    gains = np.full(channels, 10.0 ** (part.gain_db / 20.0))
+    if channels >= 2 and part.pan > 0:
+        gains[0] *= math.cos(part.pan * math.pi / 2)
+    elif channels >= 2 and part.pan < 0:
+        gains[1] *= math.cos(-part.pan * math.pi / 2)
+    return gains
+
+
+def load_edit_midi() -> Callable[..., Any] | None:
+    """``trackwright.arrange.midi.edit_midi`` when that module exists, else None."""
+    try:
+        from trackwright.arrange.midi import edit_midi
+    except ModuleNotFoundError as err:
+        if err.name in ("trackwright.arrange.midi",):
+            return None
+        raise
+    return edit_midi
+
+
+def render_recipe(recipe: Recipe, draft: Audio, stems: Mapping[str, Audio], midi: Path | None, folder: Path, *,
+                  version: int, key: str, notes: list[str] | None = None,
+                  progress: ProgressCallback | None = None) -> dict[str, Any]:
+    """Render ``recipe`` into the (empty, existing) ``folder``; write ``render.json`` last and return it.
+
+    ``stems`` must already match the draft's rate, length and channels
+    (:func:`trackwright.project.sources.fit_stem`).
+    """
+    from trackwright.arrange.splice import apply_plan, plan_splices
+
+    report = progress or ignore_progress
+    files: dict[str, dict[str, str]] = {}
+    warnings: list[str] = list(notes or [])
+
+    def write(audio: Audio, name: str, kind: str, bit_depth: str = "float") -> None:
+        path = folder / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        for line in save_audio(audio, path, bit_depth=bit_depth):
+            warnings.append(line.replace(str(folder) + "/", ""))
+        files[name] = {"kind": kind, "sha256": sha256_file(path)}
+
+    report(0.02, "planning the splices")
+    plan = plan_splices(draft, recipe.arrangement)
+    steps = len(stems) + 2
+    if not stems:
+        report(0.1, "editing the mix")
+        mix = apply_plan(draft, plan)
+    else:
+        residual = draft.samples.astype(np.float64)
+        for stem in stems.values():
+            residual -= stem.samples
+        report(0.1, "editing the residual")
+        edited_residual = apply_plan(draft.with_samples(residual.astype(np.float32)), plan)
+        total = edited_residual.samples.astype(np.float64)
+        write(edited_residual, RESIDUAL_FILE, "residual")
+        for index, (name, stem) in enumerate(sorted(stems.items())):
+            report(0.1 + 0.6 * (index + 1) / steps, f"editing {name}")
+            edited = apply_plan(stem, plan)
+            gains = part_gains(recipe.part(name), edited.channels)
+            placed = (edited.samples * gains[:, None]).astype(np.float32)
+            total += placed
+            write(edited.with_samples(placed), f"{STEMS_DIR}/{name}.wav", f"stem:{name}")
+        mix = Audio(total.astype(np.float32), draft.sample_rate)
+    report(0.72, "writing the mix")
+    write(mix, MIX_FILE, "mix")
+    if midi is not None:
+        edit_midi = load_edit_midi()
+        if edit_midi is None:
+            warnings.append("MIDI not rendered: this trackwright has no MIDI editing (trackwright.arrange.midi)")
+        else:
+            report(0.78, "editing the MIDI")
+            edit_midi(midi, plan).save(str(folder / MIDI_FILE))
+            files[MIDI_FILE] = {"kind": "midi", "sha256": sha256_file(folder / MIDI_FILE)}
+    target = recipe.master.resolved()
+    if target is not None:
+        from trackwright.mix.master import master
+
+        report(0.8, f"mastering ({target.name})")
+        result = master(mix, target, progress=lambda f, label: report(0.8 + 0.18 * f, f"mastering: {label}"))
+        warnings.extend(result.warnings)
+        write(result.audio, MASTER_FILE, "master", bit_depth="24")
+    manifest = {"format": FORMAT_VERSION, "engine": RENDER_ENGINE, "cache_key": key, "version": version,
+                "midi_skipped": midi is not None and MIDI_FILE not in files,
+                "files": dict(sorted(files.items())), "warnings": warnings}
+    text = json.dumps(manifest, indent=2, ensure_ascii=False) + "\n"
+    write_atomic(folder / RENDER_MANIFEST, lambda tmp: tmp.write_text(text, encoding="utf-8"))
+    report(1.0, "done")
+    return manifest
+
+
+def read_manifest(folder: Path, key: str) -> dict[str, Any] | None:
+    """The folder's ``render.json`` when it is complete and every file's sha256 matches, else None."""
+    try:
+        manifest = json.loads((folder / RENDER_MANIFEST).read_text(encoding="utf-8"))
+        if manifest.get("cache_key") != key or manifest.get("engine") != RENDER_ENGINE:
+            return None
+        files = manifest["files"]
+        if not any(info.get("kind") == "mix" for info in files.values()):
+            return None
+        for name, info in files.items():
+            path = folder / name
+            if not path.is_file() or sha256_file(path) != info["sha256"]:
+                return None
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return None
+    return manifest

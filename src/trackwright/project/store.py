@@ -1,0 +1,870 @@
+"""The project folder: untouched sources, one recipe per version, a SQLite index, a render cache.
+
+Layout::
+
+    PROJECT/
+      project.yaml          {format: 1, created_by: "trackwright 0.1.0"}
+      project.db            SQLite: meta, versions, renders (an index; rebuilt by `repair`)
+      sources/              read-only copies of the user's files: draft.<ext>, stems/…, midi.mid, brief.yaml
+      recipes/v0001.yaml    one recipe per version (the history lives in these files)
+      analysis/draft.json   the draft's analysis (a cache, recomputed when missing)
+      renders/<cache_key>/  mix.wav, stems/<part>.wav, residual.wav, arrangement.mid, master.wav, render.json
+      .lock                 flock()ed by every command that writes
+
+Conventions
+-----------
+* Nothing is ever written over a source; the user's own files are only read.
+* A recipe file is written (atomically) before its row enters ``project.db``; the files alone
+  rebuild the history (:meth:`Project.repair`).
+* A render is made in ``renders/.tmp-<key>-<pid>/`` and renamed into place when complete, so
+  an interrupted render leaves only a ``.tmp`` folder, cleaned up by the next command.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import fcntl
+import getpass
+import hashlib
+import json
+import os
+import re
+import shutil
+import sqlite3
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import closing, contextmanager
+from pathlib import Path
+from typing import Any
+
+import soundfile as sf
+import yaml
+
+from trackwright.arrange.edl import EditList, check_within
+from trackwright.audio import Audio, load_audio, write_atomic
+from trackwright.errors import ParameterError, ProjectError, TrackwrightError
+from trackwright.progress import ProgressCallback, ignore_progress
+from trackwright.project.diff import describe_diff
+from trackwright.project.recipe import (
+    FORMAT_VERSION,
+    STEMS_FOLDER,
+    MasterSettings,
+    PartSettings,
+    Recipe,
+    VersionInfo,
+    check_format,
+    newer_format_message,
+    utc_iso,
+)
+from trackwright.project.render import (
+    RenderResult,
+    cache_key,
+    load_edit_midi,
+    read_manifest,
+    render_recipe,
+)
+from trackwright.project.sources import check_stem, find_stems, fit_stem, length_warnings, sha256_file
+
+PROJECT_FILE = "project.yaml"
+DB_FILE = "project.db"
+LOCK_FILE = ".lock"
+#: How long a command waits for another one holding the project, seconds.
+LOCK_TIMEOUT_S = 600.0
+_LOCK_POLL_S = 0.05
+_RECIPE_NAME = re.compile(r"^v(\d{4,})\.yaml$")
+
+_SCHEMA = """
+CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE versions (
+    number INTEGER PRIMARY KEY,
+    parent INTEGER,
+    author TEXT NOT NULL,
+    created_utc TEXT NOT NULL,
+    message TEXT NOT NULL,
+    recipe_path TEXT NOT NULL,
+    recipe_sha256 TEXT NOT NULL
+);
+CREATE TABLE renders (
+    version INTEGER NOT NULL,
+    cache_key TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    path TEXT NOT NULL,
+    sha256 TEXT NOT NULL,
+    created_utc TEXT NOT NULL,
+    UNIQUE (version, cache_key, kind)
+);
+"""
+
+
+def recipe_name(number: int) -> str:
+    """``recipes/v0003.yaml`` for 3 (relative to the project)."""
+    return f"recipes/v{number:04d}.yaml"
+
+
+def default_author() -> str:
+    """``$TRACKWRIGHT_AUTHOR``, else the login name, else ``unknown``."""
+    name = os.environ.get("TRACKWRIGHT_AUTHOR", "").strip()
+    if name:
+        return name
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "unknown"
+
+
+class _HeldLock:
+    """One project's lock within this process: the flock()ed descriptor and how deeply it is held."""
+
+    def __init__(self) -> None:
+        self.thread_lock = threading.RLock()
+        self.fd: int | None = None
+        self.depth = 0
+
+
+_held_guard = threading.Lock()
+_held: dict[str, _HeldLock] = {}
+
+
+def _top_source(sources: dict[str, str], stem: str) -> str | None:
+    """The source path directly in ``sources/`` whose file stem is ``stem`` (draft, midi, brief)."""
+    for path in sources:
+        parts = path.split("/")
+        if len(parts) == 2 and parts[1].rsplit(".", 1)[0] == stem:
+            return path
+    return None
+
+
+class Project:
+    """A trackwright project folder (see the module docstring).
+
+    Make one with :meth:`create`, open one with :meth:`open`. ``warnings`` collects one-line
+    warnings (stems padded or trimmed, files left out) for the caller to show.
+    """
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        """Point at ``path`` without checking anything (see :meth:`open`)."""
+        self.path = Path(path)
+        self.warnings: list[str] = []
+        self._recipes: dict[int, Recipe] = {}
+
+    def __repr__(self) -> str:
+        return f"Project({str(self.path)!r})"
+
+    # -- creating and opening ------------------------------------------------------------------
+    @classmethod
+    def create(cls, path: str | os.PathLike[str], audio: str | os.PathLike[str], *,
+               stems: str | os.PathLike[str] | None = None, midi: str | os.PathLike[str] | None = None,
+               brief: str | os.PathLike[str] | None = None, author: str | None = None,
+               progress: ProgressCallback | None = None) -> Project:
+        """Make a project at ``path`` from a draft mix and, optionally, its stems, MIDI and brief.
+
+        Copies the files into ``sources/`` (read-only), analyses the draft and commits version 1:
+        the untouched draft, every part at 0 dB, no mastering. ``path`` must not exist or be an
+        empty folder. Nothing is left behind when it fails.
+        """
+        report = progress or ignore_progress
+        path = Path(path)
+        if path.exists() and (not path.is_dir() or any(path.iterdir())):
+            raise ProjectError(f"{path}: already exists; choose a new folder for the project")
+        if not path.parent.is_dir():
+            raise ProjectError(f"{path}: folder {path.parent} does not exist")
+        audio = Path(audio)
+        report(0.0, "reading the draft")
+        draft = load_audio(audio)
+        warnings: list[str] = []
+        stem_files: dict[str, Path] = {}
+        if stems is not None:
+            stem_files, found = find_stems(Path(stems))
+            warnings += found
+            for index, (name, stem_path) in enumerate(stem_files.items()):
+                report(0.05 + 0.15 * index / len(stem_files), f"checking stem {name}")
+                warnings += check_stem(stem_path, name, draft.sample_rate, draft.frames, draft.channels)
+                load_audio(stem_path)  # refuse unreadable or NaN-filled stems now, not at render time
+        if midi is not None:
+            midi = Path(midi)
+            _check_midi(midi)
+        cue_sheet = None
+        if brief is not None:
+            from trackwright.analysis.brief import load_brief
+
+            brief = Path(brief)
+            cue_sheet = load_brief(brief)
+        building = path.parent / f".{path.name}.creating-{os.getpid()}"
+        if building.exists():
+            shutil.rmtree(building)
+        try:
+            building.mkdir()
+            for sub in ("sources", "recipes", "analysis", "renders"):
+                (building / sub).mkdir()
+            report(0.2, "copying the sources")
+            sources: dict[str, str] = {}
+            sources[f"sources/draft{audio.suffix.lower()}"] = _copy_source(audio, building / "sources" / f"draft{audio.suffix.lower()}")
+            if stem_files:
+                (building / "sources" / "stems").mkdir()
+                for stem_path in stem_files.values():
+                    rel = f"{STEMS_FOLDER}{stem_path.name}"
+                    sources[rel] = _copy_source(stem_path, building / rel)
+            if midi is not None:
+                rel = f"sources/midi{midi.suffix.lower() or '.mid'}"
+                sources[rel] = _copy_source(midi, building / rel)
+            if brief is not None:
+                rel = f"sources/brief{brief.suffix.lower() or '.yaml'}"
+                sources[rel] = _copy_source(brief, building / rel)
+            report(0.3, "analysing the draft")
+            from trackwright.analysis.analyze import analyze
+
+            try:
+                analysis = analyze(draft, brief=cue_sheet,
+                                   progress=lambda f, label: report(0.3 + 0.6 * f, f"analysing: {label}"))
+            except TrackwrightError as err:
+                raise type(err)(f"{audio}: {err}") from err
+            _write_json(building / "analysis" / "draft.json", analysis.to_dict())
+            from trackwright import __version__
+
+            project_yaml = yaml.safe_dump({"format": FORMAT_VERSION, "created_by": f"trackwright {__version__}"},
+                                          sort_keys=False)
+            write_atomic(building / PROJECT_FILE, lambda tmp: tmp.write_text(project_yaml, encoding="utf-8"))
+            made = cls(building)
+            made._create_db()
+            stems_parts = {name.lower(): PartSettings() for name in stem_files}
+            first = Recipe(EditList.whole(draft.duration_s), stems_parts, MasterSettings(), sources)
+            report(0.95, "writing version 1")
+            made.commit(first, "imported draft", author=author)
+            os.rename(building, path)
+        except BaseException:
+            shutil.rmtree(building, ignore_errors=True)
+            raise
+        project = cls(path)
+        project.warnings = warnings
+        report(1.0, "done")
+        return project
+
+    @classmethod
+    def open(cls, path: str | os.PathLike[str]) -> Project:
+        """Open an existing project, checking its format, its index and its recipes.
+
+        Raises ProjectError (one line) when ``path`` is not a project, was written by a newer
+        trackwright, has a damaged ``project.db`` (the message says to run ``trackwright repair``)
+        or a damaged recipe (the message names the file and the field).
+        """
+        project = cls(path)
+        project._check_folder()
+        numbers = project._db_versions()
+        if not numbers:
+            raise ProjectError(f"{project._db_path}: holds no versions; run `trackwright repair {project.path}` "
+                               "to rebuild it from the recipes")
+        project._tidy()
+        project._check_recipe_files()
+        project.recipe()
+        return project
+
+    def _check_folder(self) -> None:
+        path = self.path
+        if not path.exists():
+            raise ProjectError(f"{path}: no such project folder")
+        if not path.is_dir():
+            raise ProjectError(f"{path}: is a file, not a project folder")
+        marker = path / PROJECT_FILE
+        if not marker.is_file():
+            raise ProjectError(f"{path}: not a trackwright project (no {PROJECT_FILE}); "
+                               f"make one with `trackwright new {path} --audio DRAFT`")
+        where = str(marker)
+        try:
+            data = yaml.safe_load(marker.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, yaml.YAMLError) as err:
+            raise ProjectError(f"{where}: damaged ({type(err).__name__}); it should read `format: 1`") from err
+        if not isinstance(data, dict) or "format" not in data:
+            raise ProjectError(f"{where}: damaged (no `format:`); it should read `format: 1`")
+        try:
+            check_format(data["format"], where)
+        except ParameterError as err:
+            raise ProjectError(str(err)) from err
+
+    # -- the index (project.db) ----------------------------------------------------------------
+    @property
+    def _db_path(self) -> Path:
+        return self.path / DB_FILE
+
+    def _damaged(self, detail: str) -> ProjectError:
+        return ProjectError(f"{self._db_path}: damaged ({detail}); run `trackwright repair {self.path}` "
+                            "to rebuild it from the recipes")
+
+    @contextmanager
+    def _db(self, *, write: bool = False) -> Iterator[sqlite3.Connection]:
+        """A connection to project.db (which must exist); with ``write``, one IMMEDIATE transaction."""
+        db = self._db_path
+        if not db.is_file():
+            raise ProjectError(f"{db}: missing; run `trackwright repair {self.path}` to rebuild it from the recipes")
+        try:
+            with closing(sqlite3.connect(f"{db.resolve().as_uri()}?mode=rw", uri=True, timeout=30.0,
+                                         isolation_level=None)) as con:
+                if write:
+                    con.execute("BEGIN IMMEDIATE")
+                    try:
+                        yield con
+                    except BaseException:
+                        con.execute("ROLLBACK")
+                        raise
+                    con.execute("COMMIT")
+                else:
+                    yield con
+        except sqlite3.DatabaseError as err:
+            raise self._damaged(str(err)) from err
+
+    def _create_db(self, db: Path | None = None) -> None:
+        from trackwright import __version__
+
+        db = db or self._db_path
+        with closing(sqlite3.connect(db, isolation_level=None)) as con:
+            con.executescript(_SCHEMA)
+            con.executemany("INSERT INTO meta (key, value) VALUES (?, ?)",
+                            [("format_version", str(FORMAT_VERSION)), ("created_by", f"trackwright {__version__}")])
+
+    def _db_versions(self) -> list[int]:
+        """Version numbers in project.db, after checking its format and tables."""
+        with self._db() as con:
+            try:
+                rows = dict(con.execute("SELECT key, value FROM meta").fetchall())
+                numbers = [n for (n,) in con.execute("SELECT number FROM versions ORDER BY number")]
+                con.execute("SELECT count(*) FROM renders").fetchone()
+            except sqlite3.OperationalError as err:
+                raise self._damaged(str(err)) from err
+        found = rows.get("format_version")
+        if found is None or not str(found).isdigit():
+            raise self._damaged(f"meta.format_version is {found!r}")
+        if int(found) > FORMAT_VERSION:
+            raise ProjectError(newer_format_message(str(self._db_path), int(found)))
+        return numbers
+
+    def _version_row(self, number: int) -> VersionInfo | None:
+        with self._db() as con:
+            row = con.execute("SELECT number, parent, author, created_utc, message, recipe_sha256 FROM versions "
+                              "WHERE number = ?", (number,)).fetchone()
+        return None if row is None else VersionInfo(*row)
+
+    def versions(self) -> list[VersionInfo]:
+        """Every version, oldest first."""
+        with self._db() as con:
+            rows = con.execute("SELECT number, parent, author, created_utc, message, recipe_sha256 FROM versions "
+                               "ORDER BY number").fetchall()
+        return [VersionInfo(*row) for row in rows]
+
+    def latest(self) -> int:
+        """The newest version's number."""
+        with self._db() as con:
+            (number,) = con.execute("SELECT max(number) FROM versions").fetchone()
+        if number is None:
+            raise self._damaged("no versions")
+        return int(number)
+
+    # -- locking -------------------------------------------------------------------------------
+    @contextmanager
+    def lock(self, *, timeout_s: float = LOCK_TIMEOUT_S) -> Iterator[None]:
+        """Hold the project exclusively (``flock`` on ``PROJECT/.lock``).
+
+        Re-entrant within a process. When another process holds it, prints once to stderr
+        ``waiting for another trackwright command on PROJECT…`` and waits up to ``timeout_s``
+        seconds, then raises ProjectError.
+        """
+        held = self._enter_lock(timeout_s, wait=True)
+        try:
+            yield
+        finally:
+            self._exit_lock(held)
+
+    @contextmanager
+    def _try_lock(self) -> Iterator[bool]:
+        """Hold the lock if it is free right now (yields True), else yield False at once."""
+        held = self._enter_lock(0.0, wait=False)
+        if held is None:
+            yield False
+            return
+        try:
+            yield True
+        finally:
+            self._exit_lock(held)
+
+    def _enter_lock(self, timeout_s: float, *, wait: bool) -> _HeldLock | None:
+        key = str(self.path.resolve())
+        with _held_guard:
+            held = _held.setdefault(key, _HeldLock())
+        acquired = held.thread_lock.acquire(timeout=timeout_s) if wait else held.thread_lock.acquire(blocking=False)
+        if not acquired:
+            if not wait:
+                return None
+            raise ProjectError(f"{self.path}: still busy after {timeout_s:g} s (another command in this process)")
+        try:
+            if held.depth == 0:
+                held.fd = self._acquire_flock(timeout_s, wait=wait)
+                if held.fd is None:
+                    held.thread_lock.release()
+                    return None
+        except BaseException:
+            held.thread_lock.release()
+            raise
+        held.depth += 1
+        return held
+
+    @staticmethod
+    def _exit_lock(held: _HeldLock) -> None:
+        held.depth -= 1
+        if held.depth == 0 and held.fd is not None:
+            fcntl.flock(held.fd, fcntl.LOCK_UN)
+            os.close(held.fd)
+            held.fd = None
+        held.thread_lock.release()
+
+    def _acquire_flock(self, timeout_s: float, *, wait: bool) -> int | None:
+        try:
+            fd = os.open(self.path / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as err:
+            raise ProjectError(f"{self.path / LOCK_FILE}: cannot be opened ({err.strerror})") from err
+        deadline = time.monotonic() + timeout_s
+        told = False
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if not wait:
+                    os.close(fd)
+                    return None
+                if not told:
+                    print(f"waiting for another trackwright command on {self.path}…", file=sys.stderr, flush=True)
+                    told = True
+                if time.monotonic() >= deadline:
+                    os.close(fd)
+                    raise ProjectError(f"{self.path}: another trackwright command held the project for "
+                                       f"{timeout_s:g} s; try again when it has finished") from None
+                time.sleep(_LOCK_POLL_S)
+            except BaseException:
+                os.close(fd)
+                raise
+        os.ftruncate(fd, 0)
+        os.write(fd, f"{os.getpid()}\n".encode())
+        return fd
+
+    def _tidy(self) -> None:
+        """Remove what interrupted commands left (when no other command is running) and index
+        recipe files whose db row was never written."""
+        with self._try_lock() as free:
+            if not free:
+                return
+            self._clean_tmp()
+            known = set(self._db_versions())
+            for number, path in self._recipe_files().items():
+                if number not in known:
+                    self._adopt(number, path)
+
+    def _clean_tmp(self) -> None:
+        renders = self.path / "renders"
+        if renders.is_dir():
+            for entry in renders.iterdir():
+                if entry.name.startswith(".tmp-"):
+                    shutil.rmtree(entry, ignore_errors=True)
+        for folder in (self.path / "recipes", self.path / "analysis", self.path):
+            if folder.is_dir():
+                for entry in folder.iterdir():
+                    if entry.name.startswith(".") and ".part" in entry.name and entry.is_file():
+                        entry.unlink(missing_ok=True)
+
+    def _recipe_files(self) -> dict[int, Path]:
+        folder = self.path / "recipes"
+        found = {}
+        if folder.is_dir():
+            for entry in folder.iterdir():
+                match = _RECIPE_NAME.match(entry.name)
+                if match and entry.is_file():
+                    found[int(match.group(1))] = entry
+        return dict(sorted(found.items()))
+
+    def _read_recipe_file(self, number: int, path: Path) -> tuple[Recipe, str]:
+        where = recipe_name(number)
+        try:
+            data = path.read_bytes()
+        except OSError as err:
+            raise ProjectError(f"{where}: cannot be read ({err.strerror})") from err
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError as err:
+            raise ProjectError(f"{where}: damaged (not UTF-8 text at byte {err.start})") from err
+        try:
+            recipe = Recipe.from_yaml(text, where=where)
+        except ProjectError:
+            raise
+        except ParameterError as err:
+            raise ProjectError(str(err)) from err
+        if recipe.version is None:
+            raise ProjectError(f"{where}: version: missing (every recipe in a project carries its version block)")
+        if recipe.version.number != number:
+            raise ProjectError(f"{where}: version.number: is {recipe.version.number} in the file named v{number:04d}")
+        if not recipe.sources:
+            raise ProjectError(f"{where}: sources: missing")
+        return recipe, hashlib.sha256(data).hexdigest()
+
+    def _adopt(self, number: int, path: Path) -> None:
+        recipe, digest = self._read_recipe_file(number, path)
+        info = dataclasses.replace(recipe.version, recipe_sha256=digest)
+        with self._db(write=True) as con:
+            _insert_version(con, info)
+
+    def _check_recipe_files(self) -> None:
+        files = self._recipe_files()
+        for info in self.versions():
+            where = recipe_name(info.number)
+            path = files.get(info.number)
+            if path is None:
+                raise ProjectError(f"{where}: missing (project.db lists version {info.number}); restore the file "
+                                   f"from a backup, or run `trackwright repair {self.path}` to forget that version")
+            if sha256_file(path) != info.recipe_sha256:
+                self._read_recipe_file(info.number, path)  # a damaged file names its bad field
+                raise ProjectError(f"{where}: changed since it was committed (its sha256 differs from project.db); "
+                                   f"versions never change: restore it, or run `trackwright repair {self.path}` "
+                                   "to accept the file as it is")
+
+    # -- versions ------------------------------------------------------------------------------
+    def recipe(self, number: int | None = None) -> Recipe:
+        """The recipe of version ``number`` (None: the latest)."""
+        number = self._resolve(number)
+        if number in self._recipes:
+            return self._recipes[number]
+        info = self._version_row(number)
+        path = self.path / recipe_name(number)
+        if info is None:
+            raise self._no_version(number)
+        if not path.is_file():
+            raise ProjectError(f"{recipe_name(number)}: missing (project.db lists version {number}); "
+                               f"run `trackwright repair {self.path}` to forget that version")
+        recipe, digest = self._read_recipe_file(number, path)
+        if digest != info.recipe_sha256:
+            raise ProjectError(f"{recipe_name(number)}: changed since it was committed (its sha256 differs from "
+                               f"project.db); restore it, or run `trackwright repair {self.path}` to accept it")
+        recipe = dataclasses.replace(recipe, version=dataclasses.replace(recipe.version, recipe_sha256=digest))
+        self._recipes[number] = recipe
+        return recipe
+
+    def _resolve(self, number: int | None) -> int:
+        if number is None:
+            return self.latest()
+        if isinstance(number, bool) or not isinstance(number, int):
+            raise ParameterError(f"version must be a whole number, got {number!r}")
+        return number
+
+    def _no_version(self, number: int) -> ParameterError:
+        latest = self.latest()
+        have = "version 1" if latest == 1 else f"versions 1–{latest}"
+        return ParameterError(f"{self.path}: no version {number} (the project has {have})")
+
+    def commit(self, recipe: Recipe, message: str, *, author: str | None = None,
+               parent: int | None = None) -> VersionInfo:
+        """Store ``recipe`` as a new version; return its :class:`VersionInfo`.
+
+        The recipe file is written first (atomically), then its row enters project.db in one
+        transaction. ``parent`` defaults to the latest version. A recipe without sources gets
+        the project's; its parts must name the project's stems and its segments lie within the draft.
+        """
+        if not isinstance(recipe, Recipe):
+            raise ParameterError(f"commit takes a Recipe, got {type(recipe).__name__}")
+        if not isinstance(message, str) or not message.strip():
+            raise ParameterError("a version needs a message saying what changed")
+        author = default_author() if author is None else str(author).strip() or default_author()
+        with self.lock():
+            numbers = self._db_versions()
+            files = self._recipe_files()
+            if parent is None:
+                parent = numbers[-1] if numbers else None
+            elif parent not in numbers:
+                raise self._no_version(parent)
+            recipe = self._conform(recipe, sources_from=numbers[-1] if numbers else None)
+            number = max(numbers[-1] if numbers else 0, max(files, default=0)) + 1
+            info = VersionInfo(number, parent, author, utc_iso(), " ".join(message.split()))
+            text = dataclasses.replace(recipe, version=info).to_yaml()
+            write_atomic(self.path / recipe_name(number), lambda tmp: tmp.write_text(text, encoding="utf-8"))
+            info = dataclasses.replace(info, recipe_sha256=hashlib.sha256(text.encode("utf-8")).hexdigest())
+            with self._db(write=True) as con:
+                _insert_version(con, info)
+        self._recipes.pop(number, None)
+        return info
+
+    def _conform(self, recipe: Recipe, *, sources_from: int | None) -> Recipe:
+        if sources_from is not None:
+            project_sources = dict(self.recipe(sources_from).sources)
+            if not recipe.sources:
+                recipe = dataclasses.replace(recipe, sources=project_sources)
+            elif dict(recipe.sources) != project_sources:
+                raise ParameterError("recipe sources differ from the project's; a recipe plays this project's "
+                                     "sources (leave sources empty to use them)")
+        draft = _top_source(dict(recipe.sources), "draft")
+        if draft is None:
+            raise ParameterError("recipe sources name no draft (sources/draft.*)")
+        info = sf.info(str(self.path / draft))
+        check_within(recipe.arrangement, info.frames / info.samplerate)
+        return recipe
+
+    def revert(self, number: int, *, author: str | None = None) -> VersionInfo:
+        """A new version whose recipe equals version ``number``'s (message ``revert to vN``)."""
+        with self.lock():
+            old = self.recipe(number)
+            return self.commit(dataclasses.replace(old, version=None), f"revert to v{number}", author=author)
+
+    def diff(self, a: int, b: int) -> list[str]:
+        """:func:`describe_diff` of versions ``a`` and ``b``, sections from the draft's analysis."""
+        analysis = self.analysis()
+        return describe_diff(self.recipe(a), self.recipe(b), analysis.get("sections", []),
+                             downbeats_s=analysis.get("downbeats_s"))
+
+    # -- sources and analysis ------------------------------------------------------------------
+    def _source(self, stem: str) -> Path | None:
+        rel = _top_source(dict(self.recipe().sources), stem)
+        return None if rel is None else self.path / rel
+
+    def source_audio(self) -> Audio:
+        """The draft mix as imported."""
+        path = self._source("draft")
+        if path is None:
+            raise ProjectError(f"{recipe_name(self.latest())}: sources: names no draft (sources/draft.*)")
+        return load_audio(path)
+
+    def source_stems(self, draft: Audio | None = None) -> dict[str, Audio]:
+        """Part name → stem, fitted to the draft's length and channels (warnings in ``self.warnings``)."""
+        recipe = self.recipe()
+        if not recipe.stem_sources:
+            return {}
+        if draft is None:
+            info = sf.info(str(self._source("draft")))
+            rate, frames, channels = info.samplerate, info.frames, info.channels
+        else:
+            rate, frames, channels = draft.sample_rate, draft.frames, draft.channels
+        out = {}
+        for name, rel in sorted(recipe.stem_sources.items()):
+            stem = load_audio(self.path / rel)
+            if stem.sample_rate != rate:
+                raise ProjectError(f"{rel}: is at {stem.sample_rate} Hz but the draft is at {rate} Hz")
+            for line in length_warnings(rel, name, stem.frames, frames, rate):
+                if line not in self.warnings:
+                    self.warnings.append(line)
+            out[name] = fit_stem(stem, frames, channels)
+        return out
+
+    def source_midi(self) -> Path | None:
+        """The imported MIDI file, or None."""
+        return self._source("midi")
+
+    def source_brief(self) -> Path | None:
+        """The imported brief (YAML cue sheet), or None."""
+        return self._source("brief")
+
+    def analysis(self) -> dict[str, Any]:
+        """The draft's analysis (``Analysis.to_dict()``), recomputed when its cache file is missing."""
+        path = self.path / "analysis" / "draft.json"
+        try:
+            return json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            pass
+        from trackwright.analysis.analyze import analyze
+
+        brief_path = self.source_brief()
+        cue_sheet = None
+        if brief_path is not None:
+            from trackwright.analysis.brief import load_brief
+
+            cue_sheet = load_brief(brief_path)
+        data = analyze(self.source_audio(), brief=cue_sheet).to_dict()
+        with self.lock():
+            path.parent.mkdir(exist_ok=True)
+            _write_json(path, data)
+        return data
+
+    # -- rendering -----------------------------------------------------------------------------
+    def render(self, number: int | None = None, *, progress: ProgressCallback | None = None) -> RenderResult:
+        """Render version ``number`` (None: the latest) into ``renders/<cache_key>/``, or reuse it.
+
+        See :mod:`trackwright.project.render` for what is rendered.
+        """
+        report = progress or ignore_progress
+        with self.lock():
+            number = self._resolve(number)
+            recipe = self.recipe(number)
+            key = cache_key(recipe)
+            self._clean_tmp()
+            renders = self.path / "renders"
+            renders.mkdir(exist_ok=True)
+            folder = renders / key
+            if folder.exists():
+                report(0.0, "checking the cached render")
+                manifest = read_manifest(folder, key)
+                if manifest is not None and manifest.get("midi_skipped") and load_edit_midi() is not None:
+                    manifest = None  # rendered before MIDI editing existed
+                if manifest is not None:
+                    self._record_render(number, key, manifest)
+                    report(1.0, "cached")
+                    return RenderResult.from_manifest(folder, manifest, version=number, cached=True)
+                shutil.rmtree(folder)
+            report(0.0, "checking the sources")
+            self._verify_sources(recipe)
+            draft = self.source_audio()
+            self.warnings = []
+            stems = self.source_stems(draft)
+            tmp = renders / f".tmp-{key}-{os.getpid()}"
+            tmp.mkdir()
+            try:
+                manifest = render_recipe(recipe, draft, stems, self.source_midi(), tmp, version=number, key=key,
+                                         notes=list(self.warnings),
+                                         progress=lambda f, label: report(0.05 + 0.95 * f, label))
+                _fsync_dir(tmp)
+                os.rename(tmp, folder)
+                _fsync_dir(renders)
+            except BaseException:
+                shutil.rmtree(tmp, ignore_errors=True)
+                raise
+            self._record_render(number, key, manifest)
+        return RenderResult.from_manifest(folder, manifest, version=number, cached=False)
+
+    def _verify_sources(self, recipe: Recipe) -> None:
+        for rel, digest in recipe.sources.items():
+            path = self.path / rel
+            if not path.is_file():
+                raise ProjectError(f"{path}: source file missing; a project's sources must stay as imported")
+            if sha256_file(path) != digest:
+                raise ProjectError(f"{path}: source file changed since it was imported (sha256 differs from the "
+                                   "recipe); a project's sources must stay as imported")
+
+    def _record_render(self, number: int, key: str, manifest: dict[str, Any]) -> None:
+        now = utc_iso()
+        rows = [(number, key, info["kind"], f"renders/{key}/{name}", info["sha256"], now)
+                for name, info in manifest["files"].items()]
+        with self._db(write=True) as con:
+            con.executemany("INSERT OR IGNORE INTO renders (version, cache_key, kind, path, sha256, created_utc) "
+                            "VALUES (?, ?, ?, ?, ?, ?)", rows)
+
+    # -- repair --------------------------------------------------------------------------------
+    def repair(self) -> int:
+        """Rebuild project.db from the recipe files; return how many versions it holds.
+
+        A damaged project.db is moved aside to ``project.db.corrupt-<timestamp>``; render rows
+        are recovered from the complete render folders.
+        """
+        if not self.path.is_dir():
+            raise ProjectError(f"{self.path}: no such project folder")
+        files = self._recipe_files()
+        if not (self.path / PROJECT_FILE).is_file():
+            if not files:
+                raise ProjectError(f"{self.path}: not a trackwright project (no {PROJECT_FILE} and no recipes)")
+            from trackwright import __version__
+
+            text = yaml.safe_dump({"format": FORMAT_VERSION, "created_by": f"trackwright {__version__}"},
+                                  sort_keys=False)
+            write_atomic(self.path / PROJECT_FILE, lambda tmp: tmp.write_text(text, encoding="utf-8"))
+        self._check_folder()
+        if not files:
+            raise ProjectError(f"{self.path}/recipes: holds no recipe files; nothing to rebuild project.db from")
+        with self.lock():
+            self._clean_tmp()
+            recipes: dict[int, tuple[Recipe, str]] = {}
+            for number, path in files.items():
+                try:
+                    recipes[number] = self._read_recipe_file(number, path)
+                except ProjectError as err:
+                    raise ProjectError(f"{err} (repair rebuilds project.db from the recipes: fix or remove this "
+                                       "file first)") from err
+            self._set_aside_damaged_db()
+            building = self.path / f".{DB_FILE}.rebuild-{os.getpid()}"
+            building.unlink(missing_ok=True)
+            try:
+                self._create_db(building)
+                with closing(sqlite3.connect(building, isolation_level=None)) as con:
+                    con.execute("BEGIN")
+                    for number, (recipe, digest) in recipes.items():
+                        _insert_version(con, dataclasses.replace(recipe.version, recipe_sha256=digest))
+                    for number, (recipe, _) in recipes.items():
+                        key = cache_key(recipe)
+                        manifest = read_manifest(self.path / "renders" / key, key)
+                        if manifest is not None:
+                            con.executemany(
+                                "INSERT OR IGNORE INTO renders (version, cache_key, kind, path, sha256, created_utc) "
+                                "VALUES (?, ?, ?, ?, ?, ?)",
+                                [(number, key, info["kind"], f"renders/{key}/{name}", info["sha256"], utc_iso())
+                                 for name, info in manifest["files"].items()])
+                    con.execute("COMMIT")
+                for suffix in ("-journal", "-wal", "-shm"):
+                    Path(f"{self._db_path}{suffix}").unlink(missing_ok=True)
+                os.replace(building, self._db_path)
+            except BaseException:
+                building.unlink(missing_ok=True)
+                raise
+        self._recipes.clear()
+        return len(recipes)
+
+    def _set_aside_damaged_db(self) -> Path | None:
+        db = self._db_path
+        if not db.exists():
+            return None
+        try:
+            self._db_versions()
+            with self._db() as con:
+                (verdict,) = con.execute("PRAGMA quick_check").fetchone()
+            if verdict == "ok":
+                return None
+        except ProjectError as err:
+            if "newer trackwright" in str(err):
+                raise
+        stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+        aside = db.with_name(f"{DB_FILE}.corrupt-{stamp}")
+        os.replace(db, aside)
+        for suffix in ("-journal", "-wal", "-shm"):
+            extra = Path(f"{db}{suffix}")
+            if extra.exists():
+                os.replace(extra, Path(f"{aside}{suffix}"))
+        self.warnings.append(f"{db}: was damaged; moved aside to {aside.name}")
+        return aside
+
+
+def _insert_version(con: sqlite3.Connection, info: VersionInfo) -> None:
+    con.execute("INSERT INTO versions (number, parent, author, created_utc, message, recipe_path, recipe_sha256) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (info.number, info.parent, info.author, info.created_utc, info.message, recipe_name(info.number),
+                 info.recipe_sha256))
+
+
+def _copy_source(original: Path, copy: Path) -> str:
+    """Copy ``original`` to ``copy`` (read-only afterwards); return the copy's sha256, checked."""
+    if not original.is_file():
+        raise ParameterError(f"{original}: no such file")
+    copy.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(original, copy)
+    digest = sha256_file(copy)
+    if sha256_file(original) != digest:
+        raise ProjectError(f"{original}: changed while it was being copied into the project; try again")
+    copy.chmod(0o444)
+    return digest
+
+
+def _check_midi(path: Path) -> None:
+    if not path.is_file():
+        raise ParameterError(f"{path}: no such MIDI file")
+    import mido
+
+    try:
+        mido.MidiFile(str(path))
+    except (OSError, EOFError, ValueError, KeyError, IndexError) as err:
+        raise ParameterError(f"{path}: not a readable MIDI file ({err})") from err
+
+
+def _write_json(path: Path, data: Any) -> None:
+    text = json.dumps(data, indent=1, ensure_ascii=False) + "\n"
+    write_atomic(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
+
+
+def _fsync_dir(folder: Path) -> None:
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)

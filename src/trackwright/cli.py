@@ -203,7 +203,8 @@ def master(
 
 @app.command()
 def analyze(
-    source: Annotated[Path, typer.Argument(metavar="AUDIO", help="The draft to evaluate.")],
+    source: Annotated[Path, typer.Argument(metavar="AUDIO|PROJECT",
+                                           help="The draft to evaluate, or a project (its latest version's mix).")],
     as_json: JsonOption = False,
     html: Annotated[Path | None, typer.Option("--html", help="Also write a self-contained HTML report.")] = None,
     brief: Annotated[Path | None, typer.Option("--brief", help="A YAML cue sheet to check the track against.")] = None,
@@ -214,12 +215,12 @@ def analyze(
     from trackwright.analysis.brief import load_brief
     from trackwright.audio import check_output_path, load_audio
 
-    if source.is_dir():
-        raise ParameterError(f"{source}: is a folder; analyze takes an audio file (projects come with `trackwright new`)")
+    mix, project_brief = _project_mix(source, quiet) if source.is_dir() else (None, None)
     if html is not None:
         check_output_path(html, [source])
+    brief = brief if brief is not None else project_brief
     cue_sheet = load_brief(brief) if brief is not None else None
-    audio = load_audio(source)
+    audio = load_audio(mix or source)
     with progress_bar("Analysing", quiet=quiet or _state["quiet"]) as progress:
         result = run_analysis(audio, brief=cue_sheet, progress=progress)
         if html is not None:
@@ -228,7 +229,8 @@ def analyze(
             progress(0.95, "writing the report")
             write_html_report(result, html, title=source.name, audio=audio)
     if as_json:
-        _print_json({"file": str(source), **result.to_dict(), **({"html": str(html)} if html else {})})
+        _print_json({"file": str(source), **({"mix": str(mix)} if mix else {}), **result.to_dict(),
+                     **({"html": str(html)} if html else {})})
         return
     console = _out()
     key = result.harmony.key
@@ -249,6 +251,162 @@ def analyze(
         console.print(f"  + {strength.message}")
     if html is not None:
         console.print(f"report: {html}")
+
+
+# --- projects: sources, versions, renders ---------------------------------------------------------
+
+ProjectArgument = Annotated[Path, typer.Argument(metavar="PROJECT", help="A project folder (trackwright new).")]
+AuthorOption = Annotated[str | None, typer.Option(help="Who makes the new version (default: $TRACKWRIGHT_AUTHOR or "
+                                                       "the login name).")]
+
+
+def _project_mix(folder: Path, quiet: bool) -> tuple[Path, Path | None]:
+    """The latest version's rendered mix (cached) and the brief of the project at ``folder``."""
+    from trackwright.project import Project
+
+    if not (folder / "project.yaml").exists():
+        raise ParameterError(f"{folder}: is a folder but not a trackwright project; analyze takes an audio file "
+                             "or a project folder (make one with `trackwright new`)")
+    project = Project.open(folder)
+    with progress_bar("Rendering", quiet=quiet or _state["quiet"]) as progress:
+        rendered = project.render(progress=progress)
+    return rendered.mix, project.source_brief()
+
+
+@app.command()
+def new(
+    project_dir: ProjectArgument,
+    audio: Annotated[Path | None, typer.Option("--audio", help="The draft mix (WAV, FLAC, OGG, AIFF, MP3).")] = None,
+    stems: Annotated[Path | None, typer.Option("--stems", help="A folder of stems (WAV/FLAC/OGG) that sum to the "
+                                                                "draft; each file's name names the part.")] = None,
+    midi: Annotated[Path | None, typer.Option("--midi", help="The draft's MIDI (edited along with the audio).")] = None,
+    brief: Annotated[Path | None, typer.Option("--brief", help="A YAML cue sheet the track is made for.")] = None,
+    author: AuthorOption = None,
+    as_json: JsonOption = False,
+    quiet: QuietOption = False,
+) -> None:
+    """Make a project: copy the draft (and stems, MIDI, brief), analyse it, and store version 1."""
+    from trackwright.project import Project
+
+    if audio is None:
+        raise ParameterError("new needs --audio DRAFT (the draft mix to start from)")
+    with progress_bar("Importing", quiet=quiet or _state["quiet"]) as progress:
+        project = Project.create(project_dir, audio, stems=stems, midi=midi, brief=brief, author=author,
+                                 progress=progress)
+    recipe = project.recipe()
+    analysis = project.analysis()
+    summary = {"project": str(project_dir), "version": 1, "sources": dict(recipe.sources),
+               "parts": sorted(recipe.stem_sources), "duration_s": analysis.get("duration_s"),
+               "tempo_bpm": analysis.get("tempo_bpm"), "warnings": list(project.warnings)}
+    if as_json:
+        _print_json(summary)
+        return
+    _warn(project.warnings)
+    print(f"created {project_dir}: version 1, imported draft")
+    print(f"  draft     {audio.name}: {summary['duration_s']:.1f} s, {summary['tempo_bpm']:.1f} BPM")
+    if summary["parts"]:
+        print(f"  stems     {', '.join(summary['parts'])}")
+    if project.source_midi() is not None:
+        print(f"  midi      {midi.name if midi else ''}")
+    if project.source_brief() is not None:
+        print(f"  brief     {brief.name if brief else ''}")
+    form = " ".join(s.get("role", "?") for s in analysis.get("sections", []))
+    if form:
+        print(f"  form      {form}")
+
+
+@app.command()
+def render(
+    project_dir: ProjectArgument,
+    version: Annotated[int | None, typer.Option("--version", help="The version to render (default: the latest).")] = None,
+    as_json: JsonOption = False,
+    quiet: QuietOption = False,
+) -> None:
+    """Render a version: the edited mix, stems, MIDI and master (reused when already rendered)."""
+    from trackwright.project import Project
+
+    project = Project.open(project_dir)
+    with progress_bar("Rendering", quiet=quiet or _state["quiet"]) as progress:
+        result = project.render(version, progress=progress)
+    if as_json:
+        _print_json(result.to_dict())
+        return
+    _warn(result.warnings)
+    print(f"version {result.version} → {result.folder}{' (cached)' if result.cached else ''}")
+    rows = [("mix", result.mix)] + [(f"stem {name}", path) for name, path in result.stems.items()]
+    rows += [("residual", result.residual), ("midi", result.midi), ("master", result.master)]
+    for label, path in rows:
+        if path is not None:
+            print(f"  {label:<12} {path}")
+
+
+@app.command()
+def versions(project_dir: ProjectArgument, as_json: JsonOption = False) -> None:
+    """List a project's versions: number, parent, author, time, message."""
+    from trackwright.project import Project
+
+    history = Project.open(project_dir).versions()
+    if as_json:
+        _print_json([info.to_dict() for info in history])
+        return
+    table = Table(title=str(project_dir), show_header=True, header_style="bold")
+    for column in ("version", "parent", "author", "time (UTC)", "message"):
+        table.add_column(column, justify="right" if column in ("version", "parent") else "left")
+    for info in history:
+        table.add_row(str(info.number), "" if info.parent is None else str(info.parent), info.author,
+                      info.created_utc.replace("T", " ").removesuffix("Z"), info.message)
+    _out().print(table)
+
+
+@app.command()
+def diff(
+    project_dir: ProjectArgument,
+    a: Annotated[int, typer.Argument(metavar="A", help="The earlier version.")],
+    b: Annotated[int, typer.Argument(metavar="B", help="The later version.")],
+    as_json: JsonOption = False,
+) -> None:
+    """Say in words what changed from version A to version B."""
+    from trackwright.project import Project
+
+    changes = Project.open(project_dir).diff(a, b)
+    if as_json:
+        _print_json({"project": str(project_dir), "from": a, "to": b, "changes": changes})
+        return
+    for line in changes:
+        print(line)
+
+
+@app.command()
+def revert(
+    project_dir: ProjectArgument,
+    number: Annotated[int, typer.Argument(metavar="N", help="The version to go back to.")],
+    author: AuthorOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Make a new version that equals version N (nothing is deleted)."""
+    from trackwright.project import Project
+
+    project = Project.open(project_dir)
+    with project.lock():
+        info = project.revert(number, author=author)
+    if as_json:
+        _print_json(info.to_dict())
+        return
+    print(f"version {info.number}: {info.message}")
+
+
+@app.command()
+def repair(project_dir: ProjectArgument, as_json: JsonOption = False) -> None:
+    """Rebuild project.db from the recipe files (a damaged one is moved aside)."""
+    from trackwright.project import Project
+
+    project = Project(project_dir)
+    count = project.repair()
+    if as_json:
+        _print_json({"project": str(project_dir), "versions": count, "warnings": list(project.warnings)})
+        return
+    _warn(project.warnings)
+    print(f"rebuilt {project_dir / 'project.db'} from {count} recipe{'s' if count != 1 else ''}")
 
 
 @app.command()

@@ -360,3 +360,27 @@ def test_two_processes_committing_at_once_are_serialised(project: Project) -> No
     assert [v.number for v in history] == [1, 2, 3, 4, 5, 6]
     assert sorted(v.message for v in history[3:]) == ["revert to v1", "revert to v1", "revert to v2"]
     assert [v.parent for v in history[3:]] == [3, 4, 5] and {v.author for v in history[3:]} == {"robot"}
+
+
+def test_read_only_project_can_be_read(project: Project) -> None:
+    (project.path / ".lock").unlink()
+    folders = [project.path, *(p for p in project.path.rglob("*") if p.is_dir())]
+    for folder in folders:
+        folder.chmod(0o555)
+    try:
+        reopened = Project.open(project.path)
+        assert [v.number for v in reopened.versions()] == [1, 2, 3]
+        assert reopened.diff(1, 2) == ["bass −2 dB"]
+    finally:
+        for folder in folders:
+            folder.chmod(0o755)
+
+
+def test_interrupted_new_and_repair_leave_nothing_behind(song: dict[str, Path], tmp_path: Path) -> None:
+    stale = tmp_path / ".proj.creating-999999999"  # no such process
+    (stale / "sources").mkdir(parents=True)
+    project = Project.create(tmp_path / "proj", song["draft"])
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["proj"]
+    (project.path / ".project.db.rebuild-999999999").write_bytes(b"half a database")
+    Project.open(project.path)
+    assert not (project.path / ".project.db.rebuild-999999999").exists()

@@ -191,6 +191,10 @@ class Project:
 
             brief = Path(brief)
             cue_sheet = load_brief(brief)
+        for stale in path.parent.glob(f".{path.name}.creating-*"):  # left by an interrupted `new`
+            pid = stale.name.rsplit("-", 1)[-1]
+            if pid.isdigit() and not _alive(int(pid)):
+                shutil.rmtree(stale, ignore_errors=True)
         building = path.parent / f".{path.name}.creating-{os.getpid()}"
         if building.exists():
             shutil.rmtree(building)
@@ -377,7 +381,10 @@ class Project:
     @contextmanager
     def _try_lock(self) -> Iterator[bool]:
         """Hold the lock if it is free right now (yields True), else yield False at once."""
-        held = self._enter_lock(0.0, wait=False)
+        try:
+            held = self._enter_lock(0.0, wait=False)
+        except ProjectError:  # no lock file can be made (a read-only copy): nothing to tidy either
+            held = None
         if held is None:
             yield False
             return
@@ -467,7 +474,9 @@ class Project:
         for folder in (self.path / "recipes", self.path / "analysis", self.path):
             if folder.is_dir():
                 for entry in folder.iterdir():
-                    if entry.name.startswith(".") and ".part" in entry.name and entry.is_file():
+                    name = entry.name
+                    if name.startswith(".") and (".part" in name or name.startswith(f".{DB_FILE}.rebuild-")) \
+                            and entry.is_file():
                         entry.unlink(missing_ok=True)
 
     def _recipe_files(self) -> dict[int, Path]:
@@ -839,6 +848,18 @@ def _copy_source(original: Path, copy: Path) -> str:
         raise ProjectError(f"{original}: changed while it was being copied into the project; try again")
     copy.chmod(0o444)
     return digest
+
+
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _check_midi(path: Path) -> None:

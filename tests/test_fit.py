@@ -107,3 +107,25 @@ def test_fit_command_writes_the_cue_and_prints_the_edit_list(tmp_path, capsys) -
     assert code == 1 and "same as the input" in stderr
     assert source.read_bytes() == before
     assert np.isfinite(load_audio(out).samples).all()
+
+
+def test_real_ai_drafts_fit_a_15_second_cue_with_a_hit() -> None:
+    from conftest import SHARED_AUDIO
+
+    drafts = sorted((SHARED_AUDIO / "ai-drafts").glob("*.opus"))
+    if not drafts:
+        pytest.skip("../shared/audio/ai-drafts is not here")
+    fitted = 0
+    for path in drafts:
+        audio = load_audio(path)
+        try:
+            result = fit_audio(audio, 15.0, hits=[6.0])
+        except ParameterError as err:  # a hit no whole number of beats reaches within ±3 % is refused
+            assert "stretch" in str(err) or "beat" in str(err)
+            continue
+        out = render_edits(audio, result.edits)
+        assert abs(out.duration_s - 15.0) <= DURATION_TOLERANCE_S
+        assert all(abs(s - 1.0) <= 0.03 + 1e-9 for s in result.stretches)
+        assert abs(result.hits[0]["downbeat_s"] - 6.0) <= NO_STRETCH_S
+        fitted += 1
+    assert fitted >= len(drafts) - 2

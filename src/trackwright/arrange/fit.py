@@ -139,6 +139,8 @@ class _Region:
     end_s: float
     whole: int  # whole bars
     short: int  # beats of a shortened bar at the end (0 = none)
+    head: int = 0  # beats of an upbeat bar at the start (first region only; 0 = none)
+    pickup_s: float = -1.0  # seconds of the pickup played (first region; -1 = all of it)
 
     @property
     def length_s(self) -> float:
@@ -152,20 +154,74 @@ def _choose_counts(length_s: float, bar_s: float, beats_per_bar: int, *, where: 
     hi = math.floor(length_s / ((1 - MAX_STRETCH_DEVIATION) * beat_s) + 1e-9)
     options = [b for b in range(max(lo, 1), hi + 1)]
     if not options:
+        if length_s < beat_s:
+            raise ParameterError(
+                f"{where} is {length_s:.3f} s, shorter than one beat ({beat_s:.3f} s): hits must be at least a beat apart"
+            )
+        nearest = max(1, round(length_s / beat_s))
         raise ParameterError(
-            f"{where} is {length_s:.3f} s, shorter than one beat ({beat_s:.3f} s): hits must be at least a beat apart"
+            f"{where} ({length_s:.3f} s) is not a whole number of beats ({beat_s:.3f} s) within the "
+            f"±{MAX_STRETCH_DEVIATION:.0%} stretch limit (it would need {100 * (length_s / (nearest * beat_s) - 1):+.1f} %); "
+            "move the hit by a fraction of a beat"
         )
     whole = [b for b in options if b % beats_per_bar == 0]
     pick = min(whole or options, key=lambda b: abs(b * beat_s - length_s))
     return pick // beats_per_bar, pick % beats_per_bar
 
 
-def _plan_regions(grid: BarGrid, duration_s: float, hits: Sequence[float], ending: str) -> list[_Region]:
-    bar_s, bpb = grid.bar_s, grid.beats_per_bar
+def _choose_start(length_s: float, pickup_s: float, bar_s: float, beats_per_bar: int
+                  ) -> tuple[float, int, int, int]:
+    """How the cue opens before the first hit: (seconds of pickup played, upbeat beats, whole bars,
+    beats of a short bar before the hit).
+
+    The pickup before the song's first downbeat can start anywhere, so it absorbs what whole
+    bars leave over, without any stretch; failing that, the cue opens on a beat of bar 1 (an
+    upbeat of a few beats) and the rest is stretched. Raises when nothing fits within ±3 %.
+    """
+    beat_s = bar_s / beats_per_bar
+    best: tuple[float, float, int, int, int] | None = None
+    for whole in range(0, int(length_s / bar_s) + 2):
+        # an upbeat (the last beats of a bar, no pickup) or a short last bar after the pickup
+        for head, short in [(0, 0)] + [(b, 0) for b in range(1, beats_per_bar)] + \
+                [(0, b) for b in range(1, beats_per_bar)]:
+            core = whole * bar_s + (head + short) * beat_s
+            pickup = 0.0 if head else min(max(length_s - core, 0.0), pickup_s)
+            if core <= 0:
+                if length_s <= pickup_s:
+                    return length_s, 0, 0, 0
+                continue
+            deviation = abs((length_s - pickup) / core - 1.0)
+            if deviation > MAX_STRETCH_DEVIATION:
+                continue
+            score = deviation + (0.01 if head or short else 0.0)
+            if best is None or score < best[0]:
+                best = (score, pickup, head, whole, short)
+    if best is None:
+        _choose_counts(length_s - pickup_s, bar_s, beats_per_bar, where=f"the time to the first hit ({length_s:.3f} s)")
+        raise ParameterError(  # the pickup cannot be both played and skipped: say what would fit
+            f"no opening reaches the first hit at {length_s:.3f} s within ±{MAX_STRETCH_DEVIATION:.0%}: "
+            "move it by a fraction of a beat")
+    return best[1], best[2], best[3], best[4]
+
+
+class _Misfit(ParameterError):
+    """A region whose bars, as the path plays them, need more than the allowed stretch."""
+
+    def __init__(self, message: str, region: int, factor: float) -> None:
+        super().__init__(message)
+        self.region = region
+        self.factor = factor
+
+
+def _plan_regions(grid: BarGrid, duration_s: float, hits: Sequence[float], ending: str,
+                  scales: Sequence[float] | None = None) -> list[_Region]:
+    """Bars per region; ``scales`` corrects the median bar length per region (see :func:`fit_to_duration`)."""
+    bpb = grid.beats_per_bar
     pickup = grid.bar_span(PICKUP)[1]
     anchors = [0.0, *hits, duration_s]
     regions = []
     for index, (a, b) in enumerate(zip(anchors[:-1], anchors[1:])):
+        bar_s = grid.bar_s * (scales[index] if scales else 1.0)
         last = index == len(anchors) - 2
         length = b - a - (pickup if index == 0 else 0.0)
         if last:
@@ -182,8 +238,11 @@ def _plan_regions(grid: BarGrid, duration_s: float, hits: Sequence[float], endin
             else:
                 regions.append(_Region(a, b, max(1, math.ceil(length / bar_s - 1e-9)), 0))
             continue
-        where = f"the span {a:.3f}–{b:.3f} s" if index else f"the time to the first hit ({b:.3f} s)"
-        whole, short = _choose_counts(length, bar_s, bpb, where=where)
+        if index == 0:
+            used, head, whole, short = _choose_start(b - a, pickup, bar_s, bpb)
+            regions.append(_Region(a, b, whole, short, head, used))
+            continue
+        whole, short = _choose_counts(length, bar_s, bpb, where=f"the span {a:.3f}–{b:.3f} s")
         regions.append(_Region(a, b, whole, short))
     return regions
 
@@ -192,6 +251,8 @@ def _slot_plan(regions: list[_Region], ending: str) -> list[tuple[int, int | Non
     """(region, beats or None for a whole bar, starts at a hit) per output slot."""
     slots: list[tuple[int, int | None, bool]] = []
     for r, region in enumerate(regions):
+        if region.head:
+            slots.append((r, -region.head, False))
         for k in range(region.whole):
             slots.append((r, None, k == 0 and r > 0))
         if region.short:
@@ -211,13 +272,13 @@ def _best_path(grid: BarGrid, costs: np.ndarray, slots: list[tuple[int, int | No
     total[0] = 0.0  # the cue opens the way the song does
     back: list[np.ndarray] = []
     for k in range(1, len(slots)):
-        previous_short = slots[k - 1][1] is not None
+        previous_short = (slots[k - 1][1] or 0) > 0
         step = (short_costs if previous_short else costs) + total[:, None]
         choice = np.argmin(step, axis=0)
         total = step[choice, np.arange(n)]
         if slots[k][2]:
             total = total - SECTION_HIT_BONUS * firsts
-        if slots[k][1] is not None:  # a short bar needs that many beats in the source bar
+        if (slots[k][1] or 0) > 0:  # a short bar needs that many beats in the source bar
             total = total + np.where([grid.beats_in(b).size > slots[k][1] for b in range(n)], 0.0, np.inf)
         back.append(choice)
     if ending == "natural" and len(slots) > 1:
@@ -236,8 +297,11 @@ def _best_path(grid: BarGrid, costs: np.ndarray, slots: list[tuple[int, int | No
 
 def _slot_span(grid: BarGrid, bar: int, beats: int | None) -> tuple[float, float]:
     start, end = grid.bar_span(bar)
-    if beats is not None:
-        end = float(grid.beats_in(bar)[beats])
+    inside = grid.beats_in(bar)
+    if beats is not None and beats > 0:
+        end = float(inside[min(beats, len(inside) - 1)])
+    elif beats is not None and beats < 0:  # an upbeat: the bar's last -beats beats
+        start = float(inside[max(len(inside) + beats, 0)])
     return start, end
 
 
@@ -275,20 +339,29 @@ def fit_to_duration(grid: BarGrid, similarity: np.ndarray, duration_s: float, *,
             raise ParameterError(f"hits at {a:g} s and {b:g} s are closer than one beat ({beat_s:.3f} s)")
     if hits and duration_s - hits[-1] < beat_s * 0.5:
         raise ParameterError(f"the last hit ({hits[-1]:g} s) leaves less than half a beat before the end")
-    regions = _plan_regions(grid, duration_s, hits, ending)
-    slots = _slot_plan(regions, ending)
-    if not slots:
-        slots = [(0, None, False)]
-    path = _best_path(grid, jump_costs(grid, similarity), slots, ending)
-    return _assemble(grid, regions, slots, path, duration_s, hits, ending)
+    costs = jump_costs(grid, similarity)
+    # Bars are planned at the median bar length; where the bars the path actually plays are
+    # longer or shorter (a 3/4 bar, a ritardando), that region is re-planned at their length.
+    scales = [1.0] * (len(hits) + 1)
+    for _ in range(4):
+        regions = _plan_regions(grid, duration_s, hits, ending, scales)
+        slots = _slot_plan(regions, ending) or [(0, None, False)]
+        path = _best_path(grid, costs, slots, ending)
+        try:
+            return _assemble(grid, regions, slots, path, duration_s, hits, ending)
+        except _Misfit as misfit:
+            scales[misfit.region] *= misfit.factor
+            failure = misfit
+    raise ParameterError(str(failure))
 
 
 def _assemble(grid: BarGrid, regions: list[_Region], slots: list[tuple[int, int | None, bool]], path: list[int],
               duration_s: float, hits: list[float], ending: str) -> FitResult:
     pickup = grid.bar_span(PICKUP)
     per_region: list[list[Unit]] = [[] for _ in regions]
-    if pickup[1] > 1e-4:
-        per_region[0].append(Unit(PICKUP, *pickup))
+    played_pickup = pickup[1] if regions[0].pickup_s < 0 else regions[0].pickup_s
+    if played_pickup > 1e-4:
+        per_region[0].append(Unit(PICKUP, pickup[1] - played_pickup, pickup[1]))
     for (r, beats, _), bar in zip(slots, path):
         per_region[r].append(Unit(bar, *_slot_span(grid, bar, beats)))
     notes: list[str] = []
@@ -338,10 +411,10 @@ def _assemble(grid: BarGrid, regions: list[_Region], slots: list[tuple[int, int 
                 last = units[-1]
                 units[-1] = Unit(last.bar, last.start_s, last.end_s - excess)
         if abs(stretch - 1.0) > MAX_STRETCH_DEVIATION + 1e-9:
-            raise ParameterError(
+            raise _Misfit(
                 f"the span {region.start_s:.2f}–{region.end_s:.2f} s would need a {100 * (stretch - 1):+.1f} % "
-                f"time-stretch (limit ±{MAX_STRETCH_DEVIATION:.0%}); move the hit or the duration"
-            )
+                f"time-stretch (limit ±{MAX_STRETCH_DEVIATION:.0%}); move the hit or the duration",
+                r, 1.0 / stretch)
         now += sum(u.end_s - u.start_s for u in units) * stretch
         stretches.append(stretch)
         per_region[r] = [Unit(u.bar, u.start_s, u.end_s, stretch) for u in units]

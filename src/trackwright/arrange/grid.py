@@ -109,6 +109,8 @@ def grid_from_analysis(analysis: Mapping[str, Any], audio: Audio | None = None) 
     duration = float(analysis["duration_s"])
     downbeats = np.asarray(analysis.get("downbeats_s") or [], dtype=float)
     beats = np.asarray(analysis.get("beats_s") or [], dtype=float)
+    if len(downbeats) >= 3:
+        downbeats = regular_bars(downbeats, beats)
     if audio is not None:
         downbeats, beats = on_attacks(audio, downbeats), on_attacks(audio, beats)
     downbeats = downbeats[(downbeats >= 0) & (downbeats < duration)]
@@ -134,6 +136,26 @@ def grid_from_analysis(analysis: Mapping[str, Any], audio: Audio | None = None) 
         end = sections[index + 1].first_bar if index + 1 < len(sections) else len(starts)
         tiled.append(GridSection(first, end, section.label, section.role))
     return BarGrid(starts, ends, beats, duration, tuple(tiled))
+
+
+def regular_bars(downbeats_s: np.ndarray, beats_s: np.ndarray) -> np.ndarray:
+    """Downbeats with the analysis' slips mended: a downbeat closer than 0.6 bar to the one before
+    is dropped, and a gap longer than 1.5 bars gets the missing downbeats (on the nearest beat).
+    """
+    median = float(np.median(np.diff(downbeats_s)))
+    kept = [float(downbeats_s[0])]
+    for t in downbeats_s[1:]:
+        if t - kept[-1] >= 0.6 * median:
+            kept.append(float(t))
+    out = [kept[0]]
+    for a, b in zip(kept[:-1], kept[1:]):
+        count = int(round((b - a) / median))
+        for i in range(1, count if b - a > 1.5 * median else 1):
+            guess = a + i * (b - a) / count
+            near = beats_s[np.abs(beats_s - guess) < 0.1 * median] if len(beats_s) else []
+            out.append(float(near[np.argmin(np.abs(near - guess))]) if len(near) else guess)
+        out.append(b)
+    return np.asarray(out)
 
 
 def on_attacks(audio: Audio, times_s: np.ndarray, *, reach: int = 8) -> np.ndarray:

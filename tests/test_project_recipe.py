@@ -202,3 +202,14 @@ def test_without_sections_bars_come_from_downbeats_or_seconds() -> None:
     shorter = arranged((4.0, 80.0))
     assert describe_diff(WHOLE, shorter, [], downbeats_s=[0.0, 2.0, 4.0, 6.0])[0] == "track shortened by 2 bars"
     assert describe_diff(WHOLE, shorter, [])[0] == "track shortened by 4.0 s"
+
+
+def test_numpy_numbers_are_written_as_plain_yaml() -> None:
+    import numpy as np
+
+    edits = EditList((Segment(np.float64(0.25), np.float64(8.5)), Segment(np.float64(10.0), 12.0)),
+                     fade_out_s=np.float64(1.5))
+    text = Recipe(edits, {"bass": PartSettings(np.float64(-2.0))}, MasterSettings(np.float64(-16.0))).to_yaml()
+    assert "numpy" not in text and "!!" not in text
+    again = Recipe.from_yaml(text)
+    assert again.arrangement.segments[0] == Segment(0.25, 8.5) and again.arrangement.fade_out_s == 1.5

@@ -335,9 +335,10 @@ def render(
     print(f"version {result.version} → {result.folder}{' (cached)' if result.cached else ''}")
     rows = [("mix", result.mix)] + [(f"stem {name}", path) for name, path in result.stems.items()]
     rows += [("residual", result.residual), ("midi", result.midi), ("master", result.master)]
+    rows = [(label, path) for label, path in rows if path is not None]
+    width = max(len(label) for label, _ in rows)
     for label, path in rows:
-        if path is not None:
-            print(f"  {label:<12} {path}")
+        print(f"  {label:<{width}}  {path}")
 
 
 @app.command()
@@ -490,9 +491,7 @@ def fit(
                 recipe = project.recipe()
                 message = (f"fit to {duration:g} s" + (f", hits at {', '.join(f'{h:g}' for h in hits)} s" if hits else "")
                            + f", {ending} ending")
-                import dataclasses
-
-                version = project.commit(dataclasses.replace(recipe, arrangement=result.edits), message, author=author)
+                version = project.commit(recipe.replace(arrangement=result.edits), message, author=author)
                 progress(0.5, "rendering")
                 rendered = project.render(version.number)
                 if output is not None:
@@ -546,8 +545,6 @@ def arrange(
     as_json: JsonOption = False,
 ) -> None:
     """Edit the arrangement on the beat grid; every edit is a new version."""
-    import dataclasses
-
     from trackwright.arrange import ops
     from trackwright.arrange.grid import grid_from_analysis
     from trackwright.project import Project
@@ -571,7 +568,7 @@ def arrange(
         recipe = project.recipe()
         grid = grid_from_analysis(project.analysis(), project.source_audio())
         result = ops.apply_operation(op, recipe.arrangement, grid, target, **options)
-        version = project.commit(dataclasses.replace(recipe, arrangement=result.edits), result.message, author=author)
+        version = project.commit(recipe.replace(arrangement=result.edits), result.message, author=author)
     if as_json:
         _print_json({"project": str(project_dir), "version": version.number, "message": result.message,
                      "duration_s": round(result.edits.output_duration_s, 3), "arrangement": result.edits.to_dict()})

@@ -40,6 +40,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import math
+import numbers
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -361,7 +362,7 @@ class Recipe:
         if self.version is not None:
             out["version"] = self.version.block()
         out["sources"] = dict(self.sources)
-        out["arrangement"] = self.arrangement.to_dict()
+        out["arrangement"] = _plain(self.arrangement.to_dict())
         out["parts"] = {name: part.to_dict() for name, part in self.parts.items()}
         out["master"] = self.master.to_dict()
         return out
@@ -433,6 +434,21 @@ class Recipe:
         if data is None:
             raise ParameterError(f"{where}: is empty")
         return cls.from_dict(data, where=where)
+
+
+def _plain(value: Any) -> Any:
+    """``value`` with numpy (or other) number subclasses turned into plain int/float, for YAML."""
+    if isinstance(value, Mapping):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, bool) or value is None or isinstance(value, str):
+        return value
+    if isinstance(value, numbers.Integral):
+        return int(value)
+    if isinstance(value, numbers.Real):
+        return float(value)
+    return value
 
 
 def _check_sources(sources: Mapping[str, Any], field_name: str) -> None:

@@ -154,9 +154,9 @@ class EditList:
             extra = set(item) - {"start_s", "end_s", "stretch"}
             if extra:
                 raise ParameterError(f"{here}: unknown field {sorted(extra)[0]!r}")
+            values = (_number(item, "start_s", here), _number(item, "end_s", here), _number(item, "stretch", here, 1.0))
             try:
-                segments.append(Segment(_number(item, "start_s", here), _number(item, "end_s", here),
-                                        _number(item, "stretch", here, 1.0)))
+                segments.append(Segment(*values))
             except ParameterError as err:
                 raise ParameterError(f"{here}: {err}") from err
         try:

@@ -8,8 +8,10 @@ Conventions
 * Sections come from the draft's analysis (``[{start_s, end_s, role, bars…}]``) and are named by
   role and occurrence: ``verse 1``, ``chorus 2``; a role heard once has no number (``intro``).
 * A section's *coverage* in an arrangement is the seconds of its span that the segments play,
-  counting repeats; it is compared in bars (the section's own bar length, from its bar count or
-  the downbeats), to the nearest half bar. Changes under a quarter bar are not reported.
+  counting repeats; it is compared in bars, to the nearest half bar. Changes under a quarter bar
+  are not reported. With the downbeats, sections are measured on the same bar grid the edits
+  use (:func:`trackwright.arrange.grid.grid_from_analysis`): from the first downbeat to the end
+  of the last bar, so the pickup and the final ring-out belong to no section.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from typing import Any
 import numpy as np
 
 from trackwright.arrange.edl import EditList
+from trackwright.arrange.grid import grid_from_analysis
 
 #: Changes smaller than this fraction of a bar (or, without bars, half a second) go unreported.
 BAR_TOLERANCE = 0.25
@@ -140,6 +143,12 @@ def _arrangement_lines(ea: EditList, eb: EditList, sections: Sequence[Mapping[st
     names = section_names(sections)
     spans = [(float(s["start_s"]), float(s["end_s"])) for s in sections]
     bar_lengths = [_bar_length(s, downbeats) for s in sections]
+    if len(downbeats) >= 2:  # measure on the bar grid the edits themselves use
+        grid = grid_from_analysis({"duration_s": max(spans[-1][1], float(downbeats[-1])), "beats_s": [],
+                                   "downbeats_s": list(downbeats), "sections": list(sections)})
+        names = section_names([{"role": g.role} for g in grid.sections])
+        spans = [(float(grid.starts_s[g.first_bar]), float(grid.ends_s[g.end_bar - 1])) for g in grid.sections]
+        bar_lengths = [grid.bar_s] * len(spans)
     tolerances = [BAR_TOLERANCE * bar if bar else _SECONDS_TOLERANCE for bar in bar_lengths]
     lines: list[str] = []
     for name, (start, end), bar, tol in zip(names, spans, bar_lengths, tolerances):

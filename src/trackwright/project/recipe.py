@@ -394,10 +394,7 @@ class Recipe:
         _check_sources(sources, "sources")
         if "arrangement" not in data:
             raise ParameterError("arrangement: missing")
-        try:
-            arrangement = EditList.from_dict(data["arrangement"], where="arrangement")
-        except ParameterError as err:  # "a.b[0]: a.b[0].c: …" → "a.b[0].c: …"
-            raise ParameterError(re.sub(r"^(\S+): (?=\1[.\[])", "", str(err))) from err
+        arrangement = EditList.from_dict(data["arrangement"], where="arrangement")
         raw_parts = _mapping(data.get("parts") or {}, "parts", "stem name: {gain_db, mute, pan}")
         parts = {}
         for name, value in raw_parts.items():

@@ -17,7 +17,7 @@ def test_run_demo_writes_a_master_on_target(tmp_path: Path) -> None:
     result = run_demo(tmp_path / "out", bars=12)
     assert {p.name for p in (tmp_path / "out").iterdir()} == {"draft.mid", "draft.wav", "draft_master.wav",
                                                                "summary.json", "draft_analysis.json",
-                                                               "draft_report.html"}
+                                                               "draft_report.html", "project", "cutdown_30s.wav"}
     master = measure_loudness(load_audio(result.files["master"]))
     assert master.integrated_lufs == pytest.approx(-14.0, abs=0.2) and master.true_peak_dbtp <= -1.0
     draft = load_audio(result.files["draft"])
@@ -25,6 +25,12 @@ def test_run_demo_writes_a_master_on_target(tmp_path: Path) -> None:
     summary = json.loads(result.files["summary"].read_text())
     assert summary["master"]["after"]["integrated_lufs"] == pytest.approx(master.integrated_lufs, abs=0.01)
     assert summary["draft"]["bars"] == 12 and summary["draft"]["key"] == "C"
+    # the cutdown: exactly 30 s, on target, its hit on a downbeat, and a project that holds it
+    cue = load_audio(result.files["cutdown"])
+    assert abs(cue.duration_s - 30.0) <= 0.010
+    assert measure_loudness(cue).integrated_lufs == pytest.approx(-14.0, abs=0.2)
+    assert abs(summary["cutdown"]["hits"][0]["downbeat_s"] - 12.0) < 0.01
+    assert (result.files["project"] / "recipes" / "v0002.yaml").is_file()
     # the critique hears the draft's built-in flaws
     kinds = {f["kind"] for f in json.loads(result.files["analysis"].read_text())["findings"]}
     assert {"looped_progression", "flat_dynamics"} <= kinds

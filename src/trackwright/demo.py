@@ -1,4 +1,5 @@
-"""The built-in demo: a draft composed in code, rendered with FluidSynth, then mastered.
+"""The built-in demo: a draft composed in code, rendered with FluidSynth, critiqued, mastered,
+then made into a project and cut down to a 30-second cue.
 
 The draft has the flaws AI drafts typically have (a four-chord progression looped for the whole
 song, flat dynamics), so later stages have something real to evaluate and fix. Later issues grow
@@ -13,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from trackwright.analysis.analyze import analyze
+from trackwright.analysis.analyze import Analysis, analyze
 from trackwright.analysis.report import write_html_report
 from trackwright.audio import save_audio, write_atomic
 from trackwright.mix.master import MasterResult, master
@@ -24,6 +25,9 @@ from trackwright.score.draft import compose_draft_with_truth
 
 DEMO_TARGET = "streaming"
 DEMO_SAMPLE_RATE = 44100
+#: The demo's cutdown: length and hit point, seconds.
+DEMO_CUE_S = 30.0
+DEMO_HIT_S = 12.0
 
 
 @dataclass
@@ -70,14 +74,43 @@ def run_demo(folder: str | os.PathLike[str], *, progress: ProgressCallback | Non
     write_html_report(analysis, out / "draft_report.html", title="trackwright demo draft", audio=draft)
     report(0.5, "mastering")
     mastered = master(draft, resolve_target(DEMO_TARGET),
-                      progress=lambda f, label: report(0.5 + 0.45 * f, label))
+                      progress=lambda f, label: report(0.5 + 0.3 * f, label))
     warnings += list(mastered.warnings)
     warnings += save_audio(mastered.audio, out / "draft_master.wav", bit_depth="24")
+    report(0.8, "project: a 30 s cutdown")
+    cue = _cutdown(out, midi_path, analysis)
     files = {"midi": midi_path, "draft": out / "draft.wav", "analysis": out / "draft_analysis.json",
-             "report": out / "draft_report.html", "master": out / "draft_master.wav", "summary": out / "summary.json"}
+             "report": out / "draft_report.html", "master": out / "draft_master.wav", "project": cue["project"],
+             "cutdown": cue["file"], "summary": out / "summary.json"}
     result = DemoResult(files=files, mastered=mastered, warnings=warnings,
                         findings=[f"{f.severity}: {f.message}" for f in analysis.findings])
-    summary = {**result.to_dict(), "draft": {"bpm": info.bpm, "bars": info.bars, "key": info.key}}
+    summary = {**result.to_dict(), "draft": {"bpm": info.bpm, "bars": info.bars, "key": info.key},
+               "cutdown": cue["fit"]}
     write_atomic(files["summary"], lambda tmp: tmp.write_text(json.dumps(summary, indent=2) + "\n"))
     report(1.0, "done")
     return result
+
+
+def _cutdown(out: Path, midi_path: Path, analysis: Analysis) -> dict[str, Any]:
+    """Make ``out/project`` from the draft and commit a 30 s cue with a downbeat on 12 s, mastered."""
+    import shutil
+
+    from trackwright.arrange.fit import fit_audio
+    from trackwright.project import MasterSettings, Project
+
+    folder = out / "project"
+    if (folder / "project.yaml").is_file():  # the previous demo's project: the demo owns it
+        shutil.rmtree(folder)
+    project = Project.create(folder, out / "draft.wav", midi=midi_path, author="demo")
+    with project.lock():
+        draft = project.source_audio()
+        fitted = fit_audio(draft, DEMO_CUE_S, hits=[DEMO_HIT_S], analysis=project.analysis(),
+                           features=analysis.features)
+        recipe = project.recipe().replace(arrangement=fitted.edits, master=MasterSettings(target=DEMO_TARGET))
+        version = project.commit(recipe, f"{DEMO_CUE_S:g} s cutdown, downbeat on {DEMO_HIT_S:g} s, "
+                                 f"mastered for {DEMO_TARGET}", author="demo")
+        rendered = project.render(version.number)
+    target = out / "cutdown_30s.wav"
+    source = rendered.master or rendered.mix
+    write_atomic(target, lambda tmp: tmp.write_bytes(source.read_bytes()))
+    return {"project": folder, "file": target, "fit": fitted.to_dict()}

@@ -10,7 +10,7 @@ mix, to each stem and to the MIDI keeps every part in sync.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -184,8 +184,3 @@ def check_within(edits: EditList, source_duration_s: float, *, where: str = "arr
                 f"{where}.segments[{index}]: ends at {segment.end_s:.3f} s, after the source's end "
                 f"({source_duration_s:.3f} s)"
             )
-
-
-def total_source_s(segments: Iterable[Segment]) -> float:
-    """Seconds of source material the segments play, counting repeats."""
-    return sum(segment.source_duration_s for segment in segments)

@@ -53,14 +53,6 @@ NO_STRETCH_S = 0.008
 
 
 @dataclass(frozen=True)
-class Slot:
-    """One bar of the output: source bar ``bar`` (or the pickup/tail), ``beats`` of it (None = whole)."""
-
-    bar: int
-    beats: int | None = None
-
-
-@dataclass(frozen=True)
 class FitResult:
     """The fitted arrangement and how it was made.
 
@@ -141,10 +133,6 @@ class _Region:
     short: int  # beats of a shortened bar at the end (0 = none)
     head: int = 0  # beats of an upbeat bar at the start (first region only; 0 = none)
     pickup_s: float = -1.0  # seconds of the pickup played (first region; -1 = all of it)
-
-    @property
-    def length_s(self) -> float:
-        return self.end_s - self.start_s
 
 
 def _choose_counts(length_s: float, bar_s: float, beats_per_bar: int, *, where: str) -> tuple[int, int]:

@@ -191,11 +191,6 @@ class Unit:
     stretch: float = 1.0
 
 
-def whole_bars(grid: BarGrid, bars: Sequence[int]) -> list[Unit]:
-    """Units for whole source bars (or PICKUP/TAIL)."""
-    return [Unit(bar, *grid.bar_span(bar)) for bar in bars]
-
-
 def edits_to_units(grid: BarGrid, edits: EditList) -> list[Unit]:
     """Split an edit list's segments at the source downbeats into units."""
     units: list[Unit] = []
@@ -296,8 +291,3 @@ def resolve(grid: BarGrid, units: Sequence[Unit], target: str) -> tuple[int, int
         return by_label[0].first, by_label[0].end, by_label[0].name
     names = ", ".join(occ.name for occ in found_occ)
     raise ParameterError(f"no section {target!r} in this arrangement; it has: {names} (or say 'bars 9-16')")
-
-
-def whole_bar_count(units: Sequence[Unit]) -> int:
-    """Bars in ``units``, not counting the pickup and the tail."""
-    return sum(1 for u in units if u.bar not in (PICKUP, TAIL))

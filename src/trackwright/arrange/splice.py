@@ -120,7 +120,7 @@ def attack_near(audio: Audio, time_s: float, *, search_s: float = ATTACK_SEARCH_
 def _quiet_run_before(audio: Audio, end: int, longest: int) -> int:
     """Samples before ``end`` (up to ``longest``) free of any attack, for a crossfade to sit in."""
     sr = audio.sample_rate
-    env, lo, hop = _energy_envelope(audio, end - longest // 2, longest // 2 + hop_guard(sr))
+    env, lo, hop = _energy_envelope(audio, end - longest // 2, longest // 2 + _two_hops(sr))
     if len(env) < 4:
         return longest
     rise = env[2:] - env[:-2]
@@ -132,7 +132,7 @@ def _quiet_run_before(audio: Audio, end: int, longest: int) -> int:
     return int(np.clip(end - positions.max(), 0, longest))
 
 
-def hop_guard(sample_rate: int) -> int:
+def _two_hops(sample_rate: int) -> int:
     """Two envelope hops in samples."""
     return 2 * max(1, int(round(_ENVELOPE_HOP_S * sample_rate)))
 

@@ -307,6 +307,19 @@ def _clear_peak_timestamp(path: Path) -> None:
             offset += 8 + chunk_size + (chunk_size & 1)
 
 
+def output_format(path: str | os.PathLike[str], bit_depth: str = "24") -> tuple[str, str]:
+    """(container, subtype) that :func:`save_audio` writes ``path`` with; a one-line error when
+    the extension and bit depth cannot be written (check this before long work)."""
+    out = Path(path)
+    key = (out.suffix.lower(), str(bit_depth))
+    if key not in _WRITE_FORMATS:
+        raise ParameterError(
+            f"{out}: cannot write {bit_depth}-bit {out.suffix or '(no extension)'}; "
+            "use .wav (16, 24, float) or .flac (16, 24)"
+        )
+    return _WRITE_FORMATS[key]
+
+
 def save_audio(
     audio: Audio,
     path: str | os.PathLike[str],
@@ -336,14 +349,8 @@ def save_audio(
         Warnings, e.g. how many samples were clipped to full scale for integer output.
     """
     out = check_output_path(path, inputs)
-    key = (out.suffix.lower(), str(bit_depth))
-    if key not in _WRITE_FORMATS:
-        raise ParameterError(
-            f"{out}: cannot write {bit_depth}-bit {out.suffix or '(no extension)'}; "
-            "use .wav (16, 24, float) or .flac (16, 24)"
-        )
+    container, subtype = output_format(out, bit_depth)
     validate_audio(audio, name=str(out))
-    container, subtype = _WRITE_FORMATS[key]
     warnings: list[str] = []
     data = audio.samples
     if subtype.startswith("PCM"):

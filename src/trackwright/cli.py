@@ -18,7 +18,7 @@ from rich.console import Console
 from rich.table import Table
 
 from trackwright import __version__
-from trackwright.errors import ParameterError, TrackwrightError
+from trackwright.errors import MeasurementError, ParameterError, TrackwrightError
 from trackwright.progress import progress_bar
 
 try:  # Typer ≥ 0.29 carries its own copy of Click
@@ -469,7 +469,7 @@ def fit(
     """Cut a track to an exact duration with downbeats on the hit points and a musical ending."""
     from trackwright.arrange.fit import fit_audio
     from trackwright.arrange.splice import render_edits
-    from trackwright.audio import check_output_path, load_audio, save_audio
+    from trackwright.audio import check_output_path, load_audio, output_format, save_audio
 
     hits = list(hit or [])
     is_project = source.is_dir()
@@ -477,6 +477,9 @@ def fit(
         raise ParameterError("fit needs -o/--output FILE for an audio file (or give a project folder)")
     if output is not None:
         check_output_path(output, [source] if not is_project else [])
+        output_format(output, bit_depth)
+        if not output.parent.is_dir():
+            raise ParameterError(f"{output}: folder {output.parent} does not exist")
     with progress_bar("Fitting", quiet=quiet or _state["quiet"]) as progress:
         if is_project:
             from trackwright.analysis.features import compute_features
@@ -507,7 +510,10 @@ def fit(
         else:
             audio = load_audio(source)
             progress(0.05, "analysing")
-            result = fit_audio(audio, duration, hits=hits, ending=ending)
+            try:
+                result = fit_audio(audio, duration, hits=hits, ending=ending)
+            except MeasurementError as err:  # silence, a clip too short to find bars in
+                raise MeasurementError(f"{source}: {err}; there are no bars to fit") from err
             progress(0.6, "rendering")
             fitted = render_edits(audio, result.edits)
             progress(0.95, "writing")

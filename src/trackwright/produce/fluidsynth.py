@@ -109,6 +109,8 @@ def render_midi(midi: str | os.PathLike[str] | mido.MidiFile, *, sample_rate: in
         command = [binary, "-n", "-i", "-q", "-g", f"{gain:g}", "-r", str(int(sample_rate)),
                    "-o", "synth.lock-memory=0", "-o", f"synth.chorus.active={int(chorus)}",
                    "-F", str(out_path), "-T", "wav", "-O", "float", str(font), str(midi_path)]
+        if font.suffix.lower() == ".sf3":  # load (decode) only the presets the MIDI plays: ~2 s less
+            command[1:1] = ["-o", "synth.dynamic-sample-loading=1"]
         report(0.0, "rendering with FluidSynth")
         # FluidSynth renders a few seconds of release after the last event; 4-byte float stereo frames.
         expected_bytes = (length_s + 3.0) * sample_rate * 8

@@ -582,6 +582,49 @@ def arrange(
     print(f"version {version.number}: {result.message} ({result.edits.output_duration_s:.1f} s)")
 
 
+# --- delivery: alternates, cutdowns, stingers, loops, game layers, stems, metadata ------------------
+def _seconds_list(text: str, flag: str) -> list[float]:
+    try:
+        return [float(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise ParameterError(f"{flag} takes seconds separated by commas, like 60,30,15,6; got {text!r}") from None
+
+
+@app.command()
+def deliver(
+    project_dir: ProjectArgument,
+    target: Annotated[str, typer.Option("--target", help="Delivery target name (streaming, broadcast, game…) or LUFS.")],
+    version: Annotated[int | None, typer.Option("--version", help="The version to deliver (default: the latest).")] = None,
+    output: Annotated[Path | None, typer.Option("-o", "--output", help="Delivery folder (new or empty; default "
+                                                                        "PROJECT/deliveries/v<N>-<target>).")] = None,
+    only: Annotated[str | None, typer.Option("--only", help="Kinds to deliver, comma-separated: main, instrumental, "
+                                             "underscore, lite, alternates, cutdowns, stingers, loops, layers, "
+                                             "segments, stems.")] = None,
+    cutdowns: Annotated[str, typer.Option("--cutdowns", help="Cutdown lengths, seconds.")] = "60,30,15,6",
+    title: Annotated[str | None, typer.Option("--title", help="Title in the file names (default: the project's "
+                                                              "folder name).")] = None,
+    ceiling: Annotated[float | None, typer.Option("--ceiling", help="True-peak ceiling, dBTP (overrides the target's).")] = None,
+    as_json: JsonOption = False,
+    quiet: QuietOption = False,
+) -> None:
+    """Deliver a version: master, alternates, cutdowns, stingers, loops, game layers, stems, cue sheet."""
+    from trackwright.deliver import deliver as deliver_package
+
+    lengths = _seconds_list(cutdowns, "--cutdowns")
+    with progress_bar("Delivering", quiet=quiet or _state["quiet"]) as progress:
+        result = deliver_package(project_dir, target=target, version=version, output=output, only=only,
+                                 cutdowns=lengths, title=title, ceiling_dbtp=ceiling, progress=progress)
+    if as_json:
+        _print_json(result.to_dict())
+        return
+    _warn(result.warnings)
+    print(f"version {result.version} delivered for {result.target.name} → {result.folder}")
+    width = max(len(f.name) for f in result.files) if result.files else 0
+    for item in result.files:
+        level = "" if item.integrated_lufs is None else f"{item.integrated_lufs:7.2f} LUFS"
+        print(f"  {item.name:<{width}}  {item.duration_s:7.2f} s  {level:>12}  {item.true_peak_dbtp:6.2f} dBTP")
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; return the exit status instead of exiting (for tests and scripts)."""
     command = typer.main.get_command(app)

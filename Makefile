@@ -79,6 +79,8 @@ $(STAMP): pyproject.toml | sysdeps
 	fi
 	@$(VENV_PY) -m pip install -q --upgrade pip || echo "warning: could not upgrade pip; carrying on" >&2
 	$(VENV_PY) -m pip install -q -e '.[test]'
+	@$(VENV_PY) -c 'import importlib.metadata as m, sys; sys.exit(m.version("basic-pitch") != "0.4.0")' 2>/dev/null \
+		|| $(VENV_PY) -m pip install -q --no-deps basic-pitch==0.4.0  # its wheel requires TensorFlow; we run its ONNX model
 	@touch $@
 
 install: $(STAMP)

@@ -99,6 +99,7 @@ bench: sysdeps install $(BENCH_STAMP)
 	$(VENV_PY) bench/bench.py $(BENCH_ARGS)
 	$(VENV_PY) bench/bench_analysis.py
 	$(VENV_PY) bench/bench_fit.py
+	$(VENV_PY) bench/bench_deliver.py
 
 clean:
 	rm -rf $(DEMO_DIR) bench-out .pytest_cache .ruff_cache .mypy_cache build dist src/*.egg-info

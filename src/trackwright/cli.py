@@ -625,6 +625,92 @@ def deliver(
         print(f"  {item.name:<{width}}  {item.duration_s:7.2f} s  {level:>12}  {item.true_peak_dbtp:6.2f} dBTP")
 
 
+# --- composition: symbolic harmony and melody operations ------------------------------------------
+
+@app.command()
+def compose(
+    source: Annotated[Path, typer.Argument(metavar="PROJECT|MIDI", help="A project folder with MIDI, or a MIDI file.")],
+    operation: Annotated[str, typer.Argument(metavar="OP", help="reharmonise, delay_resolution, pedal, change_mode, "
+                                             "revoice, vary_melody, transpose or texture.")],
+    seed: Annotated[int, typer.Option(help="Seeds the operation's choices (same seed, same music).")] = 0,
+    bars: Annotated[str | None, typer.Option(help='Only these bars, e.g. "9-16" (1-based, inclusive).')] = None,
+    start: Annotated[float | None, typer.Option(help="Section start, seconds.")] = None,
+    end: Annotated[float | None, typer.Option(help="Section end, seconds.")] = None,
+    rate: Annotated[float | None, typer.Option(help="reharmonise: share of chords substituted, 0–1.")] = None,
+    kinds: Annotated[str | None, typer.Option(help="reharmonise: comma list of relative, parallel, secondary, "
+                                              "interchange, suspension, added.")] = None,
+    how: Annotated[str | None, typer.Option(help="delay_resolution: extend, deceptive or suspension.")] = None,
+    degree: Annotated[str | None, typer.Option(help="pedal: tonic or dominant.")] = None,
+    mode: Annotated[str | None, typer.Option(help="change_mode: major, minor, dorian, lydian, mixolydian, phrygian.")] = None,
+    spacing: Annotated[str | None, typer.Option(help="revoice: close or spread.")] = None,
+    register: Annotated[int | None, typer.Option(help="revoice: middle of the chords' register, MIDI pitch.")] = None,
+    inversion: Annotated[str | None, typer.Option(help="revoice: any, root, first or second.")] = None,
+    technique: Annotated[str | None, typer.Option(help="vary_melody: ornament, displace, contour or sequence.")] = None,
+    amount: Annotated[float | None, typer.Option(help="vary_melody: share of eligible notes changed, 0–1.")] = None,
+    step: Annotated[int | None, typer.Option(help="vary_melody sequence: scale steps per repeat.")] = None,
+    semitones: Annotated[int | None, typer.Option(help="transpose: semitones, −12…12.")] = None,
+    change: Annotated[str | None, typer.Option(help="texture: thin or thicken.")] = None,
+    output: Annotated[Path | None, typer.Option("-o", "--output", help="Write the new MIDI here (MIDI input).")] = None,
+    author: Annotated[str | None, typer.Option(help="Author of the new project version.")] = None,
+    as_json: JsonOption = False,
+    quiet: QuietOption = False,
+) -> None:
+    """Rewrite harmony or melody on the symbolic level; a project gets a new version, rendered to score.wav."""
+    from trackwright.score.compose import compose_midi, validate_op
+
+    given = {"bars": bars, "start_s": start, "end_s": end, "rate": rate, "kinds": kinds, "how": how, "degree": degree,
+             "mode": mode, "spacing": spacing, "register": register, "inversion": inversion, "technique": technique,
+             "amount": amount, "step": step, "semitones": semitones, "change": change}
+    op = validate_op({"op": operation.lower(), "seed": seed, **{k: v for k, v in given.items() if v is not None}},
+                     where="compose")
+    extra: dict[str, Any] = {}
+    if source.is_dir():
+        from trackwright.project import Project
+
+        project = Project.open(source)
+        with project.lock():
+            if project.source_midi() is None:
+                raise ParameterError(f"{source}: the project has no MIDI to compose on (trackwright new … --midi FILE)")
+            recipe = project.recipe()
+            ops = [*recipe.score, op]
+            _, results = compose_midi(project.source_midi(), ops)  # refuses a bad operation before committing
+            version = project.commit(recipe.replace(score=tuple(ops)), results[-1].message, author=author)
+            with progress_bar("Rendering", quiet=quiet or _state["quiet"]) as progress:
+                rendered = project.render(version.number, progress=progress)
+        if rendered.midi is not None:
+            _, results = compose_midi(rendered.midi, ops)
+        extra = {"project": str(source), "version": version.number, "score_midi": str(rendered.score_midi),
+                 "score_audio": str(rendered.score_audio)}
+    else:
+        from trackwright.audio import check_output_path, write_atomic
+
+        if output is None:
+            raise ParameterError("compose needs -o/--output FILE.mid for a MIDI file (or give a project folder)")
+        check_output_path(output, [source])
+        score, results = compose_midi(source, [op])
+        data = score.to_bytes()
+        write_atomic(output, lambda tmp: tmp.write_bytes(data))
+        extra = {"output": str(output)}
+    result = results[-1]
+    if as_json:
+        _print_json({"source": str(source), **extra, **result.to_dict()})
+        return
+    print(f"{result.op}: {result.key_before} → {result.key_after}")
+    for line in result.changes:
+        print(f"  {line}")
+    changed = [f"bar {i + 1}: {b} → {a}" for i, (b, a) in enumerate(zip(result.chords_before, result.chords_after))
+               if b != a]
+    if changed:
+        print("chords: " + "; ".join(changed[:8]) + (f"; +{len(changed) - 8} more" if len(changed) > 8 else ""))
+    print(f"voice leading: {len(result.violations)} violation(s) in {', '.join(result.written)}")
+    for violation in result.violations[:10]:
+        print(f"  {violation.kind}: {violation.detail}")
+    if "version" in extra:
+        print(f"project {source}: version {extra['version']} → {extra['score_audio']}")
+    else:
+        print(f"wrote {output}")
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; return the exit status instead of exiting (for tests and scripts)."""
     command = typer.main.get_command(app)

@@ -15,6 +15,7 @@ Conventions
 from __future__ import annotations
 
 import os
+import shutil
 import struct
 from dataclasses import dataclass
 from pathlib import Path
@@ -108,18 +109,56 @@ def _chunks(data: bytes, where: str) -> list[tuple[bytes, int, int]]:
     return out
 
 
+def _chunk_bytes(chunks: dict[bytes, bytes]) -> bytes:
+    out = bytearray()
+    for chunk_id, body in chunks.items():
+        if len(chunk_id) != 4:
+            raise ParameterError(f"a RIFF chunk id has 4 bytes, got {chunk_id!r}")
+        out += chunk_id + struct.pack("<I", len(body)) + body + (b"\0" if len(body) & 1 else b"")
+    return bytes(out)
+
+
+def _chunk_ids(path: Path) -> list[bytes]:
+    """Ids of the chunks of the RIFF/WAVE file at ``path``, read from the headers only."""
+    ids, size = [], path.stat().st_size
+    with path.open("rb") as f:
+        head = f.read(12)
+        if len(head) < 12 or head[:4] != b"RIFF" or head[8:12] != b"WAVE":
+            raise AudioFileError(f"{path}: not a RIFF/WAVE file")
+        offset = 12
+        while offset + 8 <= size:
+            f.seek(offset)
+            header = f.read(8)
+            (length,) = struct.unpack("<I", header[4:])
+            ids.append(header[:4])
+            offset += 8 + length + (length & 1)
+    return ids
+
+
 def write_wav_chunks(path: str | os.PathLike[str], chunks: dict[bytes, bytes]) -> None:
     """Add (or replace) RIFF chunks, id → body, in the WAV at ``path``, atomically."""
     path = Path(path)
+    extra = _chunk_bytes(chunks)
+    if not set(chunks) & set(_chunk_ids(path)):
+        # the usual case: copy the file as it is (in the kernel), append the chunks, fix the RIFF size
+        def append(tmp: Path) -> None:
+            shutil.copyfile(path, tmp)
+            with tmp.open("r+b") as f:
+                if f.seek(0, os.SEEK_END) & 1:  # chunks start on even offsets
+                    f.write(b"\0")
+                f.write(extra)
+                total = f.tell()
+                f.seek(4)
+                f.write(struct.pack("<I", total - 8))
+
+        write_atomic(path, append)
+        return
     data = path.read_bytes()
     kept = bytearray(data[:12])
     for chunk_id, body, size in _chunks(data, str(path)):
         if chunk_id not in chunks:
             kept += data[body - 8: body + size + (size & 1)]
-    for chunk_id, body_bytes in chunks.items():
-        if len(chunk_id) != 4:
-            raise ParameterError(f"a RIFF chunk id has 4 bytes, got {chunk_id!r}")
-        kept += chunk_id + struct.pack("<I", len(body_bytes)) + body_bytes + (b"\0" if len(body_bytes) & 1 else b"")
+    kept += extra
     kept[4:8] = struct.pack("<I", len(kept) - 8)
     write_atomic(path, lambda tmp: tmp.write_bytes(bytes(kept)))
 

@@ -61,7 +61,7 @@ PAN_RANGE = (-1.0, 1.0)
 
 STEMS_FOLDER = "sources/stems/"
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
-_TOP_FIELDS = ("format", "version", "sources", "arrangement", "parts", "master")
+_TOP_FIELDS = ("format", "version", "sources", "arrangement", "parts", "master", "score")
 
 
 def newer_format_message(where: str, found: int) -> str:
@@ -299,6 +299,8 @@ class Recipe:
         sources: relative path → sha256 of every source file.
         version: the version block when the recipe was read from (or committed to) a project;
             not part of the music, so ignored by ``==``.
+        score: composition operations on the MIDI, ``{op, seed, options…}`` each, applied in order
+            (:mod:`trackwright.score.compose`); empty by default.
 
     Frozen: make changed copies with :meth:`replace` or :meth:`with_part`.
     """
@@ -308,8 +310,12 @@ class Recipe:
     master: MasterSettings = field(default_factory=MasterSettings)
     sources: Mapping[str, str] = field(default_factory=dict)
     version: VersionInfo | None = field(default=None, compare=False)
+    score: tuple[Mapping[str, Any], ...] = ()
 
     def __post_init__(self) -> None:
+        from trackwright.score.compose import validate_ops
+
+        object.__setattr__(self, "score", tuple(validate_ops(list(self.score))))
         if not isinstance(self.arrangement, EditList):
             raise ParameterError(f"arrangement: must be an EditList, got {type(self.arrangement).__name__}")
         for name, part in self.parts.items():
@@ -349,7 +355,7 @@ class Recipe:
         """
         return {"arrangement": self.arrangement.merged().to_dict(),
                 "parts": {name: part.to_dict() for name, part in self.parts.items() if not part.is_default},
-                "master": self.master.to_dict()}
+                "master": self.master.to_dict(), **({"score": _plain(list(self.score))} if self.score else {})}
 
     def same_music(self, other: Recipe) -> bool:
         """True when both recipes sound the same (same music and sources)."""
@@ -365,6 +371,8 @@ class Recipe:
         out["arrangement"] = _plain(self.arrangement.to_dict())
         out["parts"] = {name: part.to_dict() for name, part in self.parts.items()}
         out["master"] = self.master.to_dict()
+        if self.score:
+            out["score"] = _plain([dict(op) for op in self.score])
         return out
 
     @classmethod
@@ -403,7 +411,9 @@ class Recipe:
             parts[name] = PartSettings.from_dict(value, f"parts.{name}")
         _check_part_names(parts, sources)
         master = MasterSettings.from_dict(data.get("master"), "master")
-        return cls(arrangement, parts, master, sources, version)
+        from trackwright.score.compose import validate_ops
+
+        return cls(arrangement, parts, master, sources, version, tuple(validate_ops(data.get("score"))))
 
     def to_yaml(self) -> str:
         """The human-readable recipe file."""

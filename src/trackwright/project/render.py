@@ -36,6 +36,8 @@ RENDER_MANIFEST = "render.json"
 MIX_FILE = "mix.wav"
 RESIDUAL_FILE = "residual.wav"
 MIDI_FILE = "arrangement.mid"
+SCORE_MIDI_FILE = "score.mid"
+SCORE_AUDIO_FILE = "score.wav"
 MASTER_FILE = "master.wav"
 STEMS_DIR = "stems"
 
@@ -60,6 +62,8 @@ class RenderResult:
         midi: the edited MIDI (``arrangement.mid``), or None.
         master: the master, 24-bit WAV, or None when the recipe has no master target.
         residual: what no stem holds (draft − Σ stems), edited; None without stems.
+        score_midi, score_audio: the edited MIDI after the recipe's ``score:`` operations and its
+            FluidSynth render (``score.mid``, ``score.wav``); None without score operations.
         folder: the render folder.
         warnings: one line each (clipping, MIDI skipped…).
     """
@@ -74,6 +78,8 @@ class RenderResult:
     residual: Path | None = None
     folder: Path | None = None
     warnings: list[str] = field(default_factory=list)
+    score_midi: Path | None = None
+    score_audio: Path | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form (paths as strings)."""
@@ -82,7 +88,9 @@ class RenderResult:
                 "stems": {name: str(path) for name, path in self.stems.items()},
                 "residual": None if self.residual is None else str(self.residual),
                 "midi": None if self.midi is None else str(self.midi),
-                "master": None if self.master is None else str(self.master), "warnings": list(self.warnings)}
+                "master": None if self.master is None else str(self.master), "warnings": list(self.warnings),
+                **({"score_midi": str(self.score_midi), "score_audio": str(self.score_audio)}
+                   if self.score_midi is not None and self.score_audio is not None else {})}
 
     @classmethod
     def from_manifest(cls, folder: Path, manifest: Mapping[str, Any], *, version: int, cached: bool) -> RenderResult:
@@ -93,7 +101,8 @@ class RenderResult:
         by_kind = {info["kind"]: folder / name for name, info in files.items()}
         return cls(version=version, cache_key=manifest["cache_key"], cached=cached, mix=by_kind["mix"],
                    stems=dict(sorted(stems.items())), midi=by_kind.get("midi"), master=by_kind.get("master"),
-                   residual=by_kind.get("residual"), folder=folder, warnings=list(manifest.get("warnings", [])))
+                   residual=by_kind.get("residual"), folder=folder, warnings=list(manifest.get("warnings", [])),
+                   score_midi=by_kind.get("score_midi"), score_audio=by_kind.get("score_audio"))
 
 
 def part_gains(part: PartSettings, channels: int) -> np.ndarray:
@@ -172,6 +181,16 @@ def render_recipe(recipe: Recipe, draft: Audio, stems: Mapping[str, Audio], midi
             report(0.78, "editing the MIDI")
             edit_midi(midi, plan).save(str(folder / MIDI_FILE))
             files[MIDI_FILE] = {"kind": "midi", "sha256": sha256_file(folder / MIDI_FILE)}
+            if recipe.score:
+                from trackwright.score.render import render_score_ops
+
+                report(0.79, "composing the score")
+                warnings.extend(render_score_ops(folder / MIDI_FILE, recipe.score, folder / SCORE_MIDI_FILE,
+                                                 lambda audio: write(audio, SCORE_AUDIO_FILE, "score_audio"),
+                                                 sample_rate=draft.sample_rate))
+                files[SCORE_MIDI_FILE] = {"kind": "score_midi", "sha256": sha256_file(folder / SCORE_MIDI_FILE)}
+    if recipe.score and SCORE_MIDI_FILE not in files:
+        warnings.append("score operations not rendered: the project has no MIDI source")
     target = recipe.master.resolved()
     if target is not None:
         from trackwright.mix.master import master

@@ -49,7 +49,7 @@ check_python = if [[ -z "$(PYTHON)" ]] || ! $(call is_py311,"$(PYTHON)"); then \
 	echo "       Install it (Debian: apt-get install python3 python3-venv) or run: make PYTHON=/path/to/python3.11 $(or $(MAKECMDGOALS),install)" >&2; \
 	exit 1; fi
 
-.PHONY: help sysdeps install demo test bench clean distclean
+.PHONY: help sysdeps install demo test bench frontend clean distclean
 
 help:
 	@echo "make demo       install system packages and $(VENV), then run 'trackwright demo $(DEMO_DIR)'"
@@ -57,6 +57,7 @@ help:
 	@echo "make bench      the same plus the bench extra, then bench/bench.py (meter, mastering vs Matchering) bench/bench_analysis.py (analysis accuracy and speed) and bench/bench_fit.py (fit to a scene)"
 	@echo "make install    only $(VENV) (trackwright editable, with the test extra)"
 	@echo "make sysdeps    only the Debian packages (apt-get as root, sudo otherwise)"
+	@echo "make frontend   re-vendor the review page's wavesurfer.js from npm (needs node + npm)"
 	@echo "make clean      remove $(DEMO_DIR) and caches; make distclean also removes $(VENV)"
 
 # Cheap when everything is installed, so it runs every time (packages can be removed behind a
@@ -100,6 +101,12 @@ bench: sysdeps install $(BENCH_STAMP)
 	$(VENV_PY) bench/bench_analysis.py
 	$(VENV_PY) bench/bench_fit.py
 	$(VENV_PY) bench/bench_deliver.py
+
+# The review page's JavaScript (wavesurfer.js, pinned in review-frontend/package-lock.json) is
+# vendored into src/trackwright/review/static/vendor/ and committed (~75 kB), so install, test and
+# the wheel need no npm and the page fetches nothing from a CDN. This target refreshes it.
+frontend:
+	cd review-frontend && npm ci --no-audit --no-fund && npm run vendor
 
 clean:
 	rm -rf $(DEMO_DIR) bench-out .pytest_cache .ruff_cache .mypy_cache build dist src/*.egg-info

@@ -711,6 +711,26 @@ def compose(
         print(f"wrote {output}")
 
 
+# --- review room: comments, A/B, approvals in a browser --------------------------------------------
+@app.command()
+def review(
+    project_dir: ProjectArgument,
+    host: Annotated[str, typer.Option(help="Address to listen on; loopback unless you mean to share on a network.")]
+    = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port.")] = 8765,
+    share: Annotated[list[str] | None, typer.Option(
+        help="Also print a share link for this role: viewer, commenter or approver (repeatable).")] = None,
+    share_days: Annotated[float, typer.Option(help="How long the share links stay valid, days (at most 90).")] = 7.0,
+) -> None:
+    """Open the review room: waveforms per version, timestamped comments, A/B, approvals, revisions.
+
+    Prints the owner's link (keep it private) and serves until Ctrl-C.
+    """
+    from trackwright.review import serve
+
+    serve(project_dir, host=host, port=port, share=share or (), share_days=share_days)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; return the exit status instead of exiting (for tests and scripts)."""
     command = typer.main.get_command(app)

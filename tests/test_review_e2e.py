@@ -1,0 +1,165 @@
+"""The review page in a real browser: Debian's headless Chromium driven by Playwright.
+
+Opens a share link, plays, comments at 0:42, reloads, switches A/B at the same position and
+requests a revision (run by a fake note engine) until the new version appears. Screenshots go
+to ``$TRACKWRIGHT_REVIEW_SHOTS`` (default ``/tmp/review-shots``), outside the repository.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("fastapi", reason="the review extra (fastapi) is not installed")
+uvicorn = pytest.importorskip("uvicorn", reason="the review extra (uvicorn) is not installed")
+sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (test extra)")
+from review_fixtures import fake_apply_note, make_project  # noqa: E402
+
+from trackwright.review import create_app, sign_token  # noqa: E402
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed "
+                                "(scripts/install-system-deps.sh installs it)")
+SHOTS = Path(os.environ.get("TRACKWRIGHT_REVIEW_SHOTS", "/tmp/review-shots"))
+TIMEOUT_MS = 20_000
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory):
+    """(base URL, app) for a 50 s project with two versions, served by uvicorn on a thread."""
+    project = make_project(tmp_path_factory.mktemp("review-e2e"), seconds=50.0)
+    project.commit(project.recipe().with_part("keys", gain_db=-4.0), "keys down 4 dB", author="composer")
+    app = create_app(project.path, revise=fake_apply_note)
+    port = free_port()
+    srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=srv.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not srv.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise RuntimeError("the review server did not start")
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}", app
+    srv.should_exit = True
+    thread.join(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    with sync_api.sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=CHROMIUM, headless=True,
+                                              args=["--autoplay-policy=no-user-gesture-required"])
+        yield launched
+        launched.close()
+
+
+def js(page, expression: str):  # noqa: ANN001, ANN201
+    return page.evaluate(expression)
+
+
+def wait_ready(page, number: int) -> None:  # noqa: ANN001
+    page.wait_for_selector(f"#version-{number} .wave[data-ready='1']", state="attached", timeout=TIMEOUT_MS)
+
+
+def test_review_in_chromium(server, browser) -> None:
+    base, app = server
+    store = app.state.room.store
+    link = f"{base}/?t=" + sign_token(store.secret, store.project_id, "approver", lifetime_s=3600, name="Dana")
+    page = browser.new_page(viewport={"width": 1400, "height": 900})
+    errors: list[str] = []
+    page.on("pageerror", lambda err: errors.append(str(err)))
+
+    # open the share link: the token becomes a cookie and leaves the address bar
+    page.goto(link)
+    assert page.url == f"{base}/"
+    wait_ready(page, 1)
+    wait_ready(page, 2)
+    page.wait_for_function("document.querySelector('#status').textContent === 'ready'", timeout=TIMEOUT_MS)
+    assert "Dana (approver)" in page.inner_text("#who")
+    assert page.inner_text("#active") == "v2"
+    assert page.locator("#version-2 .lane.sections span").count() >= 2
+    page.screenshot(path=str(SHOTS / "01-opened.png"), full_page=True)
+
+    # play: the playing version's clock moves
+    page.click("#play")
+    page.wait_for_function("window.review.players.get(2).getCurrentTime() > 0.5", timeout=TIMEOUT_MS)
+    assert page.inner_text("#play") == "Pause"
+    page.screenshot(path=str(SHOTS / "02-playing.png"))
+    page.click("#play")
+    assert js(page, "window.review.players.get(2).isPlaying()") is False
+
+    # a comment at 0:42, still there after a reload
+    page.fill("#comment-time", "0:42")
+    page.fill("#comment-body", "the hi-hats get harsh here")
+    page.click("#comment-submit")
+    page.wait_for_selector("#comments .comment >> text=the hi-hats get harsh here", timeout=TIMEOUT_MS)
+    page.reload()
+    wait_ready(page, 2)
+    comment = page.locator("#comments .comment", has_text="the hi-hats get harsh here")
+    comment.wait_for(timeout=TIMEOUT_MS)
+    assert comment.locator(".when").inner_text() == "0:42"
+    assert "Dana" in comment.locator(".by").inner_text()
+    page.wait_for_function("window.review.players.get(2).regions.getRegions().some(r => r.id.startsWith('c'))",
+                           timeout=TIMEOUT_MS)
+    page.screenshot(path=str(SHOTS / "03-comment-after-reload.png"), full_page=True)
+
+    # A/B: from v2 at 0:20 to v1 at the same position, still playing
+    js(page, "window.review.players.get(2).setTime(20)")
+    page.click("#play")
+    page.wait_for_function("window.review.players.get(2).getCurrentTime() > 20.3", timeout=TIMEOUT_MS)
+    page.click("#ab-toggle")
+    assert page.inner_text("#active") == "v1"
+    page.wait_for_function("window.review.players.get(1).isPlaying()", timeout=TIMEOUT_MS)
+    one, two = js(page, "[window.review.players.get(1).getCurrentTime(), window.review.players.get(2).getCurrentTime()]")
+    assert js(page, "window.review.players.get(2).isPlaying()") is False
+    assert 20.0 < one < 22.0 and abs(one - two) < 0.5, (one, two)
+    page.screenshot(path=str(SHOTS / "04-ab-switched-to-v1.png"))
+    page.click("#ab-toggle")
+    assert page.inner_text("#active") == "v2"
+    page.click("#play")
+
+    # request a revision from the comment: progress, then version 3 with its explanation
+    page.locator("#comments .comment", has_text="the hi-hats get harsh here").locator(".revise").click()
+    page.wait_for_selector(".job", timeout=TIMEOUT_MS)
+    page.screenshot(path=str(SHOTS / "05-revision-running.png"))
+    page.wait_for_selector(".job[data-state='done']", timeout=TIMEOUT_MS)
+    wait_ready(page, 3)
+    card = page.locator("#version-3")
+    assert "note at 42.0 s: the hi-hats get harsh here" in card.locator("h3").inner_text()
+    assert "bass" in card.locator(".explanation").inner_text()
+    assert page.locator(".version").first.get_attribute("id") == "version-3"
+    page.screenshot(path=str(SHOTS / "06-new-version.png"), full_page=True)
+
+    # approve it
+    card.locator(".approve").click()
+    card = page.locator("#version-3")
+    card.locator(".approved", has_text="approved by Dana").wait_for(timeout=TIMEOUT_MS)
+    page.screenshot(path=str(SHOTS / "07-approved.png"), full_page=True)
+    assert errors == []
+
+
+def test_a_viewer_sees_no_comment_form_and_a_bad_link_sees_nothing(server, browser) -> None:
+    base, app = server
+    store = app.state.room.store
+    page = browser.new_page()
+    page.goto(f"{base}/?t=" + sign_token(store.secret, store.project_id, "viewer", lifetime_s=60, name="Lee"))
+    wait_ready(page, 1)
+    assert page.locator("#comment-form").is_hidden()
+    assert page.locator(".approve").first.is_hidden()
+    other = browser.new_page()
+    response = other.goto(f"{base}/?t=" + sign_token(b"x" * 32, store.project_id, "owner", lifetime_s=60))
+    assert response.status == 401 and other.locator(".version").count() == 0
+    other.screenshot(path=str(SHOTS / "08-bad-link.png"))

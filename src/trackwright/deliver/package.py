@@ -259,6 +259,7 @@ class _Writer:
     def __init__(self, folder: Path, title: str, version: int, target: Target, reference: str) -> None:
         self.folder, self.title, self.version, self.target, self.reference = folder, title, version, target, reference
         self.files: list[Deliverable] = []
+        self.pending: list[tuple[Any, ...]] = []
         now = dt.datetime.now(dt.timezone.utc)
         self.date, self.time = now.strftime("%Y-%m-%d"), now.strftime("%H:%M:%S")
 
@@ -267,7 +268,20 @@ class _Writer:
 
     def write(self, audio: Audio, name: str, kind: str, description: str, *, target_lufs: float | None,
               ceiling: bool = True, loop: tuple[int, int] | None = None, bit_depth: str = "24",
-              info: Mapping[str, Any] | None = None) -> Deliverable:
+              info: Mapping[str, Any] | None = None) -> None:
+        """Queue a file; :meth:`flush` writes the queue in parallel and keeps the order."""
+        self.pending.append((len(self.files) + len(self.pending), audio, name, kind, description, target_lufs,
+                             ceiling, loop, bit_depth, dict(info or {})))
+
+    def flush(self) -> None:
+        """Write, read back, measure and tag every queued file."""
+        from trackwright.parallel import thread_map
+
+        work, self.pending = self.pending, []
+        self.files.extend(thread_map(lambda job: self._write_one(*job), work))
+
+    def _write_one(self, index: int, audio: Audio, name: str, kind: str, description: str, target_lufs: float | None,
+                   ceiling: bool, loop: tuple[int, int] | None, bit_depth: str, info: dict[str, Any]) -> Deliverable:
         path = self.folder / name
         save_audio(audio, path, bit_depth=bit_depth)
         written = load_audio(path)  # measure what a client will get
@@ -276,17 +290,15 @@ class _Writer:
         history = (f"A=PCM,F={audio.sample_rate},W={'32' if bit_depth == 'float' else bit_depth},"
                    f"M={'stereo' if audio.channels == 2 else 'mono' if audio.channels == 1 else 'multi'},"
                    f"T=trackwright deliver {self.target.name}")
-        bext = BextInfo(description[:256], ORIGINATOR, f"TW{self.reference[:10]}{len(self.files):04d}"[:32],
+        bext = BextInfo(description[:256], ORIGINATOR, f"TW{self.reference[:10]}{index:04d}"[:32],
                         self.date, self.time, integrated, report.loudness_range_lu, report.true_peak_dbtp, history)
         chunks = {b"bext": bext_chunk(bext)}
         if loop is not None:
             chunks[b"smpl"] = smpl_chunk([LoopPoint(*loop)], audio.sample_rate)
         write_wav_chunks(path, chunks)
-        item = Deliverable(name, kind, description, written.duration_s, written.frames, integrated,
+        return Deliverable(name, kind, description, written.duration_s, written.frames, integrated,
                            report.true_peak_dbtp, report.loudness_range_lu, target_lufs,
-                           self.target.ceiling_dbtp if ceiling else None, loop, dict(info or {}))
-        self.files.append(item)
-        return item
+                           self.target.ceiling_dbtp if ceiling else None, loop, info)
 
 
 def _parse_only(only: Sequence[str] | str | None) -> set[str]:
@@ -524,6 +536,7 @@ def _build(opened: Any, recipe: Any, render: Any, folder: Path, title: str, vers
         from trackwright.parallel import thread_map as each
 
         stems = dict(zip(stems, each(lambda stem: master_eq(stem, main.chain), list(stems.values()))))
+    writer.flush()
     if "stems" in kinds:
         report(0.7, "writing the stems")
         if not stems:
@@ -551,6 +564,8 @@ def _build(opened: Any, recipe: Any, render: Any, folder: Path, title: str, vers
             report(0.94, "segments")
             _write_segments(writer, master_audio, grid, likeness)
 
+    report(0.95, "writing the loops, layers and segments")
+    writer.flush()
     report(0.97, "checking every file")
     misses = [line for item in writer.files for line in item.misses()]
     if misses:
@@ -573,6 +588,7 @@ def _attempt(job: Callable[[], Any]) -> Any:
 
 def _write_stems(writer: _Writer, stems: Mapping[str, Audio], roles: Mapping[str, str], master_audio: Audio,
                  gain: float) -> None:
+    # the sum is checked against the master as written (24-bit) when it is part of the delivery
     master_24 = load_audio(writer.folder / writer.name("Main")) if any(
         f.kind == "main" for f in writer.files) else master_audio
     total = np.zeros(master_24.samples.shape, dtype=np.float64)
@@ -633,12 +649,12 @@ def _fade_out(samples: np.ndarray, n: int) -> None:
 
 
 def _loop_file(writer: _Writer, audio: Audio, start: int, end: int, name: str, kind: str, description: str,
-               info: dict[str, Any]) -> Deliverable:
+               info: dict[str, Any]) -> None:
     looped = seamless_loop(audio.samples, audio.sample_rate, start, end)
     peak = true_peak_dbtp(audio.with_samples(looped))
     if peak > writer.target.ceiling_dbtp - 0.02:  # the cross-fade of two peaks can add a little
         looped *= np.float32(10 ** ((writer.target.ceiling_dbtp - 0.05 - peak) / 20))
-    return writer.write(audio.with_samples(looped), name, kind, description, target_lufs=None,
+    writer.write(audio.with_samples(looped), name, kind, description, target_lufs=None,
                         loop=(0, looped.shape[1] - 1), info=info)
 
 
@@ -654,6 +670,7 @@ def _write_loops(writer: _Writer, audio: Audio, grid: BarGrid, likeness: np.ndar
                    f"{writer.title} main groove, bars {first + 1}–{end}, seamless loop",
                    {"bars": [first, end], "likeness": round(score, 3), "section": "groove"})
     seen: set[str] = set()
+    names: set[str] = set()
     for section in grid.sections:
         key = section.label
         if key in seen or section.end_bar - section.first_bar < 2:
@@ -664,12 +681,13 @@ def _write_loops(writer: _Writer, audio: Audio, grid: BarGrid, likeness: np.ndar
             continue
         start, stop = _span_frames(grid, section.first_bar, section.end_bar, rate)
         role = title_for(section.role)
-        name = writer.name("Loop", role if role not in {f.info.get("role_name") for f in writer.files} else f"{role}{key}")
+        name = writer.name("Loop", role if role not in names else f"{role}{title_for(key)}")
+        names.add(role)
         _loop_file(writer, audio, start, stop, name, "loop",
                    f"{writer.title} {section.role} ({section.label}), bars {section.first_bar + 1}–{section.end_bar}, "
                    "seamless loop",
                    {"bars": [section.first_bar, section.end_bar], "likeness": round(score, 3),
-                    "section": section.label, "role_name": role})
+                    "section": section.label})
 
 
 def _write_layers(writer: _Writer, stems: Mapping[str, Audio], roles: Mapping[str, str], master_audio: Audio,

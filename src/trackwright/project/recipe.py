@@ -61,6 +61,7 @@ PAN_RANGE = (-1.0, 1.0)
 
 STEMS_FOLDER = "sources/stems/"
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
+_MIX_FIELD = "mix"  # the mix: block (trackwright.mix.mixer.MixPlan), optional
 _TOP_FIELDS = ("format", "version", "sources", "arrangement", "parts", "master", "score")
 
 
@@ -296,6 +297,9 @@ class Recipe:
         arrangement: which stretches of the draft play, in what order (source seconds).
         parts: stem name → :class:`PartSettings`; stems not named play as delivered.
         master: :class:`MasterSettings` (target None = no mastering).
+        mix: the mix decisions (:meth:`trackwright.mix.mixer.MixPlan.to_dict`: style, bus and each
+            part's role, fader, high-pass, unmasking cuts, compressor, pan, width, reverb send), or
+            None: stems summed as delivered with only ``parts`` applied.
         sources: relative path → sha256 of every source file.
         version: the version block when the recipe was read from (or committed to) a project;
             not part of the music, so ignored by ``==``.
@@ -310,6 +314,7 @@ class Recipe:
     master: MasterSettings = field(default_factory=MasterSettings)
     sources: Mapping[str, str] = field(default_factory=dict)
     version: VersionInfo | None = field(default=None, compare=False)
+    mix: Mapping[str, Any] | None = field(default=None, kw_only=True)
     score: tuple[Mapping[str, Any], ...] = ()
 
     def __post_init__(self) -> None:
@@ -325,6 +330,10 @@ class Recipe:
         object.__setattr__(self, "sources", dict(sorted(self.sources.items())))
         _check_sources(self.sources, "sources")
         _check_part_names(self.parts, self.sources)
+        if self.mix is not None:
+            from trackwright.mix.mixer import MixPlan
+
+            object.__setattr__(self, "mix", _plain(MixPlan.from_dict(self.mix, _MIX_FIELD).to_dict()))
 
     # -- copies -------------------------------------------------------------------------------
     def replace(self, **changes: Any) -> Recipe:
@@ -355,7 +364,8 @@ class Recipe:
         """
         return {"arrangement": self.arrangement.merged().to_dict(),
                 "parts": {name: part.to_dict() for name, part in self.parts.items() if not part.is_default},
-                "master": self.master.to_dict(), **({"score": _plain(list(self.score))} if self.score else {})}
+                "master": self.master.to_dict(), **({"score": _plain(list(self.score))} if self.score else {}),
+                **({_MIX_FIELD: self.mix} if self.mix is not None else {})}
 
     def same_music(self, other: Recipe) -> bool:
         """True when both recipes sound the same (same music and sources)."""
@@ -371,6 +381,8 @@ class Recipe:
         out["arrangement"] = _plain(self.arrangement.to_dict())
         out["parts"] = {name: part.to_dict() for name, part in self.parts.items()}
         out["master"] = self.master.to_dict()
+        if self.mix is not None:
+            out[_MIX_FIELD] = _plain(dict(self.mix))
         if self.score:
             out["score"] = _plain([dict(op) for op in self.score])
         return out
@@ -396,7 +408,7 @@ class Recipe:
         if "format" not in data:
             raise ParameterError("format: missing (a recipe starts with `format: 1`)")
         check_format(data["format"], where)
-        _no_unknown(data, _TOP_FIELDS, "")
+        _no_unknown(data, (*_TOP_FIELDS, _MIX_FIELD), "")
         version = VersionInfo.from_block(data["version"]) if data.get("version") is not None else None
         sources = dict(_mapping(data.get("sources") or {}, "sources", "path: sha256"))
         _check_sources(sources, "sources")
@@ -411,9 +423,10 @@ class Recipe:
             parts[name] = PartSettings.from_dict(value, f"parts.{name}")
         _check_part_names(parts, sources)
         master = MasterSettings.from_dict(data.get("master"), "master")
+        mix = data.get(_MIX_FIELD)
         from trackwright.score.compose import validate_ops
 
-        return cls(arrangement, parts, master, sources, version, tuple(validate_ops(data.get("score"))))
+        return cls(arrangement, parts, master, sources, version, tuple(validate_ops(data.get("score"))), mix=mix)
 
     def to_yaml(self) -> str:
         """The human-readable recipe file."""

@@ -9,6 +9,11 @@ Conventions
   ``residual.wav`` always sum to ``mix.wav``.
 * Pan is a balance control: +0.5 lowers the left channel by cos(0.5·π/2) and keeps the right;
   0 changes nothing. It applies to the first two channels; mono parts ignore it.
+* A recipe with a ``mix:`` block (:class:`trackwright.mix.mixer.MixPlan`) mixes the placed stems
+  through its decisions (EQ, compression, pan, width, reverb bus, glue; no mastering here: the
+  recipe's ``master`` does that): the written stems are then the processed parts, and the mix is
+  the edited residual plus the mixed parts with their reverb and glue, so the stems no longer sum
+  to it exactly.
 * Renders are deterministic and cached by :func:`cache_key`: the same recipe over the same
   sources always gives the same bytes.
 """
@@ -117,6 +122,22 @@ def part_gains(part: PartSettings, channels: int) -> np.ndarray:
     return gains
 
 
+def place_stems(recipe: Recipe, stems: Mapping[str, Audio], plan: Any, *,
+                progress: ProgressCallback | None = None) -> dict[str, Audio]:
+    """Each stem edited by ``plan`` (a :class:`~trackwright.arrange.splice.SplicePlan` of the
+    recipe's arrangement) with its part's gain, pan and mute applied, by name (sorted)."""
+    from trackwright.arrange.splice import apply_plan
+
+    report = progress or ignore_progress
+    placed = {}
+    for index, (name, stem) in enumerate(sorted(stems.items())):
+        report((index + 1) / max(len(stems), 1), f"editing {name}")
+        edited = apply_plan(stem, plan)
+        gains = part_gains(recipe.part(name), edited.channels)
+        placed[name] = edited.with_samples((edited.samples * gains[:, None]).astype(np.float32))
+    return placed
+
+
 def load_edit_midi() -> Callable[..., Any] | None:
     """``trackwright.arrange.midi.edit_midi`` when that module exists, else None."""
     try:
@@ -163,13 +184,23 @@ def render_recipe(recipe: Recipe, draft: Audio, stems: Mapping[str, Audio], midi
         edited_residual = apply_plan(draft.with_samples(residual.astype(np.float32)), plan)
         total = edited_residual.samples.astype(np.float64)
         write(edited_residual, RESIDUAL_FILE, "residual")
-        for index, (name, stem) in enumerate(sorted(stems.items())):
-            report(0.1 + 0.6 * (index + 1) / steps, f"editing {name}")
-            edited = apply_plan(stem, plan)
-            gains = part_gains(recipe.part(name), edited.channels)
-            placed = (edited.samples * gains[:, None]).astype(np.float32)
-            total += placed
-            write(edited.with_samples(placed), f"{STEMS_DIR}/{name}.wav", f"stem:{name}")
+        placed = place_stems(recipe, stems, plan,
+                             progress=lambda f, label: report(0.1 + 0.6 * f * (steps - 2) / steps, label))
+        if recipe.mix is None:
+            for part in placed.values():
+                total += part.samples
+        else:
+            import dataclasses
+
+            from trackwright.mix.mixer import MixPlan, apply_mix
+
+            report(0.7, f"mixing ({recipe.mix.get('style')})")
+            mixed = apply_mix(placed, dataclasses.replace(MixPlan.from_dict(recipe.mix), target=None))
+            warnings.extend(mixed.warnings)
+            placed = mixed.parts
+            total = total + mixed.premaster.samples  # parts, reverb bus and glue (stereo)
+        for name, part in placed.items():
+            write(part, f"{STEMS_DIR}/{name}.wav", f"stem:{name}")
         mix = Audio(total.astype(np.float32), draft.sample_rate)
     report(0.72, "writing the mix")
     write(mix, MIX_FILE, "mix")

@@ -23,6 +23,7 @@ import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -548,3 +549,94 @@ def mix_stems(stems: Mapping[str, Audio], *, style: str = "pop", roles: Mapping[
               target: str | float | None = None, progress: ProgressCallback | None = None) -> MixResult:
     """:func:`plan_mix` then :func:`apply_mix`: the whole mix of ``stems`` in one call."""
     return apply_mix(stems, plan_mix(stems, style=style, roles=roles, target=target), progress=progress)
+
+
+def load_stems_folder(folder: str | Path) -> tuple[dict[str, Audio], list[str]]:
+    """Every audio file in ``folder`` as a part named by its file name (lower-cased stem).
+
+    Shorter stems are padded with silence to the longest (with a warning); mono stems are spread
+    to stereo when others are stereo. Stems at different sample rates are refused.
+
+    Returns
+    -------
+    (stems, warnings)
+    """
+    from trackwright.audio import READ_EXTENSIONS, load_audio
+    from trackwright.project.sources import fit_stem
+
+    root = Path(folder)
+    if not root.is_dir():
+        raise ParameterError(f"{root}: not a folder of stems")
+    files = sorted(p for p in root.iterdir() if p.is_file() and p.suffix.lower() in READ_EXTENSIONS)
+    if not files:
+        raise ParameterError(f"{root}: holds no audio files ({', '.join(READ_EXTENSIONS)})")
+    loaded = {}
+    for path in files:
+        name = path.stem.lower()
+        if name in loaded:
+            raise ParameterError(f"{root}: two stems are named {name!r}; rename one")
+        loaded[name] = load_audio(path)
+    rates = {a.sample_rate for a in loaded.values()}
+    if len(rates) > 1:
+        listing = ", ".join(f"{n} {a.sample_rate} Hz" for n, a in loaded.items())
+        raise ParameterError(f"{root}: stems must share one sample rate ({listing}); re-export them at one rate")
+    frames = max(a.frames for a in loaded.values())
+    channels = max(a.channels for a in loaded.values())
+    if channels > 2:
+        raise ParameterError(f"{root}: mixing takes mono or stereo stems, one has {channels} channels")
+    warnings = [f"{name}: {(frames - a.frames) / a.sample_rate:.3f} s shorter than the longest stem; padded with silence"
+                for name, a in loaded.items() if a.frames < frames]
+    return {name: fit_stem(a, frames, channels) for name, a in loaded.items()}, warnings
+
+
+@dataclass(frozen=True)
+class ProjectMix:
+    """A project version made by :func:`mix_project`.
+
+    Attributes:
+        version: the new version's number.
+        plan: the decisions stored in its recipe's ``mix:`` block.
+        mix: the rendered mix file; master: the master file (None without a master target).
+        warnings: one line each.
+    """
+
+    version: int
+    plan: MixPlan
+    mix: Path
+    master: Path | None
+    warnings: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        return {"version": self.version, "plan": self.plan.to_dict(), "mix": str(self.mix),
+                "master": None if self.master is None else str(self.master), "warnings": list(self.warnings)}
+
+
+def mix_project(project_dir: str | Path, *, style: str = "pop", roles: Mapping[str, str] | None = None,
+                author: str | None = None, progress: ProgressCallback | None = None) -> ProjectMix:
+    """Plan a mix of a project's stems (as its latest version places them), store it as a new version.
+
+    The plan goes into the recipe's ``mix:`` block (revise it there, or with ``Recipe.replace``);
+    the project's own ``master`` setting does the mastering.
+    """
+    from trackwright.arrange.splice import plan_splices
+    from trackwright.project import Project
+    from trackwright.project.render import place_stems
+
+    report = progress or ignore_progress
+    project = Project.open(project_dir)
+    with project.lock():
+        recipe = project.recipe()
+        report(0.05, "placing the stems")
+        draft = project.source_audio()
+        sources = project.source_stems(draft)
+        if not sources:
+            raise ParameterError(f"{project_dir}: has no stems to mix (make it with `trackwright new --stems DIR`)")
+        # the parts as the arrangement places them, before any earlier mix decisions
+        stems = place_stems(recipe, sources, plan_splices(draft, recipe.arrangement))
+        report(0.3, "deciding the mix")
+        plan = plan_mix(stems, style=style, roles=roles, target="none")
+        version = project.commit(recipe.replace(mix=plan.to_dict()), f"mix ({style})", author=author)
+        rendered = project.render(version.number, progress=lambda f, label: report(0.4 + 0.6 * f, label))
+    stored = MixPlan.from_dict(project.recipe(version.number).mix)
+    return ProjectMix(version.number, stored, rendered.mix, rendered.master, list(rendered.warnings))

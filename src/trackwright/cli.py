@@ -731,6 +731,129 @@ def review(
     serve(project_dir, host=host, port=port, share=share or (), share_days=share_days)
 
 
+# --- production: re-rendered instruments, expression, drum layers, mixing (issue 5b) ----------------
+def _pairs(values: list[str] | None, flag: str) -> dict[str, str]:
+    out = {}
+    for item in values or []:
+        name, sep, value = item.partition("=")
+        if not sep or not name.strip() or not value.strip():
+            raise ParameterError(f"{flag} takes NAME=VALUE, got {item!r}")
+        out[name.strip().lower()] = value.strip()
+    return out
+
+
+@app.command()
+def mix(
+    source: Annotated[Path, typer.Argument(metavar="STEMS_DIR|PROJECT", help="A folder of stems, or a project folder.")],
+    output: Annotated[Path | None, typer.Option("-o", "--output", help="Write the mix (master) here (WAV/FLAC).")] = None,
+    style: Annotated[str, typer.Option(help="cinematic, pop, intimate or electronic: space, glue, width.")] = "pop",
+    target: Annotated[str | None, typer.Option(help="Master target for a stems folder (name or LUFS; none for no "
+                                                    "master). A project uses its own master setting.")] = None,
+    role: Annotated[list[str] | None, typer.Option("--role", help="PART=ROLE when the name misleads (repeatable): "
+                                                   "vocals, lead, drums, bass, keys, guitar, strings, pad, fx, other.")] = None,
+    bit_depth: Annotated[str, typer.Option(help="Output sample format: 16, 24 or float.")] = "24",
+    author: AuthorOption = None,
+    as_json: JsonOption = False,
+    quiet: QuietOption = False,
+) -> None:
+    """Mix stems: gain staging, high-pass, unmasking EQ, compression, pan/width, reverb bus, glue, master."""
+    from trackwright.audio import check_output_path, load_audio, output_format, save_audio, write_atomic
+    from trackwright.mix.mixer import load_stems_folder, mix_project, mix_stems
+
+    roles = _pairs(role, "--role")
+    is_project = (source / "project.yaml").is_file()
+    if not is_project and output is None:
+        raise ParameterError("mix needs -o/--output FILE for a stems folder (or give a project folder)")
+    if output is not None:
+        check_output_path(output, [])
+        output_format(output, bit_depth)
+        if not output.parent.is_dir():
+            raise ParameterError(f"{output}: folder {output.parent} does not exist")
+    with progress_bar("Mixing", quiet=quiet or _state["quiet"]) as progress:
+        if is_project:
+            done = mix_project(source, style=style, roles=roles, author=author, progress=progress)
+            if output is not None:
+                rendered = done.master or done.mix
+                if output.suffix.lower() == ".wav" and bit_depth == "float" and done.master is None:
+                    import shutil
+
+                    write_atomic(output, lambda tmp: shutil.copyfile(rendered, tmp))
+                else:
+                    save_audio(load_audio(rendered), output, bit_depth=bit_depth)
+            data: dict[str, Any] = {"source": str(source), "project": str(source), **done.to_dict()}
+            warnings_seen = done.warnings
+        else:
+            stems, warnings_seen = load_stems_folder(source)
+            result = mix_stems(stems, style=style, roles=roles, target=target, progress=progress)
+            inputs = [p for p in source.iterdir() if p.is_file()]
+            save_audio(result.audio, output, bit_depth=bit_depth, inputs=inputs)  # type: ignore[arg-type]
+            warnings_seen = warnings_seen + result.warnings
+            data = {"source": str(source), **result.to_dict(), "warnings": warnings_seen}
+        if output is not None:
+            data["output"] = str(output)
+    if as_json:
+        _print_json(data)
+        return
+    _warn(warnings_seen)
+    plan = data["plan"]
+    print(f"mix of {source.name} ({plan['style']}):")
+    for name, part in plan["parts"].items():
+        if part["mute"]:
+            print(f"  {name:<14} left out (silent)")
+            continue
+        cuts = ", ".join(f"{c['gain_db']:+.1f} dB @ {c['freq_hz']:.0f} Hz" for c in part["cuts"]) or "no cuts"
+        print(f"  {name:<14} {part['role']:<8} fader {part['gain_db']:+6.1f} dB  HPF {part['highpass_hz']:>4.0f} Hz  "
+              f"pan {part['pan']:+.2f}  {cuts}")
+    if is_project:
+        print(f"project {source}: version {data['version']} → {data['master'] or data['mix']}")
+    elif data.get("master"):
+        print(f"master: {data['master']['integrated_lufs']:.1f} LUFS, {data['master']['true_peak_dbtp']:.1f} dBTP")
+    if output is not None:
+        print(f"wrote {output}")
+
+
+@app.command()
+def rerender(
+    midi_file: Annotated[Path, typer.Argument(metavar="MIDI", help="A Standard MIDI File.")],
+    output: Annotated[Path, typer.Option("-o", "--output", help="Folder for one WAV per part (new or empty).")],
+    instrument: Annotated[list[str] | None, typer.Option("--instrument", help="PART=INSTRUMENT (repeatable): a preset "
+                                                         "(piano, strings, pad, brass, choir, drums, ms-strings…), "
+                                                         "gm:N, drums:N, sf:PATH:BANK:PROGRAM or sfz:PATH.")] = None,
+    humanize_seed: Annotated[int | None, typer.Option("--humanize", help="Humanise timing (≤10 ms) and velocity (±8) "
+                                                      "with this seed.")] = None,
+    legato_strings: Annotated[bool, typer.Option("--legato", help="Overlap the notes of sustained parts.")] = False,
+    rate: Annotated[int, typer.Option("--rate", help="Sample rate, Hz.")] = 48000,
+    as_json: JsonOption = False,
+    quiet: QuietOption = False,
+) -> None:
+    """Re-render a MIDI file's parts with chosen instruments, one stem per part."""
+    from trackwright.arrange.midi import load_midi
+    from trackwright.audio import save_audio
+    from trackwright.produce.expression import humanize, legato
+    from trackwright.produce.instruments import render_parts
+
+    if output.exists() and (not output.is_dir() or any(output.iterdir())):
+        raise ParameterError(f"{output}: must be a new or empty folder")
+    music = load_midi(midi_file)
+    if legato_strings:
+        music = legato(music)
+    if humanize_seed is not None:
+        music = humanize(music, seed=humanize_seed)
+    with progress_bar("Rendering", quiet=quiet or _state["quiet"]) as progress:
+        parts = render_parts(music, _pairs(instrument, "--instrument"), sample_rate=rate, progress=progress)
+    output.mkdir(parents=True, exist_ok=True)
+    written = {}
+    for name, audio in parts.items():
+        path = output / f"{name}.wav"
+        save_audio(audio, path, bit_depth="24")
+        written[name] = str(path)
+    if as_json:
+        _print_json({"midi": str(midi_file), "parts": written, "sample_rate": rate})
+        return
+    for name, path in written.items():
+        print(f"  {name:<12} {path}")
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; return the exit status instead of exiting (for tests and scripts)."""
     command = typer.main.get_command(app)

@@ -16,7 +16,8 @@ from project_fixtures import RATE, write_song
 from trackwright.analysis.loudness import measure_loudness
 from trackwright.audio import Audio, load_audio, save_audio
 from trackwright.deliver import deliver, read_bext, read_loop_points, write_wav_chunks
-from trackwright.deliver.package import LOUDNESS_TOLERANCE_LU, UNDERSCORE_DROP_LU, loop_wrap_step, stem_role
+from trackwright.deliver.package import (LOUDNESS_TOLERANCE_LU, UNDERSCORE_DROP_LU, loop_wrap_step, seamless_loop,
+                                        stem_role)
 from trackwright.deliver.wavmeta import LoopPoint, smpl_chunk
 from trackwright.errors import MeasurementError, ParameterError
 from trackwright.project import Project
@@ -239,3 +240,32 @@ def test_cli_deliver(delivered, tmp_path, capsys):
         assert code == 1 and err.count("\n") == 1, (bad, err)
     code, _, err = run(capsys, "deliver", tmp_path / "nothing", "--target", "streaming")
     assert code == 1 and err.count("\n") == 1
+
+
+def test_seamless_loop_against_a_plain_cut():
+    rate = 8000
+    t = np.arange(rate * 3) / rate
+    tone = np.stack([0.5 * np.sin(2 * np.pi * 372.5 * rate / 9000 * t)] * 2).astype(np.float32)  # 372½ periods
+    start, end = 4000, 4000 + 9000
+    plain = tone[:, start:end]
+    steps = np.percentile(np.abs(np.diff(tone.astype(np.float64), axis=1)), 99)
+    assert loop_wrap_step(plain) > steps  # a plain cut clicks
+    looped = seamless_loop(tone, rate, start, end)
+    assert looped.shape == plain.shape
+    assert loop_wrap_step(looped) <= steps
+    np.testing.assert_array_equal(looped[:, :4000], plain[:, :4000])  # only the last 40 ms change
+
+
+def test_without_stems_skips_with_warnings(tmp_path):
+    paths = write_song(tmp_path / "src", 20.0, stems=False)
+    Project.create(tmp_path / "solo", paths["draft"])
+    result = deliver(tmp_path / "solo", target="broadcast", output=tmp_path / "out", cutdowns=[6],
+                     only="main,alternates,cutdowns,layers,stems")
+    kinds = sorted(f.kind for f in result.files)
+    assert kinds == ["cutdown", "main", "underscore"]
+    text = " | ".join(result.warnings)
+    for word in ("instrumental skipped: the project has no stems", "separation", "lite skipped",
+                 "layers skipped", "stems skipped"):
+        assert word in text
+    for item in result.files:
+        assert abs(item.integrated_lufs - item.target_lufs) <= LOUDNESS_TOLERANCE_LU

@@ -442,6 +442,9 @@ def _build(opened: Any, recipe: Any, render: Any, folder: Path, title: str, vers
     gain = 10.0 ** (main.gain_db / 20.0)
 
     def mix_of(weights: Mapping[str, float]) -> Audio:
+        """residual + Σ weight × stem: the mix with some parts changed (the mix itself without stems)."""
+        if not stems:
+            return mix
         total = np.zeros_like(mix.samples, dtype=np.float64) if residual is None else residual.samples.astype(np.float64)
         for part, stem in stems.items():
             total += weights.get(part, 1.0) * stem.samples

@@ -98,7 +98,8 @@ def test_instrumental_drops_the_vocal_and_underscore_carves_the_presence(deliver
     lite = load_audio(folder / "NightDrive_Lite_v1.wav")
     # the vocal's notes, relative to the whole spectrum, fall by far more than 20 dB without it
     def vocal_share(audio: Audio) -> float:
-        return sum(10 ** (_band_db(audio, f - 3, f + 3) / 10) for f in set(VOCAL_HZ)) / 10 ** (_band_db(audio, 20, 10000) / 10)
+        notes = sum(10 ** (_band_db(audio, f - 3, f + 3) / 10) for f in set(VOCAL_HZ))
+        return notes / 10 ** (_band_db(audio, 20, 10000) / 10)
     assert 10 * np.log10(vocal_share(inst) / vocal_share(main)) < -20
     # presence (300 Hz–3 kHz) relative to the lows sits lower in the underscore than in the main
     def presence(audio: Audio) -> float:
@@ -181,6 +182,8 @@ def test_segments_and_transitions_in_the_manifest(delivered):
         assert seg["pre_roll_s"] == pytest.approx(seg["entry_cue_s"])
     assert all(t["sync"] in ("next_bar", "exit_cue") for t in game["transitions"])
     assert "wwise" in game["mapping"] and "fmod" in game["mapping"]
+    stings = _files(manifest, "stinger")
+    assert len(stings) == 2 and all(2.0 <= s["duration_s"] <= 5.0 for s in stings)
 
 
 def test_bext_and_cue_sheet(delivered):

@@ -135,7 +135,8 @@ class Deliverable:
             got = "unmeasurable" if self.integrated_lufs is None else f"{self.integrated_lufs:.2f} LUFS"
             out.append(f"{self.name}: {got}, target {self.target_lufs:g} ±{LOUDNESS_TOLERANCE_LU:g} LU")
         if self.ceiling_dbtp is not None and self.true_peak_dbtp > self.ceiling_dbtp:
-            out.append(f"{self.name}: true peak {self.true_peak_dbtp:.2f} dBTP over the {self.ceiling_dbtp:g} dBTP ceiling")
+            out.append(f"{self.name}: true peak {self.true_peak_dbtp:.2f} dBTP over the "
+                       f"{self.ceiling_dbtp:g} dBTP ceiling")
         return out
 
     def to_dict(self) -> dict[str, Any]:
@@ -216,7 +217,8 @@ def seamless_loop(samples: np.ndarray, sample_rate: int, start: int, end: int, *
     inc = incoming.astype(np.float64).ravel()
     denominator = math.sqrt(float(np.dot(outgoing, outgoing) * np.dot(inc, inc)))
     rho = float(np.clip(np.dot(outgoing, inc) / denominator, 0.0, 1.0)) if denominator > 1e-20 else 0.0
-    body[:, -n:] = body[:, -n:] * _fade_curve(n, rising=False, rho=rho) + incoming * _fade_curve(n, rising=True, rho=rho)
+    body[:, -n:] = (body[:, -n:] * _fade_curve(n, rising=False, rho=rho)
+                    + incoming * _fade_curve(n, rising=True, rho=rho))
     return body
 
 
@@ -445,7 +447,8 @@ def _build(opened: Any, recipe: Any, render: Any, folder: Path, title: str, vers
         """residual + Σ weight × stem: the mix with some parts changed (the mix itself without stems)."""
         if not stems:
             return mix
-        total = np.zeros_like(mix.samples, dtype=np.float64) if residual is None else residual.samples.astype(np.float64)
+        total = (np.zeros_like(mix.samples, dtype=np.float64) if residual is None
+                 else residual.samples.astype(np.float64))
         for part, stem in stems.items():
             total += weights.get(part, 1.0) * stem.samples
         return mix.with_samples(total.astype(np.float32))
@@ -524,7 +527,8 @@ def _build(opened: Any, recipe: Any, render: Any, folder: Path, title: str, vers
         if label.startswith("cutdown"):
             seconds = label.split(":")[1]
             writer.write(made.audio, writer.name(f"{seconds}s"), "cutdown",
-                         f"{title} {seconds} s cutdown with the song's own ending", target_lufs=made.target.integrated_lufs,
+                         f"{title} {seconds} s cutdown with the song's own ending",
+                         target_lufs=made.target.integrated_lufs,
                          info={"length_s": float(seconds), "ending": detail.ending, "source_bars": detail.bars,
                                "jumps": detail.jumps, "notes": detail.notes})
         else:
@@ -602,7 +606,8 @@ def _write_stems(writer: _Writer, stems: Mapping[str, Audio], roles: Mapping[str
                      f"{part} stem ({roles[part]}) with the main master's EQ and gain", target_lufs=None, ceiling=False,
                      bit_depth="float", info={"part": part, "role": roles[part]})
     diff = master_24.samples.astype(np.float64) - total
-    level = 10 * math.log10(max(float(np.mean(diff ** 2)), 1e-30) / max(float(np.mean(master_24.samples.astype(np.float64) ** 2)), 1e-30))
+    master_power = float(np.mean(master_24.samples.astype(np.float64) ** 2))
+    level = 10 * math.log10(max(float(np.mean(diff ** 2)), 1e-30) / max(master_power, 1e-30))
     writer.write(master_24.with_samples(diff.astype(np.float32)), writer.name("Stem", "MasterDiff"), "stem",
                  "what the stems do not hold: the mix residual and the master's compression and limiting",
                  target_lufs=None, ceiling=False, bit_depth="float",
@@ -687,7 +692,8 @@ def _write_loops(writer: _Writer, audio: Audio, grid: BarGrid, likeness: np.ndar
         name = writer.name("Loop", role if role not in names else f"{role}{title_for(key)}")
         names.add(role)
         _loop_file(writer, audio, start, stop, name, "loop",
-                   f"{writer.title} {section.role} ({section.label}), bars {section.first_bar + 1}–{section.end_bar}, "
+                   f"{writer.title} {section.role} ({section.label}), "
+                   f"bars {section.first_bar + 1}–{section.end_bar}, "
                    "seamless loop",
                    {"bars": [section.first_bar, section.end_bar], "likeness": round(score, 3),
                     "section": section.label})
@@ -740,8 +746,9 @@ def _write_segments(writer: _Writer, audio: Audio, grid: BarGrid, likeness: np.n
         lo, hi = round((entry_s - pre_s) * rate), min(audio.frames, round((exit_s + tail_s) * rate))
         chunk = np.array(audio.samples[:, lo:hi])
         pre, tail = round(pre_s * rate), hi - round(exit_s * rate)
-        if pre:
-            chunk[:, :pre] *= np.linspace(0.0, 1.0, pre, dtype=np.float32) ** 2  # pre-roll swells in
+        if pre:  # the pickup plays as it is; a 5 ms fade keeps the file's first sample from clicking
+            edge = min(pre, round(0.005 * rate))
+            chunk[:, :edge] *= (0.5 - 0.5 * np.cos(np.linspace(0, np.pi, edge))).astype(np.float32)
         if tail > 0 and not last:
             _fade_out(chunk, tail)
         transitions = []

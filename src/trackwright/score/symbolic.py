@@ -357,24 +357,35 @@ def estimate_key(notes: Iterable[Note]) -> Key:
     return Key(best[1], best[2])
 
 
+_TEMPLATES = [(root, quality) for root in range(12) for quality in _ESTIMATED]
+_MASKS = np.array([np.isin(np.arange(12), [(root + i) % 12 for i in QUALITIES[quality]]) for root, quality in _TEMPLATES],
+                  dtype=float)
+_ROOTS = np.array([root for root, _ in _TEMPLATES])
+_PENALISED = np.array([quality in ("7", "dim") for _, quality in _TEMPLATES], dtype=float)
+
+
+def _best_chords(weights: np.ndarray, lowest: np.ndarray) -> list[tuple[int, str]]:
+    """(root, quality) of the template best explaining each row of pitch-class ``weights`` (steps × 12)."""
+    total = weights.sum(axis=1, keepdims=True)
+    inside = weights @ _MASKS.T
+    score = (2 * inside - total - 0.35 * total * _PENALISED[None, :]
+             + 0.25 * total * (lowest[:, None] == _ROOTS[None, :])
+             + 0.5 * weights[:, _ROOTS] + 0.3 * weights[:, (_ROOTS + 7) % 12])
+    return [_TEMPLATES[i] for i in np.argmax(score, axis=1)]
+
+
+def _best_chord(weights: np.ndarray, lowest: int) -> tuple[int, str]:
+    """(root, quality) of the template best explaining pitch-class ``weights`` (shape (12,))."""
+    return _best_chords(weights[None, :], np.array([lowest]))[0]
+
+
 def estimate_chord(notes: Sequence[Note], start: float, end: float) -> tuple[int, str] | None:
     """(root, quality) best explaining the notes sounding in ``[start, end)`` beats, or None when silent."""
     weights = pitch_class_weights(notes, start, end)
-    total = weights.sum()
-    if total <= 0:
+    if weights.sum() <= 0:
         return None
     sounding = [n for n in notes if n.start < end and n.end > start]
-    lowest = min(sounding, key=lambda n: n.pitch).pitch % 12
-    best, best_score = None, -np.inf
-    for root in range(12):
-        for quality in _ESTIMATED:
-            tones = [(root + i) % 12 for i in QUALITIES[quality]]
-            inside = weights[tones].sum()
-            score = inside - (total - inside) - (0.35 * total if quality in ("7", "dim") else 0.0)
-            score += 0.25 * total * (lowest == root) + 0.5 * weights[root] + 0.3 * weights[(root + 7) % 12]
-            if score > best_score + 1e-9:
-                best, best_score = (root, quality), score
-    return best
+    return _best_chord(weights, min(sounding, key=lambda n: n.pitch).pitch % 12)
 
 
 def estimate_chords(score: Score, *, step_beats: float = 1.0, start: float = 0.0,
@@ -390,19 +401,31 @@ def estimate_chords(score: Score, *, step_beats: float = 1.0, start: float = 0.0
     melody = [Note(n.start, n.start + (n.end - n.start) * 0.5, n.pitch, n.velocity)
               for p in score.pitched if p.name == score.melody for n in p.notes]
     pool = harmony + melody if harmony else melody
+    edges = np.arange(start, end, step_beats)
+    if not len(edges) or not pool:
+        return []
+    lo, hi = edges, np.minimum(edges + step_beats, end)
+    starts = np.array([n.start for n in pool])
+    ends = np.array([n.end for n in pool])
+    pitches = np.array([n.pitch for n in pool])
+    overlap = np.clip(np.minimum(ends[None, :], hi[:, None]) - np.maximum(starts[None, :], lo[:, None]), 0.0, None)
+    weights = np.zeros((len(edges), 12))
+    for pc in range(12):
+        weights[:, pc] = overlap[:, pitches % 12 == pc].sum(axis=1)
+    lowest = np.where(overlap > 0, pitches[None, :], 999).min(axis=1) % 12
+    best = _best_chords(weights, lowest)
     out: list[Chord] = []
-    t = start
-    while t < end - 1e-9:
-        t1 = min(t + step_beats, end)
-        found = estimate_chord(pool, t, t1)
-        if found is None and out:
-            found = (out[-1].root, out[-1].quality)
+    for i, (t, t1) in enumerate(zip(lo, hi)):
+        t, t1 = float(t), float(t1)
+        if weights[i].sum() > 0:
+            found: tuple[int, str] | None = best[i]
+        else:
+            found = (out[-1].root, out[-1].quality) if out else None
         if found is not None:
             if out and (out[-1].root, out[-1].quality) == found and abs(out[-1].end - t) < 1e-9:
                 out[-1] = replace(out[-1], end=t1)
             else:
                 out.append(Chord(t, t1, *found))
-        t = t1
     return out
 
 

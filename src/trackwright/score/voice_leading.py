@@ -17,6 +17,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import numpy as np
+
 from trackwright.score.symbolic import Chord, Key, Note, Part
 
 #: Choir voices by part name, MIDI pitch (low, high).
@@ -54,13 +56,16 @@ class Violation:
 def outer_voices(parts: Sequence[Part]) -> list[tuple[float, int, int]]:
     """(beat, lowest pitch, highest pitch) at each onset where at least two pitches sound."""
     notes = [n for p in parts for n in p.notes]
-    onsets = sorted({round(n.start, 6) for n in notes})
-    out = []
-    for t in onsets:
-        sounding = [n.pitch for n in notes if n.start <= t + 1e-6 and n.end > t + 1e-6]
-        if len(set(sounding)) >= 2:
-            out.append((t, min(sounding), max(sounding)))
-    return out
+    if not notes:
+        return []
+    starts = np.array([n.start for n in notes])
+    ends = np.array([n.end for n in notes])
+    pitches = np.array([n.pitch for n in notes])
+    onsets = np.unique(np.round(starts, 6))
+    sounding = (starts[None, :] <= onsets[:, None] + 1e-6) & (ends[None, :] > onsets[:, None] + 1e-6)
+    low = np.where(sounding, pitches[None, :], 999).min(axis=1)
+    high = np.where(sounding, pitches[None, :], -1).max(axis=1)
+    return [(float(t), int(a), int(b)) for t, a, b in zip(onsets, low, high) if b > a]
 
 
 def parallel_at(prev: tuple[int, int], new: tuple[int, int]) -> str | None:

@@ -148,12 +148,21 @@ def test_layers_equal_length_and_sample_aligned(delivered):
     assert [l["name"] for l in layers][-1].endswith("Full_v1.wav") and len(layers) >= 3
     audio = [load_audio(folder / l["name"]) for l in layers]
     assert len({a.frames for a in audio}) == 1
-    full = audio[-1].samples.mean(axis=0).astype(np.float64)
-    for layer in audio[:-1]:
-        x = layer.samples.mean(axis=0).astype(np.float64)
-        lags = range(-40, 41)
-        corr = [np.dot(x[max(0, k):len(x) + min(0, k)], full[max(0, -k):len(full) - max(0, k)]) for k in lags]
-        assert list(lags)[int(np.argmax(corr))] == 0
+    # each layer is its stems (as delivered: the master's EQ and gain) at the same source frames,
+    # sample for sample: the error is least at lag 0 and small there (away from the 40 ms seam)
+    stems = {s["info"]["part"]: load_audio(folder / s["name"]).samples.astype(np.float64)
+             for s in _files(manifest, "stem")}
+    main = load_audio(folder / "NightDrive_Main_v1.wav").samples.astype(np.float64)
+    seam = round(0.05 * RATE)
+    for layer, samples in zip(layers, audio):
+        start = layer["info"]["source_start_frame"]
+        source = main if layer["name"].endswith("Full_v1.wav") else sum(stems[p] for p in layer["info"]["stems"])
+        got = samples.samples.astype(np.float64)[:, seam:-seam]
+        errors = []
+        for lag in (-2, -1, 0, 1, 2):
+            ref = source[:, start + seam + lag: start + samples.frames - seam + lag]
+            errors.append(10 * np.log10(np.mean((got - ref) ** 2) / np.mean(ref ** 2)))
+        assert int(np.argmin(errors)) == 2 and errors[2] < -20, (layer["name"], errors)
     assert [v["layer"] for v in manifest["game"]["vertical_layers"]] == list(range(1, len(layers) + 1))
 
 
@@ -257,6 +266,9 @@ def test_seamless_loop_against_a_plain_cut():
     assert looped.shape == plain.shape
     assert loop_wrap_step(looped) <= steps
     np.testing.assert_array_equal(looped[:, :4000], plain[:, :4000])  # only the last 40 ms change
+    after = seamless_loop(tone, rate, start, end, seam="after")
+    assert loop_wrap_step(after) <= steps
+    np.testing.assert_array_equal(after[:, 4000:], plain[:, 4000:])  # only the first 40 ms change
 
 
 def test_without_stems_skips_with_warnings(tmp_path):

@@ -198,27 +198,31 @@ def master_eq(audio: Audio, chain: Mapping[str, Any]) -> Audio:
 
 
 def seamless_loop(samples: np.ndarray, sample_rate: int, start: int, end: int, *,
-                  fade_s: float = LOOP_FADE_S) -> np.ndarray:
+                  fade_s: float = LOOP_FADE_S, seam: str = "before") -> np.ndarray:
     """Frames ``start``…``end`` − 1 of ``samples`` (channels × frames) made to loop without a click.
 
-    The last ``fade_s`` seconds before the loop end cross-fade (equal power, normalised for
-    correlated sides) into the audio just before ``start``, so the loop's last sample is the
-    one that precedes ``start`` in the music and the wrap is a natural sample step. Where the
-    music has nothing before ``start`` the fade blends into silence.
+    ``seam="before"``: the last ``fade_s`` seconds cross-fade (equal power, normalised for
+    correlated sides) into the audio just before ``start``, so the loop's last sample is the one
+    that precedes ``start`` in the music. ``seam="after"``: the first ``fade_s`` seconds fade in
+    from the audio that follows ``end``, so the loop's first sample is the one that follows its
+    last. Either way the wrap is one of the music's own sample steps. Audio beyond the signal's
+    ends counts as silence.
     """
     from trackwright.arrange.splice import _fade_curve, _take
 
     if not 0 <= start < end <= samples.shape[1]:
         raise ParameterError(f"loop {start}–{end} lies outside the {samples.shape[1]} frames")
+    if seam not in ("before", "after"):
+        raise ParameterError(f"loop seam must be 'before' or 'after', got {seam!r}")
     body = np.array(samples[:, start:end], dtype=np.float32)
     n = min(max(1, round(fade_s * sample_rate)), (end - start) // 2)
-    outgoing = body[:, -n:].astype(np.float64).ravel()
-    incoming = _take(samples, start - n, start)
-    inc = incoming.astype(np.float64).ravel()
-    denominator = math.sqrt(float(np.dot(outgoing, outgoing) * np.dot(inc, inc)))
-    rho = float(np.clip(np.dot(outgoing, inc) / denominator, 0.0, 1.0)) if denominator > 1e-20 else 0.0
-    body[:, -n:] = (body[:, -n:] * _fade_curve(n, rising=False, rho=rho)
-                    + incoming * _fade_curve(n, rising=True, rho=rho))
+    at = slice(body.shape[1] - n, None) if seam == "before" else slice(0, n)
+    other = _take(samples, start - n, start) if seam == "before" else _take(samples, end, end + n)
+    x, y = body[:, at].astype(np.float64).ravel(), other.astype(np.float64).ravel()
+    denominator = math.sqrt(float(np.dot(x, x) * np.dot(y, y)))
+    rho = float(np.clip(np.dot(x, y) / denominator, 0.0, 1.0)) if denominator > 1e-20 else 0.0
+    rising = seam == "after"  # the loop's own audio fades in at its head, out at its tail
+    body[:, at] = body[:, at] * _fade_curve(n, rising=rising, rho=rho) + other * _fade_curve(n, rising=not rising, rho=rho)
     return body
 
 
@@ -227,31 +231,51 @@ def loop_wrap_step(samples: np.ndarray) -> float:
     return float(np.max(np.abs(samples[:, 0].astype(np.float64) - samples[:, -1])))
 
 
-def loop_score(likeness: np.ndarray, first: int, end: int) -> float:
-    """How well bars ``first``…``end`` − 1 loop (0–1): the bar after the span must resemble its first
-    bar and the bar before it its last bar (the wrap then sounds like the song going on)."""
+def loop_score(likeness: np.ndarray, first: int, end: int) -> tuple[float, str]:
+    """How well bars ``first``…``end`` − 1 loop (0–1) and where to put the seam.
+
+    The wrap plays the span's last bar into its first. That is a transition the song itself
+    makes when the bar after the span resembles its first bar (the seam then goes ``"after"``:
+    the loop's head fades in from that bar) or when the bar before the span resembles its last
+    bar (the seam goes ``"before"``: the loop's tail fades into the end of that bar).
+    """
     bars = likeness.shape[0]
-    if not 0 <= first < end <= bars or end - first < 1:
-        return 0.0
-    ahead = likeness[end, first] if end < bars else likeness[end - 1, first] * 0.8
-    behind = likeness[first - 1, end - 1] if first > 0 else likeness[first, end - 1] * 0.8
-    return float(min(ahead, behind))
+    if not 0 <= first < end <= bars:
+        return 0.0, "before"
+    ahead = float(likeness[end, first]) if end < bars else 0.0
+    behind = float(likeness[first - 1, end - 1]) if first > 0 else 0.0
+    return (behind, "before") if behind >= ahead else (ahead, "after")
 
 
-def best_groove(likeness: np.ndarray, grid: BarGrid, levels: np.ndarray | None = None) -> tuple[int, int, float] | None:
-    """(first bar, end bar, score) of the best-looping 4-bar span (2 or 1 bars on short songs)."""
+def best_span(likeness: np.ndarray, first_bar: int, end_bar: int, *, lengths: Sequence[int] = (8, 4, 2),
+              levels: np.ndarray | None = None) -> tuple[int, int, float, str] | None:
+    """(first bar, end bar, score, seam) of the best-looping span of whole bars inside ``first_bar``…``end_bar``.
+
+    Longer spans are preferred (the first length in ``lengths`` with a span scoring at least
+    :data:`LOOP_LIKENESS`); among equals a span that starts on a phrase of its own length within
+    the range, and (with ``levels``, dB per bar) one in the louder half of the song, wins. None
+    when no span loops.
+    """
     bars = likeness.shape[0]
-    for length in (4, 2, 1):
-        if bars < length + 1:
-            continue
-        scores = [(loop_score(likeness, a, a + length), a) for a in range(1, bars - length)] or \
-                 [(loop_score(likeness, 0, length), 0)]
-        if levels is not None:  # prefer the fuller parts of the song among loops that work as well
-            scores = [(s + 0.05 * float(np.mean(levels[a:a + length]) > np.median(levels)), a) for s, a in scores]
-        score, first = max(scores)
-        if score >= LOOP_LIKENESS or length == 1:
-            return first, first + length, min(score, 1.0)
+    for length in lengths:
+        candidates = []
+        for a in range(max(first_bar, 0), min(end_bar, bars) - length + 1):
+            score, seam = loop_score(likeness, a, a + length)
+            bonus = 0.03 * ((a - first_bar) % length == 0)
+            if levels is not None and len(levels) == bars:
+                bonus += 0.05 * float(np.mean(levels[a:a + length]) > np.median(levels))
+            candidates.append((score + bonus, -a, score, seam))
+        if candidates:
+            _, a, score, seam = max(candidates)
+            if score >= LOOP_LIKENESS:
+                return -a, -a + length, score, seam
     return None
+
+
+def best_groove(likeness: np.ndarray, grid: BarGrid,
+                levels: np.ndarray | None = None) -> tuple[int, int, float, str] | None:
+    """(first bar, end bar, score, seam) of the song's best-looping 4-bar span (2 or 1 bars when none loops)."""
+    return best_span(likeness, 0, grid.bars, lengths=(4, 2, 1), levels=levels)
 
 
 # -- the package -------------------------------------------------------------------------------
@@ -658,7 +682,8 @@ def _fade_out(samples: np.ndarray, n: int) -> None:
 
 def _loop_file(writer: _Writer, audio: Audio, start: int, end: int, name: str, kind: str, description: str,
                info: dict[str, Any]) -> None:
-    looped = seamless_loop(audio.samples, audio.sample_rate, start, end)
+    looped = seamless_loop(audio.samples, audio.sample_rate, start, end, seam=info["seam"])
+    info = {**info, "source_start_frame": start}  # where the loop lies in the main master and the stems
     peak = true_peak_dbtp(audio.with_samples(looped))
     if peak > writer.target.ceiling_dbtp - 0.02:  # the cross-fade of two peaks can add a little
         looped *= np.float32(10 ** ((writer.target.ceiling_dbtp - 0.05 - peak) / 20))
@@ -667,45 +692,43 @@ def _loop_file(writer: _Writer, audio: Audio, start: int, end: int, name: str, k
 
 
 def _write_loops(writer: _Writer, audio: Audio, grid: BarGrid, likeness: np.ndarray,
-                 groove: tuple[int, int, float] | None, warnings: list[str]) -> None:
+                 groove: tuple[int, int, float, str] | None, warnings: list[str]) -> None:
     rate = audio.sample_rate
     if groove is None:
         warnings.append("main groove loop skipped: no span of bars loops")
     else:
-        first, end, score = groove
+        first, end, score, seam = groove
         start, stop = _span_frames(grid, first, end, rate)
         _loop_file(writer, audio, start, stop, writer.name("Loop", "Main"), "loop",
                    f"{writer.title} main groove, bars {first + 1}–{end}, seamless loop",
-                   {"bars": [first, end], "likeness": round(score, 3), "section": "groove"})
+                   {"bars": [first, end], "likeness": round(score, 3), "section": "groove", "seam": seam})
     seen: set[str] = set()
     names: set[str] = set()
     for section in grid.sections:
         key = section.label
-        if key in seen or section.end_bar - section.first_bar < 2:
+        if key in seen:
             continue
         seen.add(key)
-        score = loop_score(likeness, section.first_bar, section.end_bar)
-        if score < LOOP_LIKENESS:
+        span = best_span(likeness, section.first_bar, section.end_bar)
+        if span is None:
             continue
-        start, stop = _span_frames(grid, section.first_bar, section.end_bar, rate)
+        first, end, score, seam = span
+        start, stop = _span_frames(grid, first, end, rate)
         role = title_for(section.role)
         name = writer.name("Loop", role if role not in names else f"{role}{title_for(key)}")
         names.add(role)
         _loop_file(writer, audio, start, stop, name, "loop",
-                   f"{writer.title} {section.role} ({section.label}), "
-                   f"bars {section.first_bar + 1}–{section.end_bar}, "
-                   "seamless loop",
-                   {"bars": [section.first_bar, section.end_bar], "likeness": round(score, 3),
-                    "section": section.label})
+                   f"{writer.title} {section.role} ({section.label}), bars {first + 1}–{end}, seamless loop",
+                   {"bars": [first, end], "likeness": round(score, 3), "section": section.label, "seam": seam})
 
 
 def _write_layers(writer: _Writer, stems: Mapping[str, Audio], roles: Mapping[str, str], master_audio: Audio,
-                  gain: float, grid: BarGrid, groove: tuple[int, int, float], target: Target,
+                  gain: float, grid: BarGrid, groove: tuple[int, int, float, str], target: Target,
                   warnings: list[str]) -> None:
     from trackwright.mix import limiter
 
     rate = master_audio.sample_rate
-    first, end, _ = groove
+    first, end, _, seam = groove
     start, stop = _span_frames(grid, first, end, rate)
     # each layer is limited over the loop and a margin, so the loop cross-fade reads its own signal
     lo, hi = max(0, start - rate), min(master_audio.frames, stop + rate)
@@ -725,13 +748,13 @@ def _write_layers(writer: _Writer, stems: Mapping[str, Audio], roles: Mapping[st
         padded[:, lo:hi] = limited
         _loop_file(writer, master_audio.with_samples(padded), start, stop, writer.name("Layer", f"{made + 1}{label}"),
                    "layer", f"{writer.title} vertical layer {made + 1} ({words}), bars {first + 1}–{end}",
-                   {"layer": made + 1, "stems": sorted(parts), "bars": [first, end]})
+                   {"layer": made + 1, "stems": sorted(parts), "bars": [first, end], "seam": seam})
         made += 1
     if made == 0:
         warnings.append("only the full layer was made: the stems hold no bed, bass, drums or lead to build up from")
     _loop_file(writer, master_audio, start, stop, writer.name("Layer", f"{made + 1}Full"), "layer",
                f"{writer.title} vertical layer {made + 1} (full mix), bars {first + 1}–{end}",
-               {"layer": made + 1, "stems": sorted(stems), "bars": [first, end]})
+               {"layer": made + 1, "stems": sorted(stems), "bars": [first, end], "seam": seam})
 
 
 def _write_segments(writer: _Writer, audio: Audio, grid: BarGrid, likeness: np.ndarray) -> None:

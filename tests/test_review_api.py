@@ -16,10 +16,12 @@ pytest.importorskip("fastapi", reason="the review extra (fastapi) is not install
 from fastapi.testclient import TestClient  # noqa: E402
 from review_fixtures import FAKE_BASS_GAIN_DB, fake_apply_note, make_project, wait_for_job  # noqa: E402
 
+from trackwright.arrange.edl import EditList, Segment  # noqa: E402
 from trackwright.audio import load_audio  # noqa: E402
 from trackwright.review import create_app, sign_token, verify_token  # noqa: E402
 from trackwright.review.jobs import NOT_INSTALLED  # noqa: E402
 from trackwright.review.store import REVIEW_DB  # noqa: E402
+from trackwright.review.timeline import output_spans, place  # noqa: E402
 from trackwright.review.tokens import AccessError  # noqa: E402
 
 DAY_S = 86400.0
@@ -127,10 +129,14 @@ def test_share_links_carry_role_name_and_expiry(room) -> None:
     assert opened.status_code == 303 and opened.headers["location"] == "/"
     cookie = opened.headers["set-cookie"]
     assert "httponly" in cookie.lower() and "samesite=strict" in cookie.lower()
-    session = client.get("/api/session", cookies={"tw_review": made["token"]}).json()
-    assert session["role"] == "commenter" and session["name"] == "Dana (director)"
-    page = client.get("/", cookies={"tw_review": made["token"]})
-    assert page.status_code == 200 and "wavesurfer" in page.text
+    client.cookies.set("tw_review", made["token"])
+    try:
+        session = client.get("/api/session").json()
+        assert session["role"] == "commenter" and session["name"] == "Dana (director)"
+        page = client.get("/")
+        assert page.status_code == 200 and "wavesurfer" in page.text
+    finally:
+        client.cookies.clear()
     assert client.post("/api/share", json={"role": "owner"}, headers=bearer(tokens["owner"])).status_code == 400
     with pytest.raises(AccessError, match="expired"):
         verify_token(store.secret, store.project_id, made["token"], now_s=grant.expires_s + 1)
@@ -299,3 +305,29 @@ def test_the_page_is_packaged_and_fetches_nothing_from_elsewhere() -> None:
     if installed.is_dir():  # after `make frontend`: the committed copy is the pinned build
         assert json.loads((installed / "package.json").read_text())["version"] == pinned["version"]
         assert vendored.read_bytes() == (installed / "dist" / "wavesurfer.esm.js").read_bytes()
+
+
+def test_sections_are_placed_on_each_versions_own_timeline(room) -> None:
+    client, tokens, project = room
+    cut = project.recipe(1).replace(arrangement=EditList((Segment(0.0, 4.0), Segment(8.0, 12.0)), fade_out_s=0.5))
+    number = project.commit(cut, "cut 4–8 s", author="composer").number
+    versions = {v["number"]: v for v in client.get("/api/versions", headers=bearer(tokens["viewer"])).json()}
+    whole, edited = versions[1], versions[number]
+    assert edited["duration_s"] == 8.0
+    # the draft's sections tile the draft; in the cut version they tile the 8 s that remain
+    assert sum(s["end_s"] - s["start_s"] for s in whole["sections"]) == pytest.approx(12.0, abs=0.01)
+    assert sum(s["end_s"] - s["start_s"] for s in edited["sections"]) == pytest.approx(8.0, abs=0.01)
+    assert all(0 <= s["start_s"] < s["end_s"] <= 8.0 for s in edited["sections"])
+    draft = client.get("/api/analysis", headers=bearer(tokens["viewer"])).json()["sections"]
+    last = draft[-1]  # heard 4 s earlier in the cut version (it starts after 8 s of the draft)
+    if last["start_s"] >= 8.0:
+        assert edited["sections"][-1]["start_s"] == pytest.approx(last["start_s"] - 4.0, abs=1e-3)
+
+
+def test_output_spans_follow_cuts_repeats_and_stretch() -> None:
+    edits = EditList((Segment(0.0, 4.0), Segment(2.0, 6.0, 1.02), Segment(10.0, 12.0)))
+    assert output_spans(edits, 3.0, 5.0) == [(3.0, 4.0), (5.02, 7.06)]  # heard twice, the 2nd time stretched
+    assert output_spans(edits, 7.0, 9.0) == []                         # left out
+    assert output_spans(edits, 11.0, 20.0) == [(9.08, 10.08)]
+    moments = place(edits, [{"start_s": 3.0, "end_s": 3.0, "kind": "click"}], ("kind",))
+    assert [m["kind"] for m in moments] == ["click", "click"]

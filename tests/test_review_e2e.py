@@ -7,6 +7,7 @@ to ``$TRACKWRIGHT_REVIEW_SHOTS`` (default ``/tmp/review-shots``), outside the re
 
 from __future__ import annotations
 
+import io
 import os
 import shutil
 import socket
@@ -14,7 +15,9 @@ import threading
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
+import soundfile as sf
 
 pytest.importorskip("fastapi", reason="the review extra (fastapi) is not installed")
 uvicorn = pytest.importorskip("uvicorn", reason="the review extra (uvicorn) is not installed")
@@ -30,6 +33,13 @@ SHOTS = Path(os.environ.get("TRACKWRIGHT_REVIEW_SHOTS", "/tmp/review-shots"))
 TIMEOUT_MS = 20_000
 
 
+def tone_wav(seconds: float = 2.0, rate: int = 44100) -> bytes:
+    t = np.arange(round(seconds * rate)) / rate
+    buffer = io.BytesIO()
+    sf.write(buffer, 0.3 * np.sin(2 * np.pi * 220 * t), rate, format="WAV", subtype="PCM_16")
+    return buffer.getvalue()
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -38,8 +48,8 @@ def free_port() -> int:
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory):
-    """(base URL, app) for a 50 s project with two versions, served by uvicorn on a thread."""
-    project = make_project(tmp_path_factory.mktemp("review-e2e"), seconds=50.0)
+    """(base URL, app) for a 45 s project with two versions, served by uvicorn on a thread."""
+    project = make_project(tmp_path_factory.mktemp("review-e2e"), seconds=45.0)
     project.commit(project.recipe().with_part("keys", gain_db=-4.0), "keys down 4 dB", author="composer")
     app = create_app(project.path, revise=fake_apply_note)
     port = free_port()
@@ -131,23 +141,53 @@ def test_review_in_chromium(server, browser) -> None:
     assert page.inner_text("#active") == "v2"
     page.click("#play")
 
+    # loop a range dragged on the waveform: playback keeps coming back into it
+    box = page.locator("#version-2 .wave").bounding_box()
+    y = box["y"] + box["height"] / 2
+    page.mouse.move(box["x"] + 0.2 * box["width"], y)
+    page.mouse.down()
+    page.mouse.move(box["x"] + 0.22 * box["width"], y, steps=5)
+    page.mouse.move(box["x"] + 0.24 * box["width"], y, steps=5)
+    page.mouse.up()
+    page.wait_for_function("window.review.selection !== null", timeout=TIMEOUT_MS)
+    start, end = js(page, "[window.review.selection.start, window.review.selection.end]")
+    assert 0.18 * 45 < start < end < 0.26 * 45 and end - start > 1.0, (start, end)
+    assert page.input_value("#comment-time").count("-") == 1  # a range comment is one click away
+    page.check("#loop")
+    js(page, f"window.review.players.get(2).setTime({start}); window.review.players.get(2).play()")
+    page.wait_for_timeout(1000 * (end - start) + 1500)  # past the range's end
+    now = js(page, "window.review.players.get(2).getCurrentTime()")
+    assert start <= now <= end + 0.3, (start, end, now)
+    page.screenshot(path=str(SHOTS / "05-loop.png"))
+    page.click("#play")
+    page.uncheck("#loop")
+
     # request a revision from the comment: progress, then version 3 with its explanation
     page.locator("#comments .comment", has_text="the hi-hats get harsh here").locator(".revise").click()
     page.wait_for_selector(".job", timeout=TIMEOUT_MS)
-    page.screenshot(path=str(SHOTS / "05-revision-running.png"))
+    page.screenshot(path=str(SHOTS / "06-revision-running.png"))
     page.wait_for_selector(".job[data-state='done']", timeout=TIMEOUT_MS)
     wait_ready(page, 3)
     card = page.locator("#version-3")
     assert "note at 42.0 s: the hi-hats get harsh here" in card.locator("h3").inner_text()
     assert "bass" in card.locator(".explanation").inner_text()
     assert page.locator(".version").first.get_attribute("id") == "version-3"
-    page.screenshot(path=str(SHOTS / "06-new-version.png"), full_page=True)
+    page.screenshot(path=str(SHOTS / "07-new-version.png"), full_page=True)
 
     # approve it
     card.locator(".approve").click()
     card = page.locator("#version-3")
     card.locator(".approved", has_text="approved by Dana").wait_for(timeout=TIMEOUT_MS)
-    page.screenshot(path=str(SHOTS / "07-approved.png"), full_page=True)
+    page.screenshot(path=str(SHOTS / "08-approved.png"), full_page=True)
+
+    # reference audio: a text file is refused, a WAV is listed with a player
+    page.set_input_files("#upload-file", files=[{"name": "ref.wav", "mimeType": "audio/wav",
+                                                  "buffer": b"this is not audio at all" * 20}])
+    page.wait_for_selector("#upload-error >> text=not audio", timeout=TIMEOUT_MS)
+    page.set_input_files("#upload-file", files=[{"name": "ref.wav", "mimeType": "audio/wav", "buffer": tone_wav()}])
+    page.wait_for_selector("#uploads .upload audio", state="attached", timeout=TIMEOUT_MS)
+    assert "Dana: 0:02" in page.inner_text("#uploads")
+    page.screenshot(path=str(SHOTS / "09-reference-uploaded.png"), full_page=True)
     assert errors == []
 
 
@@ -162,4 +202,4 @@ def test_a_viewer_sees_no_comment_form_and_a_bad_link_sees_nothing(server, brows
     other = browser.new_page()
     response = other.goto(f"{base}/?t=" + sign_token(b"x" * 32, store.project_id, "owner", lifetime_s=60))
     assert response.status == 401 and other.locator(".version").count() == 0
-    other.screenshot(path=str(SHOTS / "08-bad-link.png"))
+    other.screenshot(path=str(SHOTS / "10-bad-link.png"))

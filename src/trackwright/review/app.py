@@ -15,7 +15,7 @@ import shutil
 import tempfile
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -26,10 +26,11 @@ from pydantic import BaseModel, Field
 
 from trackwright.audio import load_audio, write_atomic
 from trackwright.errors import ParameterError, TrackwrightError
-from trackwright.project import Project
+from trackwright.project import Project, RenderResult
 from trackwright.project.store import default_author
 from trackwright.review.jobs import JobRunner, ReviseFunction
 from trackwright.review.store import ReviewStore
+from trackwright.review.timeline import place
 from trackwright.review.tokens import ROLES, AccessError, Grant, sign_token, verify_token
 
 COOKIE = "tw_review"
@@ -39,6 +40,8 @@ UPLOADS = "review-uploads"
 MAX_UPLOAD_BYTES = 50 * 1024 * 1024
 #: How long the owner's token lives, seconds (30 days).
 OWNER_LIFETIME_S = 30 * 24 * 3600.0
+_SECTION_FIELDS = ("label", "role")
+_FINDING_FIELDS = ("kind", "severity", "message", "suggestion")
 _UPLOAD_ID = re.compile(r"^[0-9a-f]{32}$")
 _FORMATS = {"WAV": ("wav", "audio/wav"), "WAVEX": ("wav", "audio/wav"), "FLAC": ("flac", "audio/flac"),
             "OGG": ("ogg", "audio/ogg"), "AIFF": ("aiff", "audio/aiff"), "MP3": ("mp3", "audio/mpeg")}
@@ -55,6 +58,15 @@ class ReviewRoom:
     jobs: JobRunner
     max_upload_bytes: int
     static_files: dict[str, Path]
+
+    renders: dict[int, RenderResult] = field(default_factory=dict)
+
+    def render(self, number: int) -> RenderResult:
+        """Version ``number``'s render: made (or checked) once per run, then remembered while its files exist."""
+        known = self.renders.get(number)
+        if known is None or not known.mix.is_file():
+            known = self.renders[number] = self.project.render(number)
+        return known
 
     def owner_token(self, *, lifetime_s: float = OWNER_LIFETIME_S) -> str:
         """A fresh owner token for this room."""
@@ -197,31 +209,34 @@ def create_app(project: str | os.PathLike[str] | Project, *, revise: ReviseFunct
     @app.get("/api/versions")
     def versions(found: Grant = viewer) -> list[dict[str, Any]]:  # noqa: ARG001
         approvals = store.approvals()
+        data = project.analysis()
         out = []
         for info in project.versions():
-            recipe = project.recipe(info.number)
-            out.append({**info.to_dict(), "duration_s": round(recipe.arrangement.output_duration_s, 3),
-                        "approvals": approvals.get(info.number, [])})
+            edits = project.recipe(info.number).arrangement
+            out.append({**info.to_dict(), "duration_s": round(edits.output_duration_s, 3),
+                        "approvals": approvals.get(info.number, []),
+                        "sections": place(edits, data.get("sections", []), _SECTION_FIELDS),
+                        "findings": place(edits, data.get("findings", []), _FINDING_FIELDS)})
         return out
 
     @app.get("/api/analysis")
     def analysis(found: Grant = viewer) -> dict[str, Any]:  # noqa: ARG001
         data = project.analysis()
-        keep = ("kind", "severity", "start_s", "end_s", "message", "suggestion")
         return {"duration_s": data.get("duration_s"), "tempo_bpm": data.get("tempo_bpm"), "key": data.get("key"),
-                "sections": [{k: s.get(k) for k in ("start_s", "end_s", "label", "role")}
+                "sections": [{k: s.get(k) for k in ("start_s", "end_s", *_SECTION_FIELDS)}
                              for s in data.get("sections", [])],
-                "findings": [{k: f.get(k) for k in keep} for f in data.get("findings", [])]}
+                "findings": [{k: f.get(k) for k in ("start_s", "end_s", *_FINDING_FIELDS)}
+                             for f in data.get("findings", [])]}
 
     @app.get("/api/versions/{number}/audio")
     def audio(number: int, found: Grant = viewer) -> Response:  # noqa: ARG001
-        result = project.render(version_number(number))
+        result = room.render(version_number(number))
         return FileResponse(result.mix, media_type="audio/wav", filename=f"v{number}.wav")
 
     @app.get("/api/versions/{number}/report")
     def report(number: int, found: Grant = viewer) -> dict[str, Any]:  # noqa: ARG001
         number = version_number(number)
-        result = project.render(number)
+        result = room.render(number)
         info = next(v for v in project.versions() if v.number == number)
         changes = project.diff(info.parent, number) if info.parent else []
         return {"version": number, "message": info.message, "render_key": result.cache_key,

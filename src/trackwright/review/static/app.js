@@ -76,7 +76,7 @@ function versionCard(version, explanation) {
        el("span", { className: "approved", textContent: approvals ? `approved by ${approvals}` : "" })),
     approve);
   if (explanation) card.append(el("div", { className: "explanation", textContent: explanation }));
-  const { sections = [], findings = [] } = state.analysis || {};
+  const { sections = [], findings = [] } = version;  // placed on this version's own timeline
   card.append(
     lane("sections", sections.map((s) => ({ ...s, text: `${s.label} ${s.role || ""}`, title: `${s.label} ${s.role || ""} ${formatTime(s.start_s)}–${formatTime(s.end_s)}` })), version.duration_s),
     lane("findings", findings.filter((f) => f.end_s - f.start_s < 0.5 * version.duration_s)
@@ -102,15 +102,20 @@ function makePlayer(version, wave) {
   ws.on("pause", () => { if (version.number === state.active) $("#play").textContent = "Play"; });
   regions.enableDragSelection({ color: "rgba(255, 170, 0, 0.25)" });
   regions.on("region-created", (region) => {
-    if (!region.id.startsWith("sel")) return;
-    for (const other of regions.getRegions()) if (other !== region && other.id.startsWith("sel")) other.remove();
+    if (!region.id.startsWith("region-")) return;  // comment markers are c<ID>; drag selections region-…
+    for (const other of regions.getRegions()) if (other !== region && other.id.startsWith("region-")) other.remove();
+    for (const [number, other] of state.players) {
+      if (number !== version.number) other.regions.getRegions().filter((r) => r.id.startsWith("region-")).forEach((r) => r.remove());
+    }
     state.selection = { version: version.number, start: region.start, end: region.end, region };
-    region.id = "sel";
     $("#selection").textContent = `selected ${formatTime(region.start, 1)}–${formatTime(region.end, 1)}`;
     $("#comment-time").value = `${formatTime(region.start, 1)}-${formatTime(region.end, 1)}`;
   });
   regions.on("region-updated", (region) => {
-    if (state.selection?.region === region) Object.assign(state.selection, { start: region.start, end: region.end });
+    if (state.selection?.region !== region) return;
+    Object.assign(state.selection, { start: region.start, end: region.end });
+    $("#selection").textContent = `selected ${formatTime(region.start, 1)}–${formatTime(region.end, 1)}`;
+    $("#comment-time").value = `${formatTime(region.start, 1)}-${formatTime(region.end, 1)}`;
   });
   regions.on("region-out", (region) => {
     if ($("#loop").checked && state.selection?.region === region) region.play();
@@ -266,6 +271,28 @@ async function requestRevision(comment) {
   }
 }
 
+// -- reference uploads -------------------------------------------------------------------------
+async function loadUploads() {
+  const uploads = await api("/api/uploads");
+  $("#uploads").replaceChildren(...uploads.map((u) => el("li", { className: "upload" },
+    el("div", { textContent: `${u.author}: ${formatTime(u.duration_s)} · ${u.sample_rate} Hz · ${u.channels} ch` }),
+    el("audio", { controls: true, preload: "none", src: `/api/uploads/${u.id}/audio` }))));
+}
+
+async function uploadReference() {
+  const input = $("#upload-file");
+  const error = $("#upload-error");
+  error.textContent = "";
+  if (!input.files.length) return;
+  const form = new FormData();
+  form.append("file", input.files[0]);
+  try {
+    await api("/api/uploads", { method: "POST", body: form });
+  } catch (err) { error.textContent = err.message; }
+  input.value = "";
+  await loadUploads();
+}
+
 // -- start -------------------------------------------------------------------------------------
 async function start() {
   try {
@@ -280,6 +307,9 @@ async function start() {
     el("li", { textContent: `${formatTime(f.start_s)}–${formatTime(f.end_s)} ${f.severity}: ${f.message}` })));
   await loadVersions();
   await loadComments();
+  await loadUploads();
+  $("#upload-label").hidden = !s.can.commenter;
+  $("#upload-file").addEventListener("change", uploadReference);
   $("#play").addEventListener("click", () => player().playPause());
   $("#ab-toggle").addEventListener("click", () => {
     const a = Number($("#ab-a").value), b = Number($("#ab-b").value);

@@ -38,6 +38,9 @@ def sha256_file(path: Path) -> str:
 def find_stems(folder: Path) -> tuple[dict[str, Path], list[str]]:
     """Part name → file of every audio file in ``folder`` (not recursive), and warnings.
 
+    A stem whose file name names no role (see :func:`trackwright.produce.stems.role_from_name`)
+    is mentioned: its role will be guessed from its sound.
+
     Raises ParameterError when the folder is missing, holds no audio, or two files would give
     the same part name.
     """
@@ -61,6 +64,10 @@ def find_stems(folder: Path) -> tuple[dict[str, Path], list[str]]:
         stems[name] = path
     if not stems:
         raise ParameterError(f"{folder}: holds no stems (WAV, FLAC or OGG files)")
+    from trackwright.produce.stems import role_from_name
+
+    warnings += [f"{path.name}: the name says nothing of its role (vocals, drums, bass…); guessed from its sound"
+                 for path in stems.values() if role_from_name(path.name) is None]
     return stems, warnings
 
 

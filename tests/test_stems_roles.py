@@ -28,12 +28,12 @@ from trackwright.project import Project
 NAMES = {
     # Suno / Udio / ACE-Step exports
     "Vocals.wav": "vocals", "Instrumental.wav": "other", "Backing Vocals.wav": "vocals", "Keyboard.wav": "keys",
-    "Percussion.wav": "drums", "Synth.wav": "synth", "FX.wav": "fx", "Woodwinds.wav": "other",
+    "Percussion.wav": "drums", "Synth.wav": "pad", "Lead.wav": "lead", "FX.wav": "fx", "Woodwinds.wav": "other",
     "Bass Drop Love (Vocals).wav": "vocals", "Midnight Drive (Drums).flac": "drums", "song_vocals.wav": "vocals",
     "ace-step_output_bass.ogg": "bass", "udio-track [other].wav": "other",
     # DAW exports: numbers, separators, camelCase, two-word phrases
     "01_Kick.wav": "drums", "02 Snare Top.wav": "drums", "BassDrum_02.wav": "drums", "bass stem.flac": "bass",
-    "lead vox.wav": "vocals", "LeadVox.wav": "vocals", "Track 3 - Synth Pad.wav": "synth", "My Song - Bass.wav": "bass",
+    "lead vox.wav": "vocals", "LeadVox.wav": "vocals", "Track 3 - Synth Pad.wav": "pad", "Synth Lead 2.wav": "lead", "My Song - Bass.wav": "bass",
     "Synth Bass.wav": "bass", "Piano.L.wav": "keys", "Gtr DI.wav": "guitar", "Acoustic Guitar.wav": "guitar",
     "Strings Section.wav": "strings", "Cello.wav": "strings", "808.wav": "bass", "FX Riser.wav": "fx",
 }
@@ -103,10 +103,10 @@ def test_project_roles_are_guessed_and_can_be_set(tmp_path: Path) -> None:
     project = Project.create(tmp_path / "proj", song["draft"], stems=song["stems"])
     roles = project_roles(project)
     assert {n: g.role for n, g in roles.items()} == {"bass": "bass", "drums": "drums", "keys (piano)": "keys"}
-    set_project_roles(project, {"keys (piano)": "synth"})
+    set_project_roles(project, {"keys (piano)": "pad"})
     again = project_roles(Project.open(project.path))
-    assert again["keys (piano)"].role == "synth" and again["keys (piano)"].source == "set"
-    assert yaml.safe_load((project.path / "project.yaml").read_text())["roles"] == {"keys (piano)": "synth"}
+    assert again["keys (piano)"].role == "pad" and again["keys (piano)"].source == "set"
+    assert yaml.safe_load((project.path / "project.yaml").read_text())["roles"] == {"keys (piano)": "pad"}
     with pytest.raises(ParameterError, match="unknown role"):
         set_project_roles(project, {"bass": "tuba"})
     with pytest.raises(ParameterError, match="not a stem"):

@@ -2,8 +2,9 @@
 
 Conventions
 -----------
-* Roles: ``vocals``, ``drums``, ``bass``, ``guitar``, ``keys``, ``strings``, ``synth`` (pads,
-  leads, arps), ``fx`` and ``other`` (an "Instrumental", brass, anything unclear) — see :data:`ROLES`.
+* Roles: ``vocals``, ``lead`` (a lead synth or melody instrument), ``drums``, ``bass``,
+  ``guitar``, ``keys``, ``strings``, ``pad`` (pads, synths, arps, textures), ``fx`` and ``other``
+  (an "Instrumental", brass, anything unclear) — see :data:`ROLES`.
 * Names are read the way generators and DAWs write them: ``Vocals.wav``, ``Song (Drums).wav``,
   ``01_Kick.wav``, ``bass stem.flac``, ``LeadVox.wav``, ``Track 3 - Synth Pad.wav``. Words in
   brackets win (``Bass Drop (Vocals)`` is a vocal), then the last word that names a role
@@ -36,7 +37,8 @@ from trackwright.errors import ParameterError, ProjectError
 if TYPE_CHECKING:
     from trackwright.project.store import Project
 
-ROLES = ("vocals", "drums", "bass", "guitar", "keys", "strings", "synth", "fx", "other")
+#: The roles, the same names the mixer (:mod:`trackwright.mix.mixer`) gives its role settings.
+ROLES = ("vocals", "lead", "drums", "bass", "guitar", "keys", "strings", "pad", "fx", "other")
 #: Rate the content measures run at, Hz.
 CONTENT_RATE = 22050
 #: At most this much of a stem is measured for its content (from its loudest stretch), seconds.
@@ -49,8 +51,8 @@ _PHRASES: dict[tuple[str, str], str] = {
     ("bass", "drum"): "drums", ("kick", "drum"): "drums", ("snare", "drum"): "drums", ("drum", "loop"): "drums",
     ("synth", "bass"): "bass", ("bass", "guitar"): "bass", ("sub", "bass"): "bass", ("bass", "synth"): "bass",
     ("lead", "vox"): "vocals", ("lead", "vocal"): "vocals", ("lead", "vocals"): "vocals",
-    ("backing", "vocals"): "vocals", ("backing", "vocal"): "vocals", ("lead", "synth"): "synth",
-    ("synth", "lead"): "synth", ("synth", "pad"): "synth", ("electric", "piano"): "keys",
+    ("backing", "vocals"): "vocals", ("backing", "vocal"): "vocals", ("lead", "synth"): "lead",
+    ("synth", "lead"): "lead", ("synth", "pad"): "pad", ("electric", "piano"): "keys",
     ("acoustic", "guitar"): "guitar", ("electric", "guitar"): "guitar", ("string", "section"): "strings",
     ("backing", "track"): "other", ("no", "vocals"): "other", ("sound", "effects"): "fx",
 }
@@ -68,8 +70,8 @@ for _role, _words in {
             "clavinet harpsichord celesta marimba vibes vibraphone glock glockenspiel mallets",
     "strings": "strings string str strs violin violins vln viola violas vla cello cellos celli vc "
                "contrabass orchestra orch ensemble harp pizz pizzicato",
-    "synth": "synth synths syn pad pads arp arps arpeggio pluck plucks lead leads atmos atmosphere drone "
-             "texture textures",
+    "lead": "lead leads melody melodies solo hook topline",
+    "pad": "synth synths syn pad pads arp arps arpeggio pluck plucks atmos atmosphere drone texture textures",
     "fx": "fx sfx effects effect riser risers impact impacts sweep sweeps whoosh whooshes transition "
           "transitions uplifter downlifter reverse noise foley",
     "other": "instrumental instrumentals inst instr accompaniment music other others brass horn horns "
@@ -94,6 +96,9 @@ class RoleGuess:
     role: str
     source: str
     reason: str
+
+    def __str__(self) -> str:
+        return self.role
 
     def to_dict(self) -> dict[str, str]:
         """Plain data for JSON."""

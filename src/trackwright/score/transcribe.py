@@ -345,7 +345,7 @@ def save_midi(midi: mido.MidiFile, path: str | os.PathLike[str]) -> Path:
 
 def transcribe_stems(stems: Mapping[str, Audio], roles: Mapping[str, str], *,
                      progress: ProgressCallback | None = None) -> dict[str, Transcription]:
-    """Transcribe every melodic stem (role vocals, bass, guitar, keys, strings or synth) of a project.
+    """Transcribe every melodic stem (role vocals, lead, bass, guitar, keys, strings or pad) of a project.
 
     Parameters
     ----------
@@ -365,6 +365,6 @@ def transcribe_stems(stems: Mapping[str, Audio], roles: Mapping[str, str], *,
 
 
 #: Roles whose stems carry notes worth transcribing.
-MELODIC_ROLES = ("vocals", "bass", "guitar", "keys", "strings", "synth")
+MELODIC_ROLES = ("vocals", "lead", "bass", "guitar", "keys", "strings", "pad")
 #: Roles transcribed one note at a time.
-MONOPHONIC_ROLES = ("vocals", "bass")
+MONOPHONIC_ROLES = ("vocals", "lead", "bass")

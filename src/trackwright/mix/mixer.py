@@ -28,7 +28,6 @@ from typing import Any
 
 import numpy as np
 import pedalboard
-from scipy import signal
 
 from trackwright.analysis.loudness import integrated_loudness
 from trackwright.audio import Audio, validate_audio
@@ -123,6 +122,7 @@ _BAND_EDGES = 63.0 * 2.0 ** (np.arange(0, 23) / 3.0)    # third octaves, 63 Hz â
 _BAND_CENTRES = np.sqrt(_BAND_EDGES[:-1] * _BAND_EDGES[1:])
 _MAX_CUT_DB, _MIN_CUT_DB, _CUT_Q, _CLEARANCE_DB = 6.0, 2.0, 1.4, 3.0
 _SILENT_LUFS = -70.0
+_SPECTRUM_FRAME, _SPECTRUM_FRAMES = 4096, 600
 
 
 def guess_role(name: str) -> str:
@@ -273,8 +273,14 @@ def _plain(value: Any) -> Any:
 
 def band_levels_db(audio: Audio) -> np.ndarray:
     """Long-term level of each third-octave band (centres ``_BAND_CENTRES``, 70 Hzâ€“9 kHz), dB."""
-    mono = audio.samples.mean(axis=0).astype(np.float64)
-    freqs, power = signal.welch(mono, fs=audio.sample_rate, nperseg=min(4096, mono.size))
+    mono = audio.samples.mean(axis=0)
+    size = min(_SPECTRUM_FRAME, mono.size)
+    count = max(1, min(mono.size // size, _SPECTRUM_FRAMES))
+    # up to _SPECTRUM_FRAMES frames spread evenly over the part (a long-term average, not every frame)
+    starts = np.linspace(0, mono.size - size, count).astype(int)
+    frames = mono[starts[:, None] + np.arange(size)[None, :]] * np.hanning(size).astype(np.float32)
+    power = np.mean(np.abs(np.fft.rfft(frames, axis=1)) ** 2, axis=0)
+    freqs = np.fft.rfftfreq(size, 1.0 / audio.sample_rate)
     levels = []
     for lo, hi in zip(_BAND_EDGES[:-1], _BAND_EDGES[1:]):
         inside = (freqs >= lo) & (freqs < hi)
@@ -334,6 +340,12 @@ def plan_mix(stems: Mapping[str, Audio], *, style: str = "pop", roles: Mapping[s
     -------
     MixPlan
     """
+    return _plan_mix(stems, style=style, roles=roles, target=target, unmask=unmask)[0]
+
+
+def _plan_mix(stems: Mapping[str, Audio], *, style: str, roles: Mapping[str, str] | None,
+              target: str | float | None, unmask: bool) -> tuple[MixPlan, dict[str, Audio]]:
+    """:func:`plan_mix`, plus the unity renders of the parts without cuts (for :func:`_apply`)."""
     if style not in STYLES:
         raise ParameterError(f"unknown mix style {style!r}: use one of {', '.join(STYLES)}")
     _check_stems(stems)
@@ -370,28 +382,39 @@ def plan_mix(stems: Mapping[str, Audio], *, style: str = "pop", roles: Mapping[s
                        "send_db": send, "cuts": [], "why": why}
     if unmask:
         _unmask(stems, plans, audible, role_of)
-    _set_faders(stems, plans, {n: -18.0 + ROLES[role_of[n]].level_lu - ROLES[role_of[anchor]].level_lu
+    renders = _set_faders(stems, plans, {n: -18.0 + ROLES[role_of[n]].level_lu - ROLES[role_of[anchor]].level_lu
                                for n in audible})
     bus = {"reverb": {"room_size": chosen.room_size, "damping": chosen.damping, "return_db": chosen.return_db},
            "glue": {"ratio": chosen.glue_ratio, "attack_ms": 30.0, "release_ms": 200.0}}
     resolved_target: str | float | None = chosen.target if target is None else target
     if isinstance(resolved_target, str) and resolved_target.lower() == "none":
         resolved_target = None
-    return MixPlan(style, {n: PartPlan.from_dict(p, f"parts.{n}") for n, p in plans.items()}, bus, resolved_target)
+    return MixPlan(style, {n: PartPlan.from_dict(p, f"parts.{n}") for n, p in plans.items()}, bus,
+                   resolved_target), renders
 
 
-def _set_faders(stems: Mapping[str, Audio], plans: dict[str, dict[str, Any]], goals: Mapping[str, float]) -> None:
-    """Measure each part through its chain at unity and set its fader so it lands on its goal, LUFS."""
-    def fader(name: str) -> float:
+def _set_faders(stems: Mapping[str, Audio], plans: dict[str, dict[str, Any]],
+                goals: Mapping[str, float]) -> dict[str, Audio]:
+    """Measure each part through its chain at unity and set its fader so it lands on its goal, LUFS.
+
+    Returns the unity renders of the parts without cuts (the fader is linear, so
+    :func:`_apply` scales them instead of processing those parts again).
+    """
+    def fader(name: str) -> tuple[float, Audio]:
         # measured without the unmasking cuts: the fader must not undo a carve
-        unity = PartPlan.from_dict({**plans[name], "gain_db": 0.0, "cuts": []}, f"parts.{name}")
-        measured = _loudness(process_part(stems[name], unity))
-        return plans[name]["gain_db"] if not math.isfinite(measured) else float(np.clip(goals[name] - measured,
-                                                                                        -60.0, 24.0))
+        unity = process_part(stems[name], PartPlan.from_dict({**plans[name], "gain_db": 0.0, "cuts": []},
+                                                             f"parts.{name}"))
+        measured = _loudness(unity)
+        gain = plans[name]["gain_db"] if not math.isfinite(measured) else np.clip(goals[name] - measured, -60.0, 24.0)
+        return float(gain), unity
 
     names = list(goals)
-    for name, value in zip(names, thread_map(fader, names)):
+    renders = {}
+    for name, (value, unity) in zip(names, thread_map(fader, names)):
         plans[name]["gain_db"] = round(value, 2)
+        if not plans[name]["cuts"]:
+            renders[name] = unity
+    return renders
 
 
 def _unmask(stems: Mapping[str, Audio], plans: dict[str, dict[str, Any]], audible: list[str],
@@ -497,6 +520,12 @@ def apply_mix(stems: Mapping[str, Audio], plan: MixPlan, *, progress: ProgressCa
 
     Parts the plan does not name play as delivered (centre, no processing) with a warning.
     """
+    return _apply(stems, plan, {}, progress)
+
+
+def _apply(stems: Mapping[str, Audio], plan: MixPlan, renders: Mapping[str, Audio],
+           progress: ProgressCallback | None) -> MixResult:
+    """:func:`apply_mix`; ``renders`` holds unity renders of uncut parts (from :func:`_plan_mix`) to scale."""
     report = progress or ignore_progress
     _check_stems(stems)
     warnings = [f"{name}: not in the mix plan, played as delivered" for name in stems if name not in plan.parts]
@@ -506,8 +535,14 @@ def apply_mix(stems: Mapping[str, Audio], plan: MixPlan, *, progress: ProgressCa
     rate = next(iter(stems.values())).sample_rate
     names = sorted(stems)
     report(0.05, "processing parts")
-    processed = dict(zip(names, thread_map(lambda n: process_part(stems[n], plan.parts.get(n, PartPlan("other"))),
-                                           names)))
+
+    def part(name: str) -> Audio:
+        chosen = plan.parts.get(name, PartPlan("other"))
+        if name in renders and not chosen.cuts and not chosen.mute:
+            return renders[name].with_samples(renders[name].samples * np.float32(10.0 ** (chosen.gain_db / 20.0)))
+        return process_part(stems[name], chosen)
+
+    processed = dict(zip(names, thread_map(part, names)))
     dry = np.zeros_like(processed[names[0]].samples, dtype=np.float64)
     sends = np.zeros_like(dry)
     for name in names:
@@ -548,7 +583,8 @@ def apply_mix(stems: Mapping[str, Audio], plan: MixPlan, *, progress: ProgressCa
 def mix_stems(stems: Mapping[str, Audio], *, style: str = "pop", roles: Mapping[str, str] | None = None,
               target: str | float | None = None, progress: ProgressCallback | None = None) -> MixResult:
     """:func:`plan_mix` then :func:`apply_mix`: the whole mix of ``stems`` in one call."""
-    return apply_mix(stems, plan_mix(stems, style=style, roles=roles, target=target), progress=progress)
+    plan, renders = _plan_mix(stems, style=style, roles=roles, target=target, unmask=True)
+    return _apply(stems, plan, renders, progress)
 
 
 def load_stems_folder(folder: str | Path) -> tuple[dict[str, Audio], list[str]]:

@@ -101,6 +101,7 @@ bench: sysdeps install $(BENCH_STAMP)
 	$(VENV_PY) bench/bench_analysis.py
 	$(VENV_PY) bench/bench_fit.py
 	$(VENV_PY) bench/bench_deliver.py
+	$(VENV_PY) bench/bench_produce_b.py
 	$(VENV_PY) bench/bench_review.py
 
 # The review page's JavaScript (wavesurfer.js, pinned in review-frontend/package-lock.json) is

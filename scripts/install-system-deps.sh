@@ -22,6 +22,8 @@ set -euo pipefail
 # gives it fonts to draw text with (only a Recommends of chromium, which --no-install-recommends
 # skips; fresh containers have no fonts at all).
 REQUIRED_PACKAGES=(fluidsynth fluid-soundfont-gm chromium fonts-liberation)
+# Instrument presets (ms-strings, ms-choir…) use MuseScore General; drum layering uses Hydrogen's kits.
+REQUIRED_PACKAGES+=(musescore-general-soundfont hydrogen-drumkits)
 # Optional: installed when something is being installed anyway (or when we can), never fatal.
 # The soundfile wheels bundle their own libsndfile, so this is only a fallback.
 OPTIONAL_PACKAGES=(libsndfile1)
@@ -51,6 +53,7 @@ present() {
         fluidsynth) command -v fluidsynth >/dev/null 2>&1 ;;
         chromium) command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 ;;
         fluid-soundfont-gm) [[ -f "$SOUNDFONT" ]] || dpkg_installed "$1" ;;
+        hydrogen-drumkits) [[ -d /usr/share/hydrogen/data/drumkits ]] || dpkg_installed "$1" ;;
         *) dpkg_installed "$1" ;;
     esac
 }

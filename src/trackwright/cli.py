@@ -854,6 +854,129 @@ def rerender(
         print(f"  {name:<12} {path}")
 
 
+# --- stems in, separation, audio to MIDI (issue 5a) -----------------------------------------------
+@app.command()
+def separate(
+    audio: Annotated[Path, typer.Argument(metavar="AUDIO", help="A mix (WAV, FLAC, OGG, AIFF, MP3).")],
+    output: Annotated[Path, typer.Option("-o", "--output", help="Folder for the stems (NAME.wav each).")],
+    method: Annotated[str, typer.Option(help="builtin (DSP: percussive, bass band, centre/sides; rough) or demucs "
+                                             "(needs the [separation] extra and --model).")] = "builtin",
+    model: Annotated[Path | None, typer.Option(help="Demucs weights already on disk: a .th file or a folder with "
+                                                    "NAME.yaml and its .th files (nothing is downloaded).")] = None,
+    bit_depth: Annotated[str, typer.Option(help="16, 24 or float (float keeps the exact sum).")] = "float",
+    as_json: JsonOption = False,
+    quiet: QuietOption = False,
+) -> None:
+    """Split a mix into stems that sum to it (drums, bass, … and 'other' for the rest)."""
+    from trackwright.audio import load_audio, output_format
+    from trackwright.produce.separate import METHODS
+    from trackwright.produce.separate import separate as split
+
+    if method not in METHODS:
+        raise ParameterError(f"--method must be one of {', '.join(METHODS)}, got {method!r}")
+    output_format(output / "stem.wav", bit_depth)
+    mix_audio = load_audio(audio)
+    with progress_bar("Separating", quiet=quiet or _state["quiet"]) as progress:
+        result = split(mix_audio, method=method, model=model, progress=progress)
+    paths = result.save(output, bit_depth=bit_depth, inputs=[audio])
+    if as_json:
+        _print_json({"audio": str(audio), **result.to_dict(), "files": {n: str(p) for n, p in paths.items()}})
+        return
+    for note in result.notes:
+        print(f"note: {note}", file=sys.stderr)
+    for name, path in paths.items():
+        print(f"  {name:<8} {result.roles[name]:<7} {path}")
+
+
+@app.command()
+def transcribe(
+    source: Annotated[Path, typer.Argument(metavar="AUDIO|PROJECT", help="An audio file, or a project folder "
+                                                                          "(each melodic stem).")],
+    output: Annotated[Path, typer.Option("-o", "--output", help="OUT.mid for a file; a folder for a project "
+                                                                "(one PART.mid per melodic stem).")],
+    monophonic: Annotated[bool, typer.Option("--mono", help="One note at a time (a bass line, a lead, a voice).")] = False,
+    min_hz: Annotated[float | None, typer.Option(help="Ignore notes below this frequency, Hz.")] = None,
+    max_hz: Annotated[float | None, typer.Option(help="Ignore notes above this frequency, Hz.")] = None,
+    as_json: JsonOption = False,
+    quiet: QuietOption = False,
+) -> None:
+    """Audio to MIDI with basic-pitch (onsets, velocities, pitch bends)."""
+    from trackwright.audio import check_output_path, load_audio
+    from trackwright.score import transcribe as tr
+
+    with progress_bar("Transcribing", quiet=quiet or _state["quiet"]) as progress:
+        if (source / "project.yaml").is_file():
+            from trackwright.produce.stems import project_roles
+            from trackwright.project import Project
+
+            project = Project.open(source)
+            roles = {name: guess.role for name, guess in project_roles(project).items()}
+            if not roles:
+                raise ParameterError(f"{source}: the project has no stems to transcribe (import them with "
+                                     "`trackwright new --stems`, or transcribe its mix file)")
+            results = tr.transcribe_stems(project.source_stems(), roles, progress=progress)
+            if not results:
+                raise ParameterError(f"{source}: no melodic stem (roles: {', '.join(f'{n}={r}' for n, r in roles.items())})")
+            if output.exists() and not output.is_dir():
+                raise ParameterError(f"{output}: for a project, -o takes a folder")
+            output.mkdir(parents=True, exist_ok=True)
+            files = {name: tr.save_midi(result.to_midi(name=name), output / f"{name}.mid")
+                     for name, result in results.items()}
+        else:
+            if output.suffix.lower() not in (".mid", ".midi"):
+                raise ParameterError(f"{output}: -o takes a .mid file name")
+            check_output_path(output, [source])
+            result = tr.transcribe(load_audio(source), monophonic=monophonic, min_hz=min_hz, max_hz=max_hz,
+                                   progress=progress)
+            results = {source.stem: result}
+            files = {source.stem: tr.save_midi(result.to_midi(name=source.stem), output)}
+    if as_json:
+        _print_json({"source": str(source), "parts": {
+            name: {"midi": str(files[name]), "duration_s": r.duration_s, "notes": [n.to_dict() for n in r.notes]}
+            for name, r in results.items()}})
+        return
+    for name, r in results.items():
+        bent = sum(1 for n in r.notes if any(n.pitch_bends))
+        print(f"  {name:<12} {len(r.notes):>5} notes ({bent} bent)  → {files[name]}")
+
+
+@app.command()
+def stems(
+    source: Annotated[Path, typer.Argument(metavar="STEMS_DIR|PROJECT", help="A folder of stems or a project.")],
+    set_role: Annotated[list[str] | None, typer.Option("--set", help="PART=ROLE, recorded in the project's "
+                                                       "project.yaml (repeatable).")] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Each stem's role (vocals, lead, drums, bass, guitar, keys, strings, pad, fx, other) and why."""
+    from trackwright.produce import stems as stem_roles
+
+    warnings_seen: list[str] = []
+    if (source / "project.yaml").is_file():
+        from trackwright.project import Project
+
+        project = Project.open(source)
+        wanted = {}
+        for item in set_role or []:
+            name, sep, role = item.partition("=")
+            if not sep or not name.strip() or not role.strip():
+                raise ParameterError(f"--set takes PART=ROLE, got {item!r}")
+            wanted[name.strip()] = role.strip().lower()
+        roles = stem_roles.set_project_roles(project, wanted) if wanted else stem_roles.project_roles(project)
+    else:
+        if set_role:
+            raise ParameterError("--set records roles in a project; for a stems folder rename the files instead")
+        loaded = stem_roles.load_stems(source)
+        roles, warnings_seen = loaded.roles, loaded.warnings
+    if as_json:
+        _print_json({"source": str(source), "roles": {n: g.to_dict() for n, g in roles.items()},
+                     "warnings": warnings_seen})
+        return
+    _warn(warnings_seen)
+    width = max((len(n) for n in roles), default=4)
+    for name, guess in roles.items():
+        print(f"  {name:<{width}}  {guess.role:<7}  {guess.source:<7}  {guess.reason}")
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; return the exit status instead of exiting (for tests and scripts)."""
     command = typer.main.get_command(app)

@@ -70,6 +70,8 @@ STING_RANGE_S = (2.0, 5.0)
 NEXT_BAR_LIKENESS = 0.7
 FOLLOWS_WELL_LIKENESS = 0.4
 ORIGINATOR = "trackwright"
+#: Delivered stems: one per role (the parts of that role summed), in this order, under these names.
+ROLE_STEMS = {"drums": "Drums", "bass": "Bass", "bed": "Music", "lead": "Lead", "vocal": "Vocals"}
 
 #: Stem name words that mark a role (checked in this order).
 _ROLE_WORDS: tuple[tuple[str, tuple[str, ...]], ...] = (
@@ -623,19 +625,22 @@ def _write_stems(writer: _Writer, stems: Mapping[str, Audio], roles: Mapping[str
     master_24 = load_audio(writer.folder / writer.name("Main")) if any(
         f.kind == "main" for f in writer.files) else master_audio
     total = np.zeros(master_24.samples.shape, dtype=np.float64)
-    for part, stem in sorted(stems.items()):
-        scaled = (stem.samples.astype(np.float64) * gain).astype(np.float32)
-        total += scaled
-        writer.write(stem.with_samples(scaled), writer.name("Stem", title_for(part)), "stem",
-                     f"{part} stem ({roles[part]}) with the main master's EQ and gain", target_lufs=None, ceiling=False,
-                     bit_depth="float", info={"part": part, "role": roles[part]})
+    for role, label in ROLE_STEMS.items():
+        parts = sorted(p for p, r in roles.items() if r == role)
+        if not parts:
+            continue
+        summed = sum(stems[p].samples.astype(np.float64) for p in parts) * gain
+        total += summed
+        writer.write(master_24.with_samples(summed.astype(np.float32)), writer.name("Stem", label), "stem",
+                     f"{label} stem ({', '.join(parts)}) with the main master's EQ and gain", target_lufs=None,
+                     ceiling=False, bit_depth="float", info={"parts": parts, "role": role})
     diff = master_24.samples.astype(np.float64) - total
     master_power = float(np.mean(master_24.samples.astype(np.float64) ** 2))
     level = 10 * math.log10(max(float(np.mean(diff ** 2)), 1e-30) / max(master_power, 1e-30))
     writer.write(master_24.with_samples(diff.astype(np.float32)), writer.name("Stem", "MasterDiff"), "stem",
                  "what the stems do not hold: the mix residual and the master's compression and limiting",
                  target_lufs=None, ceiling=False, bit_depth="float",
-                 info={"part": "master_diff", "role": "master_diff", "level_re_master_db": round(level, 2)})
+                 info={"parts": [], "role": "master_diff", "level_re_master_db": round(level, 2)})
 
 
 def _span_frames(grid: BarGrid, first: int, end: int, rate: int) -> tuple[int, int]:

@@ -140,3 +140,22 @@ def test_save_writes_float_stems_that_sum(tmp_path: Path) -> None:
     (tmp_path / "file").write_text("x")
     with pytest.raises(ParameterError, match="not a folder"):
         Separation({}, {}, "builtin").save(tmp_path / "file")
+
+
+def test_separate_command(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import json
+
+    stems, _ = rendered_parts()
+    mix = mix_of(stems)
+    save_audio(mix, tmp_path / "mix.wav", bit_depth="float")
+    code, out, _ = run(capsys, "separate", tmp_path / "mix.wav", "-o", tmp_path / "stems", "--json")
+    assert code == 0
+    data = json.loads(out)
+    assert data["method"] == "builtin" and data["roles"]["drums"] == "drums"
+    total = sum(load_audio(p).samples.astype(np.float64) for p in data["files"].values())
+    assert np.abs(total - mix.samples).max() < 1e-6
+    code, _, err = run(capsys, "separate", tmp_path / "mix.wav", "-o", tmp_path / "d", "--method", "demucs",
+                       "--model", tmp_path / "htdemucs.th")
+    assert code == 1 and "no such Demucs model file" in err and len(err.strip().splitlines()) == 1
+    code, _, err = run(capsys, "separate", tmp_path / "mix.wav", "-o", tmp_path / "d", "--method", "nmf")
+    assert code == 1 and "--method" in err

@@ -48,6 +48,9 @@ _INSTALL_HINT = ("install it without TensorFlow: pip install --no-deps basic-pit
 _OVERLAP_FRAMES = 30
 #: Lowest pitch the model hears (A0), Hz.
 LOWEST_HZ = 27.5
+#: basic-pitch's bends read one contour bin (1/3 semitone) sharp: measured on in-tune FluidSynth
+#: renders, every note from MIDI 36 to 81 bends +1 bin throughout; subtracted here.
+CONTOUR_OFFSET_BINS = 1
 #: Length of a note's attack whose level sets its velocity, seconds.
 ATTACK_S = 0.1
 #: Onsets closer than this count as one attack in monophonic mode, seconds.
@@ -289,12 +292,12 @@ def transcribe(audio: Audio, *, onset_threshold: float = 0.5, frame_threshold: f
         _, events = note_creation.model_output_to_notes(
             output, onset_thresh=onset_threshold, frame_thresh=frame_threshold, min_note_len=max(1, min_frames),
             min_freq=min_hz, max_freq=max_hz, multiple_pitch_bends=False, melodia_trick=True)
-    # basic-pitch bends are in 1/3-semitone contour bins; MIDI units are 4096 per semitone.
+    # basic-pitch bends are in 1/3-semitone contour bins, one bin high; MIDI units are 4096 per semitone.
     events = sorted(events, key=lambda e: (e[0], e[2]))
     if monophonic:
         events = _one_at_a_time(events)
     notes = [TranscribedNote(float(start), float(end), int(pitch), _velocity(mono, float(start), float(end)),
-                             tuple(int(round(b * BEND_PER_SEMITONE / 3)) for b in (bends or ())))
+                             tuple(int(round((b - CONTOUR_OFFSET_BINS) * BEND_PER_SEMITONE / 3)) for b in (bends or ())))
              for start, end, pitch, _, bends in events]
     return Transcription(notes, audio.duration_s)
 

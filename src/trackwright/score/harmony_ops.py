@@ -21,7 +21,7 @@ from dataclasses import replace
 import numpy as np
 
 from trackwright.errors import ParameterError
-from trackwright.score.symbolic import MODES, QUALITIES, Chord, Key, Note, Part, Score
+from trackwright.score.symbolic import MODES, QUALITIES, Chord, Key, Note, Part, Score, estimate_key
 from trackwright.score.voicing import VoicingStyle, chord_at, map_pitch, nearest_pitch, rewrite_parts
 
 OpOutput = tuple[Score, list[str], list[str], bool]
@@ -86,7 +86,9 @@ def _require_accompaniment(score: Score, op: str) -> None:
 def reharmonise(score: Score, rng: np.random.Generator, *, start: float, end: float, rate: float = 0.5,
                 kinds: Sequence[str] = SUBSTITUTIONS) -> OpOutput:
     """Substitute chords (relative, parallel, secondary dominant, modal interchange, suspension, added
-    tones) on about ``rate`` of the chords in the section, each fitting the melody."""
+    tones) on about ``rate`` of the chords in the section, each fitting the melody. The tonic chord
+    only takes added tones or a suspension, and substitutions that would move the key (as
+    :meth:`Score.key` hears the result) are dropped, last first: colour, not a modulation."""
     _require_accompaniment(score, "reharmonise")
     unknown = sorted(set(kinds) - set(SUBSTITUTIONS))
     if unknown or not kinds:
@@ -94,24 +96,39 @@ def reharmonise(score: Score, rng: np.random.Generator, *, start: float, end: fl
     if not 0.0 <= rate <= 1.0:
         raise ParameterError(f"reharmonise: rate must be 0–1, got {rate!r}")
     key, chords, melody = score.key(), score.chords(), _melody(score)
-    new: list[Chord] = []
-    changes: list[str] = []
+    chosen: dict[int, tuple[str, list[Chord]]] = {}
     for index, chord in enumerate(chords):
         draw = rng.random()
         following = chords[index + 1] if index + 1 < len(chords) else None
         if not (start - 1e-6 <= chord.start < end - 1e-6) or draw >= rate:
-            new.append(chord)
             continue
         options = [(kind, repl) for kind, repl in _candidates(chord, following, key, kinds)
-                   if all(fits_melody(c, melody) for c in repl)]
-        if not options:
-            new.append(chord)
-            continue
-        kind, replacement = options[int(rng.integers(len(options)))]
-        new.extend(replacement)
-        changes.append(f"beat {chord.start:g}: {chord.label} → {' '.join(c.label for c in replacement)} ({kind})")
-    out, written = rewrite_parts(score, chords, new, key=key)
+                   if all(fits_melody(c, melody) for c in repl)
+                   and (chord.root != key.tonic or kind in ("added", "suspension"))]  # the tonic keeps its root
+        if options:
+            chosen[index] = options[int(rng.integers(len(options)))]
+    # substitutions colour the key, they do not leave it: drop the last ones until the chords and
+    # melody still read in the original key
+    heard = _key_of(chords, melody)
+    while chosen and _key_of(_track(chords, chosen), melody) != heard:
+        del chosen[max(chosen)]
+    out, written = rewrite_parts(score, chords, _track(chords, chosen), key=key)
+    while chosen and out.key() != key:  # the written parts are the last word
+        del chosen[max(chosen)]
+        out, written = rewrite_parts(score, chords, _track(chords, chosen), key=key)
+    changes = [f"beat {chords[i].start:g}: {chords[i].label} → {' '.join(c.label for c in repl)} ({kind})"
+               for i, (kind, repl) in sorted(chosen.items())]
     return out, written, changes, False
+
+
+def _track(chords: Sequence[Chord], chosen: dict[int, tuple[str, list[Chord]]]) -> list[Chord]:
+    return [c for i, chord in enumerate(chords) for c in (chosen[i][1] if i in chosen else [chord])]
+
+
+def _key_of(chords: Sequence[Chord], melody: Sequence[Note]) -> Key:
+    """The key of a chord track (its tones, root doubled) with the melody at half weight."""
+    tones = [Note(c.start, c.end, 48 + pc, 64) for c in chords for pc in (c.root, *c.pitch_classes)]
+    return estimate_key([*tones, *(Note(n.start, n.start + (n.end - n.start) / 2, n.pitch) for n in melody)])
 
 
 def delay_resolution(score: Score, rng: np.random.Generator, *, start: float, end: float,
@@ -304,7 +321,8 @@ def texture(score: Score, rng: np.random.Generator, *, start: float, end: float,
         name = "pad" if "pad" not in [p.name for p in out.parts] else "pad_added"
         used = {p.channel for p in out.parts}
         channel = next((c for c in range(16) if c not in used and c != 9), 15)
-        notes = [Note(c.start, c.end - 0.05, 60 + i, 64) for c in chords if start - 1e-6 <= c.start < end - 1e-6
+        # placeholder pitches spanning 50–71: rewrite_parts voices the pad in that register
+        notes = [Note(c.start, c.end - 0.05, 50 + 7 * i, 64) for c in chords if start - 1e-6 <= c.start < end - 1e-6
                  for i in range(4)]
         out = out.replace_part(Part(name, channel, 48, tuple(sorted(notes))))
         written.append(name)

@@ -121,7 +121,7 @@ def voice_chord(chord: Chord, voices: int, *, previous: Sequence[int] | None, lo
             if leading is not None:
                 for a, b in zip(previous, combo):
                     if a % 12 == leading and b != a + 1:
-                        cost += 20
+                        cost += 60
             if parallel_at((previous[0], previous[-1]), (combo[0], combo[-1])):
                 cost += 100
         elif previous is not None:
@@ -143,6 +143,15 @@ def _groups(notes: Sequence[Note]) -> dict[float, list[Note]]:
     return groups
 
 
+def _last_low(notes: Sequence[Note], beat: float) -> int | None:
+    """The lowest pitch among the notes that started last before ``beat`` (and still sound after it started)."""
+    before = [n for n in notes if n.start < beat - 1e-6]
+    if not before:
+        return None
+    latest = max(n.start for n in before)
+    return min(n.pitch for n in before if n.start <= latest + 1e-6 and n.end > latest + 1e-6)
+
+
 def _bass_at(notes: Sequence[Note], beat: float) -> int | None:
     sounding = [n.pitch for n in notes if n.start <= beat + 1e-6 < n.end]
     return min(sounding) if sounding else None
@@ -162,8 +171,9 @@ def rewrite_parts(score: Score, old: Sequence[Chord], new: Sequence[Chord], *, p
     key = key or score.key()
     names = list(parts) if parts is not None else [p.name for p in score.accompaniment]
     bass_name = score.bass if score.bass in names else None
+    # lowest first: each part is voiced against the lowest voice written before it
     order = ([bass_name] if bass_name else []) + sorted((n for n in names if n != bass_name),
-                                                        key=lambda n: -score.part(n).mean_pitch)
+                                                        key=lambda n: score.part(n).mean_pitch)
     bass_notes: list[Note] = []
     written: list[Part] = []
     for name in order:
@@ -178,7 +188,6 @@ def rewrite_parts(score: Score, old: Sequence[Chord], new: Sequence[Chord], *, p
         notes: list[Note] = []
         previous: list[int] | None = None
         previous_chord: Chord | None = None
-        previous_pair: tuple[int, int] | None = None
         for t in sorted(groups):
             group = sorted(groups[t], key=lambda n: n.pitch)
             inside = start - 1e-6 <= t < end - 1e-6
@@ -190,22 +199,20 @@ def rewrite_parts(score: Score, old: Sequence[Chord], new: Sequence[Chord], *, p
                 continue
             if t in blocks:
                 bass_now = _bass_at(bass_notes, t)
-                bass_before = _bass_at(bass_notes, t - 0.25) if bass_notes else None
+                bass_before = _last_low(bass_notes, t)
+                pair = None if bass_before is None or previous is None else (bass_before, previous[-1])
                 pitches = voice_chord(target, len(group), previous=previous, low=low, high=high,
                                       style=style or VoicingStyle(), key=key, previous_chord=previous_chord,
                                       bass=None if bass_now is None else (bass_before or bass_now, bass_now),
-                                      previous_top_bass=previous_pair)
+                                      previous_top_bass=pair)
                 notes.extend(replace(n, pitch=p) for n, p in zip(group, pitches))
                 previous, previous_chord = pitches, target
-                if bass_now is not None:
-                    previous_pair = (bass_now, pitches[-1])
             else:
                 source = chord_at(old, t)
                 notes.extend(replace(n, pitch=map_pitch(n.pitch, source, target, low=low, high=high))
                              for n in group)
         new_part = part.with_notes(notes)
-        if name == bass_name:
-            bass_notes = list(new_part.notes)
+        bass_notes += new_part.notes
         written.append(new_part)
         score = score.replace_part(new_part)
     score = _repair_parallels(score, [p.name for p in written], new)

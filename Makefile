@@ -103,6 +103,7 @@ bench: sysdeps install $(BENCH_STAMP)
 	$(VENV_PY) bench/bench_deliver.py
 	$(VENV_PY) bench/bench_produce_b.py
 	$(VENV_PY) bench/bench_review.py
+	$(VENV_PY) bench/bench_compose.py
 
 # The review page's JavaScript (wavesurfer.js, pinned in review-frontend/package-lock.json) is
 # vendored into src/trackwright/review/static/vendor/ and committed (~75 kB), so install, test and

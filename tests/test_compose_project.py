@@ -118,3 +118,18 @@ def test_compose_cli_refuses_bad_input(song_files: dict[str, Path], tmp_path: Pa
     code, _, err = run(capsys, "compose", song_files["midi"], "pedal")
     assert code == 1 and "-o/--output" in err
     assert not (tmp_path / "x.mid").exists()
+
+
+def test_score_ops_without_midi_warn(tmp_path: Path) -> None:
+    from project_fixtures import write_song
+
+    from trackwright.project import Project
+
+    paths = write_song(tmp_path / "in", seconds=6.0, stems=False)
+    project = Project.create(tmp_path / "p", paths["draft"])
+    recipe = project.recipe().replace(score=({"op": "pedal", "seed": 0},))
+    version = project.commit(recipe, "pedal")
+    result = project.render(version.number)
+    assert result.score_audio is None and result.score_midi is None
+    assert any("score operations not rendered: the project has no MIDI source" in w for w in result.warnings)
+    assert "score_audio" not in result.to_dict()

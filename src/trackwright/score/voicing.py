@@ -16,7 +16,7 @@ import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
-from trackwright.score.symbolic import QUALITIES, Chord, Key, Note, Part, Score
+from trackwright.score.symbolic import Chord, Key, Note, Part, Score
 from trackwright.score.voice_leading import check_parts, instrument_range, outer_voices, parallel_at
 
 _ROLE = {0: "1", 3: "3", 4: "3", 2: "s", 5: "s", 6: "5", 7: "5", 8: "5", 9: "6", 10: "7", 11: "7", 1: "x"}
@@ -285,5 +285,5 @@ def written_violations(score: Score, names: Sequence[str], chords: Sequence[Chor
     return check_parts([score.part(n) for n in names], chords, score.key(), allow_unresolved=allow_unresolved)
 
 
-__all__ = ["QUALITIES", "VoicingStyle", "chord_at", "map_pitch", "nearest_pitch", "rewrite_parts", "voice_chord",
+__all__ = ["VoicingStyle", "chord_at", "map_pitch", "nearest_pitch", "rewrite_parts", "voice_chord",
            "written_violations"]

@@ -758,7 +758,8 @@ def mix(
 ) -> None:
     """Mix stems: gain staging, high-pass, unmasking EQ, compression, pan/width, reverb bus, glue, master."""
     from trackwright.audio import check_output_path, load_audio, output_format, save_audio, write_atomic
-    from trackwright.mix.mixer import load_stems_folder, mix_project, mix_stems
+    from trackwright.mix.mixer import mix_project, mix_stems
+    from trackwright.produce.stems import load_stems
 
     roles = _pairs(role, "--role")
     is_project = (source / "project.yaml").is_file()
@@ -783,8 +784,10 @@ def mix(
             data: dict[str, Any] = {"source": str(source), "project": str(source), **done.to_dict()}
             warnings_seen = done.warnings
         else:
-            stems, warnings_seen = load_stems_folder(source)
-            result = mix_stems(stems, style=style, roles=roles, target=target, progress=progress)
+            stem_set = load_stems(source)
+            stems, warnings_seen = stem_set.stems, list(stem_set.warnings)
+            guessed = {name: guess.role for name, guess in stem_set.roles.items()}
+            result = mix_stems(stems, style=style, roles={**guessed, **roles}, target=target, progress=progress)
             inputs = [p for p in source.iterdir() if p.is_file()]
             save_audio(result.audio, output, bit_depth=bit_depth, inputs=inputs)  # type: ignore[arg-type]
             warnings_seen = warnings_seen + result.warnings

@@ -7,7 +7,7 @@ Conventions
   ``--json``), and :func:`apply_mix` *does* (renders a plan). A revised plan — one part's gain
   changed by hand — renders without re-deciding anything else.
 * Each part has a *role* (vocals, lead, drums, bass, keys, guitar, strings, pad, fx, other)
-  guessed from its name; roles carry a priority (vocals highest) used for unmasking, a level
+  guessed from its name, else its sound (:mod:`trackwright.produce.stems`); roles carry a priority (vocals highest) used for unmasking, a level
   relative to the lead, a high-pass, a compressor, a pan and a width (:data:`ROLES`).
 * Unmasking: every part's long-term spectrum in third-octave bands (63 Hz–10 kHz) is measured
   after gain staging. For each higher-priority part, its *key bands* are the two bands where it
@@ -20,7 +20,6 @@ Conventions
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -78,14 +77,6 @@ ROLES: dict[str, Role] = {
     "other": Role(3, -6.0, 100.0, 2.0, 15.0, 200.0, 3.0, 0.0, 1.0, 1.0),
 }
 
-_ROLE_WORDS: tuple[tuple[str, str], ...] = (
-    ("vocals", r"vox|vocal|voice|sing|choir|lyric|acapella"), ("drums", r"drum|kit|perc|beat|kick|snare|hat"),
-    ("bass", r"bass|sub|808"), ("strings", r"string|violin|viola|cello|orch|ensemble"),
-    ("pad", r"pad|atmos|ambien|texture|drone|synth ?pad"), ("keys", r"key|piano|chord|organ|rhodes|epiano"),
-    ("guitar", r"guitar|gtr"), ("lead", r"lead|melody|synth|brass|horn|flute|sax|trumpet"),
-    ("fx", r"fx|sfx|riser|sweep|impact"))
-
-
 @dataclass(frozen=True)
 class Style:
     """A mix style: the space bus and the glue.
@@ -125,27 +116,15 @@ _SILENT_LUFS = -70.0
 _SPECTRUM_FRAME, _SPECTRUM_FRAMES = 4096, 600
 
 
-def guess_role(name: str) -> str:
-    """A part's role from its name (``Vocals.wav`` → vocals, ``808`` → bass); ``other`` when unsure.
+def guess_role(name: str, audio: Audio | None = None) -> str:
+    """A part's role: from its name (:func:`trackwright.produce.stems.role_from_name`), else from
+    its sound when ``audio`` is given (:func:`trackwright.produce.stems.guess_role`), else ``other``."""
+    from trackwright.produce import stems as stem_roles
 
-    Uses :func:`trackwright.produce.stems.guess_role` when that module provides one.
-    """
-    try:
-        from trackwright.produce.stems import guess_role as stems_guess  # type: ignore[attr-defined]
-    except ImportError:
-        stems_guess = None
-    if stems_guess is not None:
-        try:
-            role = str(stems_guess(name))
-            if role in ROLES:
-                return role
-        except Exception:  # noqa: BLE001 - their guesser may take other arguments; fall back to ours
-            pass
-    lowered = name.lower()
-    for role, pattern in _ROLE_WORDS:
-        if re.search(rf"(?<![a-z])(?:{pattern})", lowered):
-            return role
-    return "other"
+    named = stem_roles.role_from_name(name)
+    if named is not None:
+        return named.role
+    return stem_roles.guess_role(name, audio).role if audio is not None else "other"
 
 
 @dataclass(frozen=True)
@@ -350,7 +329,7 @@ def _plan_mix(stems: Mapping[str, Audio], *, style: str, roles: Mapping[str, str
         raise ParameterError(f"unknown mix style {style!r}: use one of {', '.join(STYLES)}")
     _check_stems(stems)
     chosen = STYLES[style]
-    role_of = {name: (roles or {}).get(name) or guess_role(name) for name in stems}
+    role_of = {name: (roles or {}).get(name) or guess_role(name, audio) for name, audio in stems.items()}
     for name, role in role_of.items():
         if role not in ROLES:
             raise ParameterError(f"part {name}: unknown role {role!r} (roles: {', '.join(ROLES)})")
@@ -585,44 +564,6 @@ def mix_stems(stems: Mapping[str, Audio], *, style: str = "pop", roles: Mapping[
     """:func:`plan_mix` then :func:`apply_mix`: the whole mix of ``stems`` in one call."""
     plan, renders = _plan_mix(stems, style=style, roles=roles, target=target, unmask=True)
     return _apply(stems, plan, renders, progress)
-
-
-def load_stems_folder(folder: str | Path) -> tuple[dict[str, Audio], list[str]]:
-    """Every audio file in ``folder`` as a part named by its file name (lower-cased stem).
-
-    Shorter stems are padded with silence to the longest (with a warning); mono stems are spread
-    to stereo when others are stereo. Stems at different sample rates are refused.
-
-    Returns
-    -------
-    (stems, warnings)
-    """
-    from trackwright.audio import READ_EXTENSIONS, load_audio
-    from trackwright.project.sources import fit_stem
-
-    root = Path(folder)
-    if not root.is_dir():
-        raise ParameterError(f"{root}: not a folder of stems")
-    files = sorted(p for p in root.iterdir() if p.is_file() and p.suffix.lower() in READ_EXTENSIONS)
-    if not files:
-        raise ParameterError(f"{root}: holds no audio files ({', '.join(READ_EXTENSIONS)})")
-    loaded = {}
-    for path in files:
-        name = path.stem.lower()
-        if name in loaded:
-            raise ParameterError(f"{root}: two stems are named {name!r}; rename one")
-        loaded[name] = load_audio(path)
-    rates = {a.sample_rate for a in loaded.values()}
-    if len(rates) > 1:
-        listing = ", ".join(f"{n} {a.sample_rate} Hz" for n, a in loaded.items())
-        raise ParameterError(f"{root}: stems must share one sample rate ({listing}); re-export them at one rate")
-    frames = max(a.frames for a in loaded.values())
-    channels = max(a.channels for a in loaded.values())
-    if channels > 2:
-        raise ParameterError(f"{root}: mixing takes mono or stereo stems, one has {channels} channels")
-    warnings = [f"{name}: {(frames - a.frames) / a.sample_rate:.3f} s shorter than the longest stem; padded with silence"
-                for name, a in loaded.items() if a.frames < frames]
-    return {name: fit_stem(a, frames, channels) for name, a in loaded.items()}, warnings
 
 
 @dataclass(frozen=True)

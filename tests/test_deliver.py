@@ -286,3 +286,18 @@ def test_without_stems_skips_with_warnings(tmp_path):
         assert word in text
     for item in result.files:
         assert abs(item.integrated_lufs - item.target_lufs) <= LOUDNESS_TOLERANCE_LU
+
+
+def test_section_loops_get_unique_names(tmp_path):
+    import trackwright.deliver.package as package
+    from trackwright.arrange.grid import BarGrid, GridSection
+
+    starts = np.arange(12) * 0.5
+    sections = (GridSection(0, 4, "D", "verse"), GridSection(4, 8, "D′", "verse"), GridSection(8, 12, "E", "verse"))
+    grid = BarGrid(starts, starts + 0.5, np.arange(48) * 0.125, 6.0, sections)
+    rng = np.random.default_rng(1)
+    audio = Audio((0.1 * rng.standard_normal((2, 6 * 8000))).astype(np.float32), 8000)
+    writer = package._Writer(tmp_path, "T", 1, package.resolve_target("streaming"), "0" * 16)
+    package._write_loops(writer, audio, grid, np.ones((12, 12)), None, [])
+    names = [job[2] for job in writer.pending]
+    assert names == ["T_Loop_Verse_v1.wav", "T_Loop_VerseD_v1.wav", "T_Loop_VerseE_v1.wav"]

@@ -298,6 +298,8 @@ class _Writer:
               ceiling: bool = True, loop: tuple[int, int] | None = None, bit_depth: str = "24",
               info: Mapping[str, Any] | None = None) -> None:
         """Queue a file; :meth:`flush` writes the queue in parallel and keeps the order."""
+        if name in {f.name for f in self.files} | {job[2] for job in self.pending}:
+            raise RuntimeError(f"deliver: two files named {name}")  # a bug, not a user error
         self.pending.append((len(self.files) + len(self.pending), audio, name, kind, description, target_lufs,
                              ceiling, loop, bit_depth, dict(info or {})))
 
@@ -720,8 +722,10 @@ def _write_loops(writer: _Writer, audio: Audio, grid: BarGrid, likeness: np.ndar
         first, end, score, seam = span
         start, stop = _span_frames(grid, first, end, rate)
         role = title_for(section.role)
-        name = writer.name("Loop", role if role not in names else f"{role}{title_for(key)}")
-        names.add(role)
+        stem = role if role not in names else f"{role}{title_for(key)}"
+        stem = next(f"{stem}{n}" for n in ("", *range(2, len(names) + 3)) if f"{stem}{n}" not in names)
+        names.update((role, stem))
+        name = writer.name("Loop", stem)
         _loop_file(writer, audio, start, stop, name, "loop",
                    f"{writer.title} {section.role} ({section.label}), bars {first + 1}–{end}, seamless loop",
                    {"bars": [first, end], "likeness": round(score, 3), "section": section.label, "seam": seam})

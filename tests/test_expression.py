@@ -23,9 +23,9 @@ BAR_S = 4 * 60.0 / BPM
 
 @pytest.fixture(scope="module")
 def flat_song() -> tuple[mido.MidiFile, list[tuple[float, float, str]]]:
-    """The pop form, four bars a section, every part playing and every note at one velocity."""
+    """The pop form, two bars a section, every part playing and every note at one velocity."""
     parts = frozenset({"drums", "bass", "chords", "pad", "lead"})
-    sections = [dataclasses.replace(s, bars=4, velocity=FLAT_VELOCITY, parts=parts) for s in pop_form_sections()]
+    sections = [dataclasses.replace(s, bars=2, velocity=FLAT_VELOCITY, parts=parts) for s in pop_form_sections()]
     midi, info = compose_song(sections, bpm=BPM, programs={"chords": 48})
     return midi, [(start, end, role) for start, end, _, role in info.sections]
 

@@ -625,6 +625,26 @@ def deliver(
         print(f"  {item.name:<{width}}  {item.duration_s:7.2f} s  {level:>12}  {item.true_peak_dbtp:6.2f} dBTP")
 
 
+# --- review room: comments, A/B, approvals in a browser --------------------------------------------
+@app.command()
+def review(
+    project_dir: ProjectArgument,
+    host: Annotated[str, typer.Option(help="Address to listen on; loopback unless you mean to share on a network.")]
+    = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port.")] = 8765,
+    share: Annotated[list[str] | None, typer.Option(
+        help="Also print a share link for this role: viewer, commenter or approver (repeatable).")] = None,
+    share_days: Annotated[float, typer.Option(help="How long the share links stay valid, days (at most 90).")] = 7.0,
+) -> None:
+    """Open the review room: waveforms per version, timestamped comments, A/B, approvals, revisions.
+
+    Prints the owner's link (keep it private) and serves until Ctrl-C.
+    """
+    from trackwright.review import serve
+
+    serve(project_dir, host=host, port=port, share=share or (), share_days=share_days)
+
+
 # --- composition: symbolic harmony and melody operations ------------------------------------------
 
 @app.command()
@@ -709,26 +729,6 @@ def compose(
         print(f"project {source}: version {extra['version']} → {extra['score_audio']}")
     else:
         print(f"wrote {output}")
-
-
-# --- review room: comments, A/B, approvals in a browser --------------------------------------------
-@app.command()
-def review(
-    project_dir: ProjectArgument,
-    host: Annotated[str, typer.Option(help="Address to listen on; loopback unless you mean to share on a network.")]
-    = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="TCP port.")] = 8765,
-    share: Annotated[list[str] | None, typer.Option(
-        help="Also print a share link for this role: viewer, commenter or approver (repeatable).")] = None,
-    share_days: Annotated[float, typer.Option(help="How long the share links stay valid, days (at most 90).")] = 7.0,
-) -> None:
-    """Open the review room: waveforms per version, timestamped comments, A/B, approvals, revisions.
-
-    Prints the owner's link (keep it private) and serves until Ctrl-C.
-    """
-    from trackwright.review import serve
-
-    serve(project_dir, host=host, port=port, share=share or (), share_days=share_days)
 
 
 # --- production: re-rendered instruments, expression, drum layers, mixing (issue 5b) ----------------
@@ -978,6 +978,48 @@ def stems(
     width = max((len(n) for n in roles), default=4)
     for name, guess in roles.items():
         print(f"  {name:<{width}}  {guess.role:<7}  {guess.source:<7}  {guess.reason}")
+
+
+# --- creative notes -----------------------------------------------------------------------------
+
+def _time_range(text: str) -> tuple[float, float]:
+    """``"1:20-1:45"`` → (80.0, 105.0) seconds."""
+    from trackwright.analysis.brief import parse_time
+
+    pieces = [p for p in text.replace("–", "-").split("-") if p.strip()]
+    if len(pieces) != 2:
+        raise ParameterError(f"--at {text!r}: give a range like 1:20-1:45")
+    start, end = (parse_time(p.strip(), "--at") for p in pieces)
+    if end <= start:
+        raise ParameterError(f"--at {text!r}: the range ends before it starts")
+    return start, end
+
+
+@app.command()
+def note(
+    project_dir: Annotated[Path, typer.Argument(metavar="PROJECT", help="A project folder (trackwright new).")],
+    text: Annotated[str, typer.Argument(metavar="TEXT", help='The note, e.g. "make it feel more vulnerable".')],
+    at: Annotated[str | None, typer.Option("--at", help="Apply where the note names no place: START-END, e.g. 1:20-1:45.")] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Show what would change; make no version.")] = False,
+    author: Annotated[str | None, typer.Option(help="Author of the new version.")] = None,
+    as_json: JsonOption = False,
+    quiet: QuietOption = False,
+) -> None:
+    """Turn a creative note into a new version: what changed, why, and the measured result."""
+    from trackwright.project import Project
+    from trackwright.revise.note import apply_note
+
+    span = _time_range(at) if at else None
+    project = Project.open(project_dir)
+    with progress_bar("Revising", quiet=quiet or _state["quiet"]) as progress:
+        result = apply_note(project, text, at=span, dry_run=dry_run, author=author, progress=progress)
+    if as_json:
+        _print_json({"project": str(project_dir), "dry_run": dry_run, **result.to_dict()})
+        return
+    head = "dry run: no version made" if dry_run else f"version {result.version} (from {result.parent})"
+    print(head)
+    for line in result.explanation():
+        print(line)
 
 
 def main(argv: list[str] | None = None) -> int:

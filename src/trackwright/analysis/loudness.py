@@ -280,6 +280,14 @@ def _max_window_lufs(cumulative: np.ndarray, window: int) -> float:
     return float(power_to_lufs(sums.max() / window))
 
 
+def short_term_series(audio: Audio, *, layout: str | None = None) -> LoudnessSeries:
+    """Short-term loudness (3 s windows every 0.1 s, LUFS) alone: no gating, no true peak."""
+    _check_measurable(audio)
+    rate = audio.sample_rate
+    return _series(_cumulative(weighted_power(audio, layout=layout)), round(SHORT_TERM_S * rate),
+                   round(HOP_S * rate), rate)
+
+
 def loudness_range(short_term_lufs: np.ndarray) -> float:
     """EBU Tech 3342 loudness range (LU) of short-term values taken every 100 ms."""
     power = 10.0 ** ((np.asarray(short_term_lufs) - _OFFSET_DB) / 10.0)

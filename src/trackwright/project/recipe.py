@@ -62,7 +62,7 @@ PAN_RANGE = (-1.0, 1.0)
 STEMS_FOLDER = "sources/stems/"
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 _MIX_FIELD = "mix"  # the mix: block (trackwright.mix.mixer.MixPlan), optional
-_TOP_FIELDS = ("format", "version", "sources", "arrangement", "parts", "master", "score")
+_TOP_FIELDS = ("format", "version", "sources", "arrangement", "parts", "master", "score", "automation")
 
 
 def newer_format_message(where: str, found: int) -> str:
@@ -305,6 +305,8 @@ class Recipe:
             not part of the music, so ignored by ``==``.
         score: composition operations on the MIDI, ``{op, seed, options…}`` each, applied in order
             (:mod:`trackwright.score.compose`); empty by default.
+        automation: :class:`~trackwright.mix.automation.Move` s on parts (or ``"*"``, every part)
+            over stretches of the output, applied after the edit; empty by default.
 
     Frozen: make changed copies with :meth:`replace` or :meth:`with_part`.
     """
@@ -316,9 +318,14 @@ class Recipe:
     version: VersionInfo | None = field(default=None, compare=False)
     mix: Mapping[str, Any] | None = field(default=None, kw_only=True)
     score: tuple[Mapping[str, Any], ...] = ()
+    automation: tuple[Any, ...] = field(default=(), kw_only=True)
 
     def __post_init__(self) -> None:
+        from trackwright.mix.automation import Move, moves_from_list
         from trackwright.score.compose import validate_ops
+
+        object.__setattr__(self, "automation", tuple(
+            m if isinstance(m, Move) else moves_from_list([m], "automation")[0] for m in self.automation))
 
         object.__setattr__(self, "score", tuple(validate_ops(list(self.score))))
         if not isinstance(self.arrangement, EditList):
@@ -365,7 +372,8 @@ class Recipe:
         return {"arrangement": self.arrangement.merged().to_dict(),
                 "parts": {name: part.to_dict() for name, part in self.parts.items() if not part.is_default},
                 "master": self.master.to_dict(), **({"score": _plain(list(self.score))} if self.score else {}),
-                **({_MIX_FIELD: self.mix} if self.mix is not None else {})}
+                **({_MIX_FIELD: self.mix} if self.mix is not None else {}),
+                **({"automation": [m.to_dict() for m in self.automation]} if self.automation else {})}
 
     def same_music(self, other: Recipe) -> bool:
         """True when both recipes sound the same (same music and sources)."""
@@ -385,6 +393,8 @@ class Recipe:
             out[_MIX_FIELD] = _plain(dict(self.mix))
         if self.score:
             out["score"] = _plain([dict(op) for op in self.score])
+        if self.automation:
+            out["automation"] = [m.to_dict() for m in self.automation]
         return out
 
     @classmethod
@@ -426,7 +436,10 @@ class Recipe:
         mix = data.get(_MIX_FIELD)
         from trackwright.score.compose import validate_ops
 
-        return cls(arrangement, parts, master, sources, version, tuple(validate_ops(data.get("score"))), mix=mix)
+        from trackwright.mix.automation import moves_from_list
+
+        return cls(arrangement, parts, master, sources, version, tuple(validate_ops(data.get("score"))), mix=mix,
+                   automation=moves_from_list(data.get("automation"), "automation"))
 
     def to_yaml(self) -> str:
         """The human-readable recipe file."""

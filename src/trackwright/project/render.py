@@ -158,6 +158,7 @@ def render_recipe(recipe: Recipe, draft: Audio, stems: Mapping[str, Audio], midi
     (:func:`trackwright.project.sources.fit_stem`).
     """
     from trackwright.arrange.splice import apply_plan, plan_splices
+    from trackwright.mix.automation import apply_moves
 
     report = progress or ignore_progress
     files: dict[str, dict[str, str]] = {}
@@ -175,17 +176,19 @@ def render_recipe(recipe: Recipe, draft: Audio, stems: Mapping[str, Audio], midi
     steps = len(stems) + 2
     if not stems:
         report(0.1, "editing the mix")
-        mix = apply_plan(draft, plan)
+        mix = apply_moves(apply_plan(draft, plan), "mix", recipe.automation)
     else:
         residual = draft.samples.astype(np.float64)
         for stem in stems.values():
             residual -= stem.samples
         report(0.1, "editing the residual")
-        edited_residual = apply_plan(draft.with_samples(residual.astype(np.float32)), plan)
+        edited_residual = apply_moves(apply_plan(draft.with_samples(residual.astype(np.float32)), plan), "residual",
+                                      recipe.automation)
         total = edited_residual.samples.astype(np.float64)
         write(edited_residual, RESIDUAL_FILE, "residual")
         placed = place_stems(recipe, stems, plan,
                              progress=lambda f, label: report(0.1 + 0.6 * f * (steps - 2) / steps, label))
+        placed = {name: apply_moves(part, name, recipe.automation) for name, part in placed.items()}
         if recipe.mix is None:
             for part in placed.values():
                 total += part.samples

@@ -85,7 +85,8 @@ PART_WORDS: tuple[tuple[str, str], ...] = (
 _PART = re.compile(r"\b(?:the\s+)?(" + "|".join(f"(?:{p})" for p, _ in PART_WORDS) + r")\b")
 _PART_UP = re.compile(r"\b(?:more|louder|bring (?:up|out|in)|up|forward|front|featured?|bigger|boost)\b")
 _PART_OUT = re.compile(r"\b(?:no|without|lose|drop|remove|mute|cut|kill|get rid of|take out|strip out)\b")
-_PART_DOWN = re.compile(r"\b(?:less|quieter|softer|lower|down|back|tuck|bury|duck|turn down|pull back)\b")
+_PART_DOWN = re.compile(r"\b(?:less|quieter|softer|lower|down|back|tuck|bury|duck|turn down|pull back|"
+                        r"too (?:loud|much|hot|prominent|present|busy|big))\b")
 _COMPILED = tuple((re.compile(rf"\b(?:{pattern})\b"), dim, sign) for pattern, dim, sign in LEXICON)
 
 #: Words that flip a lexicon word that follows them (within the clause, a few words before).
@@ -129,7 +130,7 @@ want wants have has had go going keep keeps put try overall whole track song mus
 bring out emotionally emotion musically thing things little whole under until till when where while around near by
 over end ending start beginning section scene chorus verse bridge intro outro part parts time moment second first
 last final third fourth after before once we reach reaching get getting obvious noticeable s sec secs seconds
-enough reduce lower cut increase add boost raise build touch hint tad shade slightly somewhat gently extra bring push
+are was were been enough reduce lower cut increase add boost raise build touch hint tad shade slightly somewhat gently extra bring push
 lose drop remove avoid stop fewer tone pull should needs needed feels think then afterwards""".split())
 
 
@@ -336,10 +337,8 @@ def _part_directives(clause: _Clause, subtle: bool, scope: Scope) -> list[Direct
         else:
             continue  # a part named without a change ("the strings are nice")
         clause.used.append(match.span())
-        for word in (before, after):
-            for found in re.finditer(r"\b(?:more|louder|quieter|softer|lower|forward|front|back|up|down|out|no|without|"
-                                     r"lose|drop|remove|mute|cut|bring|tuck|bury)\b", clause.text):
-                clause.used.append(found.span())
+        for pattern in (_PART_OUT, _PART_DOWN, _PART_UP):  # the change words belong to the part now
+            clause.used.extend(found.span() for found in pattern.finditer(clause.text))
         out.append(Directive("presence", direction, amount, subtle, scope, f"{before} {match.group(0)} {after}".strip(),
                              _part_role(match.group(1))))
     return out

@@ -1,0 +1,162 @@
+"""Automation: changes to a part (or every part) over a stretch of the output timeline.
+
+A :class:`Move` says "from ``start_s`` to ``end_s`` of the output, do ``kind`` by ``value`` to
+``target``", with raised-cosine ramps of ``ramp_s`` at both ends so nothing clicks or jumps.
+Every kind is a linear, time-invariant process (a gain, a shelf or peak EQ, a stereo-width
+matrix), blended in by the ramp envelope: ``y = x + w(t)·(process(x) − x)``. Linear processing
+applied to each part sums to the same processing of the mix, so edited stems still add up to
+the mix, and outside ``[start_s − ramp, end_s + ramp]`` the audio is untouched, sample for sample.
+
+Kinds (``value`` units): ``gain`` (dB), ``high_shelf`` (dB at 5 kHz), ``low_shelf`` (dB at
+200 Hz), ``presence_dip`` (dB, a wide cut centred at 1 kHz spanning 300 Hz–3 kHz),
+``low_mid`` (dB at 300 Hz, warmth), ``width`` (side-signal gain, 1 = unchanged), ``mute``
+(value ignored: gain to silence).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from trackwright.audio import Audio
+from trackwright.errors import ParameterError
+
+KINDS = ("gain", "high_shelf", "low_shelf", "presence_dip", "low_mid", "width", "mute")
+ALL_PARTS = "*"
+
+
+@dataclass(frozen=True)
+class Move:
+    """One automation move; see the module docstring. ``target`` is a part name or ``"*"`` (every part)."""
+
+    start_s: float
+    end_s: float
+    target: str
+    kind: str
+    value: float = 0.0
+    ramp_s: float = 0.5
+    reason: str = ""
+
+    def __post_init__(self) -> None:
+        if self.kind not in KINDS:
+            raise ParameterError(f"automation kind must be one of {', '.join(KINDS)}, got {self.kind!r}")
+        for name in ("start_s", "end_s", "value", "ramp_s"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+                raise ParameterError(f"automation {name} must be a number, got {value!r}")
+        for name in ("start_s", "end_s", "value", "ramp_s"):
+            object.__setattr__(self, name, float(getattr(self, name)))
+        if self.start_s < 0 or self.end_s <= self.start_s:
+            raise ParameterError(f"automation needs 0 <= start_s < end_s, got {self.start_s}–{self.end_s}")
+        if not 0.0 <= self.ramp_s <= 10.0:
+            raise ParameterError(f"automation ramp_s must be 0–10 s, got {self.ramp_s}")
+        if self.kind in ("gain", "high_shelf", "low_shelf", "presence_dip", "low_mid") and not -40 <= self.value <= 12:
+            raise ParameterError(f"automation {self.kind} must be −40…+12 dB, got {self.value}")
+        if self.kind == "width" and not 0.0 <= self.value <= 2.0:
+            raise ParameterError(f"automation width must be 0–2, got {self.value}")
+
+    def applies_to(self, part: str) -> bool:
+        return self.target in (ALL_PARTS, part)
+
+    def to_dict(self) -> dict[str, Any]:
+        data: dict[str, Any] = {"start_s": round(self.start_s, 4), "end_s": round(self.end_s, 4),
+                                "target": self.target, "kind": self.kind}
+        if self.kind != "mute":
+            data["value"] = round(self.value, 3)
+        if self.ramp_s != 0.5:
+            data["ramp_s"] = round(self.ramp_s, 3)
+        if self.reason:
+            data["reason"] = self.reason
+        return data
+
+    @classmethod
+    def from_dict(cls, data: Any, where: str = "automation") -> Move:
+        if not isinstance(data, Mapping):
+            raise ParameterError(f"{where}: must be a mapping with start_s, end_s, target, kind")
+        extra = set(data) - {"start_s", "end_s", "target", "kind", "value", "ramp_s", "reason"}
+        if extra:
+            raise ParameterError(f"{where}: unknown field {sorted(extra)[0]!r}")
+        for key in ("start_s", "end_s", "target", "kind"):
+            if key not in data:
+                raise ParameterError(f"{where}.{key}: missing")
+        try:
+            return cls(data["start_s"], data["end_s"], str(data["target"]), str(data["kind"]),
+                       data.get("value", 0.0), data.get("ramp_s", 0.5), str(data.get("reason", "")))
+        except ParameterError as err:
+            raise ParameterError(f"{where}: {err}") from err
+
+
+def envelope(move: Move, frames: int, sample_rate: int) -> tuple[int, np.ndarray]:
+    """(first frame, 0–1 weights from there on) of ``move``: raised-cosine ramps of ``ramp_s``
+    centred on its edges; zero everywhere outside the returned stretch."""
+    ramp = max(move.ramp_s, 1.0 / sample_rate)
+    lo = max(0, int(np.floor((move.start_s - ramp / 2) * sample_rate)))
+    hi = min(frames, int(np.ceil((move.end_s + ramp / 2) * sample_rate)) + 1)
+    if hi <= lo:
+        return lo, np.zeros(0)
+    t = np.arange(lo, hi, dtype=np.float64) / sample_rate
+
+    def rise(edge: float) -> np.ndarray:
+        x = np.clip((t - (edge - ramp / 2)) / ramp, 0.0, 1.0)
+        return 0.5 - 0.5 * np.cos(np.pi * x)
+
+    return lo, rise(move.start_s) * (1.0 - rise(move.end_s))
+
+
+def _filter(samples: np.ndarray, sample_rate: int, move: Move) -> np.ndarray:
+    """The fully applied process of ``move`` on channels × frames float32."""
+    if move.kind == "gain":
+        return samples * np.float32(10 ** (move.value / 20))
+    if move.kind == "mute":
+        return np.zeros_like(samples)
+    if move.kind == "width":
+        if samples.shape[0] != 2:
+            return samples
+        mid, side = (samples[0] + samples[1]) / 2, (samples[0] - samples[1]) / 2 * np.float32(move.value)
+        return np.stack([mid + side, mid - side])
+    import pedalboard
+
+    plugin = {
+        "high_shelf": lambda: pedalboard.HighShelfFilter(cutoff_frequency_hz=5000.0, gain_db=move.value, q=0.7),
+        "low_shelf": lambda: pedalboard.LowShelfFilter(cutoff_frequency_hz=200.0, gain_db=move.value, q=0.7),
+        "presence_dip": lambda: pedalboard.PeakFilter(cutoff_frequency_hz=1000.0, gain_db=move.value, q=0.45),
+        "low_mid": lambda: pedalboard.PeakFilter(cutoff_frequency_hz=300.0, gain_db=move.value, q=0.8),
+    }[move.kind]()
+    return plugin.process(np.ascontiguousarray(samples, dtype=np.float32), float(sample_rate), reset=True)
+
+
+def apply_moves(audio: Audio, part: str, moves: Sequence[Move]) -> Audio:
+    """``audio`` (channels × frames, output timeline) with every move that applies to ``part``."""
+    out = audio.samples
+    relevant = [move for move in moves if move.applies_to(part)]
+    if not relevant or not np.any(out):  # nothing to do, or a silent part (an empty residual)
+        return audio
+    for move in relevant:
+        first, weight = envelope(move, audio.frames, audio.sample_rate)
+        active = np.flatnonzero(weight > 0)
+        if not len(active):
+            continue
+        # process a window around the move (filters need a run-up), blend it in by the envelope
+        pad = int(0.25 * audio.sample_rate)
+        a, b = first + active[0], first + active[-1] + 1
+        lo, hi = max(0, a - pad), min(audio.frames, b + pad)
+        processed = _filter(out[:, lo:hi], audio.sample_rate, move)
+        if out is audio.samples:
+            out = out.copy()
+        w = np.zeros(hi - lo, dtype=np.float32)
+        w[a - lo: b - lo] = weight[active[0]: active[-1] + 1]
+        out[:, lo:hi] = out[:, lo:hi] + w * (processed - out[:, lo:hi])
+    return audio if out is audio.samples else Audio(out, audio.sample_rate)
+
+
+def moves_from_list(data: Any, where: str = "automation") -> tuple[Move, ...]:
+    """Parse a recipe's ``automation:`` list."""
+    if data is None:
+        return ()
+    if not isinstance(data, Sequence) or isinstance(data, (str, bytes)):
+        raise ParameterError(f"{where}: must be a list of moves")
+    return tuple(Move.from_dict(item, f"{where}[{index}]") for index, item in enumerate(data))

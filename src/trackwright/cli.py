@@ -436,6 +436,10 @@ def demo(
     console.print("[bold]What the critique heard in the draft[/bold]")
     for finding in result.findings:
         console.print(f"  - {finding}")
+    if result.notes:
+        console.print("[bold]Three creative notes on the 30 s cutdown[/bold]")
+        for line in result.notes:
+            console.print(f"  {line}", markup=False)
     for label, path in result.files.items():
         console.print(f"{label:>10}: {path}")
 

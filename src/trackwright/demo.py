@@ -28,6 +28,9 @@ DEMO_SAMPLE_RATE = 44100
 #: The demo's cutdown: length and hit point, seconds.
 DEMO_CUE_S = 30.0
 DEMO_HIT_S = 12.0
+#: Creative notes the demo applies to the cutdown, one version each.
+DEMO_NOTES = ("hold back until 0:20, then let it go", "a bit warmer",
+              "more tension from 0:12 to 0:24, but don't make it obvious")
 
 
 @dataclass
@@ -38,6 +41,7 @@ class DemoResult:
     mastered: MasterResult
     warnings: list[str] = field(default_factory=list)
     findings: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready summary."""
@@ -46,6 +50,7 @@ class DemoResult:
             "master": self.mastered.to_dict(),
             "warnings": list(self.warnings),
             "findings": list(self.findings),
+            "notes": list(self.notes),
         }
 
 
@@ -79,11 +84,13 @@ def run_demo(folder: str | os.PathLike[str], *, progress: ProgressCallback | Non
     warnings += save_audio(mastered.audio, out / "draft_master.wav", bit_depth="24")
     report(0.8, "project: a 30 s cutdown")
     cue = _cutdown(out, midi_path, analysis)
+    report(0.9, "creative notes")
+    explained = _apply_notes(cue["project"], out / "notes.txt")
     files = {"midi": midi_path, "draft": out / "draft.wav", "analysis": out / "draft_analysis.json",
              "report": out / "draft_report.html", "master": out / "draft_master.wav", "project": cue["project"],
-             "cutdown": cue["file"], "summary": out / "summary.json"}
+             "cutdown": cue["file"], "notes": out / "notes.txt", "summary": out / "summary.json"}
     result = DemoResult(files=files, mastered=mastered, warnings=warnings,
-                        findings=[f"{f.severity}: {f.message}" for f in analysis.findings])
+                        findings=[f"{f.severity}: {f.message}" for f in analysis.findings], notes=explained)
     summary = {**result.to_dict(), "draft": {"bpm": info.bpm, "bars": info.bars, "key": info.key},
                "cutdown": cue["fit"]}
     write_atomic(files["summary"], lambda tmp: tmp.write_text(json.dumps(summary, indent=2) + "\n"))
@@ -114,3 +121,18 @@ def _cutdown(out: Path, midi_path: Path, analysis: Analysis) -> dict[str, Any]:
     source = rendered.master or rendered.mix
     write_atomic(target, lambda tmp: tmp.write_bytes(source.read_bytes()))
     return {"project": folder, "file": target, "fit": fitted.to_dict()}
+
+
+def _apply_notes(project_dir: Path, text_file: Path) -> list[str]:
+    """Apply :data:`DEMO_NOTES` one after another; write and return their explanations."""
+    from trackwright.project import Project
+    from trackwright.revise.note import apply_note
+
+    project = Project.open(project_dir)
+    lines: list[str] = []
+    for text in DEMO_NOTES:
+        result = apply_note(project, text, author="demo")
+        lines.append(f'note "{text}" → version {result.version}')
+        lines.extend(f"  {line}" for line in result.explanation())
+    write_atomic(text_file, lambda tmp: tmp.write_text("\n".join(lines) + "\n", encoding="utf-8"))
+    return lines

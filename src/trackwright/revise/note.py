@@ -97,6 +97,10 @@ def apply_note(project: Any, text: str, *, at: tuple[float, float] | None = None
     report = progress or ignore_progress
     if not text or not text.strip():
         raise ParameterError("the note is empty: say what should change, e.g. \"warmer in the chorus\"")
+    if at is not None and at[1] - at[0] < 1.0:  # a comment pinned to a moment: the few bars from there
+        from trackwright.revise.interpret import POINT_SPAN_S
+
+        at = (at[0], at[0] + POINT_SPAN_S)
     scope_at = Scope("range", at[0], at[1]) if at is not None else None
     reading = read_note(text, at=scope_at)
     if not reading.directives:

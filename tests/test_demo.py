@@ -17,7 +17,7 @@ def test_run_demo_writes_a_master_on_target(tmp_path: Path) -> None:
     result = run_demo(tmp_path / "out", bars=12)
     assert {p.name for p in (tmp_path / "out").iterdir()} == {"draft.mid", "draft.wav", "draft_master.wav",
                                                                "summary.json", "draft_analysis.json",
-                                                               "draft_report.html", "project", "cutdown_30s.wav"}
+                                                               "draft_report.html", "project", "cutdown_30s.wav", "notes.txt"}
     master = measure_loudness(load_audio(result.files["master"]))
     assert master.integrated_lufs == pytest.approx(-14.0, abs=0.2) and master.true_peak_dbtp <= -1.0
     draft = load_audio(result.files["draft"])
@@ -31,6 +31,10 @@ def test_run_demo_writes_a_master_on_target(tmp_path: Path) -> None:
     assert measure_loudness(cue).integrated_lufs == pytest.approx(-14.0, abs=0.2)
     assert abs(summary["cutdown"]["hits"][0]["downbeat_s"] - 12.0) < 0.01
     assert (result.files["project"] / "recipes" / "v0002.yaml").is_file()
+    # three creative notes, each a version, each measured as asked
+    explained = result.files["notes"].read_text()
+    assert explained.count("→ version") == 3 and "NOT as asked" not in explained
+    assert (result.files["project"] / "notes" / "v0005.json").is_file()
     # the critique hears the draft's built-in flaws
     kinds = {f["kind"] for f in json.loads(result.files["analysis"].read_text())["findings"]}
     assert {"looped_progression", "flat_dynamics"} <= kinds

@@ -68,3 +68,21 @@ def test_bad_moves_are_refused_naming_the_field() -> None:
         moves_from_list([{"start_s": 0, "end_s": 1, "target": "*"}])
     move = Move(1.0, 2.0, "bass", "gain", -3.0, reason="quieter bass")
     assert Move.from_dict(move.to_dict()) == move
+
+
+def test_saturation_leaves_quiet_material_and_rounds_peaks() -> None:
+    quiet, loud = _noise(seed=3), _noise(seed=3).samples * 8
+    move = [Move(0.0, 6.0, "*", "saturation", 12.0, ramp_s=0.0)]
+    assert np.allclose(apply_moves(quiet, "x", move).samples[:, SR: 2 * SR] / 10, 
+                       quiet.samples[:, SR: 2 * SR] / 10, atol=0.01)
+    peaks = apply_moves(Audio(loud, SR), "x", move).samples
+    assert np.abs(peaks).max() < 0.3 * np.abs(loud).max()
+
+
+def test_reverb_rings_on_after_its_span_and_nowhere_before() -> None:
+    audio = _noise(seconds=8.0)
+    out = apply_moves(audio, "x", [Move(2.0, 3.0, "*", "reverb", -6.0, ramp_s=0.1)])
+    before = slice(0, int(1.9 * SR))
+    assert np.array_equal(out.samples[:, before], audio.samples[:, before])
+    tail = slice(int(3.5 * SR), int(4.5 * SR))  # after the span: the room still sounds
+    assert np.abs(out.samples[:, tail] - audio.samples[:, tail]).max() > 1e-3

@@ -10,7 +10,11 @@ the mix, and outside ``[start_s − ramp, end_s + ramp]`` the audio is untouched
 Kinds (``value`` units): ``gain`` (dB), ``high_shelf`` (dB at 5 kHz), ``low_shelf`` (dB at
 200 Hz), ``presence_dip`` (dB, a wide cut centred at 1 kHz spanning 300 Hz–3 kHz),
 ``low_mid`` (dB at 300 Hz, warmth), ``width`` (side-signal gain, 1 = unchanged), ``mute``
-(value ignored: gain to silence).
+(value ignored: gain to silence), ``saturation`` (drive, dB 0–18: a soft tanh curve that
+leaves quiet material as it is and rounds peaks, adding warm harmonics; not linear, so a
+part's saturation applies to that part only), ``reverb`` (send level, dB: the envelope opens
+the *send*, so the reverb's tail, up to :data:`REVERB_TAIL_S`, rings on after ``end_s`` —
+the only kind whose effect reaches past its span).
 """
 
 from __future__ import annotations
@@ -25,7 +29,9 @@ import numpy as np
 from trackwright.audio import Audio
 from trackwright.errors import ParameterError
 
-KINDS = ("gain", "high_shelf", "low_shelf", "presence_dip", "low_mid", "width", "mute")
+KINDS = ("gain", "high_shelf", "low_shelf", "presence_dip", "low_mid", "width", "mute", "saturation", "reverb")
+#: How long a reverb move's tail may ring on after its span, seconds.
+REVERB_TAIL_S = 4.0
 ALL_PARTS = "*"
 
 
@@ -58,6 +64,10 @@ class Move:
             raise ParameterError(f"automation {self.kind} must be −40…+12 dB, got {self.value}")
         if self.kind == "width" and not 0.0 <= self.value <= 2.0:
             raise ParameterError(f"automation width must be 0–2, got {self.value}")
+        if self.kind == "saturation" and not 0.0 <= self.value <= 18.0:
+            raise ParameterError(f"automation saturation drive must be 0–18 dB, got {self.value}")
+        if self.kind == "reverb" and not -60.0 <= self.value <= 0.0:
+            raise ParameterError(f"automation reverb send must be −60…0 dB, got {self.value}")
 
     def applies_to(self, part: str) -> bool:
         return self.target in (ALL_PARTS, part)
@@ -113,6 +123,9 @@ def _filter(samples: np.ndarray, sample_rate: int, move: Move) -> np.ndarray:
         return samples * np.float32(10 ** (move.value / 20))
     if move.kind == "mute":
         return np.zeros_like(samples)
+    if move.kind == "saturation":
+        drive = np.float32(10 ** (move.value / 20))
+        return np.tanh(samples * drive) / drive
     if move.kind == "width":
         if samples.shape[0] != 2:
             return samples
@@ -144,13 +157,28 @@ def apply_moves(audio: Audio, part: str, moves: Sequence[Move]) -> Audio:
         pad = int(0.25 * audio.sample_rate)
         a, b = first + active[0], first + active[-1] + 1
         lo, hi = max(0, a - pad), min(audio.frames, b + pad)
-        processed = _filter(out[:, lo:hi], audio.sample_rate, move)
         if out is audio.samples:
             out = out.copy()
         w = np.zeros(hi - lo, dtype=np.float32)
         w[a - lo: b - lo] = weight[active[0]: active[-1] + 1]
+        if move.kind == "reverb":
+            _add_reverb(out, lo, w, move.value, audio.sample_rate)
+            continue
+        processed = _filter(out[:, lo:hi], audio.sample_rate, move)
         out[:, lo:hi] = out[:, lo:hi] + w * (processed - out[:, lo:hi])
     return audio if out is audio.samples else Audio(out, audio.sample_rate)
+
+
+def _add_reverb(out: np.ndarray, lo: int, send: np.ndarray, level_db: float, sample_rate: int) -> None:
+    """Add a large room's reverb of ``out[:, lo:]`` × ``send`` (from ``lo``) at ``level_db``, in place."""
+    import pedalboard
+
+    hi = min(out.shape[1], lo + len(send) + int(REVERB_TAIL_S * sample_rate))
+    source = np.zeros((out.shape[0], hi - lo), dtype=np.float32)
+    source[:, : len(send)] = out[:, lo: lo + len(send)] * send
+    room = pedalboard.Reverb(room_size=0.8, damping=0.4, wet_level=1.0, dry_level=0.0, width=1.0)
+    wet = room.process(source, float(sample_rate), reset=True)
+    out[:, lo:hi] += wet[:, : hi - lo] * np.float32(10 ** (level_db / 20))
 
 
 def moves_from_list(data: Any, where: str = "automation") -> tuple[Move, ...]:

@@ -198,4 +198,8 @@ def _measure(result: NoteResult, before: Any, after: Any, spans: list[tuple[Span
         as_asked = all((a[key] - b[key]) * expected[key] * sign > 0 for key in expected) if expected else True
         result.measurements.append({"scope": span.name, "directive": directive.describe(), "before": b, "after": a,
                                     "watch": watch, "as_asked": as_asked})
-    result.outside_change_db = outside_difference_db(mix_before, mix_after, [(s.start_s, s.end_s) for s, _ in spans])
+    from trackwright.mix.automation import REVERB_TAIL_S
+
+    reverb = any(c.layer == "automation" and c.data.get("kind") == "reverb" for c in result.changes)
+    result.outside_change_db = outside_difference_db(mix_before, mix_after, [(s.start_s, s.end_s) for s, _ in spans],
+                                                     margin_s=1.0 + (REVERB_TAIL_S if reverb else 0.0))

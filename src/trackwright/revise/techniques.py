@@ -16,8 +16,8 @@ tension +      MIDI: a dominant pedal and a delayed resolution (a suspension whe
                audio: a slow filter rise across the scope (high shelf −6k → 0 dB), narrower
 energy ±       drums/percussion/bass ±3k dB, high shelf ±1.5k dB
 valence ±      MIDI: the mode changes (major / minor); audio: high shelf ±2k, low-mid ∓1k dB
-size ±         width 1 ± 0.35k, low shelf ±2k dB
-warmth ±       low-mid ±2k dB, high shelf ∓2k dB
+size ±         width 1 ± 0.35k, low shelf ±2k dB; bigger also sends to a large room (−16 + 6k dB)
+warmth ±       low-mid ±2k dB, high shelf ∓2k dB; warmer (not subtle) also saturates softly (drive 6k dB)
 brightness ±   high shelf ±4k dB
 density −      parts muted from the lowest priority up (one part per 0.35 of amount), MIDI: thinned
 density +      MIDI: thickened texture; pads/strings +3k dB
@@ -83,7 +83,9 @@ class _Plan:
         for span in spans:
             move = Move(span.start_s, span.end_s, target, kind, round(value, 2), ramp_s, because)
             who = "everything" if target == ALL_PARTS else target
-            amount = {"gain": f"{value:+.1f} dB", "width": f"width ×{value:.2f}", "mute": "muted"}.get(
+            amount = {"gain": f"{value:+.1f} dB", "width": f"width ×{value:.2f}", "mute": "muted",
+                      "reverb": f"reverb send {value:.0f} dB (large room)",
+                      "saturation": f"soft saturation, drive {value:.1f} dB"}.get(
                 kind, f"{kind.replace('_', ' ')} {value:+.1f} dB")
             self.changes.append(Change("automation", f"{who}: {amount} in {span.name}", because, move.to_dict()))
 
@@ -176,9 +178,13 @@ def plan_directive(directive: Directive, spans: Sequence[Span], parts: Mapping[s
     elif dim == "size":
         plan.move(spans, every, "width", max(0.0, 1.0 + 0.35 * k), because)
         plan.move(spans, every, "low_shelf", 2.0 * k, because)
+        if k > 0:
+            plan.move(spans, every, "reverb", -16.0 + 6.0 * k, because)
     elif dim == "warmth":
         plan.move(spans, every, "low_mid", 2.0 * k, because)
         plan.move(spans, every, "high_shelf", -2.0 * k, because)
+        if k > 0 and not directive.subtle:
+            plan.move(spans, every, "saturation", 6.0 * k, because)
     elif dim == "brightness":
         plan.move(spans, every, "high_shelf", 4.0 * k, because)
     elif dim == "density":

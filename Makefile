@@ -102,6 +102,7 @@ bench: sysdeps install $(BENCH_STAMP)
 	$(VENV_PY) bench/bench_fit.py
 	$(VENV_PY) bench/bench_deliver.py
 	$(VENV_PY) bench/bench_produce_b.py
+	$(VENV_PY) bench/bench_produce_a.py
 	$(VENV_PY) bench/bench_review.py
 	$(VENV_PY) bench/bench_compose.py
 

@@ -22,7 +22,7 @@ def make_project(folder: Path, seconds: float = 12.0) -> Project:
 
 
 def fake_apply_note(project: Project, text: str, *, at: tuple[float, float] | None = None,
-                    progress: ProgressCallback | None = None) -> VersionInfo:
+                    author: str | None = None, progress: ProgressCallback | None = None) -> VersionInfo:
     """Stands in for ``trackwright.revise.apply_note``: any note turns the bass down 6 dB."""
     report = progress or ignore_progress
     report(0.2, "reading the note")
@@ -30,7 +30,8 @@ def fake_apply_note(project: Project, text: str, *, at: tuple[float, float] | No
     report(0.6, "turning the bass down")
     recipe = project.recipe().with_part("bass", gain_db=FAKE_BASS_GAIN_DB)
     where = "" if at is None else f" at {at[0]:.1f} s"
-    return project.commit(recipe, f"note{where}: {text} (bass {FAKE_BASS_GAIN_DB:+.0f} dB)", author="note engine")
+    return project.commit(recipe, f"note{where}: {text} (bass {FAKE_BASS_GAIN_DB:+.0f} dB)",
+                          author=f"{author} via the note engine" if author else "note engine")
 
 
 def wait_for_job(get: Any, job_id: int, timeout_s: float = 30.0) -> dict[str, Any]:

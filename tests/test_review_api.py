@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import re
+import sys
 import sqlite3
 from pathlib import Path
 
@@ -17,7 +18,9 @@ from fastapi.testclient import TestClient  # noqa: E402
 from review_fixtures import FAKE_BASS_GAIN_DB, fake_apply_note, make_project, wait_for_job  # noqa: E402
 
 from trackwright.arrange.edl import EditList, Segment  # noqa: E402
-from trackwright.audio import load_audio  # noqa: E402
+from trackwright.audio import Audio, load_audio, save_audio  # noqa: E402
+from trackwright.errors import ParameterError  # noqa: E402
+from trackwright.review.peaks import peaks  # noqa: E402
 from trackwright.review import create_app, sign_token, verify_token  # noqa: E402
 from trackwright.review.jobs import NOT_INSTALLED  # noqa: E402
 from trackwright.review.store import REVIEW_DB  # noqa: E402
@@ -54,6 +57,7 @@ def wav_bytes(seconds: float = 1.0, rate: int = 22050) -> bytes:
 # Every route, with a request that would succeed for the owner.
 ROUTES = [("GET", "/api/session", None), ("GET", "/api/versions", None), ("GET", "/api/analysis", None),
           ("GET", "/api/versions/1/audio", None), ("GET", "/api/versions/1/report", None),
+          ("GET", "/api/versions/1/peaks", None),
           ("GET", "/api/comments", None), ("GET", "/api/uploads", None), ("GET", "/static/app.js", None),
           ("POST", "/api/comments", {"version": 1, "start_s": 1.0, "body": "x"}),
           ("PATCH", "/api/comments/1", {"state": "resolved"}),
@@ -85,6 +89,7 @@ def test_every_route_refuses_requests_without_a_valid_token(room) -> None:
             assert str(project.path) not in response.text and "bass" not in response.text
         page = client.get("/", headers=headers)
         assert page.status_code == 401 and "<script" not in page.text, why
+        assert "default-src 'self'" in page.headers["content-security-policy"]
     assert client.get("/?t=garbage").status_code == 401
     assert "expired" in client.get("/api/session", headers=bad_tokens(store.secret, store.project_id)
                                    ["expired link"]).json()["detail"]
@@ -135,6 +140,8 @@ def test_share_links_carry_role_name_and_expiry(room) -> None:
         assert session["role"] == "commenter" and session["name"] == "Dana (director)"
         page = client.get("/")
         assert page.status_code == 200 and "wavesurfer" in page.text
+        assert page.headers["referrer-policy"] == "no-referrer" and "frame-ancestors 'none'" in \
+            page.headers["content-security-policy"]
     finally:
         client.cookies.clear()
     assert client.post("/api/share", json={"role": "owner"}, headers=bearer(tokens["owner"])).status_code == 400
@@ -248,7 +255,7 @@ def test_a_revision_request_runs_the_note_engine_and_renders_the_new_version(tmp
         assert job["result_version"] == 2 and job["note"] == "less bass in the chorus"
         assert "bass" in job["explanation"] and "3.0 s" in job["explanation"]
         versions = client.get("/api/versions", headers=approver).json()
-        assert [v["number"] for v in versions] == [2, 1][::-1]
+        assert [v["number"] for v in versions] == [1, 2] and versions[1]["author"] == "Sam via the note engine"
         one, two = (sf.read(io.BytesIO(client.get(f"/api/versions/{n}/audio", headers=approver).content),
                             dtype="float64", always_2d=True)[0].T for n in (1, 2))
     bass = load_audio(project.path / project.recipe(1).stem_sources["bass"]).samples.astype(np.float64)
@@ -256,7 +263,8 @@ def test_a_revision_request_runs_the_note_engine_and_renders_the_new_version(tmp
     assert np.max(np.abs(two - expected)) < 1e-4  # version 2 is version 1 with the bass 6 dB down
 
 
-def test_without_a_note_engine_the_job_says_so(tmp_path: Path) -> None:
+def test_without_a_note_engine_the_job_says_so(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "trackwright.revise", None)  # as if the module were not there
     project = make_project(tmp_path, seconds=6.0)
     app = create_app(project.path)
     owner = bearer(app.state.room.owner_token())
@@ -331,3 +339,23 @@ def test_output_spans_follow_cuts_repeats_and_stretch() -> None:
     assert output_spans(edits, 11.0, 20.0) == [(9.08, 10.08)]
     moments = place(edits, [{"start_s": 3.0, "end_s": 3.0, "kind": "click"}], ("kind",))
     assert [m["kind"] for m in moments] == ["click", "click"]
+
+
+def test_peaks_give_each_buckets_loudest_sample(tmp_path: Path, room) -> None:
+    rate = 8000
+    t = np.arange(4 * rate) / rate
+    signal = np.where(t < 2.0, 0.5, 0.1) * np.sin(2 * np.pi * 100 * t)
+    stereo = np.stack([signal, -0.5 * signal]).astype(np.float32)
+    path = tmp_path / "steps.wav"
+    save_audio(Audio(stereo, rate), path, bit_depth="float")
+    overview = peaks(path, points=100)
+    values = np.array(overview["peaks"])
+    assert len(values) == 100 and overview["duration_s"] == 4.0 and overview["bucket_s"] == pytest.approx(0.04)
+    assert np.allclose(values[:50], 0.5, atol=0.01) and np.allclose(values[50:], 0.1, atol=0.01)
+    with pytest.raises(ParameterError, match="points"):
+        peaks(path, points=3)
+    client, tokens, project = room
+    served = client.get("/api/versions/1/peaks", headers=bearer(tokens["viewer"])).json()
+    mix = load_audio(project.render(1).mix).samples
+    assert max(served["peaks"]) == pytest.approx(float(np.abs(mix).max()), abs=1e-4)
+    assert served["duration_s"] == pytest.approx(12.0, abs=1e-3) and 3000 < len(served["peaks"]) <= 4000

@@ -91,13 +91,15 @@ def test_review_in_chromium(server, browser) -> None:
     page = browser.new_page(viewport={"width": 1400, "height": 900})
     errors: list[str] = []
     page.on("pageerror", lambda err: errors.append(str(err)))
+    console: list[str] = []  # CSP violations and failed loads are reported here
+    page.on("console", lambda msg: console.append(msg.text) if msg.type == "error" else None)
 
     # open the share link: the token becomes a cookie and leaves the address bar
     page.goto(link)
     assert page.url == f"{base}/"
     wait_ready(page, 1)
     wait_ready(page, 2)
-    page.wait_for_function("document.querySelector('#status').textContent === 'ready'", timeout=TIMEOUT_MS)
+    page.wait_for_function("() => document.querySelector('#status').textContent === 'ready'", timeout=TIMEOUT_MS)
     assert "Dana (approver)" in page.inner_text("#who")
     assert page.inner_text("#active") == "v2"
     assert page.locator("#version-2 .lane.sections span").count() >= 2
@@ -105,7 +107,7 @@ def test_review_in_chromium(server, browser) -> None:
 
     # play: the playing version's clock moves
     page.click("#play")
-    page.wait_for_function("window.review.players.get(2).getCurrentTime() > 0.5", timeout=TIMEOUT_MS)
+    page.wait_for_function("() => window.review.players.get(2).getCurrentTime() > 0.5", timeout=TIMEOUT_MS)
     assert page.inner_text("#play") == "Pause"
     page.screenshot(path=str(SHOTS / "02-playing.png"))
     page.click("#play")
@@ -122,17 +124,17 @@ def test_review_in_chromium(server, browser) -> None:
     comment.wait_for(timeout=TIMEOUT_MS)
     assert comment.locator(".when").inner_text() == "0:42"
     assert "Dana" in comment.locator(".by").inner_text()
-    page.wait_for_function("window.review.players.get(2).regions.getRegions().some(r => r.id.startsWith('c'))",
+    page.wait_for_function("() => window.review.players.get(2).regions.getRegions().some(r => r.id.startsWith('c'))",
                            timeout=TIMEOUT_MS)
     page.screenshot(path=str(SHOTS / "03-comment-after-reload.png"), full_page=True)
 
     # A/B: from v2 at 0:20 to v1 at the same position, still playing
     js(page, "window.review.players.get(2).setTime(20)")
     page.click("#play")
-    page.wait_for_function("window.review.players.get(2).getCurrentTime() > 20.3", timeout=TIMEOUT_MS)
+    page.wait_for_function("() => window.review.players.get(2).getCurrentTime() > 20.3", timeout=TIMEOUT_MS)
     page.click("#ab-toggle")
     assert page.inner_text("#active") == "v1"
-    page.wait_for_function("window.review.players.get(1).isPlaying()", timeout=TIMEOUT_MS)
+    page.wait_for_function("() => window.review.players.get(1).isPlaying()", timeout=TIMEOUT_MS)
     one, two = js(page, "[window.review.players.get(1).getCurrentTime(), window.review.players.get(2).getCurrentTime()]")
     assert js(page, "window.review.players.get(2).isPlaying()") is False
     assert 20.0 < one < 22.0 and abs(one - two) < 0.5, (one, two)
@@ -149,7 +151,7 @@ def test_review_in_chromium(server, browser) -> None:
     page.mouse.move(box["x"] + 0.22 * box["width"], y, steps=5)
     page.mouse.move(box["x"] + 0.24 * box["width"], y, steps=5)
     page.mouse.up()
-    page.wait_for_function("window.review.selection !== null", timeout=TIMEOUT_MS)
+    page.wait_for_function("() => window.review.selection !== null", timeout=TIMEOUT_MS)
     start, end = js(page, "[window.review.selection.start, window.review.selection.end]")
     assert 0.18 * 45 < start < end < 0.26 * 45 and end - start > 1.0, (start, end)
     assert page.input_value("#comment-time").count("-") == 1  # a range comment is one click away
@@ -189,6 +191,8 @@ def test_review_in_chromium(server, browser) -> None:
     assert "Dana: 0:02" in page.inner_text("#uploads")
     page.screenshot(path=str(SHOTS / "09-reference-uploaded.png"), full_page=True)
     assert errors == []
+    # the one failed request is the refused fake upload (415); nothing else failed or was blocked
+    assert [line for line in console if "415" not in line] == [], console
 
 
 def test_a_viewer_sees_no_comment_form_and_a_bad_link_sees_nothing(server, browser) -> None:

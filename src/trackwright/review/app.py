@@ -29,6 +29,7 @@ from trackwright.errors import ParameterError, TrackwrightError
 from trackwright.project import Project, RenderResult
 from trackwright.project.store import default_author
 from trackwright.review.jobs import JobRunner, ReviseFunction
+from trackwright.review.peaks import peaks
 from trackwright.review.store import ReviewStore
 from trackwright.review.timeline import place
 from trackwright.review.tokens import ROLES, AccessError, Grant, sign_token, verify_token
@@ -40,6 +41,15 @@ UPLOADS = "review-uploads"
 MAX_UPLOAD_BYTES = 50 * 1024 * 1024
 #: How long the owner's token lives, seconds (30 days).
 OWNER_LIFETIME_S = 30 * 24 * 3600.0
+# Only this server's own files, no framing, no referrer (a share link's token must not leak).
+_SECURITY_HEADERS = {
+    "Content-Security-Policy": "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+                               "media-src 'self' blob:; img-src 'self' data:; connect-src 'self'; object-src 'none'; "
+                               "base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "X-Frame-Options": "DENY",
+}
 _SECTION_FIELDS = ("label", "role")
 _FINDING_FIELDS = ("kind", "severity", "message", "suggestion")
 _UPLOAD_ID = re.compile(r"^[0-9a-f]{32}$")
@@ -60,6 +70,7 @@ class ReviewRoom:
     static_files: dict[str, Path]
 
     renders: dict[int, RenderResult] = field(default_factory=dict)
+    overviews: dict[tuple[int, str], dict[str, Any]] = field(default_factory=dict)
 
     def render(self, number: int) -> RenderResult:
         """Version ``number``'s render: made (or checked) once per run, then remembered while its files exist."""
@@ -67,6 +78,14 @@ class ReviewRoom:
         if known is None or not known.mix.is_file():
             known = self.renders[number] = self.project.render(number)
         return known
+
+    def peaks(self, number: int) -> dict[str, Any]:
+        """Version ``number``'s waveform overview (:func:`~trackwright.review.peaks.peaks`), remembered."""
+        result = self.render(number)
+        key = (number, result.cache_key)
+        if key not in self.overviews:
+            self.overviews[key] = peaks(result.mix)
+        return self.overviews[key]
 
     def owner_token(self, *, lifetime_s: float = OWNER_LIFETIME_S) -> str:
         """A fresh owner token for this room."""
@@ -144,6 +163,12 @@ def create_app(project: str | os.PathLike[str] | Project, *, revise: ReviseFunct
 
     app = FastAPI(title="trackwright review", docs_url=None, redoc_url=None, openapi_url=None, lifespan=lifespan)
     app.state.room = room
+
+    @app.middleware("http")
+    async def _headers(request: Request, call_next):  # noqa: ANN001, ANN202 - FastAPI middleware
+        response = await call_next(request)
+        response.headers.update(_SECURITY_HEADERS)
+        return response
 
     @app.exception_handler(AccessError)
     async def _access(request: Request, err: AccessError) -> Response:  # noqa: ARG001
@@ -232,6 +257,10 @@ def create_app(project: str | os.PathLike[str] | Project, *, revise: ReviseFunct
     def audio(number: int, found: Grant = viewer) -> Response:  # noqa: ARG001
         result = room.render(version_number(number))
         return FileResponse(result.mix, media_type="audio/wav", filename=f"v{number}.wav")
+
+    @app.get("/api/versions/{number}/peaks")
+    def version_peaks(number: int, found: Grant = viewer) -> dict[str, Any]:  # noqa: ARG001
+        return room.peaks(version_number(number))
 
     @app.get("/api/versions/{number}/report")
     def report(number: int, found: Grant = viewer) -> dict[str, Any]:  # noqa: ARG001

@@ -2,7 +2,9 @@
 
 The note engine is ``trackwright.revise.apply_note(project, text, *, at=None)``; it commits a
 new version and returns it (a :class:`~trackwright.project.recipe.VersionInfo`, its number, or
-an object with ``version`` and optionally ``explanation``). Until that module exists a job ends
+an object with ``version`` and optionally ``explanation``: text, lines, or a method giving
+either). ``at`` is the comment's ``(start_s, end_s)``; ``author`` (the commenter) and
+``progress`` are passed when the engine accepts them. Until that module exists a job ends
 in the state ``unavailable`` with :data:`NOT_INSTALLED`. Tests pass their own function.
 """
 
@@ -87,7 +89,10 @@ class JobRunner:
             parameters = inspect.signature(revise).parameters
         except (TypeError, ValueError):
             parameters = {}
-        if "progress" in parameters:
+        open_ended = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values())
+        if "author" in parameters or open_ended:
+            kwargs["author"] = comment.author
+        if "progress" in parameters or open_ended:
             kwargs["progress"] = lambda fraction, label: store.update_job(
                 job_id, progress=max(0.0, min(0.95, float(fraction) * 0.9)), label=str(label)[:200])
         try:
@@ -97,6 +102,10 @@ class JobRunner:
             store.update_job(job_id, progress=0.9, label=f"rendering version {number}")
             self.project.render(number)
             explanation = getattr(result, "explanation", None)
+            if callable(explanation):
+                explanation = explanation()
+            if isinstance(explanation, (list, tuple)):
+                explanation = "\n".join(str(line) for line in explanation)
             if not isinstance(explanation, str) or not explanation.strip():
                 lines = self.project.diff(before, number)
                 message = next((v.message for v in self.project.versions() if v.number == number), "")

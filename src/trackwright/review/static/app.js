@@ -86,9 +86,12 @@ function versionCard(version, explanation) {
   return { card, wave };
 }
 
-function makePlayer(version, wave) {
+async function makePlayer(version, wave) {
+  // the overview comes from the server; the audio streams only when played
+  const overview = await api(`/api/versions/${version.number}/peaks`);
   const regions = RegionsPlugin.create();
   const ws = WaveSurfer.create({ container: wave, url: `/api/versions/${version.number}/audio`, height: 72,
+    peaks: [overview.peaks], duration: overview.duration_s, normalize: false,
     waveColor: "#9aa7d8", progressColor: "#4a6cf7", cursorColor: "#23283a", plugins: [regions] });
   ws.regions = regions;
   ws.on("ready", () => {
@@ -166,7 +169,7 @@ async function loadVersions(explanations = {}) {
       old.replaceWith(card);
     } else {
       box.prepend(card);
-      makePlayer(version, wave);
+      await makePlayer(version, wave);
     }
   }
   // newest first

@@ -359,3 +359,26 @@ def test_peaks_give_each_buckets_loudest_sample(tmp_path: Path, room) -> None:
     mix = load_audio(project.render(1).mix).samples
     assert max(served["peaks"]) == pytest.approx(float(np.abs(mix).max()), abs=1e-4)
     assert served["duration_s"] == pytest.approx(12.0, abs=1e-3) and 3000 < len(served["peaks"]) <= 4000
+
+
+def test_a_revision_request_runs_the_real_note_engine(tmp_path: Path) -> None:
+    pytest.importorskip("trackwright.revise", reason="the note engine (trackwright.revise) is not installed")
+    project = make_project(tmp_path)
+    app = create_app(project.path)  # no injected engine: trackwright.revise.apply_note
+    owner = bearer(app.state.room.owner_token())
+    with TestClient(app) as client:
+        comment = client.post("/api/comments", json={"version": 1, "start_s": 4.0, "end_s": 8.0,
+                                                     "body": "quieter drums"}, headers=owner).json()
+        job = client.post(f"/api/comments/{comment['id']}/revise", json={}, headers=owner).json()
+        job = wait_for_job(lambda url: client.get(url, headers=owner), job["id"], timeout_s=120)
+    assert job["state"] == "done" and job["result_version"] == 2, job
+    assert "drums" in job["explanation"] and "0:04–0:08" in job["explanation"]
+    before, after = (load_audio(project.render(n).stems["drums"]) for n in (1, 2))
+    rate = before.sample_rate
+
+    def level_db(audio, start_s: float, end_s: float) -> float:  # noqa: ANN001
+        part = audio.samples[:, round(start_s * rate):round(end_s * rate)].astype(np.float64)
+        return 10 * np.log10(np.mean(part ** 2))
+
+    assert level_db(after, 4.5, 7.5) - level_db(before, 4.5, 7.5) == pytest.approx(-3.0, abs=0.5)
+    assert np.array_equal(before.samples[:, :round(3.5 * rate)], after.samples[:, :round(3.5 * rate)])

@@ -250,3 +250,11 @@ def test_added_tones_and_suspensions_are_written(draft: Score) -> None:
             t = float(beat)
             heard = {n.pitch % 12 for n in result.score.part("chords").notes if t <= n.start < t + 1}
             assert wanted <= heard, (line, heard)
+
+
+def test_delay_resolution_on_a_chorale_keeps_the_tonic_arriving(chorale: Score) -> None:
+    result = compose(chorale, "delay_resolution", how="extend")
+    assert all(c.end > c.start for c in result.score.chords())
+    assert result.key_after == "F# minor" and result.violations == []
+    deceptive = compose(chorale, "delay_resolution", how="deceptive")
+    assert any("(deceptive)" in line for line in deceptive.changes) and deceptive.violations == []

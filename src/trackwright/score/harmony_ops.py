@@ -151,6 +151,9 @@ def delay_resolution(score: Score, rng: np.random.Generator, *, start: float, en
     melody_changed = False
     for i in reversed(arrivals):
         before, tonic = new[i - 1], new[i]
+        if how != "deceptive" and tonic.end - tonic.start < 2 - 1e-6:
+            changes.append(f"beat {tonic.start:g}: kept {tonic.label} (shorter than two beats: no room to delay)")
+            continue
         middle = tonic.start + max(1.0, float(np.floor((tonic.end - tonic.start) / 2)))
         if how == "deceptive":
             replacement = [replace(tonic, root=(key.tonic + (8 if key.is_minor else 9)) % 12,

@@ -213,3 +213,15 @@ def test_numpy_numbers_are_written_as_plain_yaml() -> None:
     assert "numpy" not in text and "!!" not in text
     again = Recipe.from_yaml(text)
     assert again.arrangement.segments[0] == Segment(0.25, 8.5) and again.arrangement.fade_out_s == 1.5
+
+
+def test_diff_names_added_composition_operations_and_automation() -> None:
+    from trackwright.mix.automation import Move
+
+    base = Recipe(EditList.whole(60.0))
+    changed = base.replace(score=({"op": "pedal", "seed": 0, "degree": "dominant", "start_s": 12.0, "end_s": 24.0},),
+                           automation=(Move(0.0, 20.0, "*", "gain", -2.4, reason="hold back"),))
+    lines = describe_diff(base, changed, [])
+    assert "added: pedal (degree dominant) in 0:12.0–0:24.0" in lines
+    assert 'added: everything: gain −2.4 dB in 0:00.0–0:20.0 ("hold back")' in lines
+    assert describe_diff(changed, base, [])[-1].startswith("removed: everything: gain")

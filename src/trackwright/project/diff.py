@@ -119,9 +119,49 @@ def describe_diff(a: Any, b: Any, sections: Sequence[Mapping[str, Any]], *,
                                np.asarray(downbeats_s if downbeats_s is not None else [], dtype=float))
     lines += _part_lines(a, b)
     lines += _master_lines(a.master, b.master)
+    lines += _list_lines(getattr(a, "score", ()), getattr(b, "score", ()), _score_words)
+    lines += _list_lines(getattr(a, "automation", ()), getattr(b, "automation", ()), _move_words)
     if dict(a.sources) != dict(b.sources):
         lines.append("sources changed")
     return lines or ["no musical change"]
+
+
+def _span_words(start: Any, end: Any, bars: Any = None) -> str:
+    if bars:
+        return f"bars {bars}"
+    if start is None and end is None:
+        return "the whole piece"
+    return f"{_clock(float(start or 0.0))}–{_clock(float(end))}" if end is not None else f"from {_clock(float(start))}"
+
+
+def _score_words(op: Mapping[str, Any]) -> str:
+    options = ", ".join(f"{k} {v}" for k, v in op.items() if k not in ("op", "seed", "bars", "start_s", "end_s"))
+    where = _span_words(op.get("start_s"), op.get("end_s"), op.get("bars"))
+    return f"{str(op['op']).replace('_', ' ')}{f' ({options})' if options else ''} in {where}"
+
+
+def _move_words(move: Any) -> str:
+    data = move.to_dict() if hasattr(move, "to_dict") else dict(move)
+    who = "everything" if data["target"] == "*" else data["target"]
+    kind = data["kind"].replace("_", " ")
+    amount = float(data.get("value", 0.0))
+    if data["kind"] == "mute":
+        value = ""
+    elif data["kind"] == "width":
+        value = f" ×{amount:g}"
+    else:
+        value = f" {_minus(f'{amount:+g}')} dB"
+    why = f' ("{data["reason"]}")' if data.get("reason") else ""
+    return f"{who}: {kind}{value} in {_span_words(data['start_s'], data['end_s'])}{why}"
+
+
+def _list_lines(old: Sequence[Any], new: Sequence[Any], words: Any) -> list[str]:
+    """Items added to / removed from a recipe list (composition operations, automation), in words."""
+    before = [words(item) for item in old]
+    after = [words(item) for item in new]
+    lines = [f"added: {w}" for w in after if w not in before]
+    lines += [f"removed: {w}" for w in before if w not in after]
+    return lines
 
 
 def _amount(seconds: float, bar_s: float | None) -> str:

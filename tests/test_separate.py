@@ -1,7 +1,7 @@
 """Separation: the built-in split sums to the mix and beats handing over the mix; Demucs needs what it needs.
 
 SDR thresholds: on the 4-bar rendered parts (drums, bass, chords, lead) the built-in split
-measures about drums +3.7 dB, bass +3.4 dB, chords+lead +8.9 dB, against −14, −5 and +4.5 dB for
+measures about drums +3.6 dB, bass +3.4 dB, chords+lead +8.8 dB, against −14, −5 and +4.5 dB for
 handing over the mix; the test asks for half of each improvement, so a split that stopped
 separating (or swapped stems) fails.
 """

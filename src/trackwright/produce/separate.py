@@ -50,8 +50,10 @@ BASS_CUTOFF_HZ = 200.0
 BASS_TRANSITION_HZ = 60.0
 #: STFT window of the harmonic/percussive split at 44.1 kHz (scaled with the rate; hop a quarter of it).
 HPSS_N_FFT = 4096
-#: Median-filter lengths (time frames, frequency bins) of the harmonic/percussive split.
-HPSS_KERNEL = (17, 31)
+#: Median-filter lengths (time frames, frequency bins) of the harmonic/percussive split. A wide
+#: frequency kernel (about 1.3 kHz) lifts the drums' SDR on the 134 s rendered song from +0.7 dB
+#: (31 bins) to +1.7 dB, at about half the speed.
+HPSS_KERNEL = (17, 121)
 METHODS = ("builtin", "demucs")
 #: Stem name → role (see :mod:`trackwright.produce.stems`) of the built-in split's stems.
 BUILTIN_ROLES = {"drums": "drums", "bass": "bass", "centre": "other", "sides": "other", "other": "other"}

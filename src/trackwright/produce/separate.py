@@ -299,6 +299,9 @@ def separate_demucs(audio: Audio, model: str | os.PathLike[str], *, shifts: int 
     validate_audio(audio)
     net = _demucs_model(model)
     import torch
+
+    if hasattr(net, "eval"):
+        net.eval()
     from demucs.apply import apply_model
 
     rate = int(net.samplerate)

@@ -146,11 +146,14 @@ class Transcription:
 
 
 def _sounding_alone(notes: list[TranscribedNote]) -> list[bool]:
-    """For each note (onset order), whether no other note overlaps it in time."""
+    """For each note (in onset order), whether no other note overlaps it in time."""
     out = []
-    for i, note in enumerate(notes):
-        out.append(not any(other.start_s < note.end_s and note.start_s < other.end_s
-                           for j, other in enumerate(notes) if j != i))
+    latest_end = -np.inf
+    for index, note in enumerate(notes):
+        before = latest_end > note.start_s
+        after = index + 1 < len(notes) and notes[index + 1].start_s < note.end_s
+        out.append(not (before or after))
+        latest_end = max(latest_end, note.end_s)
     return out
 
 

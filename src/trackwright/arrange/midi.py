@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import mido
 
 from trackwright.arrange.splice import SplicePlan
-from trackwright.errors import AudioFileError
+from trackwright.score.midifile import read_midi, track_notes
 
 #: A note this far ahead of a piece's start still belongs to that piece (played early), seconds.
 EARLY_ONSET_S = 0.03
@@ -38,14 +38,7 @@ class _Event:
 
 def load_midi(midi: str | os.PathLike[str] | mido.MidiFile) -> mido.MidiFile:
     """Read a MIDI file with a one-line error for a missing or corrupt file."""
-    if isinstance(midi, mido.MidiFile):
-        return midi
-    try:
-        return mido.MidiFile(str(midi))
-    except FileNotFoundError as err:
-        raise AudioFileError(f"{midi}: no such MIDI file") from err
-    except (OSError, ValueError, EOFError, KeyError, IndexError) as err:
-        raise AudioFileError(f"{midi}: not a readable MIDI file ({err})") from err
+    return read_midi(midi)
 
 
 def _tempo_map(midi: mido.MidiFile) -> list[tuple[int, int]]:
@@ -76,29 +69,17 @@ def _seconds(tick: int, tempos: list[tuple[int, int]], ticks_per_beat: int) -> f
 def _read_track(track: mido.MidiTrack, tempos: list[tuple[int, int]], tpb: int
                 ) -> tuple[list[_Note], list[_Event], list[mido.MetaMessage]]:
     """Notes, channel events (controllers, programs, bends) and time-zero meta of one track."""
-    notes: list[_Note] = []
+    paired = track_notes(track)
+    notes = [_Note(_seconds(on, tempos, tpb), _seconds(off, tempos, tpb), channel, pitch, velocity)
+             for on, off, channel, pitch, velocity in paired.notes]
     events: list[_Event] = []
     meta: list[mido.MetaMessage] = []
-    sounding: dict[tuple[int, int], list[tuple[float, int]]] = {}
-    tick = 0
-    for msg in track:
-        tick += msg.time
-        t = _seconds(tick, tempos, tpb)
-        if msg.type == "note_on" and msg.velocity > 0:
-            sounding.setdefault((msg.channel, msg.note), []).append((t, msg.velocity))
-        elif msg.type in ("note_off", "note_on"):
-            started = sounding.get((msg.channel, msg.note))
-            if started:
-                start, velocity = started.pop(0)
-                notes.append(_Note(start, max(t, start), msg.channel, msg.note, velocity))
-        elif msg.is_meta:
+    for tick, msg in paired.other:
+        if msg.is_meta:
             if msg.type in ("track_name", "instrument_name", "time_signature", "key_signature") and tick == 0:
                 meta.append(msg.copy(time=0))
         elif msg.type in ("control_change", "program_change", "pitchwheel", "aftertouch", "polytouch"):
-            events.append(_Event(t, msg.copy(time=0)))
-    end = max([n.end_s for n in notes] + [e.time_s for e in events] + [0.0])
-    for (channel, pitch), started in sounding.items():
-        notes.extend(_Note(s, end, channel, pitch, v) for s, v in started)
+            events.append(_Event(_seconds(tick, tempos, tpb), msg.copy(time=0)))
     return notes, events, meta
 
 

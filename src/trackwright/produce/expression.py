@@ -26,6 +26,7 @@ import numpy as np
 
 from trackwright.arrange.midi import _tempo_map, load_midi
 from trackwright.errors import ParameterError
+from trackwright.score.midifile import TrackNotes, track_notes
 
 #: Intensity of each section role, 0…1.
 ROLE_LEVELS: dict[str, float] = {"intro": 0.35, "verse": 0.55, "pre-chorus": 0.7, "prechorus": 0.7, "chorus": 0.95,
@@ -122,38 +123,7 @@ def arc_from_sections(sections: Sequence[tuple[float, float, str]], *, bar_s: fl
     return Arc(times, np.clip(levels, 0.0, 1.0))
 
 
-# -- a track as notes and other events, in absolute ticks -------------------------------------
-@dataclass
-class _Track:
-    notes: list[list[int]]           # [on_tick, off_tick, channel, pitch, velocity]
-    other: list[tuple[int, mido.Message]]
-    end_tick: int
-
-
-def _unpack(track: mido.MidiTrack) -> _Track:
-    notes: list[list[int]] = []
-    other: list[tuple[int, mido.Message]] = []
-    sounding: dict[tuple[int, int], list[list[int]]] = {}
-    tick = 0
-    for msg in track:
-        tick += msg.time
-        if msg.type == "note_on" and msg.velocity > 0:
-            note = [tick, tick, msg.channel, msg.note, msg.velocity]
-            notes.append(note)
-            sounding.setdefault((msg.channel, msg.note), []).append(note)
-        elif msg.type in ("note_on", "note_off"):
-            started = sounding.get((msg.channel, msg.note))
-            if started:
-                started.pop(0)[1] = tick
-        elif msg.type != "end_of_track":
-            other.append((tick, msg))
-    for started in sounding.values():
-        for note in started:
-            note[1] = tick
-    return _Track(notes, other, tick)
-
-
-def _pack(track: _Track) -> mido.MidiTrack:
+def _pack(track: TrackNotes) -> mido.MidiTrack:
     events: list[tuple[int, int, mido.Message]] = []
     for tick, msg in track.other:
         events.append((tick, 1, msg))
@@ -200,7 +170,7 @@ def _transform(midi: str | os.PathLike[str] | mido.MidiFile, change) -> mido.Mid
     out = mido.MidiFile(type=source.type, ticks_per_beat=source.ticks_per_beat)
     clock = _Clock(source)
     for index, track in enumerate(source.tracks):
-        unpacked = _unpack(track)
+        unpacked = track_notes(track)
         if unpacked.notes:
             change(index, unpacked, clock, _programs(track))
             out.tracks.append(_pack(unpacked))
@@ -237,7 +207,7 @@ def shape_dynamics(midi: str | os.PathLike[str] | mido.MidiFile, arc: Arc, *, de
     if cc_step_s < 0.01:
         raise ParameterError(f"cc_step_s must be at least 0.01 s, got {cc_step_s:g}")
 
-    def change(_: int, track: _Track, clock: _Clock, programs: dict[int, int]) -> None:
+    def change(_: int, track: TrackNotes, clock: _Clock, programs: dict[int, int]) -> None:
         starts = clock.to_s(np.array([n[0] for n in track.notes]))
         scale = 1.0 + depth * (0.45 + 0.8 * arc.at(starts) - 1.0)
         for note, factor in zip(track.notes, scale):
@@ -289,7 +259,7 @@ def humanize(midi: str | os.PathLike[str] | mido.MidiFile, *, seed: int, timing_
         raise ParameterError(f"velocity must be a whole number 0…{MAX_VELOCITY}, got {velocity!r}")
     rng = np.random.default_rng(seed)
 
-    def change(_: int, track: _Track, clock: _Clock, __: dict[int, int]) -> None:
+    def change(_: int, track: TrackNotes, clock: _Clock, __: dict[int, int]) -> None:
         count = len(track.notes)
         shift_s = np.clip(rng.normal(0.0, timing_ms / 2000.0, count), -timing_ms / 1000.0, timing_ms / 1000.0)
         steps = rng.integers(-velocity, velocity + 1, count)
@@ -332,7 +302,7 @@ def legato(midi: str | os.PathLike[str] | mido.MidiFile, *, overlap_s: float = 0
     source = load_midi(midi)
     names = [next((m.name.strip().lower() for m in t if m.type == "track_name"), "") for t in source.tracks]
 
-    def change(index: int, track: _Track, clock: _Clock, programs: dict[int, int]) -> None:
+    def change(index: int, track: TrackNotes, clock: _Clock, programs: dict[int, int]) -> None:
         for channel in sorted({n[2] for n in track.notes} - {_DRUM_CHANNEL}):
             if wanted is None and programs.get(channel, 0) not in SUSTAINED_PROGRAMS:
                 continue

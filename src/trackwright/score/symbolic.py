@@ -23,7 +23,8 @@ from dataclasses import dataclass, field, replace
 import mido
 import numpy as np
 
-from trackwright.errors import AudioFileError, ParameterError
+from trackwright.errors import ParameterError
+from trackwright.score.midifile import read_midi, track_notes
 
 NOTE_NAMES = ("C", "C#", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B")
 #: Chord quality → pitch classes above the root.
@@ -262,28 +263,16 @@ def load_score(midi: str | os.PathLike[str] | mido.MidiFile | bytes, *, melody: 
     or ``part<N>``; names are made unique. ``melody`` names the melody part (default: ``lead`` or
     ``melody`` when present, else the highest mostly monophonic part).
     """
-    if isinstance(midi, bytes):
-        source = mido.MidiFile(file=io.BytesIO(midi))
-    elif isinstance(midi, mido.MidiFile):
-        source = midi
-    else:
-        try:
-            source = mido.MidiFile(str(midi))
-        except FileNotFoundError as err:
-            raise AudioFileError(f"{midi}: no such MIDI file") from err
-        except (OSError, ValueError, EOFError, KeyError, IndexError) as err:
-            raise AudioFileError(f"{midi}: not a readable MIDI file ({err})") from err
+    source = mido.MidiFile(file=io.BytesIO(midi)) if isinstance(midi, bytes) else read_midi(midi)
     tpb = source.ticks_per_beat
     tempo, numerator = None, 4
     parts: list[Part] = []
     used: set[str] = set()
     for index, track in enumerate(source.tracks):
-        name, tick = None, 0
+        name = None
         programs: dict[int, int] = {}
-        sounding: dict[tuple[int, int], list[tuple[int, int]]] = {}
-        notes: dict[int, list[Note]] = {}
-        for msg in track:
-            tick += msg.time
+        paired = track_notes(track)
+        for tick, msg in paired.other:
             if msg.type == "set_tempo" and tempo is None:
                 tempo = msg.tempo
             elif msg.type == "time_signature" and tick == 0:
@@ -292,14 +281,10 @@ def load_score(midi: str | os.PathLike[str] | mido.MidiFile | bytes, *, melody: 
                 name = msg.name.strip()
             elif msg.type == "program_change":
                 programs.setdefault(msg.channel, msg.program)
-            elif msg.type == "note_on" and msg.velocity > 0:
-                sounding.setdefault((msg.channel, msg.note), []).append((tick, msg.velocity))
-            elif msg.type in ("note_on", "note_off"):
-                started = sounding.get((msg.channel, msg.note))
-                if started:
-                    on, velocity = started.pop(0)
-                    if tick > on:
-                        notes.setdefault(msg.channel, []).append(Note(on / tpb, tick / tpb, msg.note, velocity))
+        notes: dict[int, list[Note]] = {}
+        for on, off, channel, pitch, velocity in paired.notes:
+            if off > on:
+                notes.setdefault(channel, []).append(Note(on / tpb, off / tpb, pitch, velocity))
         for channel in sorted(notes):
             base = (name or f"part{index}").lower().replace(" ", "_") or f"part{index}"
             unique, n = base, 2

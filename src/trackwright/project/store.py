@@ -46,6 +46,7 @@ from trackwright.arrange.edl import EditList, check_within
 from trackwright.audio import Audio, load_audio, write_atomic
 from trackwright.errors import ParameterError, ProjectError, TrackwrightError
 from trackwright.progress import ProgressCallback, ignore_progress
+from trackwright.sqlite import connection
 from trackwright.project.diff import describe_diff
 from trackwright.project.recipe import (
     FORMAT_VERSION,
@@ -302,18 +303,8 @@ class Project:
         if not db.is_file():
             raise ProjectError(f"{db}: missing; run `trackwright repair {self.path}` to rebuild it from the recipes")
         try:
-            with closing(sqlite3.connect(f"{db.resolve().as_uri()}?mode=rw", uri=True, timeout=30.0,
-                                         isolation_level=None)) as con:
-                if write:
-                    con.execute("BEGIN IMMEDIATE")
-                    try:
-                        yield con
-                    except BaseException:
-                        con.execute("ROLLBACK")
-                        raise
-                    con.execute("COMMIT")
-                else:
-                    yield con
+            with connection(f"{db.resolve().as_uri()}?mode=rw", write=write, uri=True) as con:
+                yield con
         except sqlite3.DatabaseError as err:
             raise self._damaged(str(err)) from err
 

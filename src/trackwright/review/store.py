@@ -15,13 +15,14 @@ import secrets
 import sqlite3
 import threading
 from collections.abc import Iterator
-from contextlib import closing, contextmanager
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 from trackwright.errors import ParameterError, ProjectError
 from trackwright.project.recipe import utc_iso
+from trackwright.sqlite import connection
 
 REVIEW_DB = "review.db"
 #: Comment states.
@@ -132,18 +133,8 @@ class ReviewStore:
     @contextmanager
     def _db(self, *, write: bool = False) -> Iterator[sqlite3.Connection]:
         try:
-            with closing(sqlite3.connect(self.path, timeout=30.0, isolation_level=None)) as con:
-                if not write:
-                    yield con
-                    return
-                with self._guard:
-                    con.execute("BEGIN IMMEDIATE")
-                    try:
-                        yield con
-                    except BaseException:
-                        con.execute("ROLLBACK")
-                        raise
-                    con.execute("COMMIT")
+            with connection(str(self.path), write=write, guard=self._guard) as con:
+                yield con
         except sqlite3.DatabaseError as err:
             raise ProjectError(f"{self.path}: damaged ({err}); move it aside to start the review afresh") from err
 

@@ -73,22 +73,14 @@ ORIGINATOR = "trackwright"
 #: Delivered stems: one per role (the parts of that role summed), in this order, under these names.
 ROLE_STEMS = {"drums": "Drums", "bass": "Bass", "bed": "Music", "lead": "Lead", "vocal": "Vocals"}
 
-#: Stem name words that mark a role (checked in this order).
-_ROLE_WORDS: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("vocal", ("vocal", "vox", "voice", "singer", "choir", "lyric")),
-    ("drums", ("drum", "perc", "kit", "beat", "hat", "snare", "kick", "cymbal")),
-    ("bass", ("bass", "sub", "808")),
-    ("lead", ("lead", "melody", "solo", "topline", "hook")),
-)
-
-
 def stem_role(name: str) -> str:
-    """The role of a stem from its name: vocal, drums, bass, lead or bed (pads, keys, everything else)."""
-    words = name.lower().replace("_", " ").replace("-", " ")
-    for role, keys in _ROLE_WORDS:
-        if any(key in words for key in keys):
-            return role
-    return "bed"
+    """The delivery role of a stem from its name: vocal, drums, bass, lead or bed (pads, keys,
+    everything else), from the project's one name reader (:func:`trackwright.produce.stems.role_from_name`)."""
+    from trackwright.produce.stems import role_from_name
+
+    guess = role_from_name(name)
+    role = guess.role if guess is not None else "other"
+    return {"vocals": "vocal", "drums": "drums", "bass": "bass", "lead": "lead"}.get(role, "bed")
 
 
 def title_for(text: str) -> str:

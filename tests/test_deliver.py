@@ -304,3 +304,23 @@ def test_section_loops_get_unique_names(tmp_path):
     package._write_loops(writer, audio, grid, np.ones((12, 12)), None, [])
     names = [job[2] for job in writer.pending]
     assert names == ["T_Loop_Verse_v1.wav", "T_Loop_VerseD_v1.wav", "T_Loop_VerseE_v1.wav"]
+
+
+def test_without_stems_a_separation_model_is_the_way_to_an_instrumental(tmp_path):
+    from trackwright.errors import TrackwrightError
+
+    paths = write_song(tmp_path / "src", 12.0, stems=False)
+    Project.create(tmp_path / "solo", paths["draft"])
+    weights = tmp_path / "htdemucs.th"
+    weights.write_bytes(b"not really weights")
+    try:
+        import torch  # noqa: F401
+    except ImportError:
+        with pytest.raises(TrackwrightError, match=r"separation"):
+            deliver(tmp_path / "solo", target="broadcast", output=tmp_path / "out", only="instrumental",
+                    separation_model=weights)
+        assert not (tmp_path / "out").exists()
+    else:  # pragma: no cover - only where the [separation] extra is installed
+        with pytest.raises(TrackwrightError):
+            deliver(tmp_path / "solo", target="broadcast", output=tmp_path / "out", only="instrumental",
+                    separation_model=weights)

@@ -608,6 +608,8 @@ def deliver(
     title: Annotated[str | None, typer.Option("--title", help="Title in the file names (default: the project's "
                                                               "folder name).")] = None,
     ceiling: Annotated[float | None, typer.Option("--ceiling", help="True-peak ceiling, dBTP (overrides the target's).")] = None,
+    separation_model: Annotated[Path | None, typer.Option(
+        "--separation-model", help="Demucs weights on disk, to split a project without stems ([separation] extra).")] = None,
     as_json: JsonOption = False,
     quiet: QuietOption = False,
 ) -> None:
@@ -617,7 +619,8 @@ def deliver(
     lengths = _seconds_list(cutdowns, "--cutdowns")
     with progress_bar("Delivering", quiet=quiet or _state["quiet"]) as progress:
         result = deliver_package(project_dir, target=target, version=version, output=output, only=only,
-                                 cutdowns=lengths, title=title, ceiling_dbtp=ceiling, progress=progress)
+                                 cutdowns=lengths, title=title, ceiling_dbtp=ceiling,
+                                 separation_model=separation_model, progress=progress)
     if as_json:
         _print_json(result.to_dict())
         return

@@ -364,7 +364,8 @@ def _stage(output: Path) -> Path:
 def deliver(project: str | os.PathLike[str], *, target: str | float, version: int | None = None,
             output: str | os.PathLike[str] | None = None, only: Sequence[str] | str | None = None,
             cutdowns: Sequence[float] = DEFAULT_CUTDOWNS_S, title: str | None = None,
-            ceiling_dbtp: float | None = None, progress: ProgressCallback | None = None) -> DeliveryResult:
+            ceiling_dbtp: float | None = None, separation_model: str | os.PathLike[str] | None = None,
+            progress: ProgressCallback | None = None) -> DeliveryResult:
     """Write the delivery package of a project version into ``output``.
 
     Parameters
@@ -375,6 +376,10 @@ def deliver(project: str | os.PathLike[str], *, target: str | float, version: in
         Delivery target name (``streaming``, ``broadcast``, ``game``…) or loudness in LUFS.
     version : int, optional
         The version to deliver (default: the latest).
+    separation_model : path-like, optional
+        Demucs weights on disk (the ``[separation]`` extra). A project without stems is then split
+        with them (:func:`trackwright.produce.separate.separate`), so the instrumental, lite, layers
+        and stems can be made; without it those are skipped with a warning.
     output : path-like, optional
         The delivery folder; it must not exist or be empty. Default:
         ``PROJECT/deliveries/v<N>-<target>``.
@@ -417,7 +422,7 @@ def deliver(project: str | os.PathLike[str], *, target: str | float, version: in
     staging = _stage(out)
     try:
         result = _build(opened, recipe, render, staging, name, number, delivery_target, kinds, lengths,
-                        lambda f, label: report(0.15 + 0.83 * f, label))
+                        lambda f, label: report(0.15 + 0.83 * f, label), separation_model)
         if out.exists():
             out.rmdir()  # an empty folder the caller made
         os.rename(staging, out)
@@ -442,7 +447,8 @@ def _analysis_of(opened: Any, recipe: Any, mix: Audio) -> dict[str, Any]:
 
 
 def _build(opened: Any, recipe: Any, render: Any, folder: Path, title: str, version: int, target: Target,
-           kinds: set[str], lengths: list[float], report: ProgressCallback) -> dict[str, Any]:
+           kinds: set[str], lengths: list[float], report: ProgressCallback,
+           separation_model: str | os.PathLike[str] | None = None) -> dict[str, Any]:
     from trackwright.analysis.features import compute_features
     from trackwright.arrange.fit import bar_likeness, fit_to_duration
     from trackwright.arrange.splice import apply_plan, plan_splices
@@ -456,6 +462,16 @@ def _build(opened: Any, recipe: Any, render: Any, folder: Path, title: str, vers
     stems = {part: load_audio(path) for part, path in render.stems.items()}
     residual = load_audio(render.residual) if render.residual is not None else None
     roles = {part: stem_role(part) for part in stems}
+    if not stems and separation_model is not None:
+        from trackwright.produce.separate import separate
+
+        report(0.01, "separating the mix (Demucs)")
+        split = separate(mix, method="demucs", model=separation_model)
+        stems = dict(split.stems)
+        roles = {part: {"vocals": "vocal", "drums": "drums", "bass": "bass"}.get(split.roles.get(part, ""), "bed")
+                 for part in stems}
+        warnings.append(f"the project has no stems: {', '.join(sorted(stems))} were separated from the mix "
+                        f"with Demucs ({Path(separation_model).name})")
 
     report(0.02, "mastering the main mix")
     main = master(mix, target)
@@ -478,8 +494,8 @@ def _build(opened: Any, recipe: Any, render: Any, folder: Path, title: str, vers
     if "instrumental" in kinds:
         vocals = [p for p, r in roles.items() if r == "vocal"]
         if not stems:
-            warnings.append("instrumental skipped: the project has no stems (import stems, or separate the mix "
-                            "with a stem-separation adapter, then deliver again)")
+            warnings.append("instrumental skipped: the project has no stems (import them with `trackwright new "
+                            "--stems`, or give --separation-model with Demucs weights to split the mix)")
         elif not vocals:
             warnings.append(f"instrumental skipped: no stem is named as a vocal (vocal/vox/voice); stems: "
                             f"{', '.join(sorted(stems))}")

@@ -134,15 +134,26 @@ def _downbeat_evidence(features: Features, beats_s: np.ndarray) -> np.ndarray:
     return low + _zscore(novelty)
 
 
-def _bar_positions(evidence: np.ndarray, meter: int, *, reset_cost: float = 4.0) -> tuple[np.ndarray, float]:
+#: Music starts on a downbeat or with a one-beat pickup: the first beat's prior for those two
+#: positions, in evidence units (z-scores). With it, jumping phase later costs more.
+START_PRIOR = 6.0
+RESET_COST = 12.0
+
+
+def _bar_positions(evidence: np.ndarray, meter: int, *, reset_cost: float = RESET_COST,
+                   start_prior: float = START_PRIOR) -> tuple[np.ndarray, float]:
     """Position in the bar (0 = downbeat) of every beat, by Viterbi decoding, and the path score.
 
     Positions advance by one each beat; a jump to any other position (a beat the tracker
     added or missed) costs ``reset_cost``. A downbeat earns its evidence, other beats lose it.
+    The first beat is a downbeat or a one-beat pickup a priori (``start_prior``): where the
+    evidence barely tells beat 1 from beat 3 (a chorale, where harmony moves on every beat),
+    the piece's opening decides the phase.
     """
     n = len(evidence)
     emission = np.where(np.arange(meter)[:, None] == 0, evidence[None, :], -evidence[None, :] / (meter - 1))
     score = emission[:, 0].copy()
+    score[[0, meter - 1]] += start_prior
     back = np.zeros((meter, n), dtype=np.int32)
     for t in range(1, n):
         advanced = np.roll(score, 1)  # from position p−1 to p

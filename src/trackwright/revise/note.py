@@ -139,7 +139,8 @@ def apply_note(project: Any, text: str, *, at: tuple[float, float] | None = None
         before = project.render(parent)
         changes = _playable(changes, recipe.score, before.midi, result.notes)
         result.changes = changes
-        moves = list(recipe.automation) + [Move.from_dict(c.data) for c in changes if c.layer == "automation"]
+        moves = list(recipe.automation) + [Move.from_dict(data) for c in changes if c.layer == "automation"
+                                           for data in c.data.get("moves", [c.data])]
         score = list(recipe.score) + [dict(c.data) for c in changes if c.layer == "score"]
         arrangement = recipe.arrangement
         for change in changes:
@@ -200,6 +201,7 @@ def _measure(result: NoteResult, before: Any, after: Any, spans: list[tuple[Span
                                     "watch": watch, "as_asked": as_asked})
     from trackwright.mix.automation import REVERB_TAIL_S
 
-    reverb = any(c.layer == "automation" and c.data.get("kind") == "reverb" for c in result.changes)
+    reverb = any(c.layer == "automation" and any(m.get("kind") == "reverb" for m in c.data.get("moves", [c.data]))
+                 for c in result.changes)
     result.outside_change_db = outside_difference_db(mix_before, mix_after, [(s.start_s, s.end_s) for s, _ in spans],
                                                      margin_s=1.0 + (REVERB_TAIL_S if reverb else 0.0))

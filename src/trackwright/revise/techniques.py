@@ -55,8 +55,8 @@ PART_TO_ROLES: dict[str, tuple[str, ...]] = {
 class Change:
     """One recipe change and why it was made.
 
-    ``layer`` is ``automation`` (``data`` is a Move's dict), ``score`` (a composition
-    operation) or ``tempo`` (``{"stretch": factor}``).
+    ``layer`` is ``automation`` (``data`` is a Move's dict, or ``{"moves": [...]}`` for a
+    gesture made of several), ``score`` (a composition operation) or ``tempo`` (``{"stretch": factor}``).
     """
 
     layer: str
@@ -159,13 +159,14 @@ def plan_directive(directive: Directive, spans: Sequence[Span], parts: Mapping[s
             if plan.has_midi:
                 plan.score(spans, "pedal", because, degree="dominant")
                 plan.score(spans, "delay_resolution", because, how="suspension" if directive.subtle else "extend")
-            for span in spans:  # a slow filter rise: four steps from dark to open across the span
+            for span in spans:  # a slow filter rise: four overlapping steps from dark to open
                 steps = 4
                 length = (span.end_s - span.start_s) / steps
-                for step in range(steps):
-                    value = -6.0 * k * (1 - step / steps)
-                    piece = Span(span.start_s + step * length, span.start_s + (step + 1) * length, span.name)
-                    plan.move([piece], every, "high_shelf", value, because, ramp_s=min(length, 2.0))
+                moves = [Move(span.start_s + step * length, span.start_s + (step + 1) * length, every, "high_shelf",
+                              round(-6.0 * k * (1 - step / steps), 2), min(length, 2.0), because).to_dict()
+                         for step in range(steps)]
+                plan.changes.append(Change("automation", f"everything: a slow filter rise (high shelf "
+                                           f"{-6.0 * k:+.1f} → 0 dB) across {span.name}", because, {"moves": moves}))
             plan.move(spans, every, "width", 1.0 - 0.2 * k, because)
         else:  # less tension: a little more open and less mid-heavy
             plan.move(spans, every, "high_shelf", 1.0 * -k, because)

@@ -63,6 +63,7 @@ STEMS_FOLDER = "sources/stems/"
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 _MIX_FIELD = "mix"  # the mix: block (trackwright.mix.mixer.MixPlan), optional
 _TOP_FIELDS = ("format", "version", "sources", "arrangement", "parts", "master", "score", "automation")
+_PRODUCTION_FIELD = "production"  # the production: block (trackwright.produce.project.Production), optional
 
 
 def newer_format_message(where: str, found: int) -> str:
@@ -307,6 +308,8 @@ class Recipe:
             (:mod:`trackwright.score.compose`); empty by default.
         automation: :class:`~trackwright.mix.automation.Move` s on parts (or ``"*"``, every part)
             over stretches of the output, applied after the edit; empty by default.
+        production: MIDI parts re-rendered with instruments and expression, and a drum layer
+            (:meth:`trackwright.produce.project.Production.to_dict`), or None (nothing rebuilt).
 
     Frozen: make changed copies with :meth:`replace` or :meth:`with_part`.
     """
@@ -319,6 +322,7 @@ class Recipe:
     mix: Mapping[str, Any] | None = field(default=None, kw_only=True)
     score: tuple[Mapping[str, Any], ...] = ()
     automation: tuple[Any, ...] = field(default=(), kw_only=True)
+    production: Mapping[str, Any] | None = field(default=None, kw_only=True)
 
     def __post_init__(self) -> None:
         from trackwright.mix.automation import Move, moves_from_list
@@ -341,6 +345,13 @@ class Recipe:
             from trackwright.mix.mixer import MixPlan
 
             object.__setattr__(self, "mix", _plain(MixPlan.from_dict(self.mix, _MIX_FIELD).to_dict()))
+        if self.production is not None:
+            from trackwright.produce.project import Production
+
+            production = Production.from_dict(self.production, _PRODUCTION_FIELD)
+            if self.sources:
+                production.check_stems(sorted(self.stem_sources))
+            object.__setattr__(self, "production", None if production.is_empty else _plain(production.to_dict()))
 
     # -- copies -------------------------------------------------------------------------------
     def replace(self, **changes: Any) -> Recipe:
@@ -373,7 +384,8 @@ class Recipe:
                 "parts": {name: part.to_dict() for name, part in self.parts.items() if not part.is_default},
                 "master": self.master.to_dict(), **({"score": _plain(list(self.score))} if self.score else {}),
                 **({_MIX_FIELD: self.mix} if self.mix is not None else {}),
-                **({"automation": [m.to_dict() for m in self.automation]} if self.automation else {})}
+                **({"automation": [m.to_dict() for m in self.automation]} if self.automation else {}),
+                **({_PRODUCTION_FIELD: self.production} if self.production is not None else {})}
 
     def same_music(self, other: Recipe) -> bool:
         """True when both recipes sound the same (same music and sources)."""
@@ -395,6 +407,8 @@ class Recipe:
             out["score"] = _plain([dict(op) for op in self.score])
         if self.automation:
             out["automation"] = [m.to_dict() for m in self.automation]
+        if self.production is not None:
+            out[_PRODUCTION_FIELD] = _plain(dict(self.production))
         return out
 
     @classmethod
@@ -418,7 +432,7 @@ class Recipe:
         if "format" not in data:
             raise ParameterError("format: missing (a recipe starts with `format: 1`)")
         check_format(data["format"], where)
-        _no_unknown(data, (*_TOP_FIELDS, _MIX_FIELD), "")
+        _no_unknown(data, (*_TOP_FIELDS, _MIX_FIELD, _PRODUCTION_FIELD), "")
         version = VersionInfo.from_block(data["version"]) if data.get("version") is not None else None
         sources = dict(_mapping(data.get("sources") or {}, "sources", "path: sha256"))
         _check_sources(sources, "sources")
@@ -439,7 +453,8 @@ class Recipe:
         from trackwright.mix.automation import moves_from_list
 
         return cls(arrangement, parts, master, sources, version, tuple(validate_ops(data.get("score"))), mix=mix,
-                   automation=moves_from_list(data.get("automation"), "automation"))
+                   automation=moves_from_list(data.get("automation"), "automation"),
+                   production=data.get(_PRODUCTION_FIELD))
 
     def to_yaml(self) -> str:
         """The human-readable recipe file."""

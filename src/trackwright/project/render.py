@@ -151,11 +151,13 @@ def load_edit_midi() -> Callable[..., Any] | None:
 
 def render_recipe(recipe: Recipe, draft: Audio, stems: Mapping[str, Audio], midi: Path | None, folder: Path, *,
                   version: int, key: str, notes: list[str] | None = None,
-                  progress: ProgressCallback | None = None) -> dict[str, Any]:
+                  progress: ProgressCallback | None = None,
+                  analysis: Callable[[], Mapping[str, Any]] | None = None) -> dict[str, Any]:
     """Render ``recipe`` into the (empty, existing) ``folder``; write ``render.json`` last and return it.
 
     ``stems`` must already match the draft's rate, length and channels
-    (:func:`trackwright.project.sources.fit_stem`).
+    (:func:`trackwright.project.sources.fit_stem`). ``analysis`` gives the draft's analysis (its
+    sections shape a ``production:`` arc); it is only called when the recipe needs it.
     """
     from trackwright.arrange.splice import apply_plan, plan_splices
     from trackwright.mix.automation import apply_moves
@@ -173,8 +175,26 @@ def render_recipe(recipe: Recipe, draft: Audio, stems: Mapping[str, Audio], midi
 
     report(0.02, "planning the splices")
     plan = plan_splices(draft, recipe.arrangement)
+    if midi is not None:
+        edit_midi = load_edit_midi()
+        if edit_midi is None:
+            warnings.append("MIDI not rendered: this trackwright has no MIDI editing (trackwright.arrange.midi)")
+        else:
+            report(0.03, "editing the MIDI")
+            edit_midi(midi, plan).save(str(folder / MIDI_FILE))
+            files[MIDI_FILE] = {"kind": "midi", "sha256": sha256_file(folder / MIDI_FILE)}
+            if recipe.score:
+                from trackwright.score.render import render_score_ops
+
+                report(0.04, "composing the score")
+                warnings.extend(render_score_ops(folder / MIDI_FILE, recipe.score, folder / SCORE_MIDI_FILE,
+                                                 lambda audio: write(audio, SCORE_AUDIO_FILE, "score_audio"),
+                                                 sample_rate=draft.sample_rate))
+                files[SCORE_MIDI_FILE] = {"kind": "score_midi", "sha256": sha256_file(folder / SCORE_MIDI_FILE)}
+    if recipe.score and SCORE_MIDI_FILE not in files:
+        warnings.append("score operations not rendered: the project has no MIDI source")
     steps = len(stems) + 2
-    if not stems:
+    if not stems and recipe.production is None:
         report(0.1, "editing the mix")
         mix = apply_moves(apply_plan(draft, plan), "mix", recipe.automation)
     else:
@@ -185,9 +205,18 @@ def render_recipe(recipe: Recipe, draft: Audio, stems: Mapping[str, Audio], midi
         edited_residual = apply_moves(apply_plan(draft.with_samples(residual.astype(np.float32)), plan), "residual",
                                       recipe.automation)
         total = edited_residual.samples.astype(np.float64)
-        write(edited_residual, RESIDUAL_FILE, "residual")
         placed = place_stems(recipe, stems, plan,
                              progress=lambda f, label: report(0.1 + 0.6 * f * (steps - 2) / steps, label))
+        replaces_draft = False
+        if recipe.production is not None:
+            from trackwright.produce.project import production_for_render
+
+            report(0.6, "rebuilding the production")
+            placed, replaces_draft = production_for_render(recipe, folder, placed, plan, draft, analysis, warnings)
+        if replaces_draft:  # the re-rendered parts are the whole music: no residual
+            total[:] = 0.0
+        else:
+            write(edited_residual, RESIDUAL_FILE, "residual")
         placed = {name: apply_moves(part, name, recipe.automation) for name, part in placed.items()}
         if recipe.mix is None:
             for part in placed.values():
@@ -198,33 +227,18 @@ def render_recipe(recipe: Recipe, draft: Audio, stems: Mapping[str, Audio], midi
             from trackwright.mix.mixer import MixPlan, apply_mix
 
             report(0.7, f"mixing ({recipe.mix.get('style')})")
-            mixed = apply_mix(placed, dataclasses.replace(MixPlan.from_dict(recipe.mix), target=None))
+            chosen = MixPlan.from_dict(recipe.mix)  # parts replaced by the production leave the plan
+            chosen = dataclasses.replace(chosen, target=None,
+                                         parts={n: p for n, p in chosen.parts.items() if n in placed})
+            mixed = apply_mix(placed, chosen)
             warnings.extend(mixed.warnings)
             placed = mixed.parts
             total = total + mixed.premaster.samples  # parts, reverb bus and glue (stereo)
         for name, part in placed.items():
-            write(part, f"{STEMS_DIR}/{name}.wav", f"stem:{name}")
+            write(part, f"{STEMS_DIR}/{name.replace(':', '-')}.wav", f"stem:{name}")
         mix = Audio(total.astype(np.float32), draft.sample_rate)
     report(0.72, "writing the mix")
     write(mix, MIX_FILE, "mix")
-    if midi is not None:
-        edit_midi = load_edit_midi()
-        if edit_midi is None:
-            warnings.append("MIDI not rendered: this trackwright has no MIDI editing (trackwright.arrange.midi)")
-        else:
-            report(0.78, "editing the MIDI")
-            edit_midi(midi, plan).save(str(folder / MIDI_FILE))
-            files[MIDI_FILE] = {"kind": "midi", "sha256": sha256_file(folder / MIDI_FILE)}
-            if recipe.score:
-                from trackwright.score.render import render_score_ops
-
-                report(0.79, "composing the score")
-                warnings.extend(render_score_ops(folder / MIDI_FILE, recipe.score, folder / SCORE_MIDI_FILE,
-                                                 lambda audio: write(audio, SCORE_AUDIO_FILE, "score_audio"),
-                                                 sample_rate=draft.sample_rate))
-                files[SCORE_MIDI_FILE] = {"kind": "score_midi", "sha256": sha256_file(folder / SCORE_MIDI_FILE)}
-    if recipe.score and SCORE_MIDI_FILE not in files:
-        warnings.append("score operations not rendered: the project has no MIDI source")
     target = recipe.master.resolved()
     if target is not None:
         from trackwright.mix.master import master

@@ -711,7 +711,7 @@ class Project:
             tmp.mkdir()
             try:
                 manifest = render_recipe(recipe, draft, stems, self.source_midi(), tmp, version=number, key=key,
-                                         notes=list(self.warnings),
+                                         notes=list(self.warnings), analysis=self.analysis,
                                          progress=lambda f, label: report(0.05 + 0.95 * f, label))
                 _fsync_dir(tmp)
                 os.rename(tmp, folder)

@@ -204,3 +204,43 @@ def test_drum_layer_adds_low_end_at_the_kicks(project_dir: Path) -> None:
     assert gain_db > 1.5, gain_db
     # the rest of the render is untouched and still sums
     np.testing.assert_array_equal(load_audio(done.stems["bass"]).samples, load_audio(plain.stems["bass"]).samples)
+
+
+def test_produce_command_makes_a_described_version(song: dict[str, Path], tmp_path: Path, capsys) -> None:
+    import json
+
+    from clirun import run
+    from trackwright.project import Project
+
+    path = tmp_path / "song"
+    Project.create(path, song["draft"], stems=song["stems"], midi=song["midi"])
+    before = _sources_digest(path)
+    code, out, err = run(capsys, "produce", path, "--instrument", "chords=slow-strings", "--replace", "chords=chords",
+                         "--arc", "auto", "--humanize", "5", "--legato", "--json")
+    assert code == 0, err
+    data = json.loads(out)
+    assert data["version"] == 2 and data["parent"] == 1
+    assert data["production"]["parts"]["chords"] == {"instrument": "slow-strings", "replaces": "chords", "arc": "auto",
+                                                     "humanize_seed": 5, "legato": True}
+    assert data["changes"] == ["chords re-rendered as slow-strings, replacing stem chords, dynamics shaped along "
+                               "the sections, humanised (seed 5), legato"]
+    project = Project.open(path)
+    assert project.versions()[-1].message == data["changes"][0]
+    assert project.diff(1, 2) == data["changes"]
+    assert load_audio(data["mix"]).frames > 0
+    # a second command changes only what it names, and says so
+    code, out, err = run(capsys, "produce", path, "--instrument", "lead=piano", "--json")
+    assert code == 0, err
+    data = json.loads(out)
+    assert set(data["production"]["parts"]) == {"chords", "lead"} and data["changes"] == ["lead re-rendered as piano"]
+    assert _sources_digest(path) == before
+    for args, message in ((("--instrument", "violin=strings"), "no part named 'violin'"),
+                          (("--instrument", "lead=kazoo"), "unknown instrument 'kazoo'"),
+                          (("--replace", "pad=pad"), "needs an instrument too"),
+                          (("--instrument", "bass=piano", "--replace", "bass=tuba"), "no stem named 'tuba'"),
+                          (("--arc", "wild"), "--arc must be auto or none"),
+                          (("--instrument", "lead=piano"), "nothing to change")):
+        code, out, err = run(capsys, "produce", path, *args)
+        assert code == 1 and message in err, (args, err)
+        assert len(err.strip().splitlines()) == 1, err
+    assert len(Project.open(path).versions()) == 3

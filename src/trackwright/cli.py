@@ -1029,6 +1029,45 @@ def note(
         print(line)
 
 
+# --- production in projects: re-rendered parts, expression, drum layers (issue 5c) ------------------
+@app.command()
+def produce(
+    project_dir: Annotated[Path, typer.Argument(metavar="PROJECT", help="A project folder with a MIDI source.")],
+    instrument: Annotated[list[str] | None, typer.Option("--instrument", help="PART=PRESET (repeatable): re-render a "
+                                                         "MIDI part (ms-strings, piano, pad, brass, choir, drums, "
+                                                         "gm:N, sf:PATH:BANK:PROGRAM, sfz:PATH).")] = None,
+    replace: Annotated[list[str] | None, typer.Option("--replace", help="PART=STEM (repeatable): the part replaces "
+                                                      "that stem's audio (STEM 'draft': the whole draft).")] = None,
+    arc: Annotated[str | None, typer.Option("--arc", help="auto (dynamics swell and breathe along the sections) "
+                                                          "or none.")] = None,
+    humanize_seed: Annotated[int | None, typer.Option("--humanize", help="Humanise timing (≤10 ms) and velocity "
+                                                      "(±8) with this seed.")] = None,
+    legato_notes: Annotated[bool | None, typer.Option("--legato/--no-legato", help="Overlap the parts' notes.")] = None,
+    layer: Annotated[str | None, typer.Option("--layer-drums", help="STEM[:KIT]: layer a Hydrogen kit on that "
+                                                                    "part's kicks and snares.")] = None,
+    author: AuthorOption = None,
+    as_json: JsonOption = False,
+    quiet: QuietOption = False,
+) -> None:
+    """Rebuild parts from the project's MIDI with better instruments and expression: a new version, rendered."""
+    from trackwright.produce.project import produce_project
+
+    if arc is not None and arc not in ("auto", "none"):
+        raise ParameterError(f"--arc must be auto or none, got {arc!r}")
+    with progress_bar("Producing", quiet=quiet or _state["quiet"]) as progress:
+        result = produce_project(project_dir, instruments=_pairs(instrument, "--instrument"),
+                                 replaces=_pairs(replace, "--replace"), arc=arc, humanize_seed=humanize_seed,
+                                 legato=legato_notes, layer_drums=layer, author=author, progress=progress)
+    if as_json:
+        _print_json({"project": str(project_dir), **result.to_dict()})
+        return
+    _warn(result.warnings)
+    print(f"version {result.version} (from {result.parent})")
+    for line in result.changes:
+        print(f"  {line}")
+    print(f"→ {result.master or result.mix}")
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; return the exit status instead of exiting (for tests and scripts)."""
     command = typer.main.get_command(app)

@@ -450,3 +450,128 @@ def production_for_render(recipe: Any, folder: Any, placed: Mapping[str, Audio],
                              edge_fades=(plan.fade_in, plan.fade_out))
     warnings.extend(done.warnings)
     return done.parts, done.replaces_draft
+
+
+def production_changes(old: Mapping[str, Any] | None, new: Mapping[str, Any] | None) -> list[str]:
+    """What changed between two recipes' ``production:`` blocks, in words (for ``trackwright diff``).
+
+    e.g. ``["lead re-rendered as ms-strings, replacing stem keys", "pad back to its own audio"]``.
+    """
+    a, b = Production.from_dict(old), Production.from_dict(new)
+    lines = [part.describe(name) for name, part in b.parts.items() if a.parts.get(name) != part]
+    lines += [f"{name} no longer re-rendered" for name in a.parts if name not in b.parts]
+    if a.drums != b.drums:
+        lines += [line for line in Production({}, b.drums).describe()] if b.drums is not None else \
+            [f"drum layer on {a.drums.stem} removed"]  # type: ignore[union-attr]
+    return lines
+
+
+@dataclass(frozen=True)
+class ProduceResult:
+    """A version made by :func:`produce_project`.
+
+    Attributes:
+        version: the new version; parent: the one it was made from.
+        production: the new ``production:`` block; changes: what changed, in words.
+        mix, master: the rendered files (master None without a master target).
+        warnings: one line each.
+    """
+
+    version: int
+    parent: int
+    production: dict[str, Any]
+    changes: list[str]
+    mix: Any
+    master: Any
+    warnings: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        return {"version": self.version, "parent": self.parent, "production": self.production,
+                "changes": list(self.changes), "mix": str(self.mix),
+                "master": None if self.master is None else str(self.master), "warnings": list(self.warnings)}
+
+
+def produce_project(project_dir: Any, *, instruments: Mapping[str, str] | None = None,
+                    replaces: Mapping[str, str] | None = None, arc: str | None = None,
+                    humanize_seed: int | None = None, legato: bool | None = None,
+                    layer_drums: str | None = None, blend_db: float = -3.0, author: str | None = None,
+                    progress: Any = None) -> ProduceResult:
+    """Rebuild parts of a project's latest version from its MIDI; commit the new version and render it.
+
+    Parameters
+    ----------
+    project_dir : path
+        A project with a MIDI source.
+    instruments : mapping, optional
+        MIDI part → instrument (preset or text form, see :func:`~trackwright.produce.instruments.resolve_instrument`).
+    replaces : mapping, optional
+        MIDI part → stem name (or ``draft``) whose audio it replaces.
+    arc, humanize_seed, legato : optional
+        Expression for the parts named in ``instruments``/``replaces`` (every re-rendered part when
+        none is named): ``auto``/``none``, a seed, True/False; None keeps each part's setting.
+    layer_drums : str, optional
+        ``STEM`` or ``STEM:KIT``: layer a Hydrogen kit on that part's kicks and snares at ``blend_db``.
+
+    Raises
+    ------
+    ParameterError
+        One line: no MIDI, an unknown part, a part to replace with no instrument, no change.
+    """
+    from trackwright.produce.instruments import part_names
+    from trackwright.project import Project
+    from trackwright.progress import ignore_progress
+
+    report = progress or ignore_progress
+    instruments = {k.lower(): v for k, v in (instruments or {}).items()}
+    replaces = {k.lower(): v for k, v in (replaces or {}).items()}
+    project = Project.open(project_dir)
+    with project.lock():
+        recipe = project.recipe()
+        parent = project.latest()
+        midi = project.source_midi()
+        if midi is None and (instruments or replaces):
+            raise ParameterError(f"{project_dir}: has no MIDI to re-render (make the project with --midi FILE)")
+        current = Production.from_dict(recipe.production)
+        named = [*instruments, *(k for k in replaces if k not in instruments)]
+        if named:
+            have = part_names(midi)
+            unknown = [name for name in named if name not in have]
+            if unknown:
+                raise ParameterError(f"no part named {unknown[0]!r} in the project's MIDI (parts: {', '.join(have)})")
+        parts = dict(current.parts)
+        for name in named:
+            old = parts.get(name)
+            if name not in instruments and old is None:
+                raise ParameterError(f"--replace {name}=…: part {name} needs an instrument too (--instrument {name}=PRESET)")
+            fields = old.to_dict() if old is not None else {"instrument": instruments[name]}
+            if name in instruments:
+                fields["instrument"] = instruments[name]
+            if name in replaces:
+                fields["replaces"] = replaces[name]
+            parts[name] = PartProduction.from_dict(fields, f"part {name}")
+        for name in (named or list(parts)):
+            fields = parts[name].to_dict()
+            if arc is not None:
+                fields["arc"] = arc
+            if humanize_seed is not None:
+                fields["humanize_seed"] = humanize_seed
+            if legato is not None:
+                fields["legato"] = legato
+            parts[name] = PartProduction.from_dict(fields, f"--arc/--humanize/--legato ({name})")
+        drums = current.drums
+        if layer_drums is not None:
+            prefix = MIDI_PREFIX if layer_drums.startswith(MIDI_PREFIX) else ""
+            stem, _, kit = layer_drums[len(prefix):].partition(":")
+            stem = prefix + stem
+            drums = DrumLayer.from_dict({"stem": stem, "kit": kit or None, "blend_db": blend_db}, "--layer-drums")
+        production = Production(parts, drums)
+        new = recipe.replace(production=production.to_dict())
+        changes = production_changes(recipe.production, new.production)
+        if not changes:
+            raise ParameterError("nothing to change: the latest version already has this production")
+        report(0.05, "committing")
+        version = project.commit(new, "; ".join(changes), author=author)
+        rendered = project.render(version.number, progress=lambda f, label: report(0.1 + 0.9 * f, label))
+    return ProduceResult(version.number, parent, dict(project.recipe(version.number).production or {}), changes,
+                         rendered.mix, rendered.master, list(rendered.warnings))

@@ -121,6 +121,10 @@ def describe_diff(a: Any, b: Any, sections: Sequence[Mapping[str, Any]], *,
     lines += _master_lines(a.master, b.master)
     lines += _list_lines(getattr(a, "score", ()), getattr(b, "score", ()), _score_words)
     lines += _list_lines(getattr(a, "automation", ()), getattr(b, "automation", ()), _move_words)
+    if getattr(a, "production", None) != getattr(b, "production", None):
+        from trackwright.produce.project import production_changes
+
+        lines += production_changes(a.production, b.production)
     if dict(a.sources) != dict(b.sources):
         lines.append("sources changed")
     return lines or ["no musical change"]

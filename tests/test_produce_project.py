@@ -244,3 +244,20 @@ def test_produce_command_makes_a_described_version(song: dict[str, Path], tmp_pa
         assert code == 1 and message in err, (args, err)
         assert len(err.strip().splitlines()) == 1, err
     assert len(Project.open(path).versions()) == 3
+
+
+def test_mix_plans_the_rebuilt_parts(song: dict[str, Path], tmp_path: Path) -> None:
+    """A project made of its MIDI alone (the draft replaced) is mixed part by part."""
+    from trackwright.mix.mixer import mix_project
+    from trackwright.project import Project
+
+    path = tmp_path / "song"
+    Project.create(path, song["draft"], midi=song["midi"])  # no stems
+    number = _commit(path, {"parts": {"chords": {"instrument": "piano", "replaces": "draft"},
+                                      "bass": {"instrument": "bass", "replaces": "draft"}}})
+    assert number == 2
+    done = mix_project(path, style="pop")
+    assert set(done.plan.parts) == {"midi:bass", "midi:chords"}
+    rendered = Project.open(path).render(done.version)
+    assert set(rendered.stems) == {"midi:bass", "midi:chords"} and rendered.residual is None
+    assert measure_loudness(load_audio(rendered.mix)).integrated_lufs > -40.0

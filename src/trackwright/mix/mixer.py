@@ -596,21 +596,20 @@ def mix_project(project_dir: str | Path, *, style: str = "pop", roles: Mapping[s
     The plan goes into the recipe's ``mix:`` block (revise it there, or with ``Recipe.replace``);
     the project's own ``master`` setting does the mastering.
     """
-    from trackwright.arrange.splice import plan_splices
+    from trackwright.produce.project import placed_parts
     from trackwright.project import Project
-    from trackwright.project.render import place_stems
 
     report = progress or ignore_progress
     project = Project.open(project_dir)
     with project.lock():
         recipe = project.recipe()
         report(0.05, "placing the stems")
-        draft = project.source_audio()
-        sources = project.source_stems(draft)
-        if not sources:
-            raise ParameterError(f"{project_dir}: has no stems to mix (make it with `trackwright new --stems DIR`)")
-        # the parts as the arrangement places them, before any earlier mix decisions
-        stems = place_stems(recipe, sources, plan_splices(draft, recipe.arrangement))
+        # the parts as the arrangement places them (and the production rebuilds them), before any
+        # earlier mix decisions
+        stems = placed_parts(project, recipe)
+        if not stems:
+            raise ParameterError(f"{project_dir}: has no stems to mix (make it with `trackwright new --stems DIR`, "
+                                 "or rebuild parts from its MIDI with `trackwright produce`)")
         report(0.3, "deciding the mix")
         plan = plan_mix(stems, style=style, roles=roles, target="none")
         version = project.commit(recipe.replace(mix=plan.to_dict()), f"mix ({style})", author=author)

@@ -575,3 +575,36 @@ def produce_project(project_dir: Any, *, instruments: Mapping[str, str] | None =
         rendered = project.render(version.number, progress=lambda f, label: report(0.1 + 0.9 * f, label))
     return ProduceResult(version.number, parent, dict(project.recipe(version.number).production or {}), changes,
                          rendered.mix, rendered.master, list(rendered.warnings))
+
+
+def placed_parts(project: Any, recipe: Any = None, *, warnings: list[str] | None = None) -> dict[str, Audio]:
+    """A project version's parts as its render places them, before automation and the mix.
+
+    The stems edited by the arrangement with their gain/pan/mute, with the recipe's production
+    applied (replaced stems gone, ``midi:<part>`` added, drum layer): what
+    :func:`trackwright.mix.mixer.mix_project` plans a mix for. ``recipe`` defaults to the latest.
+    """
+    import tempfile
+    from pathlib import Path
+
+    from trackwright.arrange.splice import plan_splices
+    from trackwright.project.render import MIDI_FILE, SCORE_MIDI_FILE, load_edit_midi, place_stems
+
+    recipe = recipe if recipe is not None else project.recipe()
+    warnings = warnings if warnings is not None else []
+    draft = project.source_audio()
+    plan = plan_splices(draft, recipe.arrangement)
+    placed = place_stems(recipe, project.source_stems(draft), plan)
+    if recipe.production is None:
+        return placed
+    midi, edit_midi = project.source_midi(), load_edit_midi()
+    with tempfile.TemporaryDirectory(prefix="trackwright-produce-") as folder:
+        if midi is not None and edit_midi is not None:
+            edit_midi(midi, plan).save(str(Path(folder) / MIDI_FILE))
+            if recipe.score:
+                from trackwright.score.render import render_score_ops
+
+                warnings.extend(render_score_ops(Path(folder) / MIDI_FILE, recipe.score, Path(folder) / SCORE_MIDI_FILE,
+                                                 lambda _: None, sample_rate=draft.sample_rate))
+        parts, _ = production_for_render(recipe, folder, placed, plan, draft, project.analysis, warnings)
+    return parts

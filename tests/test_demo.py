@@ -17,7 +17,8 @@ def test_run_demo_writes_a_master_on_target(tmp_path: Path) -> None:
     result = run_demo(tmp_path / "out", bars=12)
     assert {p.name for p in (tmp_path / "out").iterdir()} == {"draft.mid", "draft.wav", "draft_master.wav",
                                                                "summary.json", "draft_analysis.json",
-                                                               "draft_report.html", "project", "cutdown_30s.wav", "notes.txt"}
+                                                               "draft_report.html", "project", "cutdown_30s.wav", "notes.txt",
+                                                               "rebuilt.wav"}
     master = measure_loudness(load_audio(result.files["master"]))
     assert master.integrated_lufs == pytest.approx(-14.0, abs=0.2) and master.true_peak_dbtp <= -1.0
     draft = load_audio(result.files["draft"])
@@ -35,6 +36,16 @@ def test_run_demo_writes_a_master_on_target(tmp_path: Path) -> None:
     explained = result.files["notes"].read_text()
     assert explained.count("→ version") == 3 and "NOT as asked" not in explained
     assert (result.files["project"] / "notes" / "v0005.json").is_file()
+    # the parts rebuilt from the MIDI: mastered on target, and they breathe more than the flat draft
+    rebuilt = load_audio(result.files["rebuilt"])
+    measured = measure_loudness(rebuilt)
+    assert measured.integrated_lufs == pytest.approx(-14.0, abs=0.2) and measured.true_peak_dbtp <= -0.9
+    assert measured.loudness_range_lu > master.loudness_range_lu + 1.0
+    assert summary["rebuilt"]["after"]["loudness_range_lu"] == pytest.approx(measured.loudness_range_lu, abs=0.01)
+    assert summary["rebuilt"]["before"]["draft_master"]["loudness_range_lu"] == pytest.approx(
+        master.loudness_range_lu, abs=0.01)
+    recipe = (result.files["project"] / "recipes" / f"v{summary['rebuilt']['mix_version']:04d}.yaml").read_text()
+    assert "ms-strings" in recipe and "midi:chords" in recipe
     # the critique hears the draft's built-in flaws
     kinds = {f["kind"] for f in json.loads(result.files["analysis"].read_text())["findings"]}
     assert {"looped_progression", "flat_dynamics"} <= kinds

@@ -440,6 +440,17 @@ def demo(
         console.print("[bold]Three creative notes on the 30 s cutdown[/bold]")
         for line in result.notes:
             console.print(f"  {line}", markup=False)
+    if result.rebuilt:
+        rebuilt = Table(title="Parts rebuilt from the MIDI (MuseScore General, arc, humanise, mix)",
+                        show_header=True, header_style="bold")
+        for column in ("", "Draft master", "Cutdown", "Rebuilt"):
+            rebuilt.add_column(column, justify="right")
+        measures = [result.rebuilt["before"]["draft_master"], result.rebuilt["before"]["cutdown"],
+                    result.rebuilt["after"]]
+        for label, key, unit in (("Loudness range", "loudness_range_lu", " LU"), ("Arc range", "arc_range_lu", " LU"),
+                                 ("Centroid", "centroid_hz", " Hz"), ("Stereo width", "width", "")):
+            rebuilt.add_row(label, *(_fmt(m[key], unit) for m in measures))
+        console.print(rebuilt)
     for label, path in result.files.items():
         console.print(f"{label:>10}: {path}")
 

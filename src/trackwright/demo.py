@@ -16,7 +16,7 @@ from typing import Any
 
 from trackwright.analysis.analyze import Analysis, analyze
 from trackwright.analysis.report import write_html_report
-from trackwright.audio import save_audio, write_atomic
+from trackwright.audio import load_audio, save_audio, write_atomic
 from trackwright.mix.master import MasterResult, master
 from trackwright.mix.targets import resolve_target
 from trackwright.produce.fluidsynth import render_midi
@@ -31,6 +31,11 @@ DEMO_HIT_S = 12.0
 #: Creative notes the demo applies to the cutdown, one version each.
 DEMO_NOTES = ("hold back until 0:20, then let it go", "a bit warmer",
               "more tension from 0:12 to 0:24, but don't make it obvious")
+#: The rebuilt version: each MIDI part of the draft played by a MuseScore General instrument,
+#: shaped along the sections and humanised (the draft's parts: drums, bass, chords, lead).
+DEMO_PRODUCTION = {"drums": {"instrument": "ms-room-drums"}, "bass": {"instrument": "ms-bass"},
+                   "chords": {"instrument": "ms-strings", "legato": True}, "lead": {"instrument": "ms-piano"}}
+DEMO_HUMANIZE_SEED = 7
 
 
 @dataclass
@@ -42,6 +47,7 @@ class DemoResult:
     warnings: list[str] = field(default_factory=list)
     findings: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    rebuilt: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready summary."""
@@ -51,6 +57,7 @@ class DemoResult:
             "warnings": list(self.warnings),
             "findings": list(self.findings),
             "notes": list(self.notes),
+            "rebuilt": dict(self.rebuilt),
         }
 
 
@@ -86,11 +93,15 @@ def run_demo(folder: str | os.PathLike[str], *, progress: ProgressCallback | Non
     cue = _cutdown(out, midi_path, analysis)
     report(0.9, "creative notes")
     explained = _apply_notes(cue["project"], out / "notes.txt")
+    report(0.93, "rebuilding the parts")
+    rebuilt = _rebuild(cue["project"], out / "rebuilt.wav", out / "draft_master.wav")
     files = {"midi": midi_path, "draft": out / "draft.wav", "analysis": out / "draft_analysis.json",
              "report": out / "draft_report.html", "master": out / "draft_master.wav", "project": cue["project"],
-             "cutdown": cue["file"], "notes": out / "notes.txt", "summary": out / "summary.json"}
+             "cutdown": cue["file"], "notes": out / "notes.txt", "rebuilt": out / "rebuilt.wav",
+             "summary": out / "summary.json"}
     result = DemoResult(files=files, mastered=mastered, warnings=warnings,
-                        findings=[f"{f.severity}: {f.message}" for f in analysis.findings], notes=explained)
+                        findings=[f"{f.severity}: {f.message}" for f in analysis.findings], notes=explained,
+                        rebuilt=rebuilt)
     summary = {**result.to_dict(), "draft": {"bpm": info.bpm, "bars": info.bars, "key": info.key},
                "cutdown": cue["fit"]}
     write_atomic(files["summary"], lambda tmp: tmp.write_text(json.dumps(summary, indent=2) + "\n"))
@@ -136,3 +147,31 @@ def _apply_notes(project_dir: Path, text_file: Path) -> list[str]:
         lines.extend(f"  {line}" for line in result.explanation())
     write_atomic(text_file, lambda tmp: tmp.write_text("\n".join(lines) + "\n", encoding="utf-8"))
     return lines
+
+
+def _rebuild(project_dir: Path, target: Path, draft_master: Path) -> dict[str, Any]:
+    """A version of the demo project whose parts are rebuilt from the draft's MIDI
+    (:data:`DEMO_PRODUCTION`, expression arc, humanised) and mixed by :func:`~trackwright.mix.mixer.plan_mix`;
+    its master goes to ``target``. Returns the before/after measures (the draft's master, the
+    version it was made from, the rebuilt one) and the versions made."""
+    from trackwright.mix.mixer import mix_project
+    from trackwright.produce.project import Production, measure_production
+    from trackwright.project import Project
+
+    project = Project.open(project_dir)
+    with project.lock():
+        parent = project.latest()
+        before = project.render(parent)
+        production = Production.from_dict({"parts": {
+            name: {**setting, "replaces": "draft", "arc": "auto", "humanize_seed": DEMO_HUMANIZE_SEED}
+            for name, setting in DEMO_PRODUCTION.items()}})
+        recipe = project.recipe().replace(production=production.to_dict())
+        produced = project.commit(recipe, "; ".join(production.describe()), author="demo")
+    mixed = mix_project(project_dir, style="pop", author="demo")
+    source = mixed.master or mixed.mix
+    write_atomic(target, lambda tmp: tmp.write_bytes(source.read_bytes()))
+    return {"parent": parent, "production_version": produced.number, "mix_version": mixed.version,
+            "changes": production.describe(),
+            "before": {"draft_master": measure_production(load_audio(draft_master)),
+                       "cutdown": measure_production(load_audio(before.master or before.mix))},
+            "after": measure_production(load_audio(target))}

@@ -608,3 +608,34 @@ def placed_parts(project: Any, recipe: Any = None, *, warnings: list[str] | None
                                                  lambda _: None, sample_rate=draft.sample_rate))
         parts, _ = production_for_render(recipe, folder, placed, plan, draft, project.analysis, warnings)
     return parts
+
+
+def measure_production(audio: Audio) -> dict[str, float | None]:
+    """What a production pass should move, measured on a mix (channels × frames).
+
+    Returns
+    -------
+    dict
+        ``loudness_range_lu`` (EBU R128 LRA, LU), ``arc_range_lu`` (short-term loudness from its
+        2nd to 98th percentile over the audible windows, ungated, LU: how far the music rises and
+        falls, swells and releases included),
+        ``centroid_hz`` (power-weighted spectral centroid, Hz: brightness) and ``width``
+        (side/mid RMS ratio: 0 mono, 1 as wide as it is centred).
+    """
+    from trackwright.analysis.loudness import measure_loudness
+
+    report = measure_loudness(audio)
+    series = report.short_term.lufs
+    audible = series[np.isfinite(series) & (series > -70.0)]
+    arc = float(np.percentile(audible, 98) - np.percentile(audible, 2)) if audible.size else None
+    samples = audio.samples.astype(np.float64)
+    mono = samples.mean(axis=0)
+    power = np.abs(np.fft.rfft(mono)) ** 2
+    freqs = np.fft.rfftfreq(mono.size, 1.0 / audio.sample_rate)
+    centroid = float((power * freqs).sum() / max(power.sum(), 1e-20))
+    width = 0.0
+    if samples.shape[0] >= 2:
+        mid, side = (samples[0] + samples[1]) / 2, (samples[0] - samples[1]) / 2
+        width = float(np.sqrt(np.mean(side ** 2)) / max(np.sqrt(np.mean(mid ** 2)), 1e-12))
+    return {"loudness_range_lu": report.loudness_range_lu, "arc_range_lu": arc, "centroid_hz": centroid,
+            "width": width}

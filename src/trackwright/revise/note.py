@@ -73,6 +73,23 @@ def _parts(project: Any, recipe: Any) -> dict[str, str]:
     return {name: guess_role(name) for name in recipe.stem_sources}
 
 
+def _rebuilt(recipe: Any) -> dict[str, str]:
+    """Rebuilt MIDI part → its instrument preset, from the recipe's ``production:`` block."""
+    parts = (recipe.production or {}).get("parts", {})
+    return {name: str(part["instrument"]) for name, part in parts.items() if isinstance(part.get("instrument"), str)}
+
+
+def _reorchestrated(recipe: Any, changes: list[Change]) -> Any:
+    """The recipe's production block with the instrument changes applied (unchanged without any)."""
+    swaps = {c.data["part"]: c.data["instrument"] for c in changes if c.layer == "instrument"}
+    if not swaps:
+        return recipe.production
+    production = dict(recipe.production)
+    production["parts"] = {name: ({**part, "instrument": swaps[name]} if name in swaps else dict(part))
+                           for name, part in production["parts"].items()}
+    return production
+
+
 def _apply_tempo(arrangement: Any, stretch: float) -> Any:
     from trackwright.arrange.edl import MAX_STRETCH_DEVIATION, EditList, Segment
 
@@ -122,7 +139,8 @@ def apply_note(project: Any, text: str, *, at: tuple[float, float] | None = None
             spans = resolve_scope(directive.scope, grid, recipe.arrangement)
             scopes.append({"directive": directive.describe(), "spans": [[round(s.start_s, 3), round(s.end_s, 3)]
                                                                         for s in spans]})
-            found, why_not = plan_directive(directive, spans, parts, has_midi=project.source_midi() is not None)
+            found, why_not = plan_directive(directive, spans, parts, has_midi=project.source_midi() is not None,
+                                            rebuilt=_rebuilt(recipe))
             changes.extend(found)
             notes.extend(why_not)
             spans_all.extend((span, directive) for span in spans)
@@ -146,7 +164,8 @@ def apply_note(project: Any, text: str, *, at: tuple[float, float] | None = None
         for change in changes:
             if change.layer == "tempo":
                 arrangement = _apply_tempo(arrangement, float(change.data["stretch"]))
-        new_recipe = recipe.replace(automation=tuple(moves), score=tuple(score), arrangement=arrangement)
+        new_recipe = recipe.replace(automation=tuple(moves), score=tuple(score), arrangement=arrangement,
+                                    production=_reorchestrated(recipe, changes))
         version = project.commit(new_recipe, f"note: {text.strip()}", author=author)
         result.version = version.number
         report(0.3, "rendering the new version")

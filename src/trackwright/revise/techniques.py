@@ -26,6 +26,13 @@ clearance +    300 Hz–3 kHz dip −5k dB on everything but the vocal, the lead
 presence ±     that part ±5k dB (gone at −1)
 pace ±         the whole arrangement stretched by ∓3k % (Rubber Band's limit here is ±3 %)
 =============  ==================================================================================
+
+Instrumentation: where the version rebuilds parts from the MIDI (``trackwright produce``: the
+recipe's ``production:`` block), whole-piece notes also re-render those parts with another
+instrument (:data:`REORCHESTRATE`): warmer → strings, horns, electric piano instead of organ,
+brass, synth lead or piano; colder/brighter → the reverse; more intimate → a solo piano in
+place of an ensemble; bigger → strings or brass in place of a piano, guitar or flute. An
+instrument belongs to the whole part, so a scoped note does not change it (it says so).
 """
 
 from __future__ import annotations
@@ -51,12 +58,33 @@ PART_TO_ROLES: dict[str, tuple[str, ...]] = {
 }
 
 
+#: Instrument swaps per dimension and direction: preset (without ``ms-``) → replacement.
+REORCHESTRATE: dict[tuple[str, int], dict[str, str]] = {
+    ("warmth", 1): {"organ": "slow-strings", "brass": "horn", "lead": "slow-strings", "piano": "epiano",
+                    "strings": "slow-strings"},
+    ("warmth", -1): {"slow-strings": "strings", "horn": "brass", "epiano": "piano"},
+    ("brightness", 1): {"slow-strings": "strings", "horn": "brass", "epiano": "piano", "pad": "strings"},
+    ("intimacy", 1): {"strings": "piano", "slow-strings": "piano", "choir": "piano", "brass": "piano",
+                      "horn": "piano", "organ": "piano", "pad": "epiano"},
+    ("size", 1): {"piano": "strings", "epiano": "strings", "guitar": "strings", "flute": "strings",
+                  "strings": "brass"},
+}
+
+
+def reorchestrate(dimension: str, direction: int, instrument: str) -> str | None:
+    """The instrument a part playing ``instrument`` (a preset name) moves to, or None to keep it."""
+    prefix = "ms-" if instrument.startswith("ms-") else ""
+    swap = REORCHESTRATE.get((dimension, direction), {}).get(instrument.removeprefix("ms-"))
+    return None if swap is None else prefix + swap
+
+
 @dataclass(frozen=True)
 class Change:
     """One recipe change and why it was made.
 
     ``layer`` is ``automation`` (``data`` is a Move's dict, or ``{"moves": [...]}`` for a
-    gesture made of several), ``score`` (a composition operation) or ``tempo`` (``{"stretch": factor}``).
+    gesture made of several), ``score`` (a composition operation), ``tempo`` (``{"stretch": factor}``)
+    or ``instrument`` (``{"part": name, "instrument": preset}``: a rebuilt part re-rendered).
     """
 
     layer: str
@@ -114,13 +142,28 @@ def _thin(plan: _Plan, spans: Sequence[Span], amount: float, because: str) -> No
         plan.move(spans, name, "mute", 0.0, because)
 
 
+def _instrumentation(plan: _Plan, directive: Directive, spans: Sequence[Span], rebuilt: Mapping[str, str]) -> None:
+    if (directive.dimension, directive.direction) not in REORCHESTRATE or not rebuilt:
+        return
+    if not (len(spans) == 1 and spans[0].name == "the whole piece"):
+        plan.notes.append("instruments were not changed: an instrument plays the whole part, and this note has a scope")
+        return
+    for part, instrument in sorted(rebuilt.items()):
+        swap = reorchestrate(directive.dimension, directive.direction, instrument)
+        if swap is not None:
+            plan.changes.append(Change("instrument", f"{part}: re-rendered as {swap} (was {instrument})",
+                                       directive.words or directive.dimension, {"part": part, "instrument": swap}))
+
+
 def plan_directive(directive: Directive, spans: Sequence[Span], parts: Mapping[str, str], *,
-                   has_midi: bool) -> tuple[list[Change], list[str]]:
+                   has_midi: bool, rebuilt: Mapping[str, str] | None = None) -> tuple[list[Change], list[str]]:
     """Changes for one directive over ``spans`` (output seconds); also notes on what could not be done.
 
     ``parts`` maps each stem (part) name to its mixer role; empty when the project has no stems.
+    ``rebuilt`` maps each part the version rebuilds from the MIDI to its instrument preset.
     """
     plan = _Plan(parts, has_midi)
+    _instrumentation(plan, directive, spans, rebuilt or {})
     k = directive.signed
     because = directive.words or directive.dimension
     dim = directive.dimension

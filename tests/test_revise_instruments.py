@@ -1,0 +1,63 @@
+"""Instrumentation as a note technique: rebuilt parts are re-rendered with another instrument."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from trackwright.audio import Audio, save_audio
+from trackwright.project import Project
+from trackwright.revise import apply_note
+from trackwright.revise.techniques import reorchestrate
+from trackwright.score.draft import FLAT_VELOCITY, compose_song, pop_form_sections
+
+RATE = 16000
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory: pytest.TempPathFactory) -> Project:
+    from trackwright.produce.instruments import render_parts
+    from trackwright.produce.project import produce_project
+
+    root = tmp_path_factory.mktemp("orchestra")
+    parts = frozenset({"drums", "bass", "chords", "lead"})
+    sections = [dataclasses.replace(s, bars=2, velocity=FLAT_VELOCITY, parts=parts) for s in pop_form_sections()]
+    midi, _ = compose_song(sections, bpm=120.0)
+    midi.save(str(root / "song.mid"))
+    stems = render_parts(midi, sample_rate=RATE)
+    (root / "stems").mkdir()
+    for name, audio in stems.items():
+        save_audio(audio, root / "stems" / f"{name}.wav", bit_depth="float")
+    draft = sum(a.samples.astype(np.float64) for a in stems.values())
+    save_audio(Audio(draft.astype(np.float32), RATE), root / "draft.wav", bit_depth="float")
+    Project.create(root / "song", root / "draft.wav", stems=root / "stems", midi=root / "song.mid")
+    produce_project(root / "song", instruments={"chords": "organ", "lead": "brass"},
+                    replaces={"chords": "chords", "lead": "lead"})
+    return Project.open(root / "song")
+
+
+def test_reorchestration_table_keeps_the_soundfont() -> None:
+    assert reorchestrate("warmth", 1, "ms-organ") == "ms-slow-strings"
+    assert reorchestrate("intimacy", 1, "strings") == "piano"
+    assert reorchestrate("warmth", 1, "bass") is None
+
+
+def test_a_warmer_note_re_renders_cold_parts_with_warm_instruments(project: Project) -> None:
+    result = apply_note(project, "warmer")
+    swaps = {c.data["part"]: c.data["instrument"] for c in result.changes if c.layer == "instrument"}
+    assert swaps == {"chords": "slow-strings", "lead": "horn"}
+    production = project.recipe(result.version).production
+    assert production["parts"]["chords"]["instrument"] == "slow-strings"
+    assert all(row["as_asked"] for row in result.measurements)
+    assert any("re-rendered as slow-strings" in line for line in result.explanation())
+
+
+def test_a_scoped_note_leaves_instruments_alone_and_says_so(project: Project) -> None:
+    project.revert(2)
+    result = apply_note(project, "warmer from 0:02 to 0:06")
+    assert not [c for c in result.changes if c.layer == "instrument"]
+    assert any("instruments were not changed" in note for note in result.notes)
+    assert result.outside_change_db is not None and result.outside_change_db < -100

@@ -9,7 +9,7 @@ words of the note that asked for it. Magnitudes scale with the directive's signe
 What each dimension does (k = signed amount):
 
 =============  ==================================================================================
-intimacy +     lower-priority parts (pads, strings, fx, percussion, drums) −6k dB (muted at k ≥ 0.9),
+intimacy +     MIDI: close voicings; lower-priority parts (pads, strings, fx, percussion, drums) −6k dB (muted at k ≥ 0.9),
                the lead/vocal +2k dB, narrower (width 1 − 0.4k), a little quieter overall (−1.5k dB)
 restraint +    quieter (−4k dB), drums and percussion −8k dB, darker (high shelf −2k dB), narrower
 tension +      MIDI: a dominant pedal and a delayed resolution (a suspension when subtle);
@@ -17,6 +17,7 @@ tension +      MIDI: a dominant pedal and a delayed resolution (a suspension whe
 energy ±       drums/percussion/bass ±3k dB, high shelf ±1.5k dB
 valence ±      MIDI: the mode changes (major / minor); audio: high shelf ±2k, low-mid ∓1k dB
 size ±         width 1 ± 0.35k, low shelf ±2k dB; bigger also sends to a large room (−16 + 6k dB)
+               and, with MIDI, spreads the voicings
 warmth ±       low-mid ±2k dB, high shelf ∓2k dB; warmer (not subtle) also saturates softly (drive 6k dB)
 brightness ±   high shelf ±4k dB
 density −      parts muted from the lowest priority up (one part per 0.35 of amount), MIDI: thinned
@@ -178,6 +179,8 @@ def plan_directive(directive: Directive, spans: Sequence[Span], parts: Mapping[s
             plan.move(spans, every, "gain", 2.0 * k, because)
         plan.move(spans, every, "high_shelf", 1.5 * k, because)
     elif dim == "intimacy":
+        if k > 0 and plan.has_midi:
+            plan.score(spans, "revoice", because, spacing="close")  # voicings drawn in, nearer the melody
         if k > 0:
             support = plan.parts_with(("pad", "strings", "fx", "drums"))
             for name in support:
@@ -220,6 +223,8 @@ def plan_directive(directive: Directive, spans: Sequence[Span], parts: Mapping[s
         plan.move(spans, every, "high_shelf", 2.0 * k, because)
         plan.move(spans, every, "low_mid", -1.0 * k, because)
     elif dim == "size":
+        if k > 0 and plan.has_midi:
+            plan.score(spans, "revoice", because, spacing="spread")  # open voicings fill the register
         plan.move(spans, every, "width", max(0.0, 1.0 + 0.35 * k), because)
         plan.move(spans, every, "low_shelf", 2.0 * k, because)
         if k > 0:

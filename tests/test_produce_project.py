@@ -3,19 +3,18 @@ heard in the render (notes, spectra, loudness range, low-band energy at kicks)."
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 from pathlib import Path
 
 import numpy as np
 import pytest
+from stems_fixtures import write_pop_song_parts
 
 from trackwright.analysis.loudness import measure_loudness
-from trackwright.audio import Audio, load_audio, save_audio
+from trackwright.audio import Audio, load_audio
 from trackwright.errors import ParameterError
 from trackwright.project.recipe import Recipe
 from trackwright.project.render import cache_key
-from trackwright.score.draft import FLAT_VELOCITY, compose_song, pop_form_sections
 
 pytest.importorskip("trackwright.produce.fluidsynth")
 
@@ -26,20 +25,8 @@ BPM = 120.0
 @pytest.fixture(scope="module")
 def song(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     """The pop form, two bars a section, flat velocities; each part rendered alone as a stem, the draft their sum."""
-    from trackwright.produce.instruments import render_parts
-
-    root = tmp_path_factory.mktemp("produce-song")
-    parts = frozenset({"drums", "bass", "chords", "pad", "lead"})
-    sections = [dataclasses.replace(s, bars=2, velocity=FLAT_VELOCITY, parts=parts) for s in pop_form_sections()]
-    midi, _ = compose_song(sections, bpm=BPM)
-    midi.save(str(root / "song.mid"))
-    stems = render_parts(midi, sample_rate=RATE)
-    (root / "stems").mkdir()
-    for name, audio in stems.items():
-        save_audio(audio, root / "stems" / f"{name}.wav", bit_depth="float")
-    draft = sum(a.samples.astype(np.float64) for a in stems.values())
-    save_audio(Audio(draft.astype(np.float32), RATE), root / "draft.wav", bit_depth="float")
-    return {"root": root, "midi": root / "song.mid", "stems": root / "stems", "draft": root / "draft.wav"}
+    return write_pop_song_parts(tmp_path_factory.mktemp("produce-song"),
+                                frozenset({"drums", "bass", "chords", "pad", "lead"}), rate=RATE, bpm=BPM)
 
 
 @pytest.fixture(scope="module")

@@ -2,37 +2,22 @@
 
 from __future__ import annotations
 
-import dataclasses
-from pathlib import Path
-
-import numpy as np
 import pytest
+from stems_fixtures import write_pop_song_parts
 
-from trackwright.audio import Audio, save_audio
 from trackwright.project import Project
 from trackwright.revise import apply_note
 from trackwright.revise.techniques import reorchestrate
-from trackwright.score.draft import FLAT_VELOCITY, compose_song, pop_form_sections
 
 RATE = 16000
 
 
 @pytest.fixture(scope="module")
 def project(tmp_path_factory: pytest.TempPathFactory) -> Project:
-    from trackwright.produce.instruments import render_parts
     from trackwright.produce.project import produce_project
 
     root = tmp_path_factory.mktemp("orchestra")
-    parts = frozenset({"drums", "bass", "chords", "lead"})
-    sections = [dataclasses.replace(s, bars=2, velocity=FLAT_VELOCITY, parts=parts) for s in pop_form_sections()]
-    midi, _ = compose_song(sections, bpm=120.0)
-    midi.save(str(root / "song.mid"))
-    stems = render_parts(midi, sample_rate=RATE)
-    (root / "stems").mkdir()
-    for name, audio in stems.items():
-        save_audio(audio, root / "stems" / f"{name}.wav", bit_depth="float")
-    draft = sum(a.samples.astype(np.float64) for a in stems.values())
-    save_audio(Audio(draft.astype(np.float32), RATE), root / "draft.wav", bit_depth="float")
+    write_pop_song_parts(root, frozenset({"drums", "bass", "chords", "lead"}), rate=RATE)
     Project.create(root / "song", root / "draft.wav", stems=root / "stems", midi=root / "song.mid")
     produce_project(root / "song", instruments={"chords": "organ", "lead": "brass"},
                     replaces={"chords": "chords", "lead": "lead"})

@@ -34,7 +34,7 @@ NAMES = {
     # DAW exports: numbers, separators, camelCase, two-word phrases
     "01_Kick.wav": "drums", "02 Snare Top.wav": "drums", "BassDrum_02.wav": "drums", "bass stem.flac": "bass",
     "lead vox.wav": "vocals", "LeadVox.wav": "vocals", "Track 3 - Synth Pad.wav": "pad", "Synth Lead 2.wav": "lead", "My Song - Bass.wav": "bass",
-    "Synth Bass.wav": "bass", "Piano.L.wav": "keys", "Gtr DI.wav": "guitar", "Acoustic Guitar.wav": "guitar",
+    "Synth Bass.wav": "bass", "Piano.L.wav": "keys", "chords.wav": "keys", "Comping Gtr.wav": "guitar", "Gtr DI.wav": "guitar", "Acoustic Guitar.wav": "guitar",
     "Strings Section.wav": "strings", "Cello.wav": "strings", "808.wav": "bass", "FX Riser.wav": "fx",
 }
 

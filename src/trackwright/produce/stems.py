@@ -67,7 +67,7 @@ for _role, _words in {
     "bass": "bass basses bassline sub subs 808 808s",
     "guitar": "guitar guitars gtr gtrs gtrl gtrr guit ag eg strat",
     "keys": "keys keyboard keyboards piano pianos pno rhodes organ organs epiano ep wurli wurlitzer clav "
-            "clavinet harpsichord celesta marimba vibes vibraphone glock glockenspiel mallets",
+            "clavinet harpsichord celesta marimba vibes vibraphone glock glockenspiel mallets chords chord comp comping",
     "strings": "strings string str strs violin violins vln viola violas vla cello cellos celli vc "
                "contrabass orchestra orch ensemble harp pizz pizzicato",
     "lead": "lead leads melody melodies solo hook topline",

@@ -120,6 +120,7 @@ def test_review_in_chromium(server, browser) -> None:
     page.wait_for_selector("#comments .comment >> text=the hi-hats get harsh here", timeout=TIMEOUT_MS)
     page.reload()
     wait_ready(page, 2)
+    page.wait_for_function("() => document.querySelector('#status').textContent === 'ready'", timeout=TIMEOUT_MS)
     comment = page.locator("#comments .comment", has_text="the hi-hats get harsh here")
     comment.wait_for(timeout=TIMEOUT_MS)
     assert comment.locator(".when").inner_text() == "0:42"

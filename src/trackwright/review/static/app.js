@@ -298,6 +298,7 @@ async function uploadReference() {
 
 // -- start -------------------------------------------------------------------------------------
 async function start() {
+  window.review = state;  // for tests and the curious; filled in as the page loads
   try {
     state.session = await api("/api/session");
   } catch (err) { status(err.message); return; }
@@ -325,7 +326,6 @@ async function start() {
       event.preventDefault(); player().playPause();
     }
   });
-  window.review = state;  // for tests and the curious
   status("ready");
 }
 

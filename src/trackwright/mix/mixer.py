@@ -319,12 +319,38 @@ def plan_mix(stems: Mapping[str, Audio], *, style: str = "pop", roles: Mapping[s
     -------
     MixPlan
     """
-    return _plan_mix(stems, style=style, roles=roles, target=target, unmask=unmask)[0]
+    return _plan_mix(stems, style=style, roles=roles, target=target, unmask=unmask, keep_renders=False)[0]
+
+
+@dataclass(frozen=True)
+class _Measured:
+    """What planning reads off one stem, all in one pass over it.
+
+    Attributes:
+        loudness: integrated loudness as delivered, LUFS (−inf when silent).
+        threshold_db: :func:`glue_threshold_db` of the stem, dBFS.
+        band_levels: :func:`band_levels_db` (third-octave levels, dB, shape (22,)), or None
+            when not unmasking.
+        highpassed: the stem as float32 stereo (2 × frames) through its role's high-pass, the
+            common first stage of every render of the part.
+    """
+
+    loudness: float
+    threshold_db: float
+    band_levels: np.ndarray | None
+    highpassed: np.ndarray
+
+
+def _measure(audio: Audio, highpass_hz: float, unmask: bool) -> _Measured:
+    """:class:`_Measured` for one stem whose role high-passes at ``highpass_hz`` Hz (0 = none)."""
+    return _Measured(_loudness(audio), glue_threshold_db(audio.samples, audio.sample_rate),
+                     band_levels_db(audio) if unmask else None, _highpassed(audio, highpass_hz))
 
 
 def _plan_mix(stems: Mapping[str, Audio], *, style: str, roles: Mapping[str, str] | None,
-              target: str | float | None, unmask: bool) -> tuple[MixPlan, dict[str, Audio]]:
-    """:func:`plan_mix`, plus the unity renders of the parts without cuts (for :func:`_apply`)."""
+              target: str | float | None, unmask: bool, keep_renders: bool) -> tuple[MixPlan, dict[str, Audio]]:
+    """:func:`plan_mix`; with ``keep_renders`` also each audible part rendered as planned at a
+    0 dB fader (for :func:`_apply` to scale), else an empty dict."""
     if style not in STYLES:
         raise ParameterError(f"unknown mix style {style!r}: use one of {', '.join(STYLES)}")
     _check_stems(stems)
@@ -333,7 +359,9 @@ def _plan_mix(stems: Mapping[str, Audio], *, style: str, roles: Mapping[str, str
     for name, role in role_of.items():
         if role not in ROLES:
             raise ParameterError(f"part {name}: unknown role {role!r} (roles: {', '.join(ROLES)})")
-    loudness = dict(zip(stems, thread_map(_loudness, list(stems.values()))))
+    names = list(stems)
+    measured = dict(zip(names, thread_map(lambda n: _measure(stems[n], ROLES[role_of[n]].highpass_hz, unmask), names)))
+    loudness = {n: measured[n].loudness for n in names}
     audible = [n for n in stems if loudness[n] > _SILENT_LUFS]
     if not audible:
         raise ParameterError("every stem is silent: nothing to mix")
@@ -352,7 +380,7 @@ def _plan_mix(stems: Mapping[str, Audio], *, style: str, roles: Mapping[str, str
             why.append(f"high-pass at {role.highpass_hz:g} Hz: a {role_of[name]} part has no business below it")
         ratio = 1.0 + (role.ratio - 1.0) * chosen.compression
         # the compressor starts ``depth_db`` under the part's loud peaks (after its gain)
-        threshold = glue_threshold_db(stems[name].samples, stems[name].sample_rate) + 3.0 - role.depth_db
+        threshold = measured[name].threshold_db + 3.0 - role.depth_db
         send = None if role.send == 0 else 20 * math.log10(role.send)
         plans[name] = {"role": role_of[name], "gain_db": gain, "highpass_hz": role.highpass_hz,
                        "compressor": {"threshold_db": round(threshold, 2), "ratio": round(ratio, 2),
@@ -360,9 +388,10 @@ def _plan_mix(stems: Mapping[str, Audio], *, style: str, roles: Mapping[str, str
                        "pan": role.pan, "width": float(np.clip(role.width * chosen.width, 0.0, 2.0)) if role.width else 0.0,
                        "send_db": send, "cuts": [], "why": why}
     if unmask:
-        _unmask(stems, plans, audible, role_of)
-    renders = _set_faders(stems, plans, {n: -18.0 + ROLES[role_of[n]].level_lu - ROLES[role_of[anchor]].level_lu
-                               for n in audible})
+        _unmask({n: measured[n].band_levels for n in audible}, plans, audible, role_of)
+    renders = _set_faders(stems, {n: measured[n].highpassed for n in audible}, plans,
+                          {n: -18.0 + ROLES[role_of[n]].level_lu - ROLES[role_of[anchor]].level_lu for n in audible},
+                          keep_renders)
     bus = {"reverb": {"room_size": chosen.room_size, "damping": chosen.damping, "return_db": chosen.return_db},
            "glue": {"ratio": chosen.glue_ratio, "attack_ms": 30.0, "release_ms": 200.0}}
     resolved_target: str | float | None = chosen.target if target is None else target
@@ -372,34 +401,46 @@ def _plan_mix(stems: Mapping[str, Audio], *, style: str, roles: Mapping[str, str
                    resolved_target), renders
 
 
-def _set_faders(stems: Mapping[str, Audio], plans: dict[str, dict[str, Any]],
-                goals: Mapping[str, float]) -> dict[str, Audio]:
+def _set_faders(stems: Mapping[str, Audio], highpassed: Mapping[str, np.ndarray], plans: dict[str, dict[str, Any]],
+                goals: Mapping[str, float], keep_renders: bool) -> dict[str, Audio]:
     """Measure each part through its chain at unity and set its fader so it lands on its goal, LUFS.
 
-    Returns the unity renders of the parts without cuts (the fader is linear, so
-    :func:`_apply` scales them instead of processing those parts again).
+    ``highpassed`` holds each part after its high-pass (float32, 2 × frames), the stage every
+    render shares. The fader is measured without the unmasking cuts (it must not undo a carve).
+    With ``keep_renders``, returns each part rendered with its cuts at a 0 dB fader — for a part
+    without cuts that is the measured render itself — so :func:`_apply` only scales them (the
+    fader is linear); the renders with cuts need no fader, so they run alongside the measuring.
     """
-    def fader(name: str) -> tuple[float, Audio]:
-        # measured without the unmasking cuts: the fader must not undo a carve
-        unity = process_part(stems[name], PartPlan.from_dict({**plans[name], "gain_db": 0.0, "cuts": []},
-                                                             f"parts.{name}"))
-        measured = _loudness(unity)
-        gain = plans[name]["gain_db"] if not math.isfinite(measured) else np.clip(goals[name] - measured, -60.0, 24.0)
-        return float(gain), unity
-
     names = list(goals)
+    carved = [n for n in names if keep_renders and plans[n]["cuts"]]
+    unity = {n: PartPlan.from_dict({**plans[n], "gain_db": 0.0}, f"parts.{n}") for n in names}
+
+    def render(job: tuple[str, bool]) -> tuple[Audio, float]:
+        """(render at 0 dB, its loudness in LUFS — measured only for the cut-free render)."""
+        name, with_cuts = job
+        audio = stems[name].with_samples(_finish_part(highpassed[name], stems[name].sample_rate, unity[name],
+                                                      with_cuts=with_cuts))
+        return audio, (math.nan if with_cuts else _loudness(audio))
+
+    jobs = [(n, False) for n in names] + [(n, True) for n in carved]
+    done = dict(zip(jobs, thread_map(render, jobs)))
     renders = {}
-    for name, (value, unity) in zip(names, thread_map(fader, names)):
-        plans[name]["gain_db"] = round(value, 2)
-        if not plans[name]["cuts"]:
-            renders[name] = unity
+    for name in names:
+        audio, measured = done[(name, False)]
+        gain = plans[name]["gain_db"] if not math.isfinite(measured) else np.clip(goals[name] - measured, -60.0, 24.0)
+        plans[name]["gain_db"] = round(float(gain), 2)
+        if keep_renders:
+            renders[name] = done[(name, True)][0] if name in carved else audio
     return renders
 
 
-def _unmask(stems: Mapping[str, Audio], plans: dict[str, dict[str, Any]], audible: list[str],
+def _unmask(band_levels: Mapping[str, np.ndarray], plans: dict[str, dict[str, Any]], audible: list[str],
             role_of: Mapping[str, str]) -> None:
-    """Add peak cuts to lower-priority parts where they crowd a higher one's key bands."""
-    levels = {n: band_levels_db(stems[n]) + plans[n]["gain_db"] for n in audible}
+    """Add peak cuts to lower-priority parts where they crowd a higher one's key bands.
+
+    ``band_levels`` holds each audible stem's :func:`band_levels_db` as delivered, dB.
+    """
+    levels = {n: band_levels[n] + plans[n]["gain_db"] for n in audible}
     ranked = sorted(audible, key=lambda n: -ROLES[role_of[n]].priority)
     for high in ranked:
         mine = levels[high]
@@ -434,34 +475,57 @@ def _check_stems(stems: Mapping[str, Audio]) -> None:
             raise ParameterError(f"{name}: mixing takes mono or stereo stems, got {audio.channels} channels")
 
 
-def _stereo(audio: Audio) -> np.ndarray:
-    return np.repeat(audio.samples, 2, axis=0) if audio.channels == 1 else audio.samples
+def _highpassed(audio: Audio, highpass_hz: float) -> np.ndarray:
+    """``audio`` as float32 stereo (2 × frames; mono is doubled) through a 12 dB/octave high-pass
+    at ``highpass_hz`` Hz (two 6 dB/octave stages; 0 = none, a copy-free pass-through)."""
+    samples = audio.samples
+    samples = np.repeat(samples, 2, axis=0) if audio.channels == 1 else samples
+    samples = np.ascontiguousarray(samples, np.float32)
+    if highpass_hz <= 0:
+        return samples
+    board = pedalboard.Pedalboard([pedalboard.HighpassFilter(cutoff_frequency_hz=highpass_hz),
+                                   pedalboard.HighpassFilter(cutoff_frequency_hz=highpass_hz)])
+    return board(samples, audio.sample_rate)
+
+
+def _finish_part(highpassed: np.ndarray, sample_rate: int, plan: PartPlan, *, with_cuts: bool = True) -> np.ndarray:
+    """The rest of a part's chain after :func:`_highpassed`: the plan's cuts (unless
+    ``with_cuts`` is False), compressor, fader, width and pan. Float32 2 × frames in and out."""
+    plugins: list[pedalboard.Plugin] = []
+    for cut in plan.cuts if with_cuts else []:
+        plugins.append(pedalboard.PeakFilter(cutoff_frequency_hz=float(cut["freq_hz"]), gain_db=float(cut["gain_db"]),
+                                             q=float(cut.get("q", _CUT_Q))))
+    if plan.compressor is not None:
+        plugins.append(pedalboard.Compressor(threshold_db=float(plan.compressor["threshold_db"]),
+                                             ratio=max(1.0, float(plan.compressor["ratio"])),
+                                             attack_ms=float(plan.compressor["attack_ms"]),
+                                             release_ms=float(plan.compressor["release_ms"])))
+    shaped = pedalboard.Pedalboard(plugins)(highpassed, sample_rate) if plugins else highpassed
+    return _place(shaped, plan.gain_db, plan.width, plan.pan)
+
+
+def _place(samples: np.ndarray, gain_db: float, width: float, pan: float) -> np.ndarray:
+    """Fader (dB), width (side gain) and constant-power pan (−1…+1) of float32 2 × frames
+    ``samples`` as one 2 × 2 matrix, in float32; a new array."""
+    angle = (pan + 1.0) * math.pi / 4.0   # constant-power pan; ×√2 keeps the centre at unity
+    fader = 10.0 ** (gain_db / 20.0) * math.sqrt(2.0)
+    # mid = (L + R) / 2, side = (L − R) / 2 · width; left = (mid + side) · cos, right = (mid − side) · sin
+    matrix = np.array([[1.0 + width, 1.0 - width], [1.0 - width, 1.0 + width]]) / 2.0
+    matrix *= fader * np.array([[math.cos(angle)], [math.sin(angle)]])
+    out = np.empty_like(samples, dtype=np.float32)
+    scratch = np.empty(samples.shape[1], dtype=np.float32)
+    for row in range(2):
+        np.multiply(samples[0], np.float32(matrix[row, 0]), out=out[row])
+        if matrix[row, 1] != 0.0:
+            out[row] += np.multiply(samples[1], np.float32(matrix[row, 1]), out=scratch)
+    return out
 
 
 def process_part(audio: Audio, plan: PartPlan) -> Audio:
     """One part through its plan: high-pass, cuts, compressor, fader gain, width and pan (stereo out)."""
-    samples = _stereo(audio)
     if plan.mute:
-        return audio.with_samples(np.zeros_like(samples))
-    board = pedalboard.Pedalboard()
-    if plan.highpass_hz > 0:
-        board.append(pedalboard.HighpassFilter(cutoff_frequency_hz=plan.highpass_hz))
-        board.append(pedalboard.HighpassFilter(cutoff_frequency_hz=plan.highpass_hz))  # 12 dB/octave
-    for cut in plan.cuts:
-        board.append(pedalboard.PeakFilter(cutoff_frequency_hz=float(cut["freq_hz"]), gain_db=float(cut["gain_db"]),
-                                           q=float(cut.get("q", _CUT_Q))))
-    if plan.compressor is not None:
-        board.append(pedalboard.Compressor(threshold_db=float(plan.compressor["threshold_db"]),
-                                           ratio=max(1.0, float(plan.compressor["ratio"])),
-                                           attack_ms=float(plan.compressor["attack_ms"]),
-                                           release_ms=float(plan.compressor["release_ms"])))
-    board.append(pedalboard.Gain(gain_db=plan.gain_db))   # the fader, after the dynamics
-    out = board(np.ascontiguousarray(samples, np.float32), audio.sample_rate).astype(np.float64)
-    mid, side = (out[0] + out[1]) / 2.0, (out[0] - out[1]) / 2.0 * plan.width
-    left, right = mid + side, mid - side
-    angle = (plan.pan + 1.0) * math.pi / 4.0   # constant-power pan; ×√2 keeps the centre at unity
-    left, right = left * math.cos(angle) * math.sqrt(2.0), right * math.sin(angle) * math.sqrt(2.0)
-    return audio.with_samples(np.stack([left, right]).astype(np.float32))
+        return audio.with_samples(np.zeros((2, audio.frames), dtype=np.float32))
+    return audio.with_samples(_finish_part(_highpassed(audio, plan.highpass_hz), audio.sample_rate, plan))
 
 
 @dataclass(frozen=True)
@@ -504,7 +568,8 @@ def apply_mix(stems: Mapping[str, Audio], plan: MixPlan, *, progress: ProgressCa
 
 def _apply(stems: Mapping[str, Audio], plan: MixPlan, renders: Mapping[str, Audio],
            progress: ProgressCallback | None) -> MixResult:
-    """:func:`apply_mix`; ``renders`` holds unity renders of uncut parts (from :func:`_plan_mix`) to scale."""
+    """:func:`apply_mix`; ``renders`` holds parts already rendered as ``plan`` has them but at a
+    0 dB fader (from :func:`_plan_mix`), which only need scaling by their fader."""
     report = progress or ignore_progress
     _check_stems(stems)
     warnings = [f"{name}: not in the mix plan, played as delivered" for name in stems if name not in plan.parts]
@@ -517,24 +582,26 @@ def _apply(stems: Mapping[str, Audio], plan: MixPlan, renders: Mapping[str, Audi
 
     def part(name: str) -> Audio:
         chosen = plan.parts.get(name, PartPlan("other"))
-        if name in renders and not chosen.cuts and not chosen.mute:
+        if name in renders and not chosen.mute:
             return renders[name].with_samples(renders[name].samples * np.float32(10.0 ** (chosen.gain_db / 20.0)))
         return process_part(stems[name], chosen)
 
     processed = dict(zip(names, thread_map(part, names)))
-    dry = np.zeros_like(processed[names[0]].samples, dtype=np.float64)
+    # float32 sums: four-odd parts add up far inside float32's 24-bit precision
+    dry = np.zeros((2, processed[names[0]].frames), dtype=np.float32)
     sends = np.zeros_like(dry)
     for name in names:
         dry += processed[name].samples
-        part = plan.parts.get(name)
-        if part is not None and part.send_db is not None and not part.mute:
-            sends += processed[name].samples * 10.0 ** (part.send_db / 20.0)
+        chosen = plan.parts.get(name)
+        if chosen is not None and chosen.send_db is not None and not chosen.mute:
+            sends += processed[name].samples * np.float32(10.0 ** (chosen.send_db / 20.0))
     report(0.5, "space and glue")
     reverb = plan.bus.get("reverb", {})
     space = pedalboard.Reverb(room_size=float(reverb.get("room_size", 0.5)), damping=float(reverb.get("damping", 0.5)),
                               wet_level=1.0, dry_level=0.0, width=1.0)
-    wet = space(sends.astype(np.float32), rate).astype(np.float64) * 10.0 ** (float(reverb.get("return_db", -14.0)) / 20.0)
-    mix = (dry + wet).astype(np.float32)
+    mix = space(sends, rate)
+    mix *= np.float32(10.0 ** (float(reverb.get("return_db", -14.0)) / 20.0))
+    mix += dry
     glue = plan.bus.get("glue", {})
     # a plan read back from a recipe keeps its threshold; a fresh one records what was used
     threshold = float(glue["threshold_db"]) if "threshold_db" in glue else round(glue_threshold_db(mix, rate), 2)
@@ -562,7 +629,7 @@ def _apply(stems: Mapping[str, Audio], plan: MixPlan, renders: Mapping[str, Audi
 def mix_stems(stems: Mapping[str, Audio], *, style: str = "pop", roles: Mapping[str, str] | None = None,
               target: str | float | None = None, progress: ProgressCallback | None = None) -> MixResult:
     """:func:`plan_mix` then :func:`apply_mix`: the whole mix of ``stems`` in one call."""
-    plan, renders = _plan_mix(stems, style=style, roles=roles, target=target, unmask=True)
+    plan, renders = _plan_mix(stems, style=style, roles=roles, target=target, unmask=True, keep_renders=True)
     return _apply(stems, plan, renders, progress)
 
 

@@ -99,6 +99,10 @@ def chorales(count: int) -> list[Truth]:
         if not signatures or signatures[0].ratioString != "4/4" or len(score.parts) != 4:
             continue
         bpm = tempos[len(out) % len(tempos)]
+        # the corpus's own marks (some are text-only, which music21 plays at a default number)
+        # would override ours: the MIDI must play at exactly the tempo the truth assumes
+        for mark in list(score.recurse().getElementsByClass(tempo.MetronomeMark)):
+            mark.activeSite.remove(mark)
         score.insert(0, tempo.MetronomeMark(number=bpm))
         signature = score.recurse().getElementsByClass(key.KeySignature)
         if not signature:
@@ -132,6 +136,9 @@ def chorales(count: int) -> list[Truth]:
             midi_path = Path(folder) / "chorale.mid"
             score.write("midi", fp=str(midi_path))
             midi = mido.MidiFile(str(midi_path))
+            played = {round(mido.tempo2bpm(m.tempo), 3) for track in midi.tracks for m in track if m.type == "set_tempo"}
+            if played != {float(bpm)}:
+                raise RuntimeError(f"{path}: the MIDI plays at {sorted(played)} BPM, the truth assumes {bpm}")
             for track in midi.tracks:
                 for message in track:
                     if message.type == "program_change":

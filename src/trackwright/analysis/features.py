@@ -5,6 +5,9 @@ Everything works on the mono mix resampled to 22.05 kHz:
 * ``onset`` — spectral-flux onset strength (log-magnitude mel bands, positive differences),
   ``low_onset`` — the same for 30–150 Hz (kick drums and bass attacks), and ``pitch_onset`` —
   the same over the 12 pitch classes (150 Hz–2 kHz): new notes even without an attack;
+  ``pitch_novelty`` — how much pitch-class energy the next ~140 ms hold that the previous
+  ~140 ms did not: chord changes in legato voices (a choir, an organ) whose slow attacks and
+  vibrato leave frame-to-frame flux without a pulse;
 * ``chroma`` — pitch-class magnitude (12 × n, every 100 ms) from a ~370 ms STFT mapped to
   semitones between 80 Hz and 5 kHz; ``bass_chroma`` — the same for 38–160 Hz from a 0.93 s
   window on the signal decimated to 4.41 kHz (≈1 Hz resolution, enough for bass semitones);
@@ -47,6 +50,7 @@ class Features:
     onset: np.ndarray
     low_onset: np.ndarray
     pitch_onset: np.ndarray
+    pitch_novelty: np.ndarray
     rms_db: np.ndarray
     bands_db: np.ndarray
     chroma_hop: int
@@ -137,6 +141,24 @@ def _flux(bands: np.ndarray) -> np.ndarray:
     return flux.astype(np.float32)
 
 
+#: Half-width of the windows :func:`_windowed_novelty` compares, onset frames (6 ≈ 140 ms).
+NOVELTY_FRAMES = 6
+
+
+def _windowed_novelty(bands: np.ndarray, frames: int = NOVELTY_FRAMES) -> np.ndarray:
+    """Half-wave rectified rise of the mean log band energy over the next ``frames`` frames
+    against the previous ``frames``, summed over bands (frames,). Averaging over windows keeps
+    vibrato and slow attacks from hiding a change of notes."""
+    log = np.log1p(1000.0 * bands)
+    total = np.cumsum(np.pad(log, ((0, 0), (1, 0))), axis=1)
+    n = log.shape[1]
+    t = np.arange(n)
+    start, end = np.clip(t - frames, 0, n), np.clip(t + frames, 0, n)
+    before = (total[:, t] - total[:, start]) / np.maximum(t - start, 1)
+    after = (total[:, end] - total[:, t]) / np.maximum(end - t, 1)
+    return np.maximum(after - before, 0.0).sum(axis=0).astype(np.float32)
+
+
 def _chroma_map(freqs: np.ndarray, lo_hz: float, hi_hz: float) -> np.ndarray:
     """12 × bins matrix: each bin's energy to its nearest pitch class, tapered by cents off-centre."""
     mapping = np.zeros((12, len(freqs)), dtype=np.float32)
@@ -162,7 +184,8 @@ def compute_features(audio: Audio) -> Features:
     n = BAND_COUNT
     bands, low_bands, total, pitch = projected[:n], projected[n:n + 4], projected[n + 4], projected[n + 5:n + 17]
     onset = _flux(bands)
-    pitch_onset = _flux(pitch / max(float(pitch.max()), 1e-12))
+    pitch = pitch / max(float(pitch.max()), 1e-12)
+    pitch_onset, pitch_novelty = _flux(pitch), _windowed_novelty(pitch)
     low_onset = _flux(low_bands)
     rms_db = 10.0 * np.log10(np.maximum(total / (8.0 * 0.375), 1e-12))
     long_freqs = np.fft.rfftfreq(CHROMA_FFT, 1.0 / rate)
@@ -175,6 +198,6 @@ def compute_features(audio: Audio) -> Features:
     frames = min(chroma.shape[1], bass.shape[1])
     chroma, bass = chroma[:, :frames], bass[:, :frames]
     return Features(rate=rate, duration_s=audio.duration_s, onset_hop=ONSET_HOP, onset=onset, low_onset=low_onset,
-                    pitch_onset=pitch_onset,
+                    pitch_onset=pitch_onset, pitch_novelty=pitch_novelty,
                     bands_db=(10.0 * np.log10(np.maximum(bands, 1e-10))).astype(np.float32),
                     rms_db=rms_db.astype(np.float32), chroma_hop=CHROMA_HOP, chroma=chroma, bass_chroma=bass)

@@ -182,7 +182,13 @@ def _downbeats(features: Features, beats_s: np.ndarray) -> tuple[int, np.ndarray
         if best is None or score + bonus > best[0]:
             best = (score + bonus, meter, path)
     assert best is not None
-    return best[1], beats_s[best[2] == 0]
+    _, meter, path = best
+    if meter == 4 and path[0] in (1, 2):
+        # beats 1 and 3 of a 4/4 bar are both strong, and harmony often moves more on 3 (a
+        # chorale's cadences land there): the evidence fixes the bar up to half a bar, and an
+        # opening on beat 2 or 3 is rare, so the half bar that starts on 1 or a pickup wins
+        path = (path + 2) % 4
+    return meter, beats_s[path == 0]
 
 
 def local_periods(onset: np.ndarray, onset_rate: float, tempo_bpm: float, *, window_s: float = 16.0,

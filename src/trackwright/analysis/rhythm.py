@@ -15,6 +15,9 @@
    is decoded with Viterbi (positions advance beat by beat; a re-alignment, after a beat the
    tracker added or missed, costs extra), rewarding downbeats on low-frequency attacks (kick,
    bass) and harmonic changes (chroma novelty); the better-fitting meter wins, 4/4 on near-ties.
+   In 4/4 the evidence fixes the bar only up to half a bar (beats 1 and 3 are both strong): a
+   decoded bar that would open the piece on beat 2 or 3 is moved by half a bar, so the piece
+   opens on a downbeat or a one-beat pickup.
 4. **Tempo curve**: local BPM from beat intervals (median of 3, then mean of 8, which removes
    the frame quantisation); the tempo "drifts" when its 5th–95th percentile spread exceeds 4 %.
 """

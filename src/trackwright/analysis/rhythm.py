@@ -320,12 +320,16 @@ def pulse_envelope(features: Features, *, novelty: bool = True) -> np.ndarray:
 def analyze_rhythm(features: Features) -> Rhythm:
     """Tempo, beats, downbeats, meter and tempo curve of a track's :class:`Features`."""
     onset = pulse_envelope(features)
-    # the tempo comes from spectral flux alone: with pitch-class flux added, syncopated AI drafts
-    # were read at 2/3 of their tempo more often (11 of 14 right instead of 13)
-    tempo = estimate_tempo(features.onset, features.onset_rate)
-    # the octave is weighed without the windowed novelty: its slow rise also favours half notes
-    tempo = _octave_check(pulse_envelope(features, novelty=False), features.onset_rate, tempo,
-                          legato=percussiveness(features.onset) < LEGATO_PERCUSSIVENESS)
+    legato = percussiveness(features.onset) < LEGATO_PERCUSSIVENESS
+    # with attacks, the tempo comes from spectral flux alone: with pitch-class flux added,
+    # syncopated AI drafts were read at 2/3 of their tempo more often (11 of 14 right instead of
+    # 13); without them (a choir, an organ) the flux is vibrato and the chord changes carry the
+    # pulse (20 of 20 chorale tempos within 1 %, against 18 from the flux)
+    tempo = estimate_tempo(onset if legato else features.onset, features.onset_rate)
+    # with attacks, the octave is weighed without the windowed novelty: its slow rise would
+    # favour half notes over a drum pattern's quarters
+    octave_envelope = onset if legato else pulse_envelope(features, novelty=False)
+    tempo = _octave_check(octave_envelope, features.onset_rate, tempo, legato=legato)
     frames = track_beats(onset, features.onset_rate, tempo)
     times = frames / features.onset_rate - ATTACK_LEAD_S  # the tempo is read before clipping at 0
     beats = np.maximum(times, 0.0)

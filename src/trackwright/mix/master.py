@@ -20,6 +20,7 @@ must see inter-sample peaks):
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
@@ -209,8 +210,15 @@ def _pedalboard_chain(samples: np.ndarray, sample_rate: int, *, shelves: tuple[f
         plugins.append(pedalboard.Compressor(threshold_db=threshold_db, ratio=2.0, attack_ms=20.0, release_ms=250.0))
         return pedalboard.Pedalboard(plugins)
 
-    # these plug-ins keep separate state per channel, so each channel gets its own board and core
-    channels = thread_map(lambda channel: board()(channel[np.newaxis], float(sample_rate))[0],
+    return per_channel(board, samples, sample_rate)
+
+
+def per_channel(board: Callable[[], pedalboard.Plugin], samples: np.ndarray, sample_rate: int) -> np.ndarray:
+    """``board()`` over channels × frames ``samples``, each channel through its own instance on its
+    own core; float32, same shape. Exact for plug-ins that keep separate state per channel and do
+    not link channels (filters, pedalboard's compressor)."""
+    channels = thread_map(lambda channel: board()(np.ascontiguousarray(channel[np.newaxis], np.float32),
+                                                  float(sample_rate))[0],
                           [samples[c] for c in range(samples.shape[0])])
     return np.stack(channels)
 
@@ -291,8 +299,10 @@ def _master_chain(audio: Audio, target: Target | None, reference: Audio | None, 
     shaped_audio = audio.with_samples(shaped)
 
     report(0.4, "true-peak detection")
-    peak_db = limiter.peak_envelope_db(shaped, rate)
-    power = weighted_power(shaped_audio)
+    with ThreadPoolExecutor(max_workers=1) as pool:  # two meters of one signal, side by side
+        weighing = pool.submit(weighted_power, shaped_audio)
+        peak_db = limiter.peak_envelope_db(shaped, rate)
+        power = weighing.result()
     ceiling = target.ceiling_dbtp - 0.02
     model = _LimitedLoudnessModel(power, peak_db, rate, ceiling)
     goal = target.integrated_lufs

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -31,7 +32,7 @@ import pedalboard
 from trackwright.analysis.loudness import integrated_loudness
 from trackwright.audio import Audio, validate_audio
 from trackwright.errors import MeasurementError, ParameterError
-from trackwright.mix.master import MasterResult, glue_threshold_db, master
+from trackwright.mix.master import MasterResult, glue_threshold_db, master, per_channel
 from trackwright.mix.targets import Target
 from trackwright.parallel import thread_map
 from trackwright.progress import ProgressCallback, ignore_progress
@@ -587,29 +588,37 @@ def _apply(stems: Mapping[str, Audio], plan: MixPlan, renders: Mapping[str, Audi
         return process_part(stems[name], chosen)
 
     processed = dict(zip(names, thread_map(part, names)))
-    # float32 sums: four-odd parts add up far inside float32's 24-bit precision
-    dry = np.zeros((2, processed[names[0]].frames), dtype=np.float32)
-    sends = np.zeros_like(dry)
+    # float32 sums: a handful of parts add up far inside float32's 24-bit precision
+    sends = np.zeros((2, processed[names[0]].frames), dtype=np.float32)
+    scratch = np.empty_like(sends)
     for name in names:
-        dry += processed[name].samples
         chosen = plan.parts.get(name)
         if chosen is not None and chosen.send_db is not None and not chosen.mute:
-            sends += processed[name].samples * np.float32(10.0 ** (chosen.send_db / 20.0))
+            sends += np.multiply(processed[name].samples, np.float32(10.0 ** (chosen.send_db / 20.0)), out=scratch)
     report(0.5, "space and glue")
     reverb = plan.bus.get("reverb", {})
     space = pedalboard.Reverb(room_size=float(reverb.get("room_size", 0.5)), damping=float(reverb.get("damping", 0.5)),
                               wet_level=1.0, dry_level=0.0, width=1.0)
-    mix = space(sends, rate)
+    with ThreadPoolExecutor(max_workers=1) as pool:  # the reverb takes one core: sum the dry parts beside it
+        wet = pool.submit(space, sends, float(rate))
+        dry = scratch
+        np.copyto(dry, processed[names[0]].samples)
+        for name in names[1:]:
+            dry += processed[name].samples
+        mix = wet.result()
     mix *= np.float32(10.0 ** (float(reverb.get("return_db", -14.0)) / 20.0))
     mix += dry
     glue = plan.bus.get("glue", {})
     # a plan read back from a recipe keeps its threshold; a fresh one records what was used
     threshold = float(glue["threshold_db"]) if "threshold_db" in glue else round(glue_threshold_db(mix, rate), 2)
     plan.bus.setdefault("glue", {})["threshold_db"] = threshold
-    compressor = pedalboard.Compressor(threshold_db=threshold, ratio=float(glue.get("ratio", 2.0)),
-                                       attack_ms=float(glue.get("attack_ms", 30.0)),
-                                       release_ms=float(glue.get("release_ms", 200.0)))
-    premaster = Audio(compressor(mix, rate), rate)
+
+    def compressor() -> pedalboard.Compressor:
+        return pedalboard.Compressor(threshold_db=threshold, ratio=float(glue.get("ratio", 2.0)),
+                                     attack_ms=float(glue.get("attack_ms", 30.0)),
+                                     release_ms=float(glue.get("release_ms", 200.0)))
+
+    premaster = Audio(per_channel(compressor, mix, rate), rate)
     peak = float(np.abs(premaster.samples).max())
     if peak > 1.0 and plan.target is None:
         warnings.append(f"the mix peaks at {20 * math.log10(peak):+.1f} dBFS with no master to contain it")

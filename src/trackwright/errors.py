@@ -7,6 +7,9 @@ program prints that line and exits with status 1; any other exception is a bug (
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
+from typing import Any
+
 
 class TrackwrightError(Exception):
     """Root of all user-facing errors; ``str(err)`` is one line meant for the user."""
@@ -37,3 +40,16 @@ class MissingDependencyError(TrackwrightError):
 
 class ProjectError(TrackwrightError):
     """A project folder is missing, damaged, busy, or was written by a newer trackwright."""
+
+
+def reject_unknown_fields(data: Mapping[str, Any], allowed: Iterable[str], where: str = "") -> None:
+    """Raise :class:`ParameterError` for the first key of ``data`` (sorted) not in ``allowed``.
+
+    The one message every recipe block, directive and request uses:
+    ``"where.field: unknown field (expected one of a, b, c)"`` (``"field: …"`` at the top level).
+    """
+    allowed = tuple(allowed)
+    unknown = sorted(str(key) for key in data if key not in allowed)
+    if unknown:
+        prefix = f"{where}." if where else ""
+        raise ParameterError(f"{prefix}{unknown[0]}: unknown field (expected one of {', '.join(allowed)})")

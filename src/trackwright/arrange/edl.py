@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from trackwright.errors import ParameterError
+from trackwright.errors import ParameterError, reject_unknown_fields
 
 #: Largest time-stretch a segment may carry: ±3 % keeps Rubber Band inaudible on most music.
 MAX_STRETCH_DEVIATION = 0.03
@@ -140,9 +140,7 @@ class EditList:
         """Build from the recipe form; a bad field raises ParameterError naming it."""
         if not isinstance(data, Mapping):
             raise ParameterError(f"{where}: must be a mapping with 'segments', got {type(data).__name__}")
-        unknown = set(data) - {"segments", "fade_in_s", "fade_out_s", "duration_s"}
-        if unknown:
-            raise ParameterError(f"{where}: unknown field {sorted(unknown)[0]!r}")
+        reject_unknown_fields(data, ("segments", "fade_in_s", "fade_out_s", "duration_s"), where)
         raw = data.get("segments")
         if not isinstance(raw, Sequence) or isinstance(raw, (str, bytes)) or not raw:
             raise ParameterError(f"{where}.segments: must be a non-empty list of {{start_s, end_s}}")
@@ -151,9 +149,7 @@ class EditList:
             here = f"{where}.segments[{index}]"
             if not isinstance(item, Mapping):
                 raise ParameterError(f"{here}: must be a mapping with start_s and end_s")
-            extra = set(item) - {"start_s", "end_s", "stretch"}
-            if extra:
-                raise ParameterError(f"{here}: unknown field {sorted(extra)[0]!r}")
+            reject_unknown_fields(item, ("start_s", "end_s", "stretch"), here)
             values = (_number(item, "start_s", here), _number(item, "end_s", here), _number(item, "stretch", here, 1.0))
             try:
                 segments.append(Segment(*values))

@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 
 from trackwright.audio import Audio
-from trackwright.errors import ParameterError
+from trackwright.errors import ParameterError, reject_unknown_fields
 
 KINDS = ("gain", "high_shelf", "low_shelf", "presence_dip", "low_mid", "width", "mute", "saturation", "reverb")
 #: How long a reverb move's tail may ring on after its span, seconds.
@@ -87,9 +87,7 @@ class Move:
     def from_dict(cls, data: Any, where: str = "automation") -> Move:
         if not isinstance(data, Mapping):
             raise ParameterError(f"{where}: must be a mapping with start_s, end_s, target, kind")
-        extra = set(data) - {"start_s", "end_s", "target", "kind", "value", "ramp_s", "reason"}
-        if extra:
-            raise ParameterError(f"{where}: unknown field {sorted(extra)[0]!r}")
+        reject_unknown_fields(data, ("start_s", "end_s", "target", "kind", "value", "ramp_s", "reason"), where)
         for key in ("start_s", "end_s", "target", "kind"):
             if key not in data:
                 raise ParameterError(f"{where}.{key}: missing")

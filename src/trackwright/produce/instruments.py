@@ -34,7 +34,7 @@ import numpy as np
 
 from trackwright.arrange.midi import load_midi
 from trackwright.audio import Audio, load_audio
-from trackwright.errors import MissingDependencyError, ParameterError, TrackwrightError
+from trackwright.errors import MissingDependencyError, ParameterError, TrackwrightError, reject_unknown_fields
 from trackwright.parallel import thread_map
 from trackwright.produce.fluidsynth import render_midi
 from trackwright.produce.soundfonts import check_soundfont, find_soundfont
@@ -102,9 +102,7 @@ class Instrument:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], field_name: str = "instrument") -> Instrument:
         """Parse :meth:`to_dict`'s form; errors name the field."""
-        unknown = sorted(set(data) - {"name", "program", "bank", "soundfont", "sfz"})
-        if unknown:
-            raise ParameterError(f"{field_name}.{unknown[0]}: unknown field (expected name, program, bank, soundfont, sfz)")
+        reject_unknown_fields(data, ("name", "program", "bank", "soundfont", "sfz"), field_name)
         try:
             return cls(program=data.get("program", 0), bank=data.get("bank", 0), soundfont=data.get("soundfont"),
                        sfz=data.get("sfz"), name=str(data.get("name", "")))

@@ -37,7 +37,7 @@ import mido
 import numpy as np
 
 from trackwright.audio import Audio
-from trackwright.errors import ParameterError
+from trackwright.errors import ParameterError, reject_unknown_fields
 
 #: ``replaces`` value that replaces the whole draft (residual and every stem).
 REPLACE_DRAFT = "draft"
@@ -86,9 +86,7 @@ class PartProduction:
             data = {"instrument": data}
         if not isinstance(data, Mapping):
             raise _field_error(field_name, f"must be a mapping of {', '.join(_PART_FIELDS)}, got {type(data).__name__}")
-        unknown = sorted(str(k) for k in data if k not in _PART_FIELDS)
-        if unknown:
-            raise _field_error(f"{field_name}.{unknown[0]}", f"unknown field (expected one of {', '.join(_PART_FIELDS)})")
+        reject_unknown_fields(data, _PART_FIELDS, field_name)
         if "instrument" not in data:
             raise _field_error(f"{field_name}.instrument", "missing (a preset like ms-strings, or gm:48)")
         part = cls.__new__(cls)
@@ -160,9 +158,7 @@ class DrumLayer:
         """Parse the recipe form (``stem`` required); errors name the field."""
         if not isinstance(data, Mapping):
             raise _field_error(field_name, f"must be a mapping of {', '.join(_DRUM_FIELDS)}, got {type(data).__name__}")
-        unknown = sorted(str(k) for k in data if k not in _DRUM_FIELDS)
-        if unknown:
-            raise _field_error(f"{field_name}.{unknown[0]}", f"unknown field (expected one of {', '.join(_DRUM_FIELDS)})")
+        reject_unknown_fields(data, _DRUM_FIELDS, field_name)
         layer = cls.__new__(cls)
         for key, default in (("stem", None), ("kit", None), ("blend_db", -3.0)):
             object.__setattr__(layer, key, data.get(key, default))
@@ -254,9 +250,7 @@ class Production:
             return data
         if not isinstance(data, Mapping):
             raise _field_error(field_name, f"must be a mapping of parts, drums, got {type(data).__name__}")
-        unknown = sorted(str(k) for k in data if k not in ("parts", "drums"))
-        if unknown:
-            raise _field_error(f"{field_name}.{unknown[0]}", "unknown field (expected one of parts, drums)")
+        reject_unknown_fields(data, ("parts", "drums"), field_name)
         raw = data.get("parts") or {}
         if not isinstance(raw, Mapping):
             raise _field_error(f"{field_name}.parts", f"must be a mapping of MIDI part names, got {type(raw).__name__}")

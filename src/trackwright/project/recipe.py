@@ -50,7 +50,7 @@ from typing import Any
 import yaml
 
 from trackwright.arrange.edl import EditList
-from trackwright.errors import ParameterError, ProjectError
+from trackwright.errors import ParameterError, ProjectError, reject_unknown_fields
 
 #: The project format this trackwright reads and writes (project.yaml, project.db, recipes).
 FORMAT_VERSION = 1
@@ -97,13 +97,6 @@ def _mapping(value: Any, field_name: str, what: str) -> Mapping[str, Any]:
     return value
 
 
-def _no_unknown(data: Mapping[str, Any], allowed: tuple[str, ...], field_name: str) -> None:
-    unknown = sorted(str(k) for k in data if k not in allowed)
-    if unknown:
-        prefix = f"{field_name}." if field_name else ""
-        raise ParameterError(f"{prefix}{unknown[0]}: unknown field (expected one of {', '.join(allowed)})")
-
-
 @dataclass(frozen=True)
 class VersionInfo:
     """One version in a project's history.
@@ -137,7 +130,7 @@ class VersionInfo:
     def from_block(cls, data: Any, field_name: str = "version") -> VersionInfo:
         """Parse a recipe's ``version:`` block; errors name the field."""
         data = _mapping(data, field_name, "number, parent, author, created_utc, message")
-        _no_unknown(data, ("number", "parent", "author", "created_utc", "message"), field_name)
+        reject_unknown_fields(data, ("number", "parent", "author", "created_utc", "message"), field_name)
         number = data.get("number")
         if isinstance(number, bool) or not isinstance(number, int) or number < 1:
             raise ParameterError(f"{field_name}.number: must be a whole number >= 1, got {number!r}")
@@ -197,7 +190,7 @@ class PartSettings:
         if data is None:
             return cls()
         data = _mapping(data, field_name, "gain_db, mute, pan")
-        _no_unknown(data, ("gain_db", "mute", "pan"), field_name)
+        reject_unknown_fields(data, ("gain_db", "mute", "pan"), field_name)
         gain, mute, pan = data.get("gain_db", 0.0), data.get("mute", False), data.get("pan", 0.0)
         _check_part(gain, mute, pan, field_name)
         return cls(float(gain), bool(mute), float(pan))
@@ -248,7 +241,7 @@ class MasterSettings:
         if data is None:
             return cls()
         data = _mapping(data, field_name, "target, ceiling_dbtp")
-        _no_unknown(data, ("target", "ceiling_dbtp"), field_name)
+        reject_unknown_fields(data, ("target", "ceiling_dbtp"), field_name)
         target, ceiling = _check_master(data.get("target"), data.get("ceiling_dbtp"), field_name)
         return cls(target, ceiling)
 
@@ -432,7 +425,7 @@ class Recipe:
         if "format" not in data:
             raise ParameterError("format: missing (a recipe starts with `format: 1`)")
         check_format(data["format"], where)
-        _no_unknown(data, (*_TOP_FIELDS, _MIX_FIELD, _PRODUCTION_FIELD), "")
+        reject_unknown_fields(data, (*_TOP_FIELDS, _MIX_FIELD, _PRODUCTION_FIELD), "")
         version = VersionInfo.from_block(data["version"]) if data.get("version") is not None else None
         sources = dict(_mapping(data.get("sources") or {}, "sources", "path: sha256"))
         _check_sources(sources, "sources")

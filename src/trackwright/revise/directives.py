@@ -20,7 +20,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from trackwright.errors import ParameterError
+from trackwright.errors import ParameterError, reject_unknown_fields
 
 #: The dimensions a note can move, each with what "more" means.
 DIMENSIONS: dict[str, str] = {
@@ -104,9 +104,7 @@ class Scope:
             return cls()
         if not isinstance(data, Mapping):
             raise ParameterError(f"{where}: must be a mapping with a 'kind'")
-        extra = set(data) - {"kind", "start_s", "end_s", "sections"}
-        if extra:
-            raise ParameterError(f"{where}: unknown field {sorted(extra)[0]!r}")
+        reject_unknown_fields(data, ("kind", "start_s", "end_s", "sections"), where)
         sections = data.get("sections") or ()
         if isinstance(sections, str) or not all(isinstance(s, str) for s in sections):
             raise ParameterError(f"{where}.sections: must be a list of section names")
@@ -174,9 +172,7 @@ class Directive:
         """Validate plain data (from JSON, a recipe, or a language model's answer)."""
         if not isinstance(data, Mapping):
             raise ParameterError(f"{where}: must be a mapping with dimension and direction")
-        extra = set(data) - {"dimension", "direction", "amount", "subtle", "scope", "words", "part"}
-        if extra:
-            raise ParameterError(f"{where}: unknown field {sorted(extra)[0]!r}")
+        reject_unknown_fields(data, ("dimension", "direction", "amount", "subtle", "scope", "words", "part"), where)
         direction = data.get("direction")
         if isinstance(direction, str) and direction.strip() in ("+", "more", "+1", "up"):
             direction = 1

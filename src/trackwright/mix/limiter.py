@@ -77,9 +77,27 @@ def attenuation_db(peak_db: np.ndarray, ceiling_db: float, *, lookahead: int, re
         raise ParameterError("limiter needs lookahead ≥ 0 and a positive release")
     required = np.asarray(peak_db, dtype=np.float32) - np.float32(ceiling_db)
     np.maximum(required, 0.0, out=required)
-    if not required.any():
+    active = np.flatnonzero(required)
+    if not active.size:
         return required
+    # a requirement reaches ``size`` steps back (the hold), then recovers at ``release_db`` per step
+    # and is smoothed over ``size`` more: outside that reach of every active step the result is 0,
+    # so only the spans around active steps are computed (most of a master is under the ceiling)
     size = lookahead + 1
+    if 4 * active.size > len(required):  # limiting most of the time: one pass over everything
+        return _attenuation_span(required, size, release_db)
+    reach = 2 * size + math.ceil(float(required[active].max()) / release_db) + 1
+    breaks = np.flatnonzero(np.diff(active) > 2 * reach)
+    out = np.zeros_like(required)
+    for first, last in zip(active[np.concatenate(([0], breaks + 1))], active[np.concatenate((breaks, [-1]))]):
+        lo, hi = max(0, int(first) - reach), min(len(required), int(last) + reach + 1)
+        out[lo:hi] = _attenuation_span(required[lo:hi], size, release_db)
+    return out
+
+
+def _attenuation_span(required: np.ndarray, size: int, release_db: float) -> np.ndarray:
+    """Hold, release and smoothing (steps 2–4 above) of required attenuation (dB, float32, shape
+    (n,)) with a look-ahead window of ``size`` steps and ``release_db`` dB per step."""
     held = scipy.ndimage.maximum_filter1d(required, size=size, origin=-(size // 2), mode="nearest")
     _release_in_place(held, release_db)
     return scipy.ndimage.uniform_filter1d(held, size=size, origin=(size - 1) // 2, mode="nearest")

@@ -491,18 +491,27 @@ def _highpassed(audio: Audio, highpass_hz: float) -> np.ndarray:
 
 def _finish_part(highpassed: np.ndarray, sample_rate: int, plan: PartPlan, *, with_cuts: bool = True) -> np.ndarray:
     """The rest of a part's chain after :func:`_highpassed`: the plan's cuts (unless
-    ``with_cuts`` is False), compressor, fader, width and pan. Float32 2 × frames in and out."""
-    plugins: list[pedalboard.Plugin] = []
-    for cut in plan.cuts if with_cuts else []:
-        plugins.append(pedalboard.PeakFilter(cutoff_frequency_hz=float(cut["freq_hz"]), gain_db=float(cut["gain_db"]),
-                                             q=float(cut.get("q", _CUT_Q))))
-    if plan.compressor is not None:
-        plugins.append(pedalboard.Compressor(threshold_db=float(plan.compressor["threshold_db"]),
-                                             ratio=max(1.0, float(plan.compressor["ratio"])),
-                                             attack_ms=float(plan.compressor["attack_ms"]),
-                                             release_ms=float(plan.compressor["release_ms"])))
-    shaped = pedalboard.Pedalboard(plugins)(highpassed, sample_rate) if plugins else highpassed
-    return _place(shaped, plan.gain_db, plan.width, plan.pan)
+    ``with_cuts`` is False), compressor, fader, width and pan. Float32 2 × frames in and out.
+
+    The cuts and the compressor keep separate state per channel, so each channel runs on its own
+    core (:func:`~trackwright.mix.master.per_channel`): the renders of a mix then share the cores
+    evenly however unevenly their chains are loaded."""
+    cuts = plan.cuts if with_cuts else []
+    if not cuts and plan.compressor is None:
+        return _place(highpassed, plan.gain_db, plan.width, plan.pan)
+
+    def board() -> pedalboard.Pedalboard:
+        plugins: list[pedalboard.Plugin] = [
+            pedalboard.PeakFilter(cutoff_frequency_hz=float(cut["freq_hz"]), gain_db=float(cut["gain_db"]),
+                                  q=float(cut.get("q", _CUT_Q))) for cut in cuts]
+        if plan.compressor is not None:
+            plugins.append(pedalboard.Compressor(threshold_db=float(plan.compressor["threshold_db"]),
+                                                 ratio=max(1.0, float(plan.compressor["ratio"])),
+                                                 attack_ms=float(plan.compressor["attack_ms"]),
+                                                 release_ms=float(plan.compressor["release_ms"])))
+        return pedalboard.Pedalboard(plugins)
+
+    return _place(per_channel(board, highpassed, sample_rate), plan.gain_db, plan.width, plan.pan)
 
 
 def _place(samples: np.ndarray, gain_db: float, width: float, pan: float) -> np.ndarray:

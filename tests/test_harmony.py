@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import mido
 import mir_eval
 import numpy as np
 import pytest
@@ -69,3 +70,36 @@ def test_find_loop_on_label_sequences() -> None:
     two_bar_chords = find_loop(["C:maj", "C:maj", "F:maj", "F:maj"] * 4, downbeats, 32.0)
     assert two_bar_chords is not None and two_bar_chords.chords == ["C:maj", "F:maj"]
     assert find_loop(["C:maj"] * 16, downbeats, 32.0) is None
+
+
+
+def _four_voice_midi(voicings: list[tuple[int, int, int, int]], bpm: float, program: int) -> mido.MidiFile:
+    """One four-voice chord (MIDI pitches, bass first) per beat, held legato."""
+    midi = mido.MidiFile(ticks_per_beat=480)
+    track = mido.MidiTrack()
+    midi.tracks.append(track)
+    track.append(mido.MetaMessage("set_tempo", tempo=mido.bpm2tempo(bpm), time=0))
+    track.append(mido.Message("program_change", program=program, time=0))
+    for voicing in voicings:
+        for pitch in voicing:
+            track.append(mido.Message("note_on", note=pitch, velocity=80, time=0))
+        for i, pitch in enumerate(voicing):
+            track.append(mido.Message("note_off", note=pitch, velocity=0, time=480 if i == 0 else 0))
+    return midi
+
+
+def test_chorale_texture_with_inversions() -> None:
+    # a chord on every beat, many in first inversion (the third in the bass), organ at 84 BPM
+    progression = [("G:maj", (43, 59, 62, 67)), ("E:min", (47, 55, 64, 67)), ("C:maj", (48, 55, 64, 72)),
+                   ("D:maj", (42, 57, 62, 69)), ("G:maj", (43, 55, 62, 71)), ("A:min", (48, 57, 64, 72)),
+                   ("D:maj", (50, 57, 66, 69)), ("G:maj", (47, 55, 62, 67)), ("C:maj", (52, 55, 60, 67)),
+                   ("A:min", (45, 57, 60, 64)), ("D:maj", (45, 54, 62, 66)), ("G:maj", (43, 55, 59, 62))] * 3
+    bpm = 84.0
+    harmony = analyse(_four_voice_midi([v for _, v in progression], bpm, program=19))
+    beat_s = 60.0 / bpm
+    reference = np.array([[i * beat_s, (i + 1) * beat_s] for i in range(len(progression))])
+    estimated = np.array([[c.start_s, c.end_s] for c in harmony.chords])
+    labels = [c.label for c in harmony.chords]
+    estimated, labels = mir_eval.util.adjust_intervals(estimated, labels, 0.0, float(reference[-1, 1]), "N", "N")
+    scores = mir_eval.chord.evaluate(reference, [label for label, _ in progression], estimated, labels)
+    assert scores["majmin"] >= 0.85, scores["majmin"]

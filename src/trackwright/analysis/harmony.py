@@ -1,11 +1,21 @@
 """Harmony: key, chord sequence, harmonic rhythm and looped progressions.
 
-* **Chords**: chroma (and bass chroma) on the 100 ms grid matched against templates of eight
-  qualities for every root — major, minor, dominant 7th, major 7th, minor 7th, diminished,
-  suspended 2nd and 4th — by cosine similarity plus credit for the root in the bass (and a
-  little for another chord tone there: inversions), then
-  smoothed by Viterbi decoding (chords tend to last); changes within 0.2 s of a beat move onto
-  it. Quiet or pitchless stretches are ``N``.
+* **Chords**: decoded on a beat-synchronous grid — each beat split into four steps (a 16th
+  note; before the first and after the last beat the grid runs on at the median beat period,
+  and without a beat grid a 120 BPM stand-in grid is used). Each step's mean chroma (and bass
+  chroma) is matched against templates of eight qualities for every root — major, minor,
+  dominant 7th, major 7th, minor 7th, diminished, suspended 2nd and 4th — by cosine
+  similarity. The templates hold each chord tone's first six harmonics (weights 0.7ⁿ), as the
+  chroma of real instruments does, so a chord's own overtones (the fifth above each tone, the
+  third two octaves up) do not read as another chord's tones. A little credit goes to the root
+  in the bass (and less to another chord tone there: inversions); the bass stays a minor cue
+  because its 0.93 s window smears a bass that moves every beat. Viterbi decoding then
+  smooths the steps with a transition prior that lets harmony change on any beat (Bach
+  chorales change every beat or faster) but rarely between beats (melody and passing notes).
+  The quality priors keep a passing tone from turning a triad into a seventh for a step; each
+  decoded chord's quality is then re-picked over its whole span within its family (major: 7,
+  maj7, sus4, sus2; minor: min7, dim) with the priors at a quarter.
+  Quiet or pitchless stretches are ``N``.
   Labels follow mir_eval/Harte syntax: ``C:maj``, ``A:min``, ``G:7``, ``F:maj7``, ``B:dim``…
 * **Key**: the total chroma and bass-chroma profiles correlated with the Albrecht–Shanahan key
   profiles, plus evidence from the chords (share of diatonic chords, time on the tonic chord,
@@ -42,13 +52,24 @@ MAJOR_PROFILE = np.array([0.238, 0.006, 0.111, 0.006, 0.137, 0.094, 0.016, 0.214
 MINOR_PROFILE = np.array([0.220, 0.006, 0.104, 0.123, 0.019, 0.103, 0.012, 0.214, 0.062, 0.022, 0.061, 0.052])
 _MAJOR_SCALE = (0, 2, 4, 5, 7, 9, 11)
 _MINOR_SCALE = (0, 2, 3, 5, 7, 8, 10)
-_STAY_PROBABILITY = 0.8
-_FRAME_STAY_PROBABILITY = 0.9  # per 100 ms chroma frame
-_SNAP_S = 0.2
-_EMISSION_SHARPNESS = 25.0
-_BASS_WEIGHT = 0.25
-_INVERSION_WEIGHT = 0.125
+#: Decoding steps per beat.
+STEPS_PER_BEAT = 4
+#: Probability that the chord carries on across a beat, and across a step inside a beat.
+_BEAT_STAY_PROBABILITY = 0.2
+_STEP_STAY_PROBABILITY = 0.8
+#: Harmonics per template tone and the weight ratio between successive harmonics.
+_HARMONICS = 6
+_HARMONIC_DECAY = 0.7
+_EMISSION_SHARPNESS = 30.0
+_BASS_WEIGHT = 0.05
+_INVERSION_WEIGHT = 0.025
 _SILENT_DB = -55.0
+#: Qualities one decoded chord may be refined to (same root): the major and the minor family.
+_FAMILIES = {"maj": ("maj", "7", "maj7", "sus4", "sus2"), "min": ("min", "min7", "dim")}
+#: The quality priors' weight when refining a decoded chord over its whole span.
+_REFINE_PRIOR_SCALE = 0.25
+#: Beat period of the stand-in grid for a track without a beat grid, seconds (120 BPM).
+_NOMINAL_BEAT_S = 0.5
 
 
 @dataclass(frozen=True)
@@ -117,13 +138,20 @@ def chord_labels() -> list[str]:
 
 
 def _templates() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(unit templates 12 × K, root pitch class per template, prior per template)."""
+    """(unit templates 12 × K, root pitch class per template, prior per template).
+
+    Each chord tone contributes its first ``_HARMONICS`` harmonics, harmonic ``h`` (1-based)
+    weighing ``_HARMONIC_DECAY ** (h - 1)`` at its pitch class (octaves, twelfths, the major
+    third two octaves up…).
+    """
+    overtones = [(round(12.0 * np.log2(h)) % 12, _HARMONIC_DECAY ** (h - 1)) for h in range(1, _HARMONICS + 1)]
     columns, roots, priors = [], [], []
     for root in range(12):
         for intervals, prior in QUALITIES.values():
             template = np.zeros(12)
-            template[[(root + i) % 12 for i in intervals]] = 1.0
-            template[root] += 0.25  # the root is usually the strongest partial
+            for interval in intervals:
+                for offset, weight in overtones:
+                    template[(root + interval + offset) % 12] += weight
             columns.append(template / np.linalg.norm(template))
             roots.append(root)
             priors.append(prior)
@@ -136,16 +164,21 @@ def _unit(columns: np.ndarray) -> np.ndarray:
     return shifted / np.maximum(np.linalg.norm(shifted, axis=0, keepdims=True), 1e-9)
 
 
-def _viterbi(log_emission: np.ndarray, stay: float) -> np.ndarray:
-    """Most likely state path (n,) for emissions (states × n) with sticky uniform transitions."""
+def _viterbi(log_emission: np.ndarray, stay: np.ndarray) -> np.ndarray:
+    """Most likely state path (n,) for emissions (states × n) with sticky uniform transitions.
+
+    ``stay[t]`` (n,) is the probability of keeping the state from step ``t - 1`` into step ``t``
+    (``stay[0]`` is unused); the rest is shared evenly among the other states.
+    """
     states, steps = log_emission.shape
-    log_stay, log_move = np.log(stay), np.log((1.0 - stay) / (states - 1))
+    log_stay = np.log(stay)
+    log_move = np.log((1.0 - stay) / (states - 1))
     score = log_emission[:, 0].copy()
     back = np.zeros((states, steps), dtype=np.int32)
     for t in range(1, steps):
         best = int(np.argmax(score))
-        moved = score[best] + log_move
-        stayed = score + log_stay
+        moved = score[best] + log_move[t]
+        stayed = score + log_stay[t]
         choose_move = moved > stayed
         back[:, t] = np.where(choose_move, best, np.arange(states))
         score = np.where(choose_move, moved, stayed) + log_emission[:, t]
@@ -161,26 +194,57 @@ def _beat_levels_db(features: Features, beats_s: np.ndarray) -> np.ndarray:
                         np.append(beats_s, features.duration_s), fill=-120.0)
 
 
-def recognise_chords(features: Features, beats_s: np.ndarray, *, stay: float = _STAY_PROBABILITY) -> list[str]:
-    """One Harte label per step (steps start at ``beats_s`` seconds, each lasting to the next).
+def decoding_grid(beats_s: np.ndarray, duration_s: float, steps_per_beat: int = STEPS_PER_BEAT,
+                  ) -> tuple[np.ndarray, np.ndarray]:
+    """Step start times (seconds) and whether each step starts a beat (bool), for the decoding.
 
-    ``stay`` is the probability that the chord carries on from one step to the next.
+    Each beat is split into ``steps_per_beat`` equal steps; before the first and after the last
+    beat the steps run on at the median beat period. With fewer than two beats a stand-in
+    grid of 0.5 s beats (120 BPM) takes their place.
     """
-    if len(beats_s) == 0:
+    beats = np.asarray(beats_s, dtype=np.float64)
+    beats = beats[(beats >= 0.0) & (beats < duration_s)]
+    if len(beats) < 2:
+        beats = np.arange(0.0, duration_s, _NOMINAL_BEAT_S)
+    if len(beats) < 2:
+        return np.zeros(1), np.ones(1, dtype=bool)
+    step_s = float(np.median(np.diff(beats))) / steps_per_beat
+    fractions = np.arange(steps_per_beat) / steps_per_beat
+    inside = (beats[:-1, np.newaxis] + np.diff(beats)[:, np.newaxis] * fractions).ravel()
+    head = beats[0] - step_s * np.arange(int(np.floor(beats[0] / step_s + 1e-9)), 0, -1)
+    tail = beats[-1] + step_s * np.arange(int(np.ceil((duration_s - beats[-1]) / step_s - 1e-9)))
+    steps = np.concatenate((head, inside, tail))
+    on_beat = np.concatenate((np.arange(len(head), 0, -1) % steps_per_beat == 0,
+                              np.tile(fractions == 0, len(beats) - 1), np.arange(len(tail)) % steps_per_beat == 0))
+    keep = steps < duration_s
+    steps, on_beat = steps[keep], on_beat[keep]
+    if len(steps) and steps[0] > 1e-6:
+        steps, on_beat = np.concatenate(([0.0], steps)), np.concatenate(([True], on_beat))
+    return steps, on_beat
+
+
+def recognise_chords(features: Features, steps_s: np.ndarray, stay: np.ndarray | float = _BEAT_STAY_PROBABILITY,
+                     ) -> list[str]:
+    """One Harte label per step (steps start at ``steps_s`` seconds, each lasting to the next).
+
+    ``stay`` is the probability that the chord carries on into each step from the one before
+    (one value, or one per step).
+    """
+    if len(steps_s) == 0:
         return []
     templates, roots, priors = _templates()
-    chroma = _unit(np.sqrt(beat_chroma(features, beats_s)))
-    bass = beat_chroma(features, beats_s, features.bass_chroma)
+    chroma = _unit(np.sqrt(beat_chroma(features, steps_s)))
+    bass = beat_chroma(features, steps_s, features.bass_chroma)
     bass = bass / np.maximum(bass.max(axis=0, keepdims=True), 1e-9)
     # the bass credits the root most, and any other chord tone a little (inversions)
     others = (templates > 0).astype(np.float64)
     others[roots, np.arange(len(roots))] = 0.0
     similarity = (templates.T @ chroma + _BASS_WEIGHT * bass[roots] + _INVERSION_WEIGHT * (others.T @ bass)
                   + priors[:, np.newaxis])
-    silent = (_beat_levels_db(features, beats_s) < _SILENT_DB) | (chroma.max(axis=0) == 0)
+    silent = (_beat_levels_db(features, steps_s) < _SILENT_DB) | (chroma.max(axis=0) == 0)
     no_chord = np.where(silent, 1.5, 0.35)[np.newaxis]  # N wins on silence, rarely otherwise
     emission = _EMISSION_SHARPNESS * np.vstack((similarity, no_chord))
-    path = _viterbi(emission, stay)
+    path = _viterbi(emission, np.broadcast_to(np.asarray(stay, dtype=np.float64), (len(steps_s),)))
     labels = chord_labels()
     return [labels[i] for i in path]
 
@@ -197,36 +261,35 @@ def segments(labels: list[str], beats_s: np.ndarray, duration_s: float) -> list[
     return out
 
 
-def _snap_to_beats(chords: list[Chord], beats_s: np.ndarray) -> list[Chord]:
-    """Move chord changes onto the nearest beat within 0.2 s; drop spans that vanish."""
-    if len(beats_s) == 0 or not chords:
+def refine_qualities(features: Features, chords: list[Chord]) -> list[Chord]:
+    """Re-pick each chord's quality over its whole span (seconds) from its family, same root.
+
+    The step decoding leans on the quality priors so that a passing tone does not turn a
+    triad into a seventh for a step; over a whole chord the evidence is steadier, so a
+    seventh, diminished or suspended chord may show itself with the priors at a quarter.
+    A major chord stays in the major family (7, maj7, sus4, sus2), a minor one in the minor
+    family (min7, dim).
+    """
+    if not chords:
         return chords
-    starts = []
-    for chord in chords:
-        nearest = beats_s[int(np.argmin(np.abs(beats_s - chord.start_s)))]
-        starts.append(float(nearest) if chord.start_s > 0 and abs(nearest - chord.start_s) <= _SNAP_S else chord.start_s)
+    templates, _, priors = _templates()
+    qualities = list(QUALITIES)
+    starts = np.array([c.start_s for c in chords])
+    chroma = _unit(np.sqrt(beat_chroma(features, starts)))
     out: list[Chord] = []
     for i, chord in enumerate(chords):
-        end = starts[i + 1] if i + 1 < len(chords) else chord.end_s
-        if end <= starts[i]:
-            continue
-        if out and out[-1].label == chord.label:
-            out[-1] = Chord(out[-1].start_s, end, chord.label)
+        label = chord.label
+        parsed = _root_and_quality(label)
+        if parsed is not None:
+            root, quality = parsed
+            family = _FAMILIES["min" if quality in _FAMILIES["min"] else "maj"]
+            columns = [root * len(qualities) + qualities.index(q) for q in family]
+            scores = templates[:, columns].T @ chroma[:, i] + _REFINE_PRIOR_SCALE * priors[columns]
+            label = f"{PITCH_NAMES[root]}:{family[int(np.argmax(scores))]}"
+        if out and out[-1].label == label:
+            out[-1] = Chord(out[-1].start_s, chord.end_s, label)
         else:
-            out.append(Chord(starts[i], end, chord.label))
-    if out:
-        out[0] = Chord(0.0, out[0].end_s, out[0].label)
-    return out
-
-
-def _drop_blips(chords: list[Chord], shortest_s: float) -> list[Chord]:
-    """Fold chords shorter than ``shortest_s`` (half a beat) into the chord before them."""
-    out: list[Chord] = []
-    for chord in chords:
-        if out and (chord.end_s - chord.start_s < shortest_s or out[-1].label == chord.label):
-            out[-1] = Chord(out[-1].start_s, chord.end_s, out[-1].label)
-        else:
-            out.append(chord)
+            out.append(Chord(chord.start_s, chord.end_s, label))
     return out
 
 
@@ -320,12 +383,11 @@ def find_loop(bars: list[str], downbeats_s: np.ndarray, duration_s: float, *, mi
 
 def analyze_harmony(features: Features, rhythm: Rhythm) -> Harmony:
     """Chords, key, harmonic rhythm and loop of a track."""
-    # chords are decoded on the 100 ms chroma grid (they need not wait for a beat the tracker may
-    # have misplaced), then each change is moved onto a beat when one is within 0.2 s
-    grid = np.arange(0.0, features.duration_s, features.chroma_hop / features.rate)
-    labels = recognise_chords(features, grid, stay=_FRAME_STAY_PROBABILITY)
-    chords = _drop_blips(_snap_to_beats(segments(labels, grid, features.duration_s), rhythm.beats_s),
-                         0.5 * 60.0 / max(rhythm.tempo_bpm, 1.0))
+    # chords are decoded on quarter-beat steps: changes land on the beat grid (or between beats,
+    # where the harmony really moves there) without a separate snapping pass
+    steps, on_beat = decoding_grid(rhythm.beats_s, features.duration_s)
+    stay = np.where(on_beat, _BEAT_STAY_PROBABILITY, _STEP_STAY_PROBABILITY)
+    chords = refine_qualities(features, segments(recognise_chords(features, steps, stay), steps, features.duration_s))
     key = estimate_key(features.chroma.sum(axis=1), chords, features.bass_chroma.sum(axis=1))
     voiced = [c for c in chords if c.label != "N"]
     bars = bar_chords(chords, rhythm.downbeats_s, features.duration_s) if len(rhythm.downbeats_s) else []

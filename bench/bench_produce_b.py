@@ -11,6 +11,9 @@ Prints, for a 3-minute four-part piece (pop form at 80 BPM: drums, bass, chords,
 * Mixing the four stems (plan + apply + master, pop style): × realtime (goal ≥ 30×), and the lead's
   masking ratio in its key band before and after.
 
+``--mix-only`` renders the FluidR3 stems and times only the one-call mix (the number to watch
+while working on :mod:`trackwright.mix`).
+
 Asserts nothing.
 """
 
@@ -18,6 +21,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import sys
 import time
 
 import numpy as np
@@ -42,18 +46,22 @@ def _song():  # noqa: ANN202 - (MidiFile, DraftInfo)
     return compose_song(sections, bpm=BPM, programs={"chords": 0})
 
 
-def main() -> int:
+def main(argv: list[str]) -> int:
+    mix_only = "--mix-only" in argv
     midi, info = _song()
     print(f"piece: {info.duration_s:.1f} s, 4 parts (drums, bass, chords, lead), {os.cpu_count()} CPU cores")
-    for label, presets in (("FluidR3 presets", {"chords": "strings", "lead": "brass", "bass": "bass", "drums": "drums"}),
-                           ("MuseScore presets", {"chords": "ms-strings", "lead": "ms-brass", "bass": "ms-bass",
-                                                  "drums": "ms-drums"})):
+    renders = (("FluidR3 presets", {"chords": "strings", "lead": "brass", "bass": "bass", "drums": "drums"}),
+               ("MuseScore presets", {"chords": "ms-strings", "lead": "ms-brass", "bass": "ms-bass", "drums": "ms-drums"}))
+    for label, presets in renders[:1] if mix_only else renders:
         start = time.perf_counter()
         parts = render_parts(midi, presets, sample_rate=RATE)
         took = time.perf_counter() - start
         print(f"render {label:<18} {took:6.2f} s  {info.duration_s / took:6.1f}× realtime  (goal ≥ 20×)")
         if label.startswith("FluidR3"):
             stems = parts
+    if mix_only:
+        time_mix_stems(stems)
+        return 0
 
     bar_s = 4 * 60.0 / BPM
     arc = arc_from_sections([(s, e, role) for s, e, _, role in info.sections], bar_s=bar_s)
@@ -97,7 +105,14 @@ def main() -> int:
     print(f"mix of 4 stems, plan then apply separately: plan {planned:.2f} s + apply/master {took - planned:.2f} s "
           f"= {took:.2f} s, {seconds / took:.1f}× realtime; {cuts} unmasking cuts; lead key-band ratio "
           f"{before:+.1f} → {after:+.1f} dB; master {result.master.after.integrated_lufs:.1f} LUFS")
-    # the one-call path `trackwright mix` takes: the plan's unity renders are reused by the apply
+    time_mix_stems(stems)
+    return 0
+
+
+def time_mix_stems(stems: dict[str, Audio]) -> None:
+    """Time :func:`mix_stems` (the one-call path `trackwright mix` takes) three times over the
+    stems (name → 2 × frames audio); prints the median and best × realtime."""
+    seconds = next(iter(stems.values())).duration_s
     runs = []
     for _ in range(3):
         start = time.perf_counter()
@@ -106,8 +121,7 @@ def main() -> int:
     best, median = min(runs), float(np.median(runs))
     print(f"mix of 4 stems (mix_stems, as `trackwright mix`): median {median:.2f} s = {seconds / median:.1f}× realtime, "
           f"best {best:.2f} s = {seconds / best:.1f}× (goal ≥ 30×)")
-    return 0
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(main(sys.argv[1:]))

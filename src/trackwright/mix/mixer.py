@@ -31,7 +31,7 @@ import pedalboard
 
 from trackwright.analysis.loudness import integrated_loudness
 from trackwright.audio import Audio, validate_audio
-from trackwright.errors import MeasurementError, ParameterError
+from trackwright.errors import MeasurementError, ParameterError, reject_unknown_fields
 from trackwright.mix.master import MasterResult, glue_threshold_db, master, per_channel
 from trackwright.mix.targets import Target
 from trackwright.parallel import thread_map
@@ -170,9 +170,7 @@ class PartPlan:
         allowed = ("role", "gain_db", "highpass_hz", "cuts", "compressor", "pan", "width", "send_db", "mute", "why")
         if not isinstance(data, Mapping):
             raise ParameterError(f"{field_name}: must be a mapping of {', '.join(allowed)}")
-        unknown = sorted(set(data) - set(allowed))
-        if unknown:
-            raise ParameterError(f"{field_name}.{unknown[0]}: unknown field (expected one of {', '.join(allowed)})")
+        reject_unknown_fields(data, allowed, field_name)
         role = data.get("role", "other")
         if role not in ROLES:
             raise ParameterError(f"{field_name}.role: must be one of {', '.join(ROLES)}, got {role!r}")
@@ -223,9 +221,7 @@ class MixPlan:
         """Parse :meth:`to_dict`'s form; errors name the field."""
         if not isinstance(data, Mapping):
             raise ParameterError(f"{field_name}: must be a mapping of style, target, bus, parts")
-        unknown = sorted(set(data) - {"style", "target", "bus", "parts"})
-        if unknown:
-            raise ParameterError(f"{field_name}.{unknown[0]}: unknown field (expected style, target, bus, parts)")
+        reject_unknown_fields(data, ("style", "target", "bus", "parts"), field_name)
         style = data.get("style", "pop")
         if style not in STYLES:
             raise ParameterError(f"{field_name}.style: must be one of {', '.join(STYLES)}, got {style!r}")

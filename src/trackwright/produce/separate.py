@@ -19,7 +19,8 @@ Conventions
   It cannot tell a centred vocal from a centred piano, nor a bass note from a kick's body, so
   its stems are rough (SDR on rendered parts: :func:`sdr_db`, reported by ``make bench``).
 * Demucs (``pip install trackwright[separation]``) is used only with weights the user already
-  has: a ``.th`` model file or a folder holding one bag ``NAME.yaml`` with its ``.th`` files.
+  has: a ``.th`` or ``.safetensors`` model file, or a folder holding one bag ``NAME.yaml`` with
+  its model files (as demucs's own model folders and its Hugging Face downloads are laid out).
   Nothing is downloaded.
 * SDR here is the plain signal-to-distortion ratio ``10·log10(Σs² / Σ(s−ŝ)²)`` in dB over all
   channels (no allowed distortion filter, unlike BSS Eval).
@@ -27,14 +28,17 @@ Conventions
 
 from __future__ import annotations
 
+import inspect
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from glob import escape as glob_escape
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import soxr
+import yaml
 from scipy import ndimage
 from scipy import signal as sps
 
@@ -246,29 +250,106 @@ def separate_builtin(audio: Audio, *, bass_cutoff_hz: float = BASS_CUTOFF_HZ,
 
 
 def _demucs_model(model: str | os.PathLike[str]) -> Any:
-    """A Demucs model (or bag of models) from a ``.th`` file or a folder with one ``NAME.yaml``."""
+    """A Demucs model (or bag of models) from weights on disk; nothing is downloaded.
+
+    ``model`` is a model file (``.th``, the package Demucs's ``states.serialize_model`` writes — a
+    pickle, so only files you trust — or ``.safetensors`` as demucs ≥ 4.1 fetches them), or a
+    folder holding one bag ``NAME.yaml`` and the files of the signatures it lists
+    (``SIG.th``, ``SIG-CHECKSUM.th``, checked, or ``SIG.safetensors``).
+    """
     path = Path(model)
     if not path.exists():
         raise MissingDependencyError(f"{path}: no such Demucs model file; give weights you already have "
-                                     "(a .th file, or a folder with NAME.yaml and its .th files) — nothing is downloaded")
+                                     "(a .th or .safetensors file, or a folder with NAME.yaml and its model files) "
+                                     "— nothing is downloaded")
     try:
-        from demucs import pretrained, states
+        import torch  # noqa: F401 - demucs needs it; missing torch is the same missing extra
+        from demucs import states
+        from demucs.apply import BagOfModels
     except ImportError as err:
-        raise MissingDependencyError(f"--method demucs needs the demucs package ({err.name or err} is missing); "
-                                     f"{_DEMUCS_HINT}") from err
+        raise MissingDependencyError(f"--method demucs needs the demucs package and torch ({err.name or err} is "
+                                     f"missing); {_DEMUCS_HINT}") from err
     try:
-        if path.is_dir():
+        if not path.is_dir():
+            net = _demucs_file(path, states)
+        else:
             bags = sorted(path.glob("*.yaml"))
             if len(bags) != 1:
                 raise ParameterError(f"{path}: a Demucs model folder must hold exactly one NAME.yaml (found "
-                                     f"{len(bags)}); or give the .th file itself")
-            return pretrained.get_model(bags[0].stem, repo=path)
-        return states.load_model(path)
+                                     f"{len(bags)}); or give the model file itself")
+            spec = yaml.safe_load(bags[0].read_text(encoding="utf-8"))
+            if not isinstance(spec, dict) or not isinstance(spec.get("models"), list) or not spec["models"]:
+                raise ParameterError(f"{bags[0]}: not a Demucs bag (it needs a 'models:' list of signatures)")
+            nets = [_demucs_file(_bag_member(path, str(sig)), states) for sig in spec["models"]]
+            net = BagOfModels(nets, spec.get("weights"), spec.get("segment"))
     except TrackwrightError:
         raise
     except Exception as err:  # noqa: BLE001 - torch/demucs raise many kinds; one line for the user
         raise ParameterError(f"{path}: not a Demucs model Demucs can load ({type(err).__name__}: "
                              f"{str(err).splitlines()[0] if str(err) else 'no detail'})") from err
+    net.eval()
+    return net
+
+
+def _bag_member(folder: Path, sig: str) -> Path:
+    """The file of signature ``sig`` in a bag folder (``SIG.safetensors``, ``SIG.th`` or ``SIG-CHECKSUM.th``)."""
+    found = [p for p in (folder / f"{sig}.safetensors", folder / f"{sig}.th") if p.is_file()]
+    found += sorted(folder.glob(f"{glob_escape(sig)}-*.th"))
+    if not found:
+        raise ParameterError(f"{folder}: the bag lists model {sig!r} but there is no {sig}.th, {sig}-CHECKSUM.th "
+                             f"or {sig}.safetensors beside it (nothing is downloaded)")
+    if len(found) > 1:
+        raise ParameterError(f"{folder}: several files for model {sig!r} ({', '.join(p.name for p in found)}); "
+                             "keep one")
+    member = found[0]
+    if member.suffix == ".th" and member.stem != sig:
+        from demucs.repo import check_checksum
+
+        check_checksum(member, member.stem.rsplit("-", 1)[1])
+    return member
+
+
+def _demucs_file(path: Path, states: Any) -> Any:
+    """One Demucs model from a ``.safetensors`` file or a ``.th`` package."""
+    if path.suffix == ".safetensors":
+        try:
+            from demucs.hf import load_safetensors_model
+        except ImportError as err:
+            raise MissingDependencyError(f"{path}: .safetensors Demucs models need demucs 4.1 or later "
+                                         f"({err.name or err} is missing); {_DEMUCS_HINT}") from err
+        return load_safetensors_model(path)
+    import torch
+
+    # Loaded here, not by states.load_model: demucs 4.0's torch.load relies on the pre-2.6 default
+    # weights_only=False, without which a model package (it names the model's class) does not load.
+    package = torch.load(path, map_location="cpu", weights_only=False)
+    keys = package if isinstance(package, dict) else {}
+    missing = [key for key in ("klass", "args", "kwargs", "state") if key not in keys]
+    if missing:
+        raise ParameterError(f"{path}: not a Demucs model package (no {', '.join(missing)}); a bare state dict or a "
+                             "training checkpoint is not enough — give the model file Demucs exports")
+    return states.load_model(package)
+
+
+def _chunk_progress(net: Any, frames: int, shifts: int, report: ProgressCallback) -> Any:
+    """A demucs ``apply_model`` callback that reports 0.05…0.9 as chunks finish (never going back)."""
+    members = list(getattr(net, "models", [net]))
+    shift_frames = int(0.5 * int(net.samplerate)) if shifts else 0  # a shift adds up to half a second
+    done = [0.05]
+
+    def callback(info: Mapping[str, Any]) -> None:
+        if info.get("state") != "end":
+            return
+        index = int(info.get("model_idx_in_bag", 0))
+        member = members[min(index, len(members) - 1)]
+        segment = int(float(getattr(member, "segment", 0) or 0) * int(net.samplerate))
+        chunk_end = int(info.get("segment_offset", 0)) + segment
+        within = min(1.0, chunk_end / (frames + shift_frames))
+        fraction = (index + (int(info.get("shift_idx", 0)) + within) / max(1, shifts)) / len(members)
+        done[0] = max(done[0], 0.05 + 0.85 * min(1.0, fraction))
+        report(done[0], "Demucs")
+
+    return callback
 
 
 def separate_demucs(audio: Audio, model: str | os.PathLike[str], *, shifts: int = 1,
@@ -280,9 +361,12 @@ def separate_demucs(audio: Audio, model: str | os.PathLike[str], *, shifts: int 
     audio : Audio
         The mix (channels × frames); resampled to the model's rate and back.
     model : path
-        A ``.th`` model file, or a folder holding one bag ``NAME.yaml`` and its ``.th`` files.
+        A ``.th`` or ``.safetensors`` model file, or a folder holding one bag ``NAME.yaml`` and
+        its model files (see :func:`_demucs_model`).
     shifts : int
-        Demucs's random-shift averaging (1 = off; more is slower and slightly better).
+        Demucs's random-shift trick, as its own command line's ``--shifts``: the input is shifted by a
+        random 0–0.5 s this many times and the outputs averaged (more is slower and slightly better;
+        0 = no shift, the same stems every run).
 
     Returns
     -------
@@ -297,11 +381,10 @@ def separate_demucs(audio: Audio, model: str | os.PathLike[str], *, shifts: int 
     """
     report = progress or ignore_progress
     validate_audio(audio)
+    if shifts < 0:
+        raise ParameterError(f"shifts must be 0 or more, got {shifts}")
     net = _demucs_model(model)
     import torch
-
-    if hasattr(net, "eval"):
-        net.eval()
     from demucs.apply import apply_model
 
     rate = int(net.samplerate)
@@ -316,10 +399,13 @@ def separate_demucs(audio: Audio, model: str | os.PathLike[str], *, shifts: int 
     ref = wav.mean(0)
     centre, spread = ref.mean(), ref.std() + 1e-8
     report(0.05, "Demucs")
+    options: dict[str, Any] = {}
+    if "callback" in inspect.signature(apply_model).parameters:  # demucs ≥ 4.1: a call per chunk
+        options["callback"] = _chunk_progress(net, wav.shape[-1], shifts, report)
     device = "cuda" if torch.cuda.is_available() else "cpu"
     with torch.no_grad():
         sources = apply_model(net, ((wav - centre) / spread)[None], device=device, shifts=shifts, split=True,
-                              overlap=0.25, progress=False)[0]
+                              overlap=0.25, progress=False, **options)[0]
     sources = (sources * spread + centre).cpu().numpy()
     report(0.9, "back to the mix's rate")
     stems = {}

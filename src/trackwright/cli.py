@@ -882,8 +882,9 @@ def separate(
     output: Annotated[Path, typer.Option("-o", "--output", help="Folder for the stems (NAME.wav each).")],
     method: Annotated[str, typer.Option(help="builtin (DSP: percussive, bass band, centre/sides; rough) or demucs "
                                              "(needs the [separation] extra and --model).")] = "builtin",
-    model: Annotated[Path | None, typer.Option(help="Demucs weights already on disk: a .th file or a folder with "
-                                                    "NAME.yaml and its .th files (nothing is downloaded).")] = None,
+    model: Annotated[Path | None, typer.Option(help="Demucs weights already on disk: a .th or .safetensors file, "
+                                                    "or a folder with NAME.yaml and its .th/.safetensors files "
+                                                    "(nothing is downloaded).")] = None,
     bit_depth: Annotated[str, typer.Option(help="16, 24 or float (float keeps the exact sum).")] = "float",
     as_json: JsonOption = False,
     quiet: QuietOption = False,

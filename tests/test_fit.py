@@ -126,6 +126,6 @@ def test_real_ai_drafts_fit_a_15_second_cue_with_a_hit() -> None:
         out = render_edits(audio, result.edits)
         assert abs(out.duration_s - 15.0) <= DURATION_TOLERANCE_S
         assert all(abs(s - 1.0) <= 0.03 + 1e-9 for s in result.stretches)
-        assert abs(result.hits[0]["downbeat_s"] - 6.0) <= NO_STRETCH_S
+        assert abs(result.hits[0]["downbeat_s"] - 6.0) <= NO_STRETCH_S + 1e-9  # float sums at the 8 ms boundary
         fitted += 1
     assert fitted >= len(drafts) - 2

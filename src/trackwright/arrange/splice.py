@@ -95,7 +95,8 @@ def _energy_envelope(audio: Audio, centre: int, half: int) -> tuple[np.ndarray, 
 
 
 def find_attack(audio: Audio, time_s: float, *, search_s: float = ATTACK_SEARCH_S) -> float:
-    """Time (seconds) of the attack nearest ``time_s``: the steepest energy rise within ±``search_s``.
+    """Time (seconds) of the attack nearest ``time_s``: of the energy rises within ±``search_s``
+    at least half as steep as the steepest, the nearest.
 
     Returns ``time_s`` itself when nothing rises by ``ATTACK_RISE_DB`` there (a legato downbeat).
     """
@@ -111,10 +112,14 @@ def attack_near(audio: Audio, time_s: float, *, search_s: float = ATTACK_SEARCH_
     if len(env) < 4:
         return None
     rise = env[2:] - env[:-2]
-    best = int(np.argmax(rise))
-    if rise[best] < ATTACK_RISE_DB:
+    strongest = float(rise.max())
+    if strongest < ATTACK_RISE_DB:
         return None
-    return (lo + (best + 1) * hop) / sr
+    # of the strong rises (at least half the steepest), the one nearest the expected time: a
+    # soft downbeat's own onset rather than a steeper note 20 ms into the bar
+    strong = np.flatnonzero(rise >= max(ATTACK_RISE_DB, 0.5 * strongest))
+    times = lo + (strong + 1) * hop
+    return float(times[int(np.argmin(np.abs(times - centre)))]) / sr
 
 
 def _quiet_run_before(audio: Audio, end: int, longest: int) -> int:

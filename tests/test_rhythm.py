@@ -105,3 +105,47 @@ def test_whole_analysis_of_labelled_ai_drafts() -> None:
         json.dumps(analysis.to_dict())
         scores.append(mir_eval.key.weighted_score(item["key"], analysis.harmony.key.name))
     assert np.mean(scores) >= 0.85, scores
+
+
+def _chorale(name: str, bpm: float, program: int) -> tuple[mido.MidiFile, np.ndarray, np.ndarray]:
+    """A Bach chorale from the music21 corpus played by one General MIDI ``program`` at ``bpm``:
+    (MIDI, beat times s, downbeat times s)."""
+    import tempfile
+    from pathlib import Path
+
+    from music21 import corpus, tempo
+
+    score = corpus.parse(f"bach/{name}").expandRepeats()  # the MIDI plays the repeats; the truth must too
+    for mark in list(score.recurse().getElementsByClass(tempo.MetronomeMark)):
+        mark.activeSite.remove(mark)  # the corpus's own marks would override ours
+    score.insert(0, tempo.MetronomeMark(number=bpm))
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "chorale.mid"
+        score.write("midi", fp=str(path))
+        midi = mido.MidiFile(str(path))
+    for track in midi.tracks:
+        for message in track:
+            if message.type == "program_change":
+                message.program = program
+        for channel in range(4):
+            track.insert(0, mido.Message("program_change", channel=channel, program=program, time=0))
+    quarter = 60.0 / bpm
+    measures = score.parts[0].getElementsByClass("Measure")
+    downbeats = [float(m.offset) for m in measures]
+    if measures[0].duration.quarterLength < 4:  # the pickup bar's start is no downbeat
+        downbeats = downbeats[1:]
+    beats = np.arange(0.0, float(score.highestTime))
+    return midi, beats * quarter, np.array(downbeats) * quarter
+
+
+@pytest.mark.parametrize("name, bpm, program", [("bwv104.6", 66.0, 52), ("bwv108.6", 72.0, 19)])
+def test_legato_chorale_with_a_pickup(name: str, bpm: float, program: int) -> None:
+    """A choir or an organ: no attacks, a chord change on every beat, a one-beat pickup and
+    cadences on beat 3. The beats come from the chord changes; the opening settles beat 1 vs 3."""
+    midi, beats, downbeats = _chorale(name, bpm, program)
+    rhythm = analyze_rhythm(compute_features(render_midi(midi, sample_rate=22050)))
+    assert rhythm.tempo_bpm == pytest.approx(bpm, rel=0.02)
+    assert mir_eval.beat.f_measure(mir_eval.beat.trim_beats(beats), mir_eval.beat.trim_beats(rhythm.beats_s)) >= 0.85
+    assert rhythm.time_signature == "4/4"
+    assert mir_eval.beat.f_measure(mir_eval.beat.trim_beats(downbeats),
+                                   mir_eval.beat.trim_beats(rhythm.downbeats_s)) >= 0.8

@@ -27,6 +27,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -249,16 +250,22 @@ def recognise_chords(features: Features, steps_s: np.ndarray, stay: np.ndarray |
     return [labels[i] for i in path]
 
 
+def _merged(pieces: Iterable[Chord]) -> list[Chord]:
+    """Consecutive pieces with the same label joined into one chord."""
+    out: list[Chord] = []
+    for piece in pieces:
+        if out and out[-1].label == piece.label:
+            out[-1] = Chord(out[-1].start_s, piece.end_s, piece.label)
+        else:
+            out.append(piece)
+    return out
+
+
 def segments(labels: list[str], beats_s: np.ndarray, duration_s: float) -> list[Chord]:
     """Merge per-beat labels into chord segments."""
-    out: list[Chord] = []
-    for i, label in enumerate(labels):
-        end = float(beats_s[i + 1]) if i + 1 < len(beats_s) else duration_s
-        if out and out[-1].label == label:
-            out[-1] = Chord(out[-1].start_s, end, label)
-        else:
-            out.append(Chord(float(beats_s[i]), end, label))
-    return out
+    ends = [float(t) for t in beats_s[1:len(labels) + 1]]
+    ends += [duration_s] * (len(labels) - len(ends))  # the last runs to the end
+    return _merged(Chord(float(start), end, label) for start, end, label in zip(beats_s, ends, labels))
 
 
 def refine_qualities(features: Features, chords: list[Chord]) -> list[Chord]:
@@ -276,7 +283,7 @@ def refine_qualities(features: Features, chords: list[Chord]) -> list[Chord]:
     qualities = list(QUALITIES)
     starts = np.array([c.start_s for c in chords])
     chroma = _unit(np.sqrt(beat_chroma(features, starts)))
-    out: list[Chord] = []
+    refined = []
     for i, chord in enumerate(chords):
         label = chord.label
         parsed = _root_and_quality(label)
@@ -286,11 +293,8 @@ def refine_qualities(features: Features, chords: list[Chord]) -> list[Chord]:
             columns = [root * len(qualities) + qualities.index(q) for q in family]
             scores = templates[:, columns].T @ chroma[:, i] + _REFINE_PRIOR_SCALE * priors[columns]
             label = f"{PITCH_NAMES[root]}:{family[int(np.argmax(scores))]}"
-        if out and out[-1].label == label:
-            out[-1] = Chord(out[-1].start_s, chord.end_s, label)
-        else:
-            out.append(Chord(chord.start_s, chord.end_s, label))
-    return out
+        refined.append(Chord(chord.start_s, chord.end_s, label))
+    return _merged(refined)
 
 
 def _root_and_quality(label: str) -> tuple[int, str] | None:

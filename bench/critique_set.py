@@ -173,8 +173,9 @@ def _source_files(track: Track, debs: Path, extracted: Path) -> list[Path]:
     return [_extract(deb, m, extracted / track.package) for m in track.members]
 
 
-def build(out: Path = OUT, only: set[str] | None = None) -> list[dict]:
-    """Build (or reuse) every track's FLAC; returns the manifest entries."""
+def build(out: Path = OUT, only: set[str] | None = None, *, verbose: bool = True) -> list[dict]:
+    """Build (or reuse) every track's FLAC; returns the manifest entries (printed when ``verbose``
+    or when a track had to be built)."""
     tracks_dir = out / "tracks"
     tracks_dir.mkdir(parents=True, exist_ok=True)
     manifest = []
@@ -183,7 +184,8 @@ def build(out: Path = OUT, only: set[str] | None = None) -> list[dict]:
             continue
         path = tracks_dir / f"{track.id}.flac"
         gain = 1.0
-        if not path.is_file():
+        built = not path.is_file()
+        if built:
             sources = _source_files(track, out / "debs", out / "extracted")
             parts = [load_audio(p) for p in sources]
             frames = min(p.samples.shape[1] for p in parts)
@@ -196,7 +198,8 @@ def build(out: Path = OUT, only: set[str] | None = None) -> list[dict]:
                          "members": list(track.members), "note": track.note, "path": str(path),
                          "duration_s": round(audio.duration_s, 2), "sample_rate": audio.sample_rate,
                          "stem_gain": round(gain, 4)})
-        print(f"{track.id:32s} {track.style:11s} {audio.duration_s:6.1f} s", flush=True)
+        if verbose or built:
+            print(f"{track.id:32s} {track.style:11s} {audio.duration_s:6.1f} s", flush=True)
     (out / "manifest.json").write_text(json.dumps(manifest, indent=1))
     return manifest
 

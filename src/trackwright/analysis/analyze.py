@@ -5,7 +5,10 @@ Stable JSON keys (see :meth:`Analysis.to_dict`): ``duration_s``, ``sample_rate``
 ``chords`` [{``start_s``, ``end_s``, ``label``}], ``sections`` [{``start_s``, ``end_s``, ``label``,
 ``role``}], ``loudness`` (the meter's keys plus ``short_term_lufs`` and ``short_term_hop_s``),
 ``findings`` and ``strengths``; then the details: ``tempo_curve``, ``harmony``, ``transitions``,
-``dynamics``, ``tonal`` and, with a brief, ``brief``.
+``dynamics``, ``tonal``, ``style`` (the reference the critique judged against: name, confidence,
+source) and, with a brief, ``brief``. Each finding keeps ``kind``, ``severity``, ``start_s``,
+``end_s``, ``message``, ``evidence`` and ``suggestion`` and adds ``span``, ``confidence``,
+``reference`` and ``fix`` (a trackwright command line).
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from typing import Any
 
 from trackwright.analysis.brief import Brief, check_brief
 from trackwright.analysis.critique import critique
+from trackwright.analysis.detect import DefectScan, find_defects
 from trackwright.analysis.dynamics import Dynamics, analyze_dynamics
 from trackwright.analysis.features import Features, compute_features
 from trackwright.analysis.findings import Finding, Strength, sort_findings
@@ -23,6 +27,7 @@ from trackwright.analysis.harmony import Harmony, analyze_harmony
 from trackwright.analysis.loudness import LoudnessReport, measure_loudness
 from trackwright.analysis.rhythm import Rhythm, analyze_rhythm
 from trackwright.analysis.structure import Structure, analyze_structure
+from trackwright.analysis.style import Style, given_style, infer_style, problems_against
 from trackwright.analysis.tonal import Tonal, analyze_tonal
 from trackwright.audio import Audio
 from trackwright.errors import MeasurementError
@@ -52,6 +57,8 @@ class Analysis:
     strengths: list[Strength]
     brief: Brief | None = None
     features: Features | None = field(default=None, repr=False, compare=False)
+    style: Style | None = None
+    defects: DefectScan | None = field(default=None, repr=False, compare=False)
 
     def to_dict(self) -> dict[str, Any]:
         """The documented JSON form."""
@@ -83,6 +90,9 @@ class Analysis:
             "dynamics": self.dynamics.to_dict(),
             "tonal": self.tonal.to_dict(),
         }
+        if self.style is not None:
+            out["style"] = {**self.style.to_dict(), "problems": {
+                k: round(v, 2) for k, v in problems_against(self.tonal, self.style.reference).items()}}
         if self.brief is not None:
             out["brief"] = self.brief.to_dict()
         return out
@@ -106,11 +116,18 @@ def analyze(audio: Audio, *, brief: Brief | None = None, progress: ProgressCallb
     report(0.7, "dynamics and tonal balance")
     dynamics = analyze_dynamics(loudness, audio.samples, [(s.start_s, s.end_s) for s in structure.sections])
     tonal = analyze_tonal(audio, integrated_lufs=loudness.integrated_lufs)
+    report(0.8, "defects")
+    style = given_style(brief.style) if brief is not None and brief.style else infer_style(loudness, dynamics, tonal,
+                                                                                         features)
+    scan = find_defects(audio.samples, audio.sample_rate, features, rhythm, tonal.flat_runs, tonal.over_times_s,
+                        tonal.true_peak_dbtp)
     report(0.9, "critique")
-    findings, strengths = critique(audio.duration_s, loudness, rhythm, harmony, structure, dynamics, tonal)
+    findings, strengths = critique(audio.duration_s, loudness, rhythm, harmony, structure, dynamics, tonal,
+                                   defects=scan.defects, style=style)
     if brief is not None:
         findings = sort_findings(check_brief(brief, audio.duration_s, features, dynamics) + findings)
     report(1.0, "done")
     return Analysis(duration_s=audio.duration_s, sample_rate=audio.sample_rate, channels=audio.channels,
                     loudness=loudness, rhythm=rhythm, harmony=harmony, structure=structure, dynamics=dynamics,
-                    tonal=tonal, findings=findings, strengths=strengths, brief=brief, features=features)
+                    tonal=tonal, findings=findings, strengths=strengths, brief=brief, features=features, style=style,
+                    defects=scan)

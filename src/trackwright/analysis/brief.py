@@ -11,6 +11,8 @@ A brief looks like this (times as seconds, ``m:ss`` or ``m:ss.s``; positions als
     hits:                     # sync points that need a musical event
       - {at: "0:30.5", what: door slam}
     arc: "restrained until 80%, peak at the end"
+    style: orchestral         # judge it as this style: orchestral, rock, electronic, ambient,
+                              # acoustic, pop or underscore (inferred from the audio when absent)
 
 Findings: the length mismatch; music that competes with dialogue (loudness in the span not at
 least 6 LU under the song's loudest passages, or — unless it is 10 LU down — the 300 Hz–3 kHz
@@ -32,6 +34,7 @@ import yaml
 from trackwright.analysis.dynamics import SHORT_WINDOW_CENTRE_S, Dynamics
 from trackwright.analysis.features import BAND_CENTRES_HZ, Features
 from trackwright.analysis.findings import Finding, clock
+from trackwright.analysis.style import given_style
 from trackwright.errors import ParameterError
 
 DIALOGUE_HEADROOM_LU = 6.0
@@ -54,12 +57,14 @@ class Brief:
     arc: str = ""
     peak_at: float | None = None
     restrained_until: float | None = None
+    style: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form."""
         return {"title": self.title, "duration_s": self.duration_s, "tolerance_s": self.tolerance_s,
                 "dialogue": [list(span) for span in self.dialogue], "hits": [{"at": t, "what": w} for t, w in self.hits],
-                "arc": self.arc, "peak_at": self.peak_at, "restrained_until": self.restrained_until}
+                "arc": self.arc, "peak_at": self.peak_at, "restrained_until": self.restrained_until,
+                "style": self.style or None}
 
 
 def parse_time(value: Any, what: str = "time") -> float:
@@ -134,7 +139,8 @@ def load_brief(path: str | Path) -> Brief:
         raise ParameterError(f"{path}: not a readable YAML brief ({str(error).splitlines()[0]})") from None
     if not isinstance(data, dict):
         raise ParameterError(f"{path}: a brief is a YAML mapping (duration, dialogue, hits, arc)")
-    known = {"title", "duration", "duration_s", "tolerance", "dialogue", "hits", "arc", "peak_at", "restrained_until"}
+    known = {"title", "duration", "duration_s", "tolerance", "dialogue", "hits", "arc", "peak_at", "restrained_until",
+             "style", "purpose"}
     unknown = set(data) - known
     if unknown:
         raise ParameterError(f"{path}: unknown brief field(s): {', '.join(sorted(unknown))}")
@@ -152,10 +158,13 @@ def load_brief(path: str | Path) -> Brief:
         peak = _position(str(data["peak_at"]), duration)
     if data.get("restrained_until") is not None:
         restrained = _position(str(data["restrained_until"]), duration)
+    style = str(data.get("style") or data.get("purpose") or "")
+    if style:
+        style = given_style(style).name  # validates, one clear line on a typo
     return Brief(title=str(data.get("title") or ""), duration_s=duration,
                  tolerance_s=parse_time(data.get("tolerance", 1.0), "tolerance"),
                  dialogue=[_span(s) for s in data.get("dialogue") or []], hits=sorted(hits), arc=arc,
-                 peak_at=peak, restrained_until=restrained)
+                 peak_at=peak, restrained_until=restrained, style=style)
 
 
 def _speech_share(features: Features, start_s: float, end_s: float) -> float:

@@ -6,6 +6,7 @@ import pytest
 from stems_fixtures import write_pop_song_parts
 
 from trackwright.project import Project
+from trackwright.project.operations import produce_project
 from trackwright.revise import apply_note
 from trackwright.revise.techniques import reorchestrate
 
@@ -14,12 +15,10 @@ RATE = 16000
 
 @pytest.fixture(scope="module")
 def project(tmp_path_factory: pytest.TempPathFactory) -> Project:
-    from trackwright.produce.project import produce_project
-
     root = tmp_path_factory.mktemp("orchestra")
     write_pop_song_parts(root, frozenset({"drums", "bass", "chords", "lead"}), rate=RATE)
     Project.create(root / "song", root / "draft.wav", stems=root / "stems", midi=root / "song.mid")
-    produce_project(root / "song", instruments={"chords": "organ", "lead": "brass"},
+    produce_project(Project.open(root / "song"), instruments={"chords": "organ", "lead": "brass"},
                     replaces={"chords": "chords", "lead": "lead"})
     return Project.open(root / "song")
 
@@ -32,10 +31,10 @@ def test_reorchestration_table_keeps_the_soundfont() -> None:
 
 def test_a_warmer_note_re_renders_cold_parts_with_warm_instruments(project: Project) -> None:
     result = apply_note(project, "warmer")
-    swaps = {c.data["part"]: c.data["instrument"] for c in result.changes if c.layer == "instrument"}
+    swaps = {c.part: c.instrument for c in result.changes if c.layer == "instrument"}
     assert swaps == {"chords": "slow-strings", "lead": "horn"}
     production = project.recipe(result.version).production
-    assert production["parts"]["chords"]["instrument"] == "slow-strings"
+    assert production.parts["chords"].instrument == "slow-strings"
     assert all(row["as_asked"] for row in result.measurements)
     assert any("re-rendered as slow-strings" in line for line in result.explanation())
 

@@ -44,7 +44,7 @@ from typing import Any
 
 from trackwright.mix.automation import ALL_PARTS, Move
 from trackwright.revise.directives import Directive
-from trackwright.revise.scope import Span
+from trackwright.arrange.grid import Span
 
 #: Mixer roles from least to most important, for thinning and for "intimacy".
 SUPPORT_ROLES = ("fx", "pad", "other", "strings", "keys", "guitar", "drums")
@@ -83,18 +83,35 @@ def reorchestrate(dimension: str, direction: int, instrument: str) -> str | None
 class Change:
     """One recipe change and why it was made.
 
-    ``layer`` is ``automation`` (``data`` is a Move's dict, or ``{"moves": [...]}`` for a
-    gesture made of several), ``score`` (a composition operation), ``tempo`` (``{"stretch": factor}``)
-    or ``instrument`` (``{"part": name, "instrument": preset}``: a rebuilt part re-rendered).
+    ``layer`` says which field carries it: ``automation`` (``moves``: one :class:`Move`, or several
+    for a gesture such as a filter rise), ``score`` (``op``: a composition operation in its recipe
+    form), ``tempo`` (``stretch``: the arrangement's time-stretch factor) or ``instrument``
+    (``part`` and ``instrument``: a rebuilt part re-rendered with another preset).
     """
 
     layer: str
     what: str
     because: str
-    data: Mapping[str, Any] = field(default_factory=dict)
+    moves: tuple[Move, ...] = ()
+    op: Mapping[str, Any] | None = None
+    stretch: float | None = None
+    part: str | None = None
+    instrument: str | None = None
+
+    @property
+    def data(self) -> dict[str, Any]:
+        """The change as plain data (what ``to_dict`` shows under ``data``)."""
+        if self.layer == "automation":
+            return self.moves[0].to_dict() if len(self.moves) == 1 else {"moves": [m.to_dict() for m in self.moves]}
+        if self.layer == "score":
+            return dict(self.op or {})
+        if self.layer == "tempo":
+            return {"stretch": self.stretch}
+        return {"part": self.part, "instrument": self.instrument}
 
     def to_dict(self) -> dict[str, Any]:
-        return {"layer": self.layer, "what": self.what, "because": self.because, "data": dict(self.data)}
+        """JSON-ready form."""
+        return {"layer": self.layer, "what": self.what, "because": self.because, "data": self.data}
 
 
 @dataclass
@@ -116,7 +133,7 @@ class _Plan:
                       "reverb": f"reverb send {value:.0f} dB (large room)",
                       "saturation": f"soft saturation, drive {value:.1f} dB"}.get(
                 kind, f"{kind.replace('_', ' ')} {value:+.1f} dB")
-            self.changes.append(Change("automation", f"{who}: {amount} in {span.name}", because, move.to_dict()))
+            self.changes.append(Change("automation", f"{who}: {amount} in {span.name}", because, moves=(move,)))
 
     def score(self, spans: Sequence[Span], op: str, because: str, **options: Any) -> bool:
         if not self.has_midi:
@@ -125,7 +142,7 @@ class _Plan:
         for index, span in enumerate(spans):
             data = {"op": op, "seed": index, "start_s": round(span.start_s, 3), "end_s": round(span.end_s, 3),
                     **options}
-            self.changes.append(Change("score", f"{op.replace('_', ' ')} in {span.name}", because, data))
+            self.changes.append(Change("score", f"{op.replace('_', ' ')} in {span.name}", because, op=data))
         return True
 
 
@@ -153,7 +170,7 @@ def _instrumentation(plan: _Plan, directive: Directive, spans: Sequence[Span], r
         swap = reorchestrate(directive.dimension, directive.direction, instrument)
         if swap is not None:
             plan.changes.append(Change("instrument", f"{part}: re-rendered as {swap} (was {instrument})",
-                                       directive.words or directive.dimension, {"part": part, "instrument": swap}))
+                                       directive.words or directive.dimension, part=part, instrument=swap))
 
 
 def plan_directive(directive: Directive, spans: Sequence[Span], parts: Mapping[str, str], *,
@@ -208,11 +225,11 @@ def plan_directive(directive: Directive, spans: Sequence[Span], parts: Mapping[s
             for span in spans:  # a slow filter rise: four overlapping steps from dark to open
                 steps = 4
                 length = (span.end_s - span.start_s) / steps
-                moves = [Move(span.start_s + step * length, span.start_s + (step + 1) * length, every, "high_shelf",
-                              round(-6.0 * k * (1 - step / steps), 2), min(length, 2.0), because).to_dict()
-                         for step in range(steps)]
+                moves = tuple(Move(span.start_s + step * length, span.start_s + (step + 1) * length, every,
+                                   "high_shelf", round(-6.0 * k * (1 - step / steps), 2), min(length, 2.0), because)
+                              for step in range(steps))
                 plan.changes.append(Change("automation", f"everything: a slow filter rise (high shelf "
-                                           f"{-6.0 * k:+.1f} → 0 dB) across {span.name}", because, {"moves": moves}))
+                                           f"{-6.0 * k:+.1f} → 0 dB) across {span.name}", because, moves=moves))
             plan.move(spans, every, "width", 1.0 - 0.2 * k, because)
         else:  # less tension: a little more open and less mid-heavy
             plan.move(spans, every, "high_shelf", 1.0 * -k, because)
@@ -269,7 +286,7 @@ def plan_directive(directive: Directive, spans: Sequence[Span], parts: Mapping[s
         if whole:
             stretch = round(1.0 - 0.03 * k, 4)
             plan.changes.append(Change("tempo", f"tempo {100 * (1 / stretch - 1):+.1f} % (whole piece)", because,
-                                       {"stretch": stretch}))
+                                       stretch=stretch))
         else:
             plan.notes.append("a tempo change inside a section is not made (it would break the bar grid); "
                               "ask for the whole piece")

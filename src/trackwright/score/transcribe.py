@@ -358,7 +358,7 @@ def transcribe_stems(stems: Mapping[str, Audio], roles: Mapping[str, str], *,
     stems : mapping
         Part name → stem audio.
     roles : mapping
-        Part name → role (see :mod:`trackwright.produce.stems`); drums, fx and other are skipped.
+        Part name → role (see :mod:`trackwright.analysis.roles`); drums, fx and other are skipped.
     """
     report = progress or ignore_progress
     melodic = [name for name in stems if roles.get(name) in MELODIC_ROLES]

@@ -48,7 +48,8 @@ def make_session(folder: Path) -> Session:
     vocal = write_tone(folder / "Lead vocal.wav", 5.0, freq_hz=330.0)
     tracks = (
         Track("Drums", "drums", audio=(AudioClip(drums, 0.0, 6.0), AudioClip(drums, 9.5, 2.25, offset_s=1.5,
-                                                                           gain_db=-3.0, name="fill"))),
+                                                                           gain_db=-3.0, name="fill",
+                                                                           fade_in_s=0.01, fade_out_s=0.5))),
         Track("Bass", "bass", audio=(AudioClip(bass, 0.0, 12.0),),
               notes=(note_clip(BASS_NOTES, name="bass line"),), gain_db=-2.0, pan=-0.25,
               instrument="Electric Bass", program=33),

@@ -86,6 +86,9 @@ def test_positions_in_samples_tempo_map_and_metres_read_back(exported) -> None:
             assert clip.get("contentTimeUnit") == "seconds"
             assert float(clip.get("playStart")) == pytest.approx(want.offset_s, abs=1e-12)
             assert float(clip.get("playStop")) - float(clip.get("playStart")) == pytest.approx(want.length_s, abs=1e-9)
+            fades = (float(clip.get("fadeInTime", 0)), float(clip.get("fadeOutTime", 0)))
+            assert fades == (want.fade_in_s, want.fade_out_s)
+            assert clip.get("fadeTimeUnit") == ("seconds" if any(fades) else None)
             audio = clip.find("Audio")
             assert stored[audio.find("File").get("path")] == Path(want.path).read_bytes()
             assert int(audio.get("sampleRate")) in (44100, 48000)

@@ -76,6 +76,7 @@ def test_audio_items_sit_on_the_sessions_samples(exported) -> None:
             assert round(float(item.item("LENGTH")[0]) * RATE) == round(clip.length_s * RATE)
             assert float(item.item("SOFFS")[0]) == pytest.approx(clip.offset_s, abs=1e-10)
             assert float(item.item("VOLPAN")[0]) == pytest.approx(10 ** (clip.gain_db / 20), abs=1e-9)
+            assert (float(item.item("FADEIN")[1]), float(item.item("FADEOUT")[1])) == (clip.fade_in_s, clip.fade_out_s)
             file = item.children("SOURCE")[0].item("FILE")[0]
             assert not Path(file).is_absolute()
             assert (result.path.parent / file).read_bytes() == Path(clip.path).read_bytes()

@@ -39,6 +39,7 @@ def test_measured_downbeats_become_bar_lines(rng: np.random.Generator) -> None:
     ({"meters": (MeterChange(0.0, 4, 5),)}, "is not a time signature"),
     ({"tracks": (Track("A", pan=2.0),)}, "pan 2 is outside"),
     ({"tracks": (Track("A", audio=(AudioClip("a.wav", -1.0, 2.0),)),)}, "needs start ≥ 0"),
+    ({"tracks": (Track("A", audio=(AudioClip("a.wav", 0.0, 1.0, fade_in_s=0.6, fade_out_s=0.6),)),)}, "must be ≥ 0 and fit"),
     ({"tracks": (Track("A", notes=(NoteClip(0.0, 4.0, (Note(0, 1, 200),)),)),)}, "pitch 0–127"),
     ({"sample_rate": 1000}, "outside 8–384 kHz"),
 ])

@@ -12,7 +12,8 @@ Conventions
   ``playStart``/``playStop`` = the offset into the file), only their place is in beats.
 * Note clips hold ``Notes`` in beats from the clip start; velocity is normalised (v / 127).
 * Volumes are linear gain, pans normalised (0 = left, 0.5 = centre, 1 = right).
-* DAWproject has no clip gain: a clip's gain goes into its comment and a warning.
+* Clip fades are in seconds (``fadeTimeUnit``). DAWproject has no clip gain: a clip's gain goes
+  into its comment and a warning.
 """
 
 from __future__ import annotations
@@ -107,6 +108,9 @@ def project_xml(session: Session, media: dict[Path, MediaFile], *, embedded: boo
                 attrs = {"name": clip.label, "time": _num(start_b), "duration": _num(duration_b),
                          "contentTimeUnit": "seconds", "playStart": _num(clip.offset_s),
                          "playStop": _num(clip.offset_s + clip.length_s)}
+                if clip.fade_in_s or clip.fade_out_s:
+                    attrs.update(fadeTimeUnit="seconds", fadeInTime=_num(clip.fade_in_s),
+                                 fadeOutTime=_num(clip.fade_out_s))
                 if clip.gain_db:
                     attrs["comment"] = f"clip gain {clip.gain_db:+.2f} dB"
                     warnings.append(f"DAWproject has no clip gain: {track.name}/{clip.label} ({clip.gain_db:+.2f} dB) "

@@ -83,7 +83,8 @@ def _track_lines(session: Session, index: int, track: Track, files: dict[Path, s
     lines.append("NCHAN 2")
     for number, clip in enumerate(track.audio):
         lines += ["<ITEM", f"POSITION {_num(clip.start_s)}", "SNAPOFFS 0", f"LENGTH {_num(clip.length_s)}",
-                  "LOOP 0", "ALLTAKES 0", "FADEIN 1 0 0 1 0 0 0", "FADEOUT 1 0 0 1 0 0 0", "MUTE 0 0", "SEL 0",
+                  "LOOP 0", "ALLTAKES 0", f"FADEIN 1 {_num(clip.fade_in_s)} 0 1 0 0 0",
+                  f"FADEOUT 1 {_num(clip.fade_out_s)} 0 1 0 0 0", "MUTE 0 0", "SEL 0",
                   f"IGUID {_guid(session.title, 'item', index, 'audio', number)}", f"NAME {_quote(clip.label)}",
                   f"VOLPAN {_num(10 ** (clip.gain_db / 20))} 0 1 -1", f"SOFFS {_num(clip.offset_s)}",
                   "PLAYRATE 1 1 0 -1 0 0.0025", "CHANMODE 0",

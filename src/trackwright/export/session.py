@@ -87,6 +87,9 @@ class AudioClip:
         Clip gain, dB.
     name : str
         Clip name (default: the file's stem).
+    fade_in_s, fade_out_s : float
+        Fades at the clip's start and end, seconds (an edit's crossfade is a fade-out on one
+        clip overlapping a fade-in on the next).
     """
 
     path: Path
@@ -95,6 +98,8 @@ class AudioClip:
     offset_s: float = 0.0
     gain_db: float = 0.0
     name: str = ""
+    fade_in_s: float = 0.0
+    fade_out_s: float = 0.0
 
     @property
     def label(self) -> str:
@@ -331,6 +336,9 @@ def _check_track(track: Track) -> None:
         if clip.start_s < 0 or clip.offset_s < 0 or clip.length_s <= 0:
             raise ParameterError(f"{where}: clip {clip.label!r} needs start ≥ 0, offset ≥ 0 and length > 0 "
                                  f"(got {clip.start_s:g}, {clip.offset_s:g}, {clip.length_s:g} s)")
+        if clip.fade_in_s < 0 or clip.fade_out_s < 0 or clip.fade_in_s + clip.fade_out_s > clip.length_s + 1e-9:
+            raise ParameterError(f"{where}: clip {clip.label!r} fades ({clip.fade_in_s:g} + {clip.fade_out_s:g} s) "
+                                 f"must be ≥ 0 and fit its {clip.length_s:g} s")
     for clip in track.notes:
         if clip.start_beats < 0 or clip.length_beats <= 0:
             raise ParameterError(f"{where}: note clip at {clip.start_beats:g} beats needs a positive length")

@@ -18,9 +18,10 @@ import os
 import shutil
 import struct
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
 import soundfile as sf
@@ -276,6 +277,38 @@ def write_atomic(path: str | os.PathLike[str], write) -> Path:  # noqa: ANN001 -
         tmp.unlink(missing_ok=True)
         raise
     return path
+
+
+_Made = TypeVar("_Made")
+
+
+def write_folder_atomic(folder: str | os.PathLike[str], write: Callable[[Path], _Made], *, what: str = "output",
+                        tag: str = "writing") -> _Made:
+    """Call ``write(staging)`` on a hidden folder beside ``folder``, then rename it to ``folder``.
+
+    ``folder`` must not exist, or be an empty folder (a :class:`ParameterError` naming ``what``
+    otherwise); its parent must exist. The staging folder is ``.<name>.<tag>-<pid>``; on any
+    error it is removed, so ``folder`` ends up complete or untouched. Returns what ``write``
+    returned (paths in it still name the staging folder).
+    """
+    out = Path(folder)
+    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+        raise ParameterError(f"{out}: already exists and is not empty; choose a new folder for the {what}")
+    if not out.parent.is_dir():
+        raise ParameterError(f"{out}: folder {out.parent} does not exist")
+    staging = out.parent / f".{out.name}.{tag}-{os.getpid()}"
+    if staging.exists():
+        shutil.rmtree(staging)
+    staging.mkdir()
+    try:
+        made = write(staging)
+        if out.exists():
+            out.rmdir()  # an empty folder the caller made
+        os.rename(staging, out)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return made
 
 
 def _tpdf_dither(samples: np.ndarray, bits: int, seed: int = 0) -> np.ndarray:

@@ -623,6 +623,35 @@ def deliver(
         print(f"  {item.name:<{width}}  {item.duration_s:7.2f} s  {level:>12}  {item.true_peak_dbtp:6.2f} dBTP")
 
 
+# --- hand-off: DAW sessions, scores, game-engine imports --------------------------------------------
+@app.command()
+def export(
+    path: Annotated[Path, typer.Argument(metavar="PATH", help="A project folder (dawproject, reaper, musicxml) or a "
+                                                               "delivery folder (fmod, wwise).")],
+    to: Annotated[str, typer.Option("--to", help="dawproject, reaper, musicxml, fmod or wwise.")],
+    output: Annotated[Path | None, typer.Option("-o", "--output", help="Folder to write (new or empty; default "
+                                                                        "PROJECT/exports/v<N>-<to>, or the delivery "
+                                                                        "folder itself for fmod and wwise).")] = None,
+    version: Annotated[int | None, typer.Option("--version", help="The project version (default: the latest).")] = None,
+    as_json: JsonOption = False,
+    quiet: QuietOption = False,
+) -> None:
+    """Hand a version on: a DAWproject or REAPER session, a MusicXML score, an FMOD script or a Wwise import."""
+    from trackwright.export import export as run_export
+
+    with progress_bar("Exporting", quiet=quiet or _state["quiet"]) as progress:
+        result = run_export(path, to=to, output=output, version=version, progress=progress)
+    if as_json:
+        _print_json({"path": str(result.path), "files": [str(f) for f in result.files],
+                     "warnings": list(result.warnings)})
+        return
+    _warn(list(result.warnings))
+    print(f"{to} → {result.path}")
+    for item in result.files:
+        if item != result.path:
+            print(f"  {item}")
+
+
 # --- review room: comments, A/B, approvals in a browser --------------------------------------------
 @app.command()
 def review(

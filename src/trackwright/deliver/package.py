@@ -31,7 +31,6 @@ from __future__ import annotations
 import json
 import math
 import os
-import shutil
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -46,7 +45,7 @@ from trackwright.analysis.structure import bar_similarity
 from trackwright.arrange.edl import EditList
 from trackwright.arrange.fit import bar_likeness
 from trackwright.arrange.grid import BarGrid, grid_from_analysis
-from trackwright.audio import Audio, load_audio, write_atomic
+from trackwright.audio import Audio, load_audio, write_atomic, write_folder_atomic
 from trackwright.deliver.alternates import (
     Mastered,
     MasterJob,
@@ -122,18 +121,6 @@ def _check_cutdowns(cutdowns: Sequence[float]) -> list[float]:
     return sorted(set(out), reverse=True)
 
 
-def _stage(output: Path) -> Path:
-    if output.exists() and (not output.is_dir() or any(output.iterdir())):
-        raise ParameterError(f"{output}: already exists and is not empty; choose a new folder for the delivery")
-    if not output.parent.is_dir():
-        raise ParameterError(f"{output}: folder {output.parent} does not exist")
-    staging = output.parent / f".{output.name}.delivering-{os.getpid()}"
-    if staging.exists():
-        shutil.rmtree(staging)
-    staging.mkdir()
-    return staging
-
-
 def deliver(project: str | os.PathLike[str], *, target: str | float, version: int | None = None,
             output: str | os.PathLike[str] | None = None, only: Sequence[str] | str | None = None,
             cutdowns: Sequence[float] = DEFAULT_CUTDOWNS_S, title: str | None = None,
@@ -190,16 +177,9 @@ def deliver(project: str | os.PathLike[str], *, target: str | float, version: in
         out.parent.mkdir(exist_ok=True)
     report(0.0, "rendering the version")
     render = opened.render(number, progress=lambda f, label: report(0.15 * f, f"rendering: {label}"))
-    staging = _stage(out)
-    try:
-        result = _build(opened, recipe, render, staging, name, number, delivery_target, kinds, lengths,
-                        lambda f, label: report(0.15 + 0.83 * f, label), separation_model)
-        if out.exists():
-            out.rmdir()  # an empty folder the caller made
-        os.rename(staging, out)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
+    result = write_folder_atomic(out, lambda staging: _build(
+        opened, recipe, render, staging, name, number, delivery_target, kinds, lengths,
+        lambda f, label: report(0.15 + 0.83 * f, label), separation_model), what="delivery", tag="delivering")
     report(1.0, "done")
     return DeliveryResult(out, name, number, delivery_target, result["files"], result["manifest"], result["warnings"])
 

@@ -18,7 +18,7 @@ import os
 import shutil
 import struct
 import tempfile
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
@@ -361,6 +361,7 @@ def save_audio(
     bit_depth: str = "24",
     dither: bool = True,
     inputs: Iterable[str | os.PathLike[str]] = (),
+    tags: Mapping[str, str] | None = None,
 ) -> list[str]:
     """Write ``audio`` to a WAV or FLAC file, atomically.
 
@@ -376,6 +377,9 @@ def save_audio(
         TPDF-dither 16-bit output (default); 24-bit and float are written as they are.
     inputs : paths
         Source files of this output; writing over one of them is refused.
+    tags : mapping, optional
+        Text fields libsndfile writes (``title``, ``artist``, ``copyright``, ``comment``,
+        ``album``…): FLAC's Vorbis comments, a WAV's ``LIST``/``INFO``.
 
     Returns
     -------
@@ -400,12 +404,29 @@ def save_audio(
             data = np.clip(data, -limit, limit)
 
     def write(tmp: Path) -> None:
-        sf.write(str(tmp), data.T, audio.sample_rate, subtype=subtype, format=container)
+        if tags:
+            write_tagged(tmp, data, audio.sample_rate, container, subtype, tags)
+        else:
+            sf.write(str(tmp), data.T, audio.sample_rate, subtype=subtype, format=container)
         if subtype == "FLOAT":
             _clear_peak_timestamp(tmp)
 
     write_atomic(out, write)
     return warnings
+
+
+def write_tagged(path: Path, samples: np.ndarray, sample_rate: int, container: str, subtype: str,
+                 tags: Mapping[str, str], **options: float) -> None:
+    """Write ``samples`` (channels × frames) with libsndfile and its text ``tags`` (``title``,
+    ``artist``…; unknown names raise ParameterError). ``options`` go to the file (``compression_level``)."""
+    with sf.SoundFile(str(path), "w", sample_rate, samples.shape[0], subtype=subtype, format=container,
+                      **options) as file:
+        for key, value in tags.items():
+            if key not in sf._str_types:  # noqa: SLF001 - libsndfile's own list of text fields
+                raise ParameterError(f"{key}: not a text field an audio file holds")
+            if value:
+                setattr(file, key, value)
+        file.write(samples.T)
 
 
 def export_audio(source: str | os.PathLike[str], output: str | os.PathLike[str], *, bit_depth: str = "24") -> list[str]:

@@ -596,22 +596,42 @@ def deliver(
                                              "underscore, lite, alternates, cutdowns, stingers, loops, layers, "
                                              "segments, stems.")] = None,
     cutdowns: Annotated[str, typer.Option("--cutdowns", help="Cutdown lengths, seconds.")] = "60,30,15,6",
-    title: Annotated[str | None, typer.Option("--title", help="Title in the file names (default: the project's "
-                                                              "folder name).")] = None,
+    title: Annotated[str | None, typer.Option("--title", help="Title in the file names and metadata (default: the "
+                                                              "brief's title, else the project's folder name).")] = None,
     ceiling: Annotated[float | None, typer.Option("--ceiling", help="True-peak ceiling, dBTP (overrides the target's).")] = None,
     separation_model: Annotated[Path | None, typer.Option(
         "--separation-model", help="Demucs weights on disk, to split a project without stems ([separation] extra).")] = None,
+    formats: Annotated[list[str] | None, typer.Option(
+        "--format", help="File format: SPEC for every file or KIND=SPEC for one kind (repeatable), e.g. wav:48k:24, "
+                         "wav:48k:16 (dithered), flac:96k:24, stems=wav:48k:float, main=mp3.")] = None,
+    previews: Annotated[list[str] | None, typer.Option(
+        "--preview", help="Also a copy of the main, alternates and cutdowns in this format (repeatable): mp3, ogg, "
+                          "opus, flac:16.")] = None,
+    name_template: Annotated[str | None, typer.Option(
+        "--name-template", help="File names, e.g. '{title}_{kind}_{length}s_{target}' (fields: title kind length "
+                                "target version rate bits format).")] = None,
+    artist: Annotated[str | None, typer.Option(help="Artist, in the files' metadata.")] = None,
+    composer: Annotated[str | None, typer.Option(help="Composer(s), 'A / B': metadata and the music cue sheet.")] = None,
+    publisher: Annotated[str | None, typer.Option(help="Publisher(s), 'A / B': metadata and the cue sheet.")] = None,
+    isrc: Annotated[str | None, typer.Option(help="The main's ISRC (CC-XXX-YY-NNNNN).")] = None,
+    catalogue_number: Annotated[str | None, typer.Option("--catalogue-number", help="Catalogue number.")] = None,
+    copyright_: Annotated[str | None, typer.Option("--copyright", help="Copyright line, e.g. '℗ 2026 Label'.")] = None,
     as_json: JsonOption = False,
     quiet: QuietOption = False,
 ) -> None:
-    """Deliver a version: master, alternates, cutdowns, stingers, loops, game layers, stems, cue sheet."""
+    """Deliver a version: master, alternates, cutdowns, stingers, loops, game layers, stems, cue sheet.
+
+    Formats, names and metadata come from these flags over the brief's delivery: block."""
     from trackwright.deliver import deliver as deliver_package
 
     lengths = _seconds_list(cutdowns, "--cutdowns")
+    metadata = {"artist": artist, "composer": composer, "publisher": publisher, "isrc": isrc,
+                "catalogue_number": catalogue_number, "copyright": copyright_}
     with progress_bar("Delivering", quiet=quiet or _state["quiet"]) as progress:
         result = deliver_package(project_dir, target=target, version=version, output=output, only=only,
                                  cutdowns=lengths, title=title, ceiling_dbtp=ceiling,
-                                 separation_model=separation_model, progress=progress)
+                                 separation_model=separation_model, formats=formats or (), previews=previews or (),
+                                 name_template=name_template, metadata=metadata, progress=progress)
     if as_json:
         _print_json(result.to_dict())
         return

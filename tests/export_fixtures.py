@@ -76,7 +76,7 @@ def make_session(folder: Path) -> Session:
 SCHEMAS = Path(__file__).parent / "data" / "dawproject"
 
 
-def dawproject_schema(name: str):  # noqa: ANN201 - an lxml XMLSchema
+def dawproject_schema(name: str):  # an lxml XMLSchema
     """The DAWproject XSD ``name`` (Project.xsd, MetaData.xsd) from tests/data; skips when absent."""
     etree = pytest.importorskip("lxml.etree")
     path = SCHEMAS / name

@@ -206,6 +206,10 @@ def test_musicxml_score_validates_and_holds_the_bars(project: Project, exported)
     midi = pretty_midi.PrettyMIDI(str(project.render().midi))
     pitches = sorted(n.pitch for i in midi.instruments for n in i.notes)
     assert sorted(p.midi for n in part.stripTies().flatten().notes for p in n.pitches) == pitches
+    # the key signature is the analysis' key, as music21 spells that key
+    key = project.analysis().harmony.key
+    (signature,) = part.flatten().getElementsByClass("KeySignature")[:1]
+    assert signature.sharps == music21.key.Key(key.tonic if key.mode == "major" else key.tonic.lower(), key.mode).sharps
 
 
 def test_cli_export_and_its_refusals(project: Project, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

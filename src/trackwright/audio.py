@@ -422,7 +422,7 @@ def write_tagged(path: Path, samples: np.ndarray, sample_rate: int, container: s
     with sf.SoundFile(str(path), "w", sample_rate, samples.shape[0], subtype=subtype, format=container,
                       **options) as file:
         for key, value in tags.items():
-            if key not in sf._str_types:  # noqa: SLF001 - libsndfile's own list of text fields
+            if key not in sf._str_types:  # libsndfile's own list of text fields
                 raise ParameterError(f"{key}: not a text field an audio file holds")
             if value:
                 setattr(file, key, value)

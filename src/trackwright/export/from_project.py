@@ -65,7 +65,8 @@ from trackwright.produce.production import MIDI_PREFIX
 from trackwright.progress import ProgressCallback, ignore_progress
 from trackwright.project import Project, Recipe, RenderResult
 from trackwright.project.roles import project_roles
-from trackwright.score.symbolic import Key
+from trackwright.score.symbolic import MODES, Key
+from trackwright.sqlite import connection
 
 #: What ``export --to`` takes for a project.
 PROJECT_FORMATS = ("dawproject", "reaper", "musicxml")
@@ -91,13 +92,11 @@ def key_from_name(tonic: str, mode: str) -> Key | None:
     found = re.fullmatch(r"([A-Ga-g])([#b♯♭]*)", tonic.strip())
     if found is None:
         return None
-    pitch = _LETTERS[found.group(1).upper()] + sum(1 if c in "#♯" else -1 for c in found.group(2))
-    try:
-        key = Key(pitch % 12, mode.strip().lower())
-        key.scale  # noqa: B018 - an unknown mode fails here
-    except KeyError:
+    name = mode.strip().lower()
+    if name not in MODES:
         return None
-    return key
+    pitch = _LETTERS[found.group(1).upper()] + sum(1 if c in "#♯" else -1 for c in found.group(2))
+    return Key(pitch % 12, name)
 
 
 def file_stem(title: str) -> str:
@@ -216,7 +215,7 @@ def _comments(folder: Path, version: int, warnings: list[str]) -> list[Marker]:
     if not path.is_file():
         return []
     try:
-        with sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True) as con:
+        with connection(f"{path.resolve().as_uri()}?mode=ro", uri=True) as con:
             rows = con.execute("SELECT id, start_s, author, body, state FROM comments WHERE version = ? AND "
                                "parent_id IS NULL ORDER BY start_s, id", (version,)).fetchall()
             replies = dict(con.execute("SELECT parent_id, COUNT(*) FROM comments WHERE parent_id IS NOT NULL "

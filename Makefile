@@ -4,7 +4,7 @@
 #   make test    system packages + .venv, then the test suite (pytest -n auto)
 #   make bench   the same set-up plus the `bench` extra, then bench/bench.py and bench/bench_analysis.py
 #
-# Variables: PYTHON (interpreter for the venv), PYTEST_ARGS, BENCH_ARGS, DEMO_DIR,
+# Variables: PYTHON (interpreter for the venv), PYTEST_ARGS, BENCH_ARGS, REALMIX_ARGS, DEMO_DIR,
 # EXTRA_SYSDEPS (more Debian packages to require).
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
@@ -19,6 +19,7 @@ EXTRA_SYSDEPS ?=
 DEMO_DIR ?= demo-out
 PYTEST_ARGS ?=
 BENCH_ARGS ?=
+REALMIX_ARGS ?=
 
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
@@ -105,6 +106,7 @@ bench: sysdeps install $(BENCH_STAMP)
 	$(VENV_PY) bench/bench_produce_a.py
 	$(VENV_PY) bench/bench_review.py
 	$(VENV_PY) bench/bench_compose.py
+	$(VENV_PY) bench/bench_realmix.py $(REALMIX_ARGS)
 
 # The review page's JavaScript (wavesurfer.js, pinned in review-frontend/package-lock.json) is
 # vendored into src/trackwright/review/static/vendor/ and committed (~75 kB), so install, test and

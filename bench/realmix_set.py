@@ -19,8 +19,9 @@ Sources (all Debian packages, fetched with ``apt-get download`` + ``dpkg -x`` in
   guitar) + ``guitar.ogg`` (lead guitar) + ``notes.mid`` (the game's chart: the expert
   difficulty, notes 96–100 = the five fret buttons, is kept; it is a rhythm chart, not pitches).
 * ``lmms-common`` demo projects, rendered headless with ``lmms render`` (the mix) and
-  ``lmms rendertracks`` (each track solo), over a loop window set in the project so that the
-  render stays short; MIDI from the project's own note data (song-level instrument tracks;
+  ``lmms rendertracks`` (each track solo) of the project with its clips after the window removed
+  (so the render stops there; ``-l`` does not limit a render to the loop markers), then cut to
+  the window; MIDI from the project's own note data (song-level instrument tracks;
   beat/bassline patterns are not exported).
 * tracker modules (``pingus-data`` .it, ``tecnoballz-data`` .mod, ``monsterz-data`` .s3m),
   rendered with libxmp (ctypes): the mix once, then each channel alone; channels are grouped by
@@ -75,11 +76,12 @@ SPLIT_FILE = Path(__file__).resolve().parent / "realmix_split.json"
 SPLIT_SEED = 15
 RATE = 44100
 #: Bump when the way a song is built changes: cached songs of another version are rebuilt.
-BUILD_VERSION = 2
+BUILD_VERSION = 3
 
 ROLES = ("vocals", "lead", "drums", "bass", "guitar", "keys", "strings", "pad", "fx", "other")
 #: Keyword → role, checked in order (drums before bass, so "bassdrum" is drums).
 _ROLE_WORDS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("fx", ("fx", "sweep", "riser", "alien", "ufo", "buzz", "wind", "impact")),
     ("drums", ("kick", "kik", "bassdrum", "bass drum", "bd ", "snare", "snr", "hihat", "hi-hat", "hihhat", "hat",
                " hh", "tom", "crash", "ride", "cymbal", "clap", "perc", "drum", "cowbell", "shaker", "tamb", "rim",
                "kit", ".ds ")),
@@ -90,7 +92,7 @@ _ROLE_WORDS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("strings", ("string", "violin", "cello", "viola", "orch")),
     ("pad", ("pad",)),
     ("lead", ("lead", "flute", "sax", "trumpet", "horn", "brass", "solo", "pluck", "synth")),
-    ("fx", ("fx", "noise", "sweep", "riser", "alien", "ufo", "buzz", "wind", "impact")),
+    ("fx", ("noise",)),
 )
 
 
@@ -327,12 +329,11 @@ def build_lmms(song: Song, excerpt_s: float) -> Built:
         files += [str(shared)]
         tool = "shared/audio render (lmms rendertracks, solo per track) + mix.ogg"
     else:
-        timeline = root.find("song/timeline")
-        if timeline is None:
-            timeline = ET.SubElement(root.find("song"), "timeline")
-        timeline.set("lp0pos", str(start_tick))
-        timeline.set("lp1pos", str(end_tick))
-        timeline.set("lpstate", "1")
+        # the song ends with the window: later clips go (lmms renders to the last clip's end)
+        for parent in root.iter():
+            for clip in [c for c in parent if c.tag in ("pattern", "bbtco", "automationpattern", "sampletco")]:
+                if int(clip.get("pos", "0")) >= end_tick and parent.tag == "track":
+                    parent.remove(clip)
         with tempfile.TemporaryDirectory(dir=OUT) as tmp:
             work = Path(tmp)
             mmp = work / "project.mmp"
@@ -340,20 +341,22 @@ def build_lmms(song: Song, excerpt_s: float) -> Built:
             (work / "tracks").mkdir()
             limit = 60.0 + 20.0 * excerpt_s
             for take in ("mix.wav", "mix_again.wav"):
-                run(["lmms", "--allowroot", "render", str(mmp), "-l", "-f", "wav", "-a", "-o", str(work / take)],
+                run(["lmms", "--allowroot", "render", str(mmp), "-f", "wav", "-a", "-o", str(work / take)],
                     timeout_s=limit)
-            run(["lmms", "--allowroot", "rendertracks", str(mmp), "-l", "-f", "wav", "-a", "-o", str(work / "tracks") + "/"],
+            run(["lmms", "--allowroot", "rendertracks", str(mmp), "-f", "wav", "-a", "-o", str(work / "tracks") + "/"],
                 timeout_s=limit * 4)
-            mix = load(work / "mix.wav")
-            again = load(work / "mix_again.wav")
+            a, b = int(start_bar * bar_s * RATE), int((start_bar + bars) * bar_s * RATE)
+            mix = load(work / "mix.wav")[:, a:b]
+            again = load(work / "mix_again.wav")[:, a:b]
             n = min(mix.shape[1], again.shape[1])
             repeat_db = round(level_db(mix[:, :n] - again[:, :n]) - level_db(mix[:, :n]), 2)
             stems_raw = {}
             for path in sorted((work / "tracks").glob("*.wav"), key=lambda p: int(p.name.split("_")[0])):
-                stems_raw[re.sub(r"^\d+_", "", path.stem).removesuffix(".ogg").removesuffix(".wav")] = load(path)
-        tool = ("lmms render -l / rendertracks -l (32-bit float), loop window set in the project; "
+                stems_raw[re.sub(r"^\d+_", "", path.stem).removesuffix(".ogg").removesuffix(".wav")] = load(path)[:, a:b]
+        tool = ("lmms render / rendertracks (32-bit float) of the project cut after the window; "
                 f"two renders of the mix differ by {repeat_db} dB re the mix (the floor of any stems-sum residual)")
-    frames = min([mix.shape[1], *(s.shape[1] for s in stems_raw.values())])
+    frames = mix.shape[1]  # a track that ends early is padded with silence
+    stems_raw = {k: np.pad(v[:, :frames], ((0, 0), (0, frames - min(frames, v.shape[1])))) for k, v in stems_raw.items()}
     taken: set[str] = set()
     stems: dict[str, np.ndarray] = {}
     renamed: dict[str, str] = {}

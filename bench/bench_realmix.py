@@ -62,6 +62,9 @@ PRESETS = {"guitar": "gm:30", "bass": "gm:33", "keys": "piano", "strings": "gm:4
            "pad": "pad", "drums": "drums", "vocals": "gm:52", "fx": "gm:99", "other": "gm:0"}
 #: Which part to replace first, by role.
 REPLACE_ORDER = ("guitar", "lead", "keys", "strings", "bass", "pad", "vocals", "other", "fx", "drums")
+#: A stem quieter than this (RMS, dBFS) is not chosen for replacement: its level and its trace in
+#: the output cannot be measured.
+MIN_REPLACE_DBFS = -45.0
 GOALS = {"band_db": 3.0, "side_mid_db": 2.0, "limiting_db": 3.0, "replace_lu": 1.0}
 
 
@@ -200,8 +203,10 @@ def step_mix(song: Path, record: dict, project: Path, style: str, reference: dic
 
 
 def choose_replacement(record: dict) -> str | None:
-    """The stem to rebuild from MIDI: one with a MIDI part, by role preference, then loudest."""
-    candidates = [n for n in record["midi_parts"] if n in record["stems"]]
+    """The stem to rebuild from MIDI: one with a MIDI part and audible in the excerpt (RMS above
+    ``MIN_REPLACE_DBFS``), by role preference, then loudest."""
+    candidates = [n for n in record["midi_parts"]
+                  if n in record["stems"] and record["stems"][n]["level_dbfs"] > MIN_REPLACE_DBFS]
     if not candidates:
         return None
     return min(candidates, key=lambda n: (REPLACE_ORDER.index(record["stems"][n]["role"]),

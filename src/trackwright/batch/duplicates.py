@@ -7,22 +7,22 @@ Three stages, each cheaper per pair than the next and run on fewer pairs:
    :data:`PCA_DIMS` directions in which the catalogue's windows differ most), then hashed by
    random hyperplanes (SimHash: a bit per hyperplane, the sign of the projection) into
    :data:`BANDS` bands of :data:`BITS` bits. For two windows at angle θ a band agrees with
-   probability ``(1 − θ/π)^BITS``: copies share many bands, unrelated windows almost never one.
-   Tracks sharing at least :data:`MIN_HITS` (band, bucket) cells are *candidates*. The index is
-   sorted arrays, one band at a time: O(windows × bands × log windows) time, O(windows) memory;
-   a bucket of more than :data:`BUCKET_CAP` tracks (a sound every catalogue has) is skipped, so
-   no bucket can make the cost quadratic.
+   probability ``(1 − θ/π)^BITS``: a window and its copy share many bands, two unrelated windows
+   seldom one. Two tracks are *candidates* when some pair of their windows shares at least
+   :data:`MIN_HITS` bands. The index is sorted arrays, one band at a time: O(windows × bands ×
+   log windows) time, O(windows) memory; a bucket of more than :data:`BUCKET_CAP` windows (a
+   sound every catalogue has) is skipped, so no bucket can make the cost quadratic.
 2. **Prefilter**: the best cosine between the two tracks' whitened windows must reach
    :data:`PREFILTER_COSINE` (microseconds per pair).
 3. **Verification** (:func:`match_score`): the two chroma sequences, each centred on its own mean
    pitch-class profile, are cross-correlated at every time lag (FFT) and pitch shift up to
    ±:data:`MAX_SHIFT_SEMITONES`; the score is the best mean frame cosine over an overlap that
-   covers :data:`MIN_COVERAGE` of the shorter track. On the development split copies score ≥ 0.77 and different
-   drafts of one prompt (same key, tempo and style) ≤ 0.38; pairs at or over
-   :data:`MATCH_SCORE` are duplicates.
+   covers :data:`MIN_COVERAGE` of the shorter track. On the development split copies score
+   ≥ 0.89 and different pieces — drafts of one prompt too (same key, tempo and style) — ≤ 0.27;
+   pairs at or over :data:`MATCH_SCORE` are duplicates.
 
 Groups are the connected components of the verified pairs (union–find). Catalogues of at most
-:data:`EXACT_LIMIT` tracks skip stages 1–2 and verify every pair.
+:data:`EXACT_LIMIT` tracks (or :data:`MIN_INDEX_WINDOWS` windows) skip stages 1–2 and verify every pair.
 """
 
 from __future__ import annotations
@@ -33,6 +33,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from trackwright.batch.fingerprint import (
     EMBEDDING_DIMS,
@@ -41,10 +42,10 @@ from trackwright.batch.fingerprint import (
     Fingerprint,
 )
 
-PCA_DIMS = 16
+PCA_DIMS = 24
 BITS = 24
 BANDS = 128
-MIN_HITS = 2
+MIN_HITS = 3
 BUCKET_CAP = 64
 PREFILTER_COSINE = 0.5
 MAX_SHIFT_SEMITONES = 2
@@ -53,6 +54,8 @@ MIN_OVERLAP_S = MIN_AUDIBLE_S
 MIN_COVERAGE = 0.75
 MATCH_SCORE = 0.6
 EXACT_LIMIT = 64
+#: Fewer windows than this cannot estimate the whitening: every pair is verified instead.
+MIN_INDEX_WINDOWS = 10 * PCA_DIMS
 #: At most this many tracks' windows estimate the catalogue's mean and spread.
 STATS_SAMPLE = 4000
 SEED = 20261203
@@ -186,9 +189,9 @@ class SimHashIndex:
     bits, bands : int
         Bits per band and number of bands.
     bucket_cap : int
-        Buckets holding more tracks than this are ignored when pairs are read out.
+        Buckets holding more windows than this are ignored when pairs are read out.
     min_hits : int
-        A pair of tracks is a candidate when it shares at least this many (band, bucket) cells.
+        A pair of tracks is a candidate when one pair of their windows shares at least this many bands.
     seed : int
         Seed of the hyperplanes (the same seed, the same buckets).
     """
@@ -215,35 +218,40 @@ class SimHashIndex:
         return int(sum(len(v) for v in self._vectors))
 
     def candidate_pairs(self) -> tuple[list[tuple[int, int]], int]:
-        """(pairs (a < b) of tracks sharing at least ``min_hits`` buckets of at most ``bucket_cap``
-        tracks, sorted; the number of buckets skipped as too full)."""
+        """(pairs (a < b) of tracks with a pair of windows sharing at least ``min_hits`` buckets, sorted;
+        the number of buckets skipped as holding more than ``bucket_cap`` windows).
+
+        Hits are counted per *window pair*: two copies have windows that agree almost everywhere, so
+        some pair of them shares many bands, while two unrelated songs only ever share a band here
+        and there between different pairs of windows.
+        """
         if not self._vectors:
             return [], 0
         vectors = np.concatenate(self._vectors)
         owners = np.concatenate(self._owners)
-        count = int(owners.max()) + 1
-        hits: list[np.ndarray] = []
+        windows, tracks = len(vectors), int(owners.max()) + 1
+        keys: list[np.ndarray] = []
         skipped = 0
-        pairs_of: dict[int, tuple[np.ndarray, np.ndarray]] = {}
         for band in range(self.bands):
             codes = (vectors @ self.planes[band] > 0).astype(np.int64) @ self._weights
-            keyed = np.unique(codes * count + owners)          # one entry per (bucket, track)
-            bucket, track = keyed // count, keyed % count
-            starts = np.flatnonzero(np.r_[True, bucket[1:] != bucket[:-1]])
-            sizes = np.diff(np.r_[starts, len(bucket)])
+            order = np.argsort(codes, kind="stable")
+            ordered = codes[order]
+            starts = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]])
+            sizes = np.diff(np.r_[starts, windows])
             skipped += int(np.count_nonzero(sizes > self.bucket_cap))
-            shared = (sizes > 1) & (sizes <= self.bucket_cap)
-            for start, size in zip(starts[shared].tolist(), sizes[shared].tolist()):
-                members = track[start: start + size]
-                if size not in pairs_of:
-                    pairs_of[size] = np.triu_indices(size, 1)
-                a, b = pairs_of[size]
-                hits.append(members[a] * count + members[b])
-        if not hits:
+            for size in np.unique(sizes[(sizes > 1) & (sizes <= self.bucket_cap)]).tolist():
+                members = order[starts[sizes == size][:, None] + np.arange(size)]  # buckets × size window ids
+                first, second = np.triu_indices(size, 1)
+                a, b = members[:, first].ravel(), members[:, second].ravel()
+                other = owners[a] != owners[b]
+                keys.append(np.minimum(a, b)[other] * windows + np.maximum(a, b)[other])
+        if not keys:
             return [], skipped
-        pairs, times = np.unique(np.concatenate(hits), return_counts=True)
-        chosen = pairs[times >= self.min_hits]
-        return [(int(p // count), int(p % count)) for p in chosen], skipped
+        pairs, hits = np.unique(np.concatenate(keys), return_counts=True)
+        strong = pairs[hits >= self.min_hits]
+        a, b = owners[strong // windows], owners[strong % windows]
+        chosen = np.unique(np.minimum(a, b) * tracks + np.maximum(a, b))
+        return [(int(p // tracks), int(p % tracks)) for p in chosen], skipped
 
 
 class _UnionFind:
@@ -275,7 +283,7 @@ def find_duplicates(embeddings: Sequence[np.ndarray], load: Callable[[int], Fing
         ``load(index) -> Fingerprint``: the full fingerprint of a track, read only for the pairs
         that reach verification.
     exact_limit : int
-        Up to this many tracks every pair is verified (no index).
+        Up to this many tracks (or fewer than :data:`MIN_INDEX_WINDOWS` windows) every pair is verified.
     match_threshold : float
         Verification score at or over which a pair is a duplicate.
 
@@ -284,11 +292,22 @@ def find_duplicates(embeddings: Sequence[np.ndarray], load: Callable[[int], Fing
     DuplicateReport
         ``stats`` holds ``tracks``, ``windows``, ``candidates``, ``prefiltered``, ``verified``,
         ``matches``, ``skipped_buckets`` and the seconds spent in ``index_s`` and ``verify_s``.
+
+    Notes
+    -----
+    Runs with one BLAS thread: its matrices are small, and a multi-threaded BLAS on a busy
+    machine made the same work 20–30 times slower here.
     """
+    with threadpool_limits(limits=1, user_api="blas"):
+        return _find_duplicates(embeddings, load, exact_limit, match_threshold)
+
+
+def _find_duplicates(embeddings: Sequence[np.ndarray], load: Callable[[int], Fingerprint], exact_limit: int,
+                     match_threshold: float) -> DuplicateReport:
     count = len(embeddings)
     started = time.perf_counter()
     stats: dict[str, Any] = {"tracks": count, "windows": int(sum(len(e) for e in embeddings)), "skipped_buckets": 0}
-    if count <= exact_limit:
+    if count <= exact_limit or stats["windows"] < MIN_INDEX_WINDOWS:
         present = [i for i in range(count) if len(embeddings[i])]
         pairs = [(a, b) for i, a in enumerate(present) for b in present[i + 1:]]
         stats["candidates"] = stats["prefiltered"] = len(pairs)

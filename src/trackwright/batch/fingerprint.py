@@ -7,14 +7,14 @@ Conventions
   the bins between 80 Hz and 2 kHz summed per pitch class (12 × frames), compressed by a fourth
   root and scaled to unit length per frame. Frames more than :data:`SILENCE_DB` under the
   loudest are silent (all zero). Stored as ``uint8`` (0–255 for 0–1): 12 bytes per 250 ms,
-  about 8.6 kB for a 3-minute song.
+  about 8.6 kB for a 3-minute song (the embeddings add about 19 kB).
 * **Window embeddings** (what the index hashes): for every 16 s window (64 frames) every 4 s,
   the magnitude of the chroma patch's 2-D Fourier transform (after Bertin-Mahieux and Ellis,
   "Large-scale cover song recognition using the 2D Fourier transform magnitude", ISMIR 2012):
   the pitch axis's magnitude does not change when the music is transposed (a circular shift of
-  the pitch classes), and the time axis's barely changes when the window slides a little. Its
-  low-modulation corner (pitch bins 0–6 × time bins 0–16, without the DC term), log-compressed:
-  :data:`EMBEDDING_DIMS` numbers per window, ``float16``.
+  the pitch classes), and the time axis's barely changes when the window slides a little. Pitch
+  bins 0–6 (the rest mirror them) × time bins 0–32 (harmonic rhythm up to 2 Hz), without the DC
+  term, log-compressed: :data:`EMBEDDING_DIMS` numbers per window, ``float16``.
 * What the fingerprint ignores by construction: gain (unit-length frames), sample rate and
   codec (a 2 kHz band and a 250 ms grid, far from codec artefacts), transposition (pitch
   classes rotate; the embedding is rotation-invariant, the verification tries ±2 semitones),
@@ -43,7 +43,7 @@ LOW_HZ, HIGH_HZ = 80.0, 2000.0
 SILENCE_DB = 40.0
 WINDOW_FRAMES = 64
 WINDOW_HOP_FRAMES = 16
-PITCH_BINS, TIME_BINS = 7, 17
+PITCH_BINS, TIME_BINS = 7, 33
 EMBEDDING_DIMS = PITCH_BINS * TIME_BINS - 1
 #: A window with more silent frames than this share gets no embedding.
 MAX_SILENT_SHARE = 0.5
@@ -53,16 +53,23 @@ MIN_AUDIBLE_S = 8.0
 
 
 def _pitch_class_matrix() -> np.ndarray:
+    """Bins → pitch classes, weighted by a raised-cosine taper over the band's lowest and highest
+    octaves (in log frequency), so a note transposed across an edge fades rather than jumps."""
     freqs = np.fft.rfftfreq(FFT_SIZE, 1.0 / ANALYSIS_RATE_HZ)
     band = np.flatnonzero((freqs >= LOW_HZ) & (freqs <= HIGH_HZ))
+    octaves = np.log2(freqs[band] / LOW_HZ)
+    span = np.log2(HIGH_HZ / LOW_HZ)
+    edge = np.clip(np.minimum(octaves, span - octaves), 0.0, 1.0)
     classes = np.round(69 + 12 * np.log2(freqs[band] / 440.0)).astype(int) % 12
     matrix = np.zeros((12, freqs.size), dtype=np.float32)
-    matrix[classes, band] = 1.0
+    matrix[classes, band] = 0.5 - 0.5 * np.cos(np.pi * edge)
     return matrix
 
 
 _PITCH_CLASSES = _pitch_class_matrix()
 _WINDOW = np.hanning(FFT_SIZE).astype(np.float32)
+#: A Hann taper over each 16 s window: what enters or leaves at its edges changes its spectrum little.
+_TAPER = np.hanning(WINDOW_FRAMES + 2)[1:-1].astype(np.float32)
 
 
 @dataclass(frozen=True)
@@ -138,7 +145,8 @@ def window_embeddings(frames: np.ndarray) -> np.ndarray:
         silent = 1.0 - audible[start: start + min(WINDOW_FRAMES, count - start)].mean() if start < count else 1.0
         if silent > MAX_SILENT_SHARE:
             continue
-        magnitude = np.abs(np.fft.fft2(frames[:, start: start + WINDOW_FRAMES]))[:PITCH_BINS, :TIME_BINS]
+        patch = frames[:, start: start + WINDOW_FRAMES] * _TAPER
+        magnitude = np.abs(np.fft.fft2(patch))[:PITCH_BINS, :TIME_BINS]
         rows.append(np.log1p(magnitude).ravel()[1:])
     return np.asarray(rows, dtype=np.float32).reshape(len(rows), EMBEDDING_DIMS)
 

@@ -257,9 +257,10 @@ def _silence(facts: QcFacts, rules: QcRules) -> list[Reason]:
         out.append(Reason("gap", NEEDS_WORK, f"a {facts.longest_gap_s:.1f} s silence inside the track (a dropout or "
                           "a generator's stall?)", {"longest_gap_s": round(facts.longest_gap_s, 2)}))
     if facts.end_level_db is not None and facts.end_level_db > -rules.abrupt_end_within_db:
-        out.append(Reason("truncated_ending", NEEDS_WORK, f"ends abruptly: the last 50 ms are still "
-                          f"{facts.end_level_db:+.1f} dB from the body level (a cut, not an ending); fit it to a "
-                          "natural ending or fade it (trackwright fit)", {"end_level_db": round(facts.end_level_db, 1)}))
+        out.append(Reason("truncated_ending", NEEDS_WORK, f"ends abruptly: the last 50 ms play at "
+                          f"{facts.end_level_db:+.1f} dB against the body of the track (a cut, not an ending); fit "
+                          "it to a natural ending or fade it (trackwright fit)",
+                          {"end_level_db": round(facts.end_level_db, 1)}))
     return out
 
 

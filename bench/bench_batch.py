@@ -40,7 +40,7 @@ from batch_corpus import build_corpus
 from trackwright.batch import run_batch
 from trackwright.batch.duplicates import find_duplicates
 from trackwright.batch.fingerprint import FRAME_RATE_HZ, Fingerprint, window_embeddings
-from trackwright.batch.memory import STEP_MIB_PER_AUDIO_S, WORKER_BASE_MIB
+from trackwright.batch.memory import STEP_MEMORY, WORKER_BASE_MIB
 
 PARTS = ("memory", "local", "ray", "kill", "dups", "index", "cost")
 PER_TRACK_FILES = ("analysis.json", "report.html", "qc.json", "fingerprint.npz", "steps/analyze.json",
@@ -109,7 +109,8 @@ def bench_memory(corpus: Path, out: Path) -> None:
                        round(peaks[60.0][0]), "peak_60s": round(peaks[60.0][1]), "peak_150s": round(peaks[150.0][1])}
         print(f"  {step:8s} 60 s: {peaks[60.0][1]:6.0f} MiB  150 s: {peaks[150.0][1]:6.0f} MiB  → "
               f"{slope:.2f} MiB/s + {intercept:.0f} MiB (imports {peaks[60.0][0]:.0f} MiB); "
-              f"memory.py assumes {STEP_MIB_PER_AUDIO_S[step]} MiB/s + {WORKER_BASE_MIB:.0f}")
+              f"memory.py assumes {STEP_MEMORY[step][1]} MiB/s + {STEP_MEMORY[step][0]:.0f} MiB, at least "
+              f"{WORKER_BASE_MIB:.0f}")
     RESULTS["memory"] = table
 
 

@@ -22,6 +22,7 @@ from trackwright.batch import BatchSettings, QcRules, TrackJob, run_batch
 from trackwright.batch.fingerprint import Fingerprint
 from trackwright.batch.inputs import gather_inputs
 from trackwright.batch.local import run_local
+from trackwright.batch.memory import WORKER_BASE_MIB, plan_workers, worker_peak_mib
 
 SRC = Path(__file__).resolve().parents[1] / "src"
 
@@ -195,3 +196,15 @@ def test_the_command_line(drafts: Path, tmp_path: Path, capsys: pytest.CaptureFi
                                    "master, deliver\n"
     code, _, stderr = run(capsys, "batch", drafts / "verse.wav", "-o", out, "--do", "master")
     assert code == 1 and "needs --target" in stderr and stderr.count("\n") == 1
+
+
+def test_the_pool_is_sized_by_cores_tracks_and_the_memory_the_longest_file_needs() -> None:
+    short, long_ = worker_peak_mib(["analyze"], 30.0), worker_peak_mib(["analyze", "master"], 600.0)
+    assert short == WORKER_BASE_MIB and long_ == pytest.approx(210 + 2.7 * 600)
+    assert worker_peak_mib(["master"], 600.0, samples_per_s=96_000 * 2) == pytest.approx(210 + 2 * 2.7 * 600)
+    assert plan_workers(tracks=500, worker_mib=short, available_mib=64_000, cores=16).workers == 16
+    assert plan_workers(tracks=3, worker_mib=short, available_mib=64_000, cores=16).workers == 3
+    tight = plan_workers(tracks=500, worker_mib=long_, available_mib=8_000, cores=16)
+    assert (tight.workers, tight.limit) == (int(8_000 * 0.8 // long_), "memory") and tight.workers == 3
+    assert plan_workers(tracks=500, worker_mib=long_, available_mib=500, cores=16).workers == 1
+    assert plan_workers(tracks=500, worker_mib=long_, requested=5, available_mib=500).workers == 5

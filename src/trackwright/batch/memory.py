@@ -1,10 +1,11 @@
 """How many tracks a machine can work on at once without running out of memory.
 
-Each worker process holds one track at a time. Its peak memory is a fixed part (Python, NumPy,
-SciPy, librosa and pedalboard loaded: :data:`WORKER_BASE_MIB`) plus, for the step it is in, a
-part proportional to the length of the audio (:data:`STEP_MIB_PER_AUDIO_S`, measured as peak RSS
-on this project's machines by ``bench/bench_batch.py`` for 44.1–48 kHz stereo; a higher rate
-or more channels scale it). A batch sizes its pool for the longest file it has to process:
+Each worker process holds one track at a time. Its peak memory is the larger of what the imports
+take (Python, NumPy, SciPy, librosa, pedalboard: :data:`WORKER_BASE_MIB`) and, for the step it
+is in, a fixed part plus a part proportional to the length of the audio
+(:data:`STEP_MEMORY`: peak RSS of one process measured by ``bench/bench_batch.py`` on 60 s and
+150 s of 44.1 kHz stereo; a higher rate or more channels scale the proportional part). A batch
+sizes its pool for the longest file it has to process:
 ``workers = min(cores, tracks, usable memory // worker peak)``.
 """
 
@@ -15,10 +16,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-#: Peak RSS of a worker with trackwright imported and a short track done, MiB.
+#: Peak RSS of a worker process with trackwright's steps imported, MiB.
 WORKER_BASE_MIB = 300.0
-#: Extra peak RSS per second of 48 kHz stereo audio, MiB, by step (measured: bench_batch.py).
-STEP_MIB_PER_AUDIO_S = {"analyze": 1.4, "qc": 0.0, "master": 2.4, "deliver": 5.0}
+#: Per step: (fixed MiB, MiB per second of 44.1–48 kHz stereo audio) of a worker's peak RSS,
+#: measured by bench/bench_batch.py (analyze includes the QC facts and the fingerprint).
+STEP_MEMORY = {"analyze": (240.0, 1.1), "qc": (0.0, 0.0), "master": (210.0, 2.7), "deliver": (420.0, 5.2)}
 #: Share of the available memory a batch plans to use (the rest is for the system and the driver).
 USABLE_SHARE = 0.8
 _REFERENCE_SAMPLES_PER_S = 48_000 * 2
@@ -44,8 +46,9 @@ def worker_peak_mib(steps: Iterable[str], longest_s: float, samples_per_s: float
     """Estimated peak memory of one worker, MiB, doing ``steps`` on a file of ``longest_s`` seconds
     with ``samples_per_s`` samples per second (rate × channels)."""
     scale = max(1.0, samples_per_s / _REFERENCE_SAMPLES_PER_S)
-    per_second = max((STEP_MIB_PER_AUDIO_S.get(step, 0.0) for step in steps), default=0.0)
-    return WORKER_BASE_MIB + per_second * max(longest_s, 0.0) * scale
+    peaks = [fixed + per_second * max(longest_s, 0.0) * scale
+             for fixed, per_second in (STEP_MEMORY.get(step, (0.0, 0.0)) for step in steps)]
+    return max([WORKER_BASE_MIB, *peaks])
 
 
 def available_memory_mib() -> float | None:

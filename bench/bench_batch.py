@@ -35,7 +35,7 @@ import numpy as np
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from batch_corpus import build_corpus
+from batch_corpus import build_corpus, shared_audio
 
 from trackwright.batch import run_batch
 from trackwright.batch.duplicates import find_duplicates
@@ -196,10 +196,15 @@ def _kill_after(command: list[str], target: Path, done_records: int) -> tuple[in
         time.sleep(0.1)
     os.kill(process.pid, signal.SIGKILL)  # the driver only: its workers must die with it
     process.wait()
-    time.sleep(1.0)
-    orphans = subprocess.run(["pgrep", "-g", str(process.pid)], capture_output=True, text=True,
-                             check=False).stdout.split()
-    return len(orphans), time.perf_counter() - start
+    seconds = time.perf_counter() - start
+    for _ in range(50):  # live (not zombie) processes left in the batch's process group
+        states = subprocess.run(["ps", "-o", "stat=", "-g", str(process.pid)], capture_output=True, text=True,
+                                check=False).stdout.split()
+        orphans = [s for s in states if not s.startswith("Z")]
+        if not orphans:
+            break
+        time.sleep(0.1)
+    return len(orphans), seconds
 
 
 def _snapshot(target: Path) -> dict[str, int]:
@@ -304,10 +309,13 @@ def _synthetic_frames(rng: np.random.Generator, seconds: float) -> np.ndarray:
 
 
 def _copy(rng: np.random.Generator, frames: np.ndarray) -> np.ndarray:
+    """A planted copy: up to a sixth trimmed off each end (any frame offset), transposed −1, 0 or +1
+    semitone, and noise whose effect on the windows is a little harsher than the real copies' of the
+    dev split (best window cosine: median 0.973 and 10th percentile 0.930 against 0.987 and 0.952)."""
     start = int(rng.integers(0, frames.shape[1] // 6))
     end = frames.shape[1] - int(rng.integers(0, frames.shape[1] // 6))
     copy = np.roll(frames[:, start:end], int(rng.choice([-1, 0, 1])), axis=0)
-    copy = copy + rng.random(copy.shape, dtype=np.float32) * 0.15
+    copy = copy + rng.random(copy.shape, dtype=np.float32) * 0.05
     return copy / np.linalg.norm(copy, axis=0, keepdims=True)
 
 
@@ -374,7 +382,13 @@ def main() -> int:
     if previous.exists():  # parts not rerun keep their last figures (the cost part reads the local one)
         RESULTS.update(json.loads(previous.read_text()))
     corpus = args.out / "corpus"
-    truth = build_corpus(corpus) if set(parts) - {"index", "cost"} else {}
+    truth: dict[str, dict[str, str]] = {}
+    if set(parts) - {"index", "cost"}:
+        if shared_audio() is None:
+            print("no /work/shared/audio here: only the index part runs (it needs no audio)")
+            parts = [p for p in parts if p == "index"]
+        else:
+            truth = build_corpus(corpus)
     print(f"corpus: {len(truth)} tracks in {corpus}; {os.cpu_count()} cores; peak RSS so far "
           f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB")
     steps = {"memory": lambda: bench_memory(corpus, args.out), "local": lambda: bench_local(corpus, args.out),

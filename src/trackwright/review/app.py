@@ -92,6 +92,36 @@ class ReviewRoom:
         return sign_token(self.store.secret, self.store.project_id, "owner", lifetime_s=lifetime_s,
                           name=default_author())
 
+    def verify(self, token: str | None) -> Grant:
+        """The :class:`Grant` a token carries (AccessError when it opens nothing here)."""
+        return verify_token(self.store.secret, self.store.project_id, token)
+
+    def grant(self, request: Request) -> Grant:
+        """The grant of a request's ``Authorization: Bearer`` token, else of its cookie."""
+        header = request.headers.get("authorization", "")
+        token = header[7:].strip() if header.lower().startswith("bearer ") else request.cookies.get(COOKIE)
+        return self.verify(token)
+
+    def requires(self, role: str) -> Any:
+        """A FastAPI dependency: the request's grant, refused (403) when weaker than ``role``."""
+        def check(request: Request) -> Grant:
+            found = self.grant(request)
+            if not found.allows(role):
+                raise AccessError(f"a {found.role} cannot do this (needs {role})", status=403)
+            return found
+        return Depends(check)
+
+    def version_number(self, number: int) -> int:
+        """``number`` when the project has that version, else AccessError 404."""
+        if number not in {v.number for v in self.project.versions()}:
+            raise AccessError(f"no version {number}", status=404)
+        return number
+
+    @staticmethod
+    def author(found: Grant, given: str | None = None) -> str:
+        """Who a request acts as: the link's name, else the name given, else the role."""
+        return found.name or " ".join((given or "").split()) or found.role
+
 
 class CommentIn(BaseModel):
     """A new comment or reply (times in seconds)."""
@@ -156,7 +186,7 @@ def create_app(project: str | os.PathLike[str] | Project, *, revise: NoteEngine 
     store = ReviewStore(project.path)
     room = ReviewRoom(project, store, JobRunner(project, store, revise=revise), int(max_upload_bytes),
                       _static_files())
-    secret, project_id = store.secret, store.project_id
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:  # noqa: ARG001
         yield
@@ -164,6 +194,15 @@ def create_app(project: str | os.PathLike[str] | Project, *, revise: NoteEngine 
 
     app = FastAPI(title="trackwright review", docs_url=None, redoc_url=None, openapi_url=None, lifespan=lifespan)
     app.state.room = room
+    for add_routes in (_add_handlers, _add_page_routes, _add_media_routes, _add_comment_routes, _add_job_routes,
+                       _add_share_routes, _add_upload_routes):
+        add_routes(app, room)
+    return app
+
+
+def _add_handlers(app: FastAPI, room: ReviewRoom) -> None:
+    """Security headers on every response; access and user errors as JSON with their status."""
+    project_path = str(room.project.path)
 
     @app.middleware("http")
     async def _headers(request: Request, call_next):  # noqa: ANN001, ANN202 - FastAPI middleware
@@ -177,45 +216,31 @@ def create_app(project: str | os.PathLike[str] | Project, *, revise: NoteEngine 
 
     @app.exception_handler(TrackwrightError)
     async def _user_error(request: Request, err: TrackwrightError) -> Response:  # noqa: ARG001
-        return JSONResponse({"detail": str(err).replace(str(project.path), "PROJECT")}, status_code=400)
+        return JSONResponse({"detail": str(err).replace(project_path, "PROJECT")}, status_code=400)
 
-    def grant(request: Request) -> Grant:
-        header = request.headers.get("authorization", "")
-        token = header[7:].strip() if header.lower().startswith("bearer ") else request.cookies.get(COOKIE)
-        return verify_token(secret, project_id, token)
 
-    def needs(role: str):  # noqa: ANN202 - a FastAPI dependency
-        def check(request: Request) -> Grant:
-            found = grant(request)
-            if not found.allows(role):
-                raise AccessError(f"a {found.role} cannot do this (needs {role})", status=403)
-            return found
-        return check
+def _unauthorised_page(err: AccessError) -> HTMLResponse:
+    return HTMLResponse(f"<!doctype html><title>trackwright review</title><p>{err}</p>", status_code=401)
 
-    viewer, commenter, approver, owner = (Depends(needs(role)) for role in ROLES)
 
-    def version_number(number: int) -> int:
-        if number not in {v.number for v in project.versions()}:
-            raise AccessError(f"no version {number}", status=404)
-        return number
-
-    def author(found: Grant, given: str | None = None) -> str:
-        return found.name or " ".join((given or "").split()) or found.role
+def _add_page_routes(app: FastAPI, room: ReviewRoom) -> None:
+    """The page (a share link's landing), its static files and the session it runs as."""
+    viewer = room.requires("viewer")
 
     @app.get("/", response_class=HTMLResponse)
     def page(request: Request, t: str | None = None) -> Response:
         if t is not None:
             try:
-                verify_token(secret, project_id, t)
+                room.verify(t)
             except AccessError as err:
-                return HTMLResponse(f"<!doctype html><title>trackwright review</title><p>{err}</p>", status_code=401)
+                return _unauthorised_page(err)
             response = RedirectResponse("/", status_code=303)
             response.set_cookie(COOKIE, t, httponly=True, samesite="strict", path="/")
             return response
         try:
-            grant(request)
+            room.grant(request)
         except AccessError as err:
-            return HTMLResponse(f"<!doctype html><title>trackwright review</title><p>{err}</p>", status_code=401)
+            return _unauthorised_page(err)
         return FileResponse(room.static_files["index.html"], media_type="text/html",
                             headers={"Cache-Control": "no-store"})
 
@@ -228,9 +253,14 @@ def create_app(project: str | os.PathLike[str] | Project, *, revise: NoteEngine 
 
     @app.get("/api/session")
     def session(found: Grant = viewer) -> dict[str, Any]:
-        return {"project": project.path.name, "role": found.role, "name": author(found),
+        return {"project": room.project.path.name, "role": found.role, "name": room.author(found),
                 "expires_s": found.expires_s, "roles": list(ROLES),
                 "can": {role: found.allows(role) for role in ROLES}}
+
+
+def _add_media_routes(app: FastAPI, room: ReviewRoom) -> None:
+    """Versions, the draft's analysis, and each version's audio, waveform overview and report."""
+    viewer, project, store = room.requires("viewer"), room.project, room.store
 
     @app.get("/api/versions")
     def versions(found: Grant = viewer) -> list[dict[str, Any]]:  # noqa: ARG001
@@ -259,22 +289,28 @@ def create_app(project: str | os.PathLike[str] | Project, *, revise: NoteEngine 
 
     @app.get("/api/versions/{number}/audio")
     def audio(number: int, found: Grant = viewer) -> Response:  # noqa: ARG001
-        result = room.render(version_number(number))
+        result = room.render(room.version_number(number))
         return FileResponse(result.mix, media_type="audio/wav", filename=f"v{number}.wav")
 
     @app.get("/api/versions/{number}/peaks")
     def version_peaks(number: int, found: Grant = viewer) -> dict[str, Any]:  # noqa: ARG001
-        return room.peaks(version_number(number))
+        return room.peaks(room.version_number(number))
 
     @app.get("/api/versions/{number}/report")
     def report(number: int, found: Grant = viewer) -> dict[str, Any]:  # noqa: ARG001
-        number = version_number(number)
+        number = room.version_number(number)
         result = room.render(number)
         info = next(v for v in project.versions() if v.number == number)
         changes = project.diff(info.parent, number) if info.parent else []
         return {"version": number, "message": info.message, "render_key": result.cache_key,
                 "parts": sorted(result.stems), "mastered": result.master is not None,
                 "warnings": result.warnings, "changes": changes}
+
+
+def _add_comment_routes(app: FastAPI, room: ReviewRoom) -> None:
+    """Comments and replies, their state, and approvals."""
+    viewer, commenter, approver = room.requires("viewer"), room.requires("commenter"), room.requires("approver")
+    store = room.store
 
     @app.get("/api/comments")
     def comments(found: Grant = viewer, version: int | None = None) -> list[dict[str, Any]]:  # noqa: ARG001
@@ -285,9 +321,10 @@ def create_app(project: str | os.PathLike[str] | Project, *, revise: NoteEngine 
         if body.parent_id is None:
             if body.version is None or body.start_s is None:
                 raise ParameterError("a comment needs a version and a time (start_s)")
-            version_number(body.version)
+            room.version_number(body.version)
         comment = store.add_comment(body.version or 0, body.start_s or 0.0, body.body,
-                                    author=author(found, body.author), end_s=body.end_s, parent_id=body.parent_id)
+                                    author=room.author(found, body.author), end_s=body.end_s,
+                                    parent_id=body.parent_id)
         return comment.to_dict()
 
     @app.patch("/api/comments/{comment_id}")
@@ -296,22 +333,38 @@ def create_app(project: str | os.PathLike[str] | Project, *, revise: NoteEngine 
 
     @app.post("/api/versions/{number}/approve", status_code=201)
     def approve(number: int, found: Grant = approver) -> dict[str, Any]:
-        return store.approve(version_number(number), author=author(found))
+        return store.approve(room.version_number(number), author=room.author(found))
+
+
+def _add_job_routes(app: FastAPI, room: ReviewRoom) -> None:
+    """Revision requests (a comment becomes a note for the note engine) and their progress."""
+    viewer, approver = room.requires("viewer"), room.requires("approver")
 
     @app.post("/api/comments/{comment_id}/revise", status_code=202)
     def request_revision(comment_id: int, body: ReviseIn, found: Grant = approver) -> dict[str, Any]:  # noqa: ARG001
-        return room.jobs.submit(store.comment(comment_id), note=body.note).to_dict()
+        return room.jobs.submit(room.store.comment(comment_id), note=body.note).to_dict()
 
     @app.get("/api/jobs/{job_id}")
     def job(job_id: int, found: Grant = viewer) -> dict[str, Any]:  # noqa: ARG001
-        return store.job(job_id).to_dict()
+        return room.store.job(job_id).to_dict()
+
+
+def _add_share_routes(app: FastAPI, room: ReviewRoom) -> None:
+    """Share links, made by the owner."""
+    owner = room.requires("owner")
 
     @app.post("/api/share", status_code=201)
     def share(body: ShareIn, found: Grant = owner) -> dict[str, Any]:  # noqa: ARG001
         if body.role == "owner":
             raise AccessError("share links are for viewers, commenters and approvers", status=400)
-        token = sign_token(secret, project_id, body.role, lifetime_s=body.lifetime_s, name=body.name)
+        token = sign_token(room.store.secret, room.store.project_id, body.role, lifetime_s=body.lifetime_s,
+                           name=body.name)
         return {"role": body.role, "token": token, "path": f"/?t={token}"}
+
+
+def _add_upload_routes(app: FastAPI, room: ReviewRoom) -> None:
+    """Reference audio: uploaded by commenters, checked by content, stored under a generated name."""
+    viewer, commenter, project, store = room.requires("viewer"), room.requires("commenter"), room.project, room.store
 
     @app.post("/api/uploads", status_code=201)
     async def upload(file: Annotated[UploadFile, File()], found: Grant = commenter) -> dict[str, Any]:
@@ -339,7 +392,7 @@ def create_app(project: str | os.PathLike[str] | Project, *, revise: NoteEngine 
             upload_id = secrets.token_hex(16)
             write_atomic(folder / f"{upload_id}.{ext}", lambda dest: shutil.copyfile(tmp, dest))
         return store.add_upload(upload_id, f"{upload_id}.{ext}", media, size, audio.sample_rate, audio.channels,
-                                round(audio.duration_s, 3), author=author(found))
+                                round(audio.duration_s, 3), author=room.author(found))
 
     @app.get("/api/uploads")
     def uploads(found: Grant = viewer) -> list[dict[str, Any]]:  # noqa: ARG001
@@ -354,5 +407,3 @@ def create_app(project: str | os.PathLike[str] | Project, *, revise: NoteEngine 
         except ParameterError as err:
             raise AccessError("not found", status=404) from err
         return FileResponse(project.path / UPLOADS / record["file_name"], media_type=record["media_type"])
-
-    return app

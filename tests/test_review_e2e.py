@@ -87,7 +87,7 @@ def wait_ready(page, number: int) -> None:  # noqa: ANN001
 def test_review_in_chromium(server, browser) -> None:
     base, app = server
     store = app.state.room.store
-    link = f"{base}/?t=" + sign_token(store.secret, store.project_id, "approver", lifetime_s=3600, name="Dana")
+    link = f"{base}/?t=" + app.state.room.share("approver", "Dana", lifetime_s=3600)[1]
     page = browser.new_page(viewport={"width": 1400, "height": 900})
     errors: list[str] = []
     page.on("pageerror", lambda err: errors.append(str(err)))
@@ -200,7 +200,7 @@ def test_a_viewer_sees_no_comment_form_and_a_bad_link_sees_nothing(server, brows
     base, app = server
     store = app.state.room.store
     page = browser.new_page()
-    page.goto(f"{base}/?t=" + sign_token(store.secret, store.project_id, "viewer", lifetime_s=60, name="Lee"))
+    page.goto(f"{base}/?t=" + app.state.room.share("viewer", "Lee", lifetime_s=60)[1])
     wait_ready(page, 1)
     assert page.locator("#comment-form").is_hidden()
     assert page.locator(".approve").first.is_hidden()

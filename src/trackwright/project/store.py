@@ -48,9 +48,11 @@ from trackwright.analysis.analyze import Analysis, analyze
 from trackwright.analysis.brief import load_brief
 from trackwright.arrange.edl import EditList, check_within
 from trackwright.audio import Audio, load_audio, write_atomic
-from trackwright.errors import ParameterError, ProjectError, TrackwrightError
+from trackwright.errors import BusyError, ParameterError, ProjectError, TrackwrightError
+from trackwright.files import pid_alive
 from trackwright.progress import ProgressCallback, ignore_progress
-from trackwright.sqlite import connection
+from trackwright import sqlite as db_access
+from trackwright.sqlite import connection, is_busy
 from trackwright.project.diff import describe_diff
 from trackwright.project.recipe import (
     FORMAT_VERSION,
@@ -81,6 +83,8 @@ LOCK_FILE = ".lock"
 LOCK_TIMEOUT_S = 600.0
 _LOCK_POLL_S = 0.05
 _RECIPE_NAME = re.compile(r"^v(\d{4,})\.yaml$")
+#: Largest version number (SQLite's integers are 64-bit).
+MAX_VERSION = 2**63 - 1
 
 _SCHEMA = """
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -198,7 +202,7 @@ class Project:
             cue_sheet = load_brief(brief)
         for stale in path.parent.glob(f".{path.name}.creating-*"):  # left by an interrupted `new`
             pid = stale.name.rsplit("-", 1)[-1]
-            if pid.isdigit() and not _alive(int(pid)):
+            if pid.isdigit() and not pid_alive(int(pid)):
                 shutil.rmtree(stale, ignore_errors=True)
         building = path.parent / f".{path.name}.creating-{os.getpid()}"
         if building.exists():
@@ -296,6 +300,14 @@ class Project:
         return ProjectError(f"{self._db_path}: damaged ({detail}); run `trackwright repair {self.path}` "
                             "to rebuild it from the recipes")
 
+    def _db_error(self, err: sqlite3.DatabaseError) -> ProjectError:
+        """Busy (another process holds project.db; nothing is damaged) or damaged."""
+        if is_busy(err):
+            return BusyError(f"{self._db_path}: busy: another program held the database for "
+                             f"{db_access.BUSY_TIMEOUT_S:g} s ({err}); it is not damaged, try again when that "
+                             "program has finished")
+        return self._damaged(str(err))
+
     @contextmanager
     def _db(self, *, write: bool = False) -> Iterator[sqlite3.Connection]:
         """A connection to project.db (which must exist); with ``write``, one IMMEDIATE transaction."""
@@ -306,7 +318,7 @@ class Project:
             with connection(f"{db.resolve().as_uri()}?mode=rw", write=write, uri=True) as con:
                 yield con
         except sqlite3.DatabaseError as err:
-            raise self._damaged(str(err)) from err
+            raise self._db_error(err) from err
 
     def _create_db(self, db: Path | None = None) -> None:
         db = db or self._db_path
@@ -323,7 +335,7 @@ class Project:
                 numbers = [n for (n,) in con.execute("SELECT number FROM versions ORDER BY number")]
                 con.execute("SELECT count(*) FROM renders").fetchone()
             except sqlite3.OperationalError as err:
-                raise self._damaged(str(err)) from err
+                raise self._db_error(err) from err
         found = rows.get("format_version")
         if found is None or not str(found).isdigit():
             raise self._damaged(f"meta.format_version is {found!r}")
@@ -548,6 +560,8 @@ class Project:
             return self.latest()
         if isinstance(number, bool) or not isinstance(number, int):
             raise ParameterError(f"version must be a whole number, got {number!r}")
+        if not 1 <= number <= MAX_VERSION:
+            raise self._no_version(number)
         return number
 
     def _no_version(self, number: int) -> ParameterError:
@@ -798,6 +812,8 @@ class Project:
                 (verdict,) = con.execute("PRAGMA quick_check").fetchone()
             if verdict == "ok":
                 return None
+        except BusyError:
+            raise  # held by another program, not damaged: never moved aside
         except ProjectError as err:
             if "newer trackwright" in str(err):
                 raise
@@ -830,18 +846,6 @@ def _copy_source(original: Path, copy: Path) -> str:
         raise ProjectError(f"{original}: changed while it was being copied into the project; try again")
     copy.chmod(0o444)
     return digest
-
-
-def _alive(pid: int) -> bool:
-    if pid == os.getpid():
-        return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def _check_midi(path: Path) -> None:

@@ -260,18 +260,26 @@ async function requestRevision(comment) {
   const box = el("div", { className: "job", id: `job-${job.id}` },
                  el("strong", { textContent: `Revision: “${job.note}” ` }), bar, label);
   $("#jobs").prepend(box);
-  // poll until the job ends (done, failed, unavailable) or the server stops answering; slower
-  // as it runs on (250 ms, growing to 2 s), and never for longer than an hour
-  let wait = 250;
+  // poll until the job ends (done, failed, unavailable); slower as it runs on (250 ms, growing to
+  // 2 s); through a server restart (it marks the jobs it lost failed) for up to 30 s without an
+  // answer; never for longer than an hour
+  let wait = 250, unanswered = 0;
   const deadline = Date.now() + 3600 * 1000;
   for (;;) {
     let now;
     try {
       now = await api(`/api/jobs/${job.id}`);
+      unanswered = 0;
     } catch (err) {
-      box.dataset.state = "lost";
-      label.textContent = `no answer about this revision (${err.message}); reload to see new versions`;
-      return;
+      unanswered += wait;
+      if (unanswered > 30000) {
+        box.dataset.state = "lost";
+        label.textContent = `no answer about this revision (${err.message}); reload to see new versions`;
+        return;
+      }
+      await new Promise((resolve) => setTimeout(resolve, wait));
+      wait = Math.min(2000, wait * 1.25);
+      continue;
     }
     bar.value = now.progress;
     label.textContent = now.label || now.state;

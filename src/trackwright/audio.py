@@ -10,14 +10,17 @@ Conventions
 * :func:`save_audio` writes WAV (16/24-bit PCM, 32-bit float) or FLAC (16/24-bit) atomically:
   a temporary file in the destination folder, flushed to disk, then renamed over the final name,
   so an interrupted write never leaves a half-written file under that name.
+* File names reach libsndfile as bytes (:func:`os.fsencode`), so names that are not UTF-8
+  work; a write that fails (a read-only folder, a full disk, a file-size limit, a name too
+  long) is one :class:`~trackwright.errors.FileSystemError` line naming the file and the reason.
 """
 
 from __future__ import annotations
 
 import os
+import resource
 import shutil
 import struct
-import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,7 +28,8 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
-from trackwright.errors import AudioFileError, InvalidAudioError, ParameterError
+from trackwright.errors import AudioFileError, FileSystemError, InvalidAudioError, ParameterError
+from trackwright.files import file_system_error, printable, temp_name
 
 MIN_SAMPLE_RATE = 8_000
 MAX_SAMPLE_RATE = 384_000
@@ -143,6 +147,26 @@ def _declared_pcm_frames(path: Path, head: bytes) -> tuple[int, int] | None:
     return None
 
 
+def sound_name(path: str | os.PathLike[str]) -> bytes:
+    """``path`` as libsndfile should get it: bytes, so that names that are not UTF-8 open too."""
+    return os.fsencode(path)
+
+
+def audio_info(path: str | os.PathLike[str]) -> sf._SoundFileInfo:
+    """libsndfile's header information of ``path`` (rate, frames, channels, format, subtype).
+
+    Raises
+    ------
+    AudioFileError
+        One line naming the file when it is missing or not audio (a text file named ``.wav``).
+    """
+    try:
+        return sf.info(sound_name(path))
+    except (sf.LibsndfileError, RuntimeError, sf.SoundFileError) as err:
+        detail = str(err).split(":")[-1].strip() or "unknown format"
+        raise AudioFileError(f"{printable(path)}: not a readable audio file ({detail})") from err
+
+
 def _check_file(path: Path) -> None:
     if not path.exists():
         raise AudioFileError(f"{path}: no such file")
@@ -214,7 +238,7 @@ def load_audio(path: str | os.PathLike[str], *, validate: bool = True) -> Audio:
     path = Path(path)
     _check_file(path)
     try:
-        with sf.SoundFile(str(path)) as f:
+        with sf.SoundFile(sound_name(path)) as f:
             channels, rate, frames = f.channels, f.samplerate, f.frames
             if channels > MAX_CHANNELS:
                 raise InvalidAudioError(
@@ -258,24 +282,74 @@ def write_atomic(path: str | os.PathLike[str], write) -> Path:  # noqa: ANN001 -
     """Call ``write(tmp_path)`` on a temporary file beside ``path``, then rename it to ``path``.
 
     The temporary file is removed when ``write`` fails, so the final name holds either the
-    old content or the complete new one.
+    old content or the complete new one. Its name (``.NAME.RANDOM.part.EXT``) never exceeds
+    255 bytes, however long ``NAME`` is.
+
+    Raises
+    ------
+    FileSystemError
+        The folder is missing or read-only, the disk is full, a file-size limit is reached, the
+        name is too long: one line naming ``path`` and the reason.
     """
     path = Path(path)
     folder = path.parent if str(path.parent) else Path(".")
     if not folder.is_dir():
-        raise AudioFileError(f"{path}: folder {folder} does not exist")
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part" + path.suffix, dir=folder)
-    os.close(fd)
-    tmp = Path(tmp_name)
+        raise AudioFileError(f"{printable(path)}: folder {printable(folder)} does not exist")
+    if len(os.fsencode(path.name)) > 255:
+        raise FileSystemError(f"{printable(path)}: cannot write: name too long (at most 255 bytes per name, "
+                              f"this one has {len(os.fsencode(path.name))})")
+    tmp = None
     try:
+        for _ in range(100):
+            candidate = folder / temp_name(path)
+            try:
+                os.close(os.open(candidate, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+            except FileExistsError:
+                continue
+            tmp = candidate
+            break
+        else:
+            raise FileExistsError(17, "no free temporary name", str(folder))
         write(tmp)
         with tmp.open("rb") as f:
             os.fsync(f.fileno())
         os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
+    except BaseException as err:
+        if tmp is not None:
+            tmp.unlink(missing_ok=True)
+        if isinstance(err, OSError) and (err.filename is None or tmp is None or str(err.filename) == str(tmp)
+                                         or str(err.filename) == str(folder)):
+            raise file_system_error(err, path, action="write") from err
         raise
     return path
+
+
+def available_memory_bytes() -> int | None:
+    """Memory the kernel says is available now (``MemAvailable`` in ``/proc/meminfo``), bytes; None elsewhere."""
+    try:
+        with open("/proc/meminfo", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        return None
+    return None
+
+
+def check_memory(needed_bytes: float, what: str) -> None:
+    """Refuse, before the work starts, what would need more memory than is available.
+
+    Parameters
+    ----------
+    needed_bytes : float
+        An estimate of the working memory, bytes.
+    what : str
+        What needs it, for the message (e.g. ``"a 600 s cue"``).
+    """
+    available = available_memory_bytes()
+    if available is not None and needed_bytes > available:
+        raise ParameterError(f"{what} needs about {needed_bytes / 2**30:.1f} GiB of memory and "
+                             f"{available / 2**30:.1f} GiB is available; ask for less")
 
 
 def _tpdf_dither(samples: np.ndarray, bits: int, seed: int = 0) -> np.ndarray:
@@ -367,12 +441,30 @@ def save_audio(
             data = np.clip(data, -limit, limit)
 
     def write(tmp: Path) -> None:
-        sf.write(str(tmp), data.T, audio.sample_rate, subtype=subtype, format=container)
+        try:
+            sf.write(sound_name(tmp), data.T, audio.sample_rate, subtype=subtype, format=container)
+        except (sf.LibsndfileError, RuntimeError, sf.SoundFileError) as err:
+            raise FileSystemError(f"{printable(out)}: cannot write: {_why_unwritten(tmp, data.nbytes)} "
+                                  f"(libsndfile: {str(err).strip()})") from err
         if subtype == "FLOAT":
             _clear_peak_timestamp(tmp)
 
     write_atomic(out, write)
     return warnings
+
+
+def _why_unwritten(path: Path, size: int) -> str:
+    """libsndfile says only "System error": the likely reason a write of about ``size`` bytes failed."""
+    try:
+        limit = resource.getrlimit(resource.RLIMIT_FSIZE)[0]
+        if limit != resource.RLIM_INFINITY and limit < size + 65536:
+            return f"file too large for the file-size limit ({limit} bytes, `ulimit -f`)"
+        room = os.statvfs(path.parent)
+        if room.f_bavail * room.f_frsize < size + 65536:
+            return "no space left on the disk"
+    except OSError:
+        pass
+    return "the file could not be written (a full disk, a file-size limit or an I/O error)"
 
 
 def export_audio(source: str | os.PathLike[str], output: str | os.PathLike[str], *, bit_depth: str = "24") -> list[str]:
@@ -383,7 +475,7 @@ def export_audio(source: str | os.PathLike[str], output: str | os.PathLike[str],
     """
     src, out = Path(source), Path(output)
     output_format(out, bit_depth)
-    if out.suffix.lower() == ".wav" and bit_depth == "float" and sf.info(str(src)).subtype == "FLOAT":
+    if out.suffix.lower() == ".wav" and bit_depth == "float" and audio_info(src).subtype == "FLOAT":
         write_atomic(out, lambda tmp: shutil.copyfile(src, tmp))
         return []
     return save_audio(load_audio(src), out, bit_depth=bit_depth)

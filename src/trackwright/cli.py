@@ -1,7 +1,8 @@
 """The ``trackwright`` command: a thin layer over the public API.
 
-Exit status: 0 success; 1 a user error (bad input, bad flags), one line on stderr;
-2 an internal error, with a hint to re-run with ``--debug`` for the traceback.
+Exit status: 0 success; 1 a user error (bad input, bad flags, a file-system error such as a
+read-only folder or a full disk), one line on stderr naming the path and the reason; 2 an
+internal error, with a hint to re-run with ``--debug`` for the traceback.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from rich.table import Table
 
 from trackwright import __version__
 from trackwright.errors import MeasurementError, ParameterError, TrackwrightError
+from trackwright.files import os_error_line
 from trackwright.progress import progress_bar
 
 try:  # Typer ≥ 0.29 carries its own copy of Click
@@ -1082,6 +1084,9 @@ def main(argv: list[str] | None = None) -> int:
     command = typer.main.get_command(app)
     args = sys.argv[1:] if argv is None else list(argv)
     _state.update(debug="--debug" in args, quiet=False)
+    for stream in (sys.stdout, sys.stderr):  # file names that are not UTF-8 are printed as they are
+        if hasattr(stream, "reconfigure"):
+            stream.reconfigure(errors="surrogateescape" if stream is sys.stdout else "backslashreplace")
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -1100,6 +1105,9 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     except TrackwrightError as err:
         print(f"error: {err}", file=sys.stderr)
+        return 1
+    except OSError as err:  # a read-only folder, a full disk, a name too long…: the user's to fix
+        print(f"error: {os_error_line(err)}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("error: interrupted", file=sys.stderr)

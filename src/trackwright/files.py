@@ -69,6 +69,8 @@ def os_error_line(err: OSError, path: str | os.PathLike[str] | bytes | None = No
     'out.wav: cannot write: no space left on the disk'
     """
     where = path if path is not None else (err.filename if err.filename is not None else "")
+    if path is None and err.filename is not None and getattr(err, "filename2", None) is not None:
+        where = f"{printable(err.filename)} → {printable(err.filename2)}"
     reason = _REASONS.get(err.errno or -1) or (err.strerror or str(err) or type(err).__name__).lower()
     head = f"{printable(where)}: " if where != "" else ""
     return f"{head}{'cannot ' + action + ': ' if action else ''}{reason}"

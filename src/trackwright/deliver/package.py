@@ -62,6 +62,7 @@ from trackwright.deliver.game import game_manifest, write_segments, write_stinge
 from trackwright.deliver.loops import best_groove, write_layers, write_loops
 from trackwright.deliver.names import title_for
 from trackwright.errors import MeasurementError, ParameterError, TrackwrightError
+from trackwright.files import pid_alive
 from trackwright.mix.master import master, master_eq
 from trackwright.mix.targets import Target, resolve_target
 from trackwright.parallel import thread_map
@@ -127,11 +128,24 @@ def _stage(output: Path) -> Path:
         raise ParameterError(f"{output}: already exists and is not empty; choose a new folder for the delivery")
     if not output.parent.is_dir():
         raise ParameterError(f"{output}: folder {output.parent} does not exist")
+    clean_stale_staging(output.parent)
     staging = output.parent / f".{output.name}.delivering-{os.getpid()}"
     if staging.exists():
         shutil.rmtree(staging)
     staging.mkdir()
     return staging
+
+
+def clean_stale_staging(folder: Path) -> list[Path]:
+    """Remove the ``.OUT.delivering-<pid>`` staging folders that deliveries killed in ``folder`` left
+    (their process is gone); return what was removed."""
+    removed = []
+    for entry in folder.glob(".*.delivering-*"):
+        pid = entry.name.rsplit("-", 1)[-1]
+        if pid.isdigit() and entry.is_dir() and not entry.is_symlink() and not pid_alive(int(pid)):
+            shutil.rmtree(entry, ignore_errors=True)
+            removed.append(entry)
+    return removed
 
 
 def deliver(project: str | os.PathLike[str], *, target: str | float, version: int | None = None,

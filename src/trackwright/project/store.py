@@ -40,14 +40,13 @@ from pathlib import Path
 from typing import Any
 
 import mido
-import soundfile as sf
 import yaml
 
 from trackwright import __version__
 from trackwright.analysis.analyze import Analysis, analyze
 from trackwright.analysis.brief import load_brief
 from trackwright.arrange.edl import EditList, check_within
-from trackwright.audio import Audio, load_audio, write_atomic
+from trackwright.audio import Audio, audio_info, load_audio, write_atomic
 from trackwright.errors import BusyError, ParameterError, ProjectError, TrackwrightError
 from trackwright.files import pid_alive
 from trackwright.progress import ProgressCallback, ignore_progress
@@ -600,6 +599,21 @@ class Project:
         self._recipes.pop(number, None)
         return info
 
+    def withdraw(self, number: int) -> None:
+        """Remove version ``number`` just committed in this process (its render failed), under the lock.
+
+        Only the latest version can be withdrawn; its recipe file and row go, so the history is
+        as it was before :meth:`commit`.
+        """
+        with self.lock():
+            if number != self.latest():
+                raise ParameterError(f"only the latest version can be withdrawn, not {number}")
+            with self._db(write=True) as con:
+                con.execute("DELETE FROM renders WHERE version = ?", (number,))
+                con.execute("DELETE FROM versions WHERE number = ?", (number,))
+            (self.path / recipe_name(number)).unlink(missing_ok=True)
+        self._recipes.pop(number, None)
+
     def _conform(self, recipe: Recipe, *, sources_from: int | None) -> Recipe:
         if sources_from is not None:
             project_sources = dict(self.recipe(sources_from).sources)
@@ -611,7 +625,7 @@ class Project:
         draft = _top_source(dict(recipe.sources), "draft")
         if draft is None:
             raise ParameterError("recipe sources name no draft (sources/draft.*)")
-        info = sf.info(str(self.path / draft))
+        info = audio_info(self.path / draft)
         check_within(recipe.arrangement, info.frames / info.samplerate)
         return recipe
 
@@ -645,7 +659,7 @@ class Project:
         if not recipe.stem_sources:
             return {}
         if draft is None:
-            info = sf.info(str(self._source("draft")))
+            info = audio_info(self._source("draft"))
             rate, frames, channels = info.samplerate, info.frames, info.channels
         else:
             rate, frames, channels = draft.sample_rate, draft.frames, draft.channels

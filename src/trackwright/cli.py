@@ -1084,9 +1084,9 @@ def main(argv: list[str] | None = None) -> int:
     command = typer.main.get_command(app)
     args = sys.argv[1:] if argv is None else list(argv)
     _state.update(debug="--debug" in args, quiet=False)
-    for stream in (sys.stdout, sys.stderr):  # file names that are not UTF-8 are printed as they are
+    for stream in (sys.stdout, sys.stderr):  # a file name that is not UTF-8 is printed with \xNN escapes
         if hasattr(stream, "reconfigure"):
-            stream.reconfigure(errors="surrogateescape" if stream is sys.stdout else "backslashreplace")
+            stream.reconfigure(errors="backslashreplace")
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")

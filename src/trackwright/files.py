@@ -91,6 +91,18 @@ def reporting(path: str | os.PathLike[str] | bytes, action: str) -> Iterator[Non
         raise file_system_error(err, path, action=action) from err
 
 
+def renamed(err: BaseException, temporary: str | os.PathLike[str], final: str | os.PathLike[str]
+            ) -> BaseException:
+    """``err`` as the user should see it when work in folder ``temporary`` (a staging folder that
+    becomes ``final``) failed: an :class:`OSError` or :class:`FileSystemError` is one
+    :class:`FileSystemError` line naming ``final`` instead; anything else is ``err`` itself."""
+    if isinstance(err, OSError):
+        return FileSystemError(os_error_line(err).replace(printable(temporary), printable(final)))
+    if isinstance(err, FileSystemError):
+        return FileSystemError(str(err).replace(printable(temporary), printable(final)))
+    return err
+
+
 def fit_name(name: str, *, reserve: int = 0) -> str:
     """``name`` cut (at a character boundary) so that it and ``reserve`` more bytes fit in a name."""
     budget = NAME_MAX_BYTES - reserve

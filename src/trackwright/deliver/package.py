@@ -62,7 +62,7 @@ from trackwright.deliver.game import game_manifest, write_segments, write_stinge
 from trackwright.deliver.loops import best_groove, write_layers, write_loops
 from trackwright.deliver.names import title_for
 from trackwright.errors import MeasurementError, ParameterError, TrackwrightError
-from trackwright.files import pid_alive
+from trackwright.files import pid_alive, renamed, reporting
 from trackwright.mix.master import master, master_eq
 from trackwright.mix.targets import Target, resolve_target
 from trackwright.parallel import thread_map
@@ -130,9 +130,10 @@ def _stage(output: Path) -> Path:
         raise ParameterError(f"{output}: folder {output.parent} does not exist")
     clean_stale_staging(output.parent)
     staging = output.parent / f".{output.name}.delivering-{os.getpid()}"
-    if staging.exists():
-        shutil.rmtree(staging)
-    staging.mkdir()
+    with reporting(output, "create the delivery folder"):
+        if staging.exists():
+            shutil.rmtree(staging)
+        staging.mkdir()
     return staging
 
 
@@ -211,9 +212,12 @@ def deliver(project: str | os.PathLike[str], *, target: str | float, version: in
         if out.exists():
             out.rmdir()  # an empty folder the caller made
         os.rename(staging, out)
-    except BaseException:
+    except BaseException as err:
         shutil.rmtree(staging, ignore_errors=True)
-        raise
+        shown = renamed(err, staging, out)  # a full disk names the delivery folder, not its staging folder
+        if shown is err:
+            raise
+        raise shown from err
     report(1.0, "done")
     return DeliveryResult(out, name, number, delivery_target, result["files"], result["manifest"], result["warnings"])
 

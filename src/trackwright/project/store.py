@@ -48,7 +48,7 @@ from trackwright.analysis.brief import load_brief
 from trackwright.arrange.edl import EditList, check_within
 from trackwright.audio import Audio, audio_info, load_audio, write_atomic
 from trackwright.errors import BusyError, ParameterError, ProjectError, TrackwrightError
-from trackwright.files import pid_alive
+from trackwright.files import pid_alive, renamed
 from trackwright.progress import ProgressCallback, ignore_progress
 from trackwright import sqlite as db_access
 from trackwright.sqlite import connection, is_busy
@@ -241,9 +241,12 @@ class Project:
             report(0.95, "writing version 1")
             made.commit(first, "imported draft", author=author)
             os.rename(building, path)
-        except BaseException:
+        except BaseException as err:
             shutil.rmtree(building, ignore_errors=True)
-            raise
+            shown = renamed(err, building, path)  # a full disk names the project, not its staging folder
+            if shown is err:
+                raise
+            raise shown from err
         project = cls(path)
         project.warnings = warnings
         report(1.0, "done")

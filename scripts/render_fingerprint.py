@@ -45,8 +45,8 @@ def digest(path: Path) -> str:
         lines = path.read_text(encoding="utf-8").splitlines()
         kept = [line for line in lines if not line.strip().startswith(("created_utc:", "author:"))]
         return hashlib.sha256("\n".join(kept).encode()).hexdigest()
-    if path.suffix == ".json" and path.parent.name in ("notes",):
-        return hashlib.sha256(path.read_bytes()).hexdigest()
+    if path.name == "summary.json":  # it names the files it wrote by their absolute paths
+        return hashlib.sha256(path.read_text(encoding="utf-8").replace(str(path.parent), ".").encode()).hexdigest()
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 

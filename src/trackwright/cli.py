@@ -1079,6 +1079,43 @@ def produce(
     print(f"→ {result.master or result.mix}")
 
 
+# --- catalogue scale: many drafts at once ---------------------------------------------------------
+@app.command()
+def batch(
+    inputs: Annotated[list[str], typer.Argument(metavar="INPUT...", help="Folders, globs, audio files, or a CSV/JSON "
+                                                "manifest (path, title, brief, target, stems, midi).")],
+    output: Annotated[Path, typer.Option("-o", "--output", help="The batch folder (rerun into it to resume).")],
+    do: Annotated[str, typer.Option("--do", help="Steps, comma-separated: analyze, qc, master, deliver.")] = "analyze,qc",
+    target: Annotated[str | None, typer.Option("--target", help="Target for master/deliver (name or LUFS).")] = None,
+    workers: Annotated[int | None, typer.Option("--workers", help="Local worker processes (default: as many as "
+                                                "cores and memory allow).")] = None,
+    ray: Annotated[str | None, typer.Option("--ray", metavar="auto|local|ADDRESS", help="Run on a Ray cluster "
+                                            "([distributed] extra): auto joins this machine's, local starts one.")] = None,
+    strict: Annotated[bool, typer.Option("--strict", help="Exit 1 when any track failed.")] = False,
+    as_json: JsonOption = False,
+    quiet: QuietOption = False,
+) -> None:
+    """Analyse, judge (ready / needs work / reject), de-duplicate, master or deliver a whole catalogue."""
+    from trackwright.batch import run_batch
+
+    with progress_bar("Batch", quiet=quiet or _state["quiet"]) as progress:
+        result = run_batch(inputs, output, steps=do, target=target, workers=workers, ray=ray, progress=progress)
+    if as_json:
+        _print_json(result.to_dict())
+    else:
+        for path, error in result.failures:
+            print(f"failed: {path}: {error}", file=sys.stderr)
+        steps = " · ".join(f"{name} {c['done']} done, {c['skipped']} skipped" + (f", {c['failed']} failed"
+                           if c["failed"] else "") for name, c in result.counts.items() if name != "fingerprint")
+        verdicts = ", ".join(f"{n} {v}" for v, n in result.verdicts.items())
+        print(f"{result.tracks} tracks in {result.wall_s:.1f} s ({result.workers}); {steps}")
+        if verdicts:
+            print(f"verdicts: {verdicts}; near-duplicate groups: {len(result.duplicate_groups)}")
+        print(f"catalogue: {result.catalog.html}")
+    if strict and result.failures:
+        raise typer.Exit(1)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; return the exit status instead of exiting (for tests and scripts)."""
     command = typer.main.get_command(app)

@@ -39,11 +39,10 @@ import soundfile as sf
 import soxr
 
 from trackwright.analysis.loudness import true_peak_dbtp
-from trackwright.audio import Audio, check_output_path, save_audio, validate_audio, write_atomic
+from trackwright.audio import BIT_DEPTHS, Audio, check_output_path, save_audio, validate_audio, write_atomic
 from trackwright.errors import MissingDependencyError, ParameterError, reject_unknown_fields
 
 SAMPLE_RATES = (44100, 48000, 88200, 96000, 176400, 192000)
-BIT_DEPTHS = ("16", "24", "float")
 LOSSLESS = ("wav", "flac")
 #: Lossy containers → (libsndfile format, subtype).
 LOSSY = {"mp3": ("MP3", "MPEG_LAYER_III"), "ogg": ("OGG", "VORBIS"), "opus": ("OGG", "OPUS")}

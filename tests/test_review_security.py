@@ -229,6 +229,16 @@ def test_files_outside_the_project_or_behind_links_are_not_served(tmp_path: Path
             assert response.status_code == 404 and b"PRIVATE" not in response.content, url
 
 
+def test_a_project_opened_by_a_relative_path_still_serves_its_own_files(tmp_path: Path,
+                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    make_project(tmp_path, seconds=4.0)
+    monkeypatch.chdir(tmp_path)
+    app = create_app("project")  # what `trackwright review project` does
+    with serving(app) as base:
+        audio = httpx.get(f"{base}/api/versions/1/audio", headers=bearer(app.state.room.owner_token()))
+    assert audio.status_code == 200 and audio.content[:4] == b"RIFF"
+
+
 # -- 5. the server stamps the name; a request cannot choose one ---------------------------------
 def test_comments_carry_the_links_name_never_one_the_request_chooses(room) -> None:
     base, app, _ = room

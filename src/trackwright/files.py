@@ -104,18 +104,21 @@ def renamed(err: BaseException, temporary: str | os.PathLike[str], final: str | 
 
 
 def fit_name(name: str, *, reserve: int = 0) -> str:
-    """``name`` cut (at a character boundary) so that it and ``reserve`` more bytes fit in a name."""
-    budget = NAME_MAX_BYTES - reserve
+    """``name`` cut so that it and ``reserve`` more bytes fit in one name (never inside a UTF-8 character)."""
+    budget = max(NAME_MAX_BYTES - reserve, 0)
     raw = os.fsencode(name)
     if len(raw) <= budget:
         return name
-    cut = raw[:max(budget, 0)]
-    while cut:
-        try:
-            return os.fsdecode(cut.decode("utf-8").encode("utf-8"))
-        except UnicodeDecodeError:
-            cut = cut[:-1]
-    return ""
+    cut = raw[:budget]
+    start = len(cut)
+    while start > 0 and cut[start - 1] & 0xC0 == 0x80:  # back over continuation bytes to the lead byte
+        start -= 1
+    if start > 0 and cut[start - 1] >= 0xC0:
+        lead = cut[start - 1]
+        needed = 2 if lead < 0xE0 else 3 if lead < 0xF0 else 4
+        if len(cut) - (start - 1) < needed:
+            cut = cut[:start - 1]
+    return os.fsdecode(cut)
 
 
 def temp_name(final: str | os.PathLike[str], *, tag: str = "part") -> str:

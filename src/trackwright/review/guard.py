@@ -101,7 +101,8 @@ def project_file(root: str | os.PathLike[str], path: str | os.PathLike[str]) -> 
     root : path-like
         The project folder (it may itself be reached through a link).
     path : path-like
-        A file in it: relative to ``root``, or absolute under it.
+        A file in it: under ``root`` as given (``song/renders/…`` for the root ``song``), absolute
+        under it, or relative to it.
 
     Returns
     -------
@@ -115,14 +116,15 @@ def project_file(root: str | os.PathLike[str], path: str | os.PathLike[str]) -> 
     """
     base = Path(root).resolve()
     given = Path(path)
-    if given.is_absolute():
+    for anchor in (Path(root), base):  # the root as given (perhaps relative), or resolved
         try:
-            given = given.relative_to(Path(root))
+            given = given.relative_to(anchor)
+            break
         except ValueError:
-            try:
-                given = given.relative_to(base)
-            except ValueError:
-                raise AccessError("not found", status=404) from None
+            continue
+    else:
+        if given.is_absolute():
+            raise AccessError("not found", status=404)
     current = base
     for part in given.parts:
         if part in ("", ".", "..") or "/" in part or "\0" in part:

@@ -10,7 +10,6 @@ import json
 import os
 import resource
 import shutil
-import sqlite3
 import subprocess
 import sys
 from pathlib import Path

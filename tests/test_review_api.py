@@ -37,7 +37,6 @@ def room(tmp_path_factory: pytest.TempPathFactory):
     """(client, tokens by role, project) over a 12 s project, uploads limited to 300 kB."""
     project = make_project(tmp_path_factory.mktemp("review"))
     app = create_app(project.path, revise=fake_apply_note, max_upload_bytes=300_000)
-    store = app.state.room.store
     tokens = {role: app.state.room.share(role, f"{role} person", lifetime_s=DAY_S)[1]
               for role in ("viewer", "commenter", "approver")}
     tokens["owner"] = app.state.room.owner_token()

@@ -67,7 +67,6 @@ def wait_ready(page, number: int) -> None:  # noqa: ANN001
 
 def test_review_in_chromium(server, browser) -> None:
     base, app = server
-    store = app.state.room.store
     link = f"{base}/?t=" + app.state.room.share("approver", "Dana", lifetime_s=3600)[1]
     page = browser.new_page(viewport={"width": 1400, "height": 900})
     errors: list[str] = []

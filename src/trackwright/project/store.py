@@ -40,17 +40,18 @@ from pathlib import Path
 from typing import Any
 
 import mido
-import soundfile as sf
 import yaml
 
 from trackwright import __version__
 from trackwright.analysis.analyze import Analysis, analyze
 from trackwright.analysis.brief import load_brief
 from trackwright.arrange.edl import EditList, check_within
-from trackwright.audio import Audio, load_audio, write_atomic
-from trackwright.errors import ParameterError, ProjectError, TrackwrightError
+from trackwright.audio import Audio, audio_info, load_audio, write_atomic
+from trackwright.errors import BusyError, ParameterError, ProjectError, TrackwrightError
+from trackwright.files import pid_alive, renamed
 from trackwright.progress import ProgressCallback, ignore_progress
-from trackwright.sqlite import connection
+from trackwright import sqlite as db_access
+from trackwright.sqlite import connection, is_busy
 from trackwright.project.diff import describe_diff
 from trackwright.project.recipe import (
     FORMAT_VERSION,
@@ -81,6 +82,8 @@ LOCK_FILE = ".lock"
 LOCK_TIMEOUT_S = 600.0
 _LOCK_POLL_S = 0.05
 _RECIPE_NAME = re.compile(r"^v(\d{4,})\.yaml$")
+#: Largest version number (SQLite's integers are 64-bit).
+MAX_VERSION = 2**63 - 1
 
 _SCHEMA = """
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -198,7 +201,7 @@ class Project:
             cue_sheet = load_brief(brief)
         for stale in path.parent.glob(f".{path.name}.creating-*"):  # left by an interrupted `new`
             pid = stale.name.rsplit("-", 1)[-1]
-            if pid.isdigit() and not _alive(int(pid)):
+            if pid.isdigit() and not pid_alive(int(pid)):
                 shutil.rmtree(stale, ignore_errors=True)
         building = path.parent / f".{path.name}.creating-{os.getpid()}"
         if building.exists():
@@ -238,9 +241,12 @@ class Project:
             report(0.95, "writing version 1")
             made.commit(first, "imported draft", author=author)
             os.rename(building, path)
-        except BaseException:
+        except BaseException as err:
             shutil.rmtree(building, ignore_errors=True)
-            raise
+            shown = renamed(err, building, path)  # a full disk names the project, not its staging folder
+            if shown is err:
+                raise
+            raise shown from err
         project = cls(path)
         project.warnings = warnings
         report(1.0, "done")
@@ -296,6 +302,14 @@ class Project:
         return ProjectError(f"{self._db_path}: damaged ({detail}); run `trackwright repair {self.path}` "
                             "to rebuild it from the recipes")
 
+    def _db_error(self, err: sqlite3.DatabaseError) -> ProjectError:
+        """Busy (another process holds project.db; nothing is damaged) or damaged."""
+        if is_busy(err):
+            return BusyError(f"{self._db_path}: busy: another program held the database for "
+                             f"{db_access.BUSY_TIMEOUT_S:g} s ({err}); it is not damaged, try again when that "
+                             "program has finished")
+        return self._damaged(str(err))
+
     @contextmanager
     def _db(self, *, write: bool = False) -> Iterator[sqlite3.Connection]:
         """A connection to project.db (which must exist); with ``write``, one IMMEDIATE transaction."""
@@ -306,7 +320,7 @@ class Project:
             with connection(f"{db.resolve().as_uri()}?mode=rw", write=write, uri=True) as con:
                 yield con
         except sqlite3.DatabaseError as err:
-            raise self._damaged(str(err)) from err
+            raise self._db_error(err) from err
 
     def _create_db(self, db: Path | None = None) -> None:
         db = db or self._db_path
@@ -323,7 +337,7 @@ class Project:
                 numbers = [n for (n,) in con.execute("SELECT number FROM versions ORDER BY number")]
                 con.execute("SELECT count(*) FROM renders").fetchone()
             except sqlite3.OperationalError as err:
-                raise self._damaged(str(err)) from err
+                raise self._db_error(err) from err
         found = rows.get("format_version")
         if found is None or not str(found).isdigit():
             raise self._damaged(f"meta.format_version is {found!r}")
@@ -548,6 +562,8 @@ class Project:
             return self.latest()
         if isinstance(number, bool) or not isinstance(number, int):
             raise ParameterError(f"version must be a whole number, got {number!r}")
+        if not 1 <= number <= MAX_VERSION:
+            raise self._no_version(number)
         return number
 
     def _no_version(self, number: int) -> ParameterError:
@@ -586,6 +602,21 @@ class Project:
         self._recipes.pop(number, None)
         return info
 
+    def withdraw(self, number: int) -> None:
+        """Remove version ``number`` just committed in this process (its render failed), under the lock.
+
+        Only the latest version can be withdrawn; its recipe file and row go, so the history is
+        as it was before :meth:`commit`.
+        """
+        with self.lock():
+            if number != self.latest():
+                raise ParameterError(f"only the latest version can be withdrawn, not {number}")
+            with self._db(write=True) as con:
+                con.execute("DELETE FROM renders WHERE version = ?", (number,))
+                con.execute("DELETE FROM versions WHERE number = ?", (number,))
+            (self.path / recipe_name(number)).unlink(missing_ok=True)
+        self._recipes.pop(number, None)
+
     def _conform(self, recipe: Recipe, *, sources_from: int | None) -> Recipe:
         if sources_from is not None:
             project_sources = dict(self.recipe(sources_from).sources)
@@ -597,7 +628,7 @@ class Project:
         draft = _top_source(dict(recipe.sources), "draft")
         if draft is None:
             raise ParameterError("recipe sources name no draft (sources/draft.*)")
-        info = sf.info(str(self.path / draft))
+        info = audio_info(self.path / draft)
         check_within(recipe.arrangement, info.frames / info.samplerate)
         return recipe
 
@@ -631,7 +662,7 @@ class Project:
         if not recipe.stem_sources:
             return {}
         if draft is None:
-            info = sf.info(str(self._source("draft")))
+            info = audio_info(self._source("draft"))
             rate, frames, channels = info.samplerate, info.frames, info.channels
         else:
             rate, frames, channels = draft.sample_rate, draft.frames, draft.channels
@@ -798,6 +829,8 @@ class Project:
                 (verdict,) = con.execute("PRAGMA quick_check").fetchone()
             if verdict == "ok":
                 return None
+        except BusyError:
+            raise  # held by another program, not damaged: never moved aside
         except ProjectError as err:
             if "newer trackwright" in str(err):
                 raise
@@ -830,18 +863,6 @@ def _copy_source(original: Path, copy: Path) -> str:
         raise ProjectError(f"{original}: changed while it was being copied into the project; try again")
     copy.chmod(0o444)
     return digest
-
-
-def _alive(pid: int) -> bool:
-    if pid == os.getpid():
-        return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def _check_midi(path: Path) -> None:

@@ -26,7 +26,7 @@ from trackwright.analysis.defects import FlatRuns, flat_runs, over_runs
 from trackwright.analysis.loudness import integrated_loudness
 from trackwright.audio import Audio
 from trackwright.errors import MeasurementError
-from trackwright.mix.match import average_spectrum
+from trackwright.analysis.spectrum import average_spectrum
 
 THIRD_OCTAVES_HZ = 1000.0 * 2.0 ** (np.arange(-15, 13) / 3.0)  # 31.5 Hz … 16 kHz
 PROBLEM_BANDS: dict[str, tuple[float, float, float]] = {

@@ -28,9 +28,18 @@ from trackwright.analysis.dynamics import Dynamics, analyze_dynamics
 from trackwright.analysis.features import Features, compute_features
 from trackwright.analysis.findings import Finding, Strength, sort_findings
 from trackwright.analysis.harmony import Chord, Harmony, Key, Loop, analyze_harmony
-from trackwright.analysis.loudness import LoudnessReport, LoudnessSeries, measure_loudness
+from trackwright.analysis.loudness import (
+    LoudnessReport,
+    LoudnessSeries,
+    measure_loudness,
+)
 from trackwright.analysis.rhythm import Rhythm, analyze_rhythm
-from trackwright.analysis.structure import Section, Structure, Transition, analyze_structure
+from trackwright.analysis.structure import (
+    Section,
+    Structure,
+    Transition,
+    analyze_structure,
+)
 from trackwright.analysis.style import Style, given_style, infer_style, problems_against
 from trackwright.analysis.tonal import Tonal, analyze_tonal
 from trackwright.audio import Audio

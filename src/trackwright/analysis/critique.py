@@ -69,6 +69,8 @@ TRUNCATED_MAJOR_DB = -15.0
 #: A fade shorter than this (s) over playing music is major.
 CUT_FADE_MAJOR_S = 1.0
 
+#: The fix for what the master chain repairs (overs, clipping of a loud master, DC).
+MASTER_FIX = "trackwright master IN -o OUT --target streaming"
 _BAND_FIX = {
     "boomy": ("cut 2–4 dB around 60–150 Hz on the bass and kick (mix EQ), or master with --reference",
               "trackwright master IN -o OUT --reference REF"),
@@ -191,7 +193,7 @@ def _defect_finding(defect: Defect, context: _Context) -> Finding | None:
             f"{int(e['runs'])} short flat-topped peaks across the track ({share:.3%} of the samples, the longest "
             f"{int(e['longest_run_samples'])} samples): a loud master's clipper or a lossy decode at full scale",
             "leave headroom in the master: master to a target with a true-peak ceiling",
-            e, confidence, "", "trackwright master IN -o OUT --target streaming")
+            e, confidence, "", MASTER_FIX)
     if defect.kind == "dc_offset":
         offset = float(e["offset"])
         return Finding(
@@ -199,7 +201,7 @@ def _defect_finding(defect: Defect, context: _Context) -> Finding | None:
             f"DC offset at {where}: channel {int(e['channel']) + 1} sits at {offset:+.3f} "
             f"({float(e['offset_dbfs']):.0f} dBFS): it eats headroom and thumps at every edit",
             "remove it with a high-pass: the master chain starts with one at 12 Hz",
-            e, confidence, "", "trackwright master IN -o OUT --target streaming")
+            e, confidence, "", MASTER_FIX)
     if defect.kind == "phase_flip":
         value = float(e["correlation"])
         whole = bool(e.get("whole_track"))
@@ -235,7 +237,7 @@ def _overs_finding(defects: list[Defect]) -> Finding | None:
         f"{count} inter-sample overs (true peak {peak:+.1f} dBTP): they distort on conversion and lossy encoding",
         "master with a true-peak limiter to a −1 dBTP ceiling",
         {"overs": count, "true_peak_dbtp": peak, "spans": len(overs)}, 1.0, "",
-        "trackwright master IN -o OUT --target streaming")
+        MASTER_FIX)
 
 
 def _transition_finding(transition: Transition, seams: list[float]) -> Finding | None:
@@ -360,7 +362,7 @@ def critique(duration_s: float, loudness: LoudnessReport, rhythm: Rhythm, harmon
             f"(a {style.name if style is not None else 'pop'} master keeps ≥ {min_plr:.0f} dB)",
             "master to a delivery target instead of maximum loudness",
             {"plr_db": dynamics.plr_db, "integrated_lufs": loudness.integrated_lufs}, 1.0, context.reference,
-            "trackwright master IN -o OUT --target streaming"))
+            MASTER_FIX))
     if rhythm.drifts:
         findings.append(Finding(
             "tempo_drift", "info", float(rhythm.tempo_curve_s[0]) if len(rhythm.tempo_curve_s) else 0.0, duration_s,

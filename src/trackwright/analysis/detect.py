@@ -14,10 +14,24 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from trackwright.analysis.defects import (Defect, FlatRuns, clipping, dc_offset, dead_air, intersample_overs,
-                                          polarity)
-from trackwright.analysis.edits import (Clicks, Ending, beat_phase_jumps, ending_defects, find_clicks, level_jumps,
-                                        verbatim_repeats)
+from trackwright.analysis.defects import (
+    Defect,
+    FlatRuns,
+    clipping,
+    dc_offset,
+    dead_air,
+    intersample_overs,
+    polarity,
+)
+from trackwright.analysis.edits import (
+    Clicks,
+    Ending,
+    beat_phase_jumps,
+    ending_defects,
+    find_clicks,
+    level_jumps,
+    verbatim_repeats,
+)
 from trackwright.analysis.features import Features
 from trackwright.analysis.rhythm import Rhythm
 

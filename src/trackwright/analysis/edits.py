@@ -22,7 +22,7 @@ import scipy.ndimage
 import scipy.signal
 
 from trackwright.analysis.defects import Defect, runs_of, window_levels_db
-from trackwright.analysis.features import BAND_CENTRES_HZ, Features
+from trackwright.analysis.features import Features
 
 REPEAT_MIN_S = 3.5
 REPEAT_MAX_S = 30.0

@@ -37,7 +37,7 @@ from trackwright.analysis.dynamics import Dynamics
 from trackwright.analysis.features import Features
 from trackwright.analysis.loudness import LoudnessReport
 from trackwright.analysis.rhythm import percussiveness
-from trackwright.analysis.tonal import PROBLEM_BANDS, Tonal, reference_curve_db
+from trackwright.analysis.tonal import Tonal, band_problems, reference_curve_db
 from trackwright.errors import ParameterError
 
 STYLES = ("orchestral", "rock", "electronic", "ambient", "acoustic", "pop", "underscore")
@@ -221,14 +221,4 @@ def problems_against(tonal: Tonal, reference: StyleReference) -> dict[str, float
     centres = tonal.band_hz
     if not len(centres):
         return {}
-    excess = tonal.band_db - aligned_curve_db(tonal, reference)
-    problems: dict[str, float] = {}
-    for name, (lo, hi, limit) in PROBLEM_BANDS.items():
-        inside = (centres >= lo) & (centres <= hi)
-        if not inside.any():
-            continue
-        value = float(np.mean(excess[inside]))
-        threshold = limit + math.copysign(reference.tolerance_db, limit)
-        if (limit > 0 and value >= threshold) or (limit < 0 and value <= threshold):
-            problems[name] = value
-    return problems
+    return band_problems(centres, tonal.band_db - aligned_curve_db(tonal, reference), reference.tolerance_db)

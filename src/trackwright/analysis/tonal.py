@@ -24,9 +24,9 @@ import numpy as np
 
 from trackwright.analysis.defects import FlatRuns, flat_runs, over_runs
 from trackwright.analysis.loudness import integrated_loudness
+from trackwright.analysis.spectrum import average_spectrum
 from trackwright.audio import Audio
 from trackwright.errors import MeasurementError
-from trackwright.analysis.spectrum import average_spectrum
 
 THIRD_OCTAVES_HZ = 1000.0 * 2.0 ** (np.arange(-15, 13) / 3.0)  # 31.5 Hz … 16 kHz
 PROBLEM_BANDS: dict[str, tuple[float, float, float]] = {
@@ -126,6 +126,21 @@ def _stereo(audio: Audio, stereo_lufs: float | None) -> tuple[float | None, floa
     return width, correlation, negative, mono_loss
 
 
+def band_problems(centres_hz: np.ndarray, excess_db: np.ndarray, tolerance_db: float = 0.0) -> dict[str, float]:
+    """The :data:`PROBLEM_BANDS` whose mean excess over a reference (dB, one value per band
+    centre in ``centres_hz``) passes the band's limit widened by ``tolerance_db``: {band: excess dB}."""
+    problems: dict[str, float] = {}
+    for name, (lo, hi, limit) in PROBLEM_BANDS.items():
+        inside = (centres_hz >= lo) & (centres_hz <= hi)
+        if not inside.any():
+            continue
+        value = float(np.mean(excess_db[inside]))
+        threshold = limit + math.copysign(tolerance_db, limit)
+        if (limit > 0 and value >= threshold) or (limit < 0 and value <= threshold):
+            problems[name] = value
+    return problems
+
+
 def analyze_tonal(audio: Audio, *, integrated_lufs: float | None = None) -> Tonal:
     """Tonal balance, stereo image and overs of ``audio`` (pass its integrated loudness if known)."""
     freqs, power_db = average_spectrum(audio.samples, audio.sample_rate)
@@ -134,15 +149,7 @@ def analyze_tonal(audio: Audio, *, integrated_lufs: float | None = None) -> Tona
     core = (centres >= 250) & (centres <= 4000)
     if core.any():
         levels = levels - float(np.mean(levels[core] - reference[core]))
-    excess = levels - reference
-    problems: dict[str, float] = {}
-    for name, (lo, hi, limit) in PROBLEM_BANDS.items():
-        inside = (centres >= lo) & (centres <= hi)
-        if not inside.any():
-            continue
-        value = float(np.mean(excess[inside]))
-        if (limit > 0 and value >= limit) or (limit < 0 and value <= limit):
-            problems[name] = value
+    problems = band_problems(centres, levels - reference)
     over_times, peak = over_runs(audio.samples, audio.sample_rate)
     true_peak = 20 * math.log10(max(peak, 1e-12))
     flat = flat_runs(audio.samples, audio.sample_rate)

@@ -61,8 +61,9 @@ DC_MAJOR = 0.05
 #: An inverted channel whose correlation falls this low is major (the mono fold-down hollows out).
 FLIP_MAJOR_CORRELATION = -0.5
 FLIP_MAJOR_S = 3.0
-#: A gain step this large (dB), every band alike, is major.
-JUMP_MAJOR_DB = 6.0
+#: A gain step this large (dB), every band alike, is major: released music makes 6–8 dB steps
+#: that move most bands alike (a tutti cut off, a band dropping to one part), rarely 9.
+JUMP_MAJOR_DB = 9.0
 #: A track that stops dead within this many dB of its playing level is major (under it, the sound
 #: was already dying away).
 TRUNCATED_MAJOR_DB = -15.0

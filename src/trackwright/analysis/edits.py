@@ -41,9 +41,15 @@ STEP_MIN_DB = 4.5
 STEP_UNIFORM_DB = 3.0
 STEP_UNIFORM_SHARE = 0.6
 STEP_MERGE_S = 0.3
+#: A gain step lasts: over this long (s) either side the level still differs by at least
+#: ``STEP_SUSTAIN_SHARE`` of the instant's step, the same way.
+STEP_SUSTAIN_S = 1.0
+STEP_SUSTAIN_SHARE = 0.6
+#: Both edges of a level jump hold at least this step (dB) over that second.
+STEP_HELD_DB = 5.0
 #: The edges of one jump are opposite, within STEP_MATCH_DB (dB) of each other, STEP_SHORTEST_S–STEP_PAIR_S (s) apart.
 STEP_MATCH_DB = 3.0
-STEP_SHORTEST_S = 1.0
+STEP_SHORTEST_S = 3.0
 STEP_PAIR_S = 60.0
 END_WINDOW_S = 0.01
 END_SILENCE_DBFS = -70.0
@@ -218,66 +224,81 @@ def burst_ratio(residual_energy: np.ndarray, sample_rate: int) -> np.ndarray:
     return short / background
 
 
-def step_changes(features: Features) -> tuple[np.ndarray, np.ndarray]:
-    """Per onset frame ``t``: the median over audible bands of the level change (dB) from the
-    ``STEP_WINDOW_S`` before ``t`` to the ``STEP_WINDOW_S`` after it (one frame left out either
-    side), and the share of those bands that change within ``STEP_UNIFORM_DB`` of that median.
-
-    A gain change moves every band alike at one instant; a change of the music (new parts, a
-    section, a note) moves some bands far more than others.
-    """
-    bands = features.bands_db.astype(np.float64)
-    k = max(1, round(STEP_WINDOW_S * features.onset_rate))
-    n = bands.shape[1]
-    median, share = np.zeros(n), np.zeros(n)
-    if n < 2 * k + 4:
-        return median, share
-    total = np.concatenate((np.zeros((bands.shape[0], 1)), np.cumsum(bands, axis=1)), axis=1)
-    t = np.arange(k + 1, n - k - 1)
-    before = (total[:, t - 1] - total[:, t - 1 - k]) / k      # frames t-1-k … t-2
-    after = (total[:, t + 2 + k - 1] - total[:, t + 1]) / k   # frames t+1 … t+k
-    audible = np.maximum(before, after) > float(bands.max()) - STEP_FLOOR_DB
+def _band_change(total: np.ndarray, t: np.ndarray, k: int, floor_db: float, min_bands: int
+                 ) -> tuple[np.ndarray, np.ndarray]:
+    """Median over audible bands of the level change from the ``k`` frames before frame ``t``
+    (frames t-1-k … t-2) to the ``k`` after it (t+1 … t+k), from the bands' cumulative sums
+    ``total``; and the share of those bands within ``STEP_UNIFORM_DB`` of the median."""
+    before = (total[:, t - 1] - total[:, t - 1 - k]) / k
+    after = (total[:, t + 1 + k] - total[:, t + 1]) / k
+    audible = np.maximum(before, after) > floor_db
     change = np.where(audible, after - before, np.nan)
-    enough = audible.sum(axis=0) >= bands.shape[0] // 3
+    enough = audible.sum(axis=0) >= min_bands
     with np.errstate(all="ignore"):
         m = np.nanmedian(np.where(enough, change, 0.0), axis=0)
         s = np.nansum(np.abs(change - m) <= STEP_UNIFORM_DB, axis=0) / np.maximum(audible.sum(axis=0), 1)
-    median[t] = np.where(enough, m, 0.0)
-    share[t] = np.where(enough, s, 0.0)
-    return median, share
+    return np.where(enough, m, 0.0), np.where(enough, s, 0.0)
+
+
+def step_changes(features: Features) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per onset frame ``t``: the median over audible bands of the level change (dB) from the
+    ``STEP_WINDOW_S`` before ``t`` to the ``STEP_WINDOW_S`` after it (one frame left out either
+    side), the share of those bands that change within ``STEP_UNIFORM_DB`` of that median, and
+    the same median change over ``STEP_SUSTAIN_S`` either side.
+
+    A gain change moves every band alike at one instant and the level stays moved; a change of
+    the music (new parts, a section, a note) moves some bands far more than others, and a hit
+    (a drum, a tutti chord) moves them all but dies away.
+    """
+    bands = features.bands_db.astype(np.float64)
+    k = max(1, round(STEP_WINDOW_S * features.onset_rate))
+    long = max(k, round(STEP_SUSTAIN_S * features.onset_rate))
+    n = bands.shape[1]
+    median, share, sustained = np.zeros(n), np.zeros(n), np.zeros(n)
+    if n < 2 * long + 4:
+        return median, share, sustained
+    total = np.concatenate((np.zeros((bands.shape[0], 1)), np.cumsum(bands, axis=1)), axis=1)
+    floor, min_bands = float(bands.max()) - STEP_FLOOR_DB, bands.shape[0] // 3
+    t = np.arange(k + 1, n - k - 1)
+    median[t], share[t] = _band_change(total, t, k, floor, min_bands)
+    t = np.arange(long + 1, n - long - 1)
+    sustained[t] = _band_change(total, t, long, floor, min_bands)[0]
+    return median, share, sustained
 
 
 def level_jumps(features: Features) -> list[Defect]:
     """Stretches turned up or down as a whole (a gain change, not the music changing).
 
     An edge is an instant where the level changes by ≥ ``STEP_MIN_DB`` in at least
-    ``STEP_UNIFORM_SHARE`` of the audible bands alike (:func:`step_changes`); a level jump is an
-    edge followed, 1–60 s later, by an opposite edge within ``STEP_MATCH_DB`` of it: the stretch
+    ``STEP_UNIFORM_SHARE`` of the audible bands alike and stays changed over the next second
+    (:func:`step_changes`); a level jump is an
+    edge followed, 3–60 s later, by an opposite edge within ``STEP_MATCH_DB`` of it (both holding ≥ ``STEP_HELD_DB``): the stretch
     between went up or down and came back.
     """
     rate = features.onset_rate
-    median, share = step_changes(features)
-    candidate = (np.abs(median) >= STEP_MIN_DB) & (share >= STEP_UNIFORM_SHARE)
-    edges: list[tuple[float, float, float]] = []
+    median, share, sustained = step_changes(features)
+    candidate = (np.abs(median) >= STEP_MIN_DB) & (share >= STEP_UNIFORM_SHARE) \
+        & (sustained * np.sign(median) >= STEP_SUSTAIN_SHARE * np.abs(median))
+    edges: list[tuple[float, float, float, float]] = []  # time s, step dB, bands alike, sustained step dB
     starts, lengths = runs_of(candidate)
     for start, length in zip(starts, lengths):
         best = start + int(np.argmax(np.abs(median[start: start + length])))
-        if edges and best / rate - edges[-1][0] < STEP_MERGE_S:
-            if abs(median[best]) > abs(edges[-1][1]):
-                edges[-1] = (best / rate, float(median[best]), float(share[best]))
+        edge = (best / rate, float(median[best]), float(share[best]), float(sustained[best]))
+        if edges and edge[0] - edges[-1][0] < STEP_MERGE_S:
+            if abs(edge[1]) > abs(edges[-1][1]):
+                edges[-1] = edge
             continue
-        edges.append((best / rate, float(median[best]), float(share[best])))
+        edges.append(edge)
     out: list[Defect] = []
     used: set[int] = set()
-    for i, (time_a, gain_a, share_a) in enumerate(edges):
-        if i in used:
-            continue
-        for j in range(i + 1, len(edges)):
-            time_b, gain_b, share_b = edges[j]
+    # the nearest opposite edge of the same size closes a stretch (nested stretches pair inside out)
+    for j, (time_b, _, share_b, gain_b) in enumerate(edges):
+        for i in range(j - 1, -1, -1):
+            time_a, _, share_a, gain_a = edges[i]
             if time_b - time_a > STEP_PAIR_S:
                 break
-            if j not in used and gain_a * gain_b < 0 and abs(gain_a + gain_b) <= STEP_MATCH_DB \
-                    and time_b - time_a >= STEP_SHORTEST_S:
+            if i not in used and gain_a * gain_b < 0 and abs(gain_a + gain_b) <= STEP_MATCH_DB \
+                    and min(abs(gain_a), abs(gain_b)) >= STEP_HELD_DB and time_b - time_a >= STEP_SHORTEST_S:
                 used.update((i, j))
                 out.append(Defect("level_jump", time_a, time_b,
                                   float(min(1.0, 0.4 + (min(abs(gain_a), abs(gain_b)) - STEP_MIN_DB) / 8.0
@@ -285,7 +306,7 @@ def level_jumps(features: Features) -> list[Defect]:
                                   {"gain_db": 0.5 * (gain_a - gain_b), "step_in_db": gain_a, "step_out_db": gain_b,
                                    "bands_alike": min(share_a, share_b)}))
                 break
-    return out
+    return sorted(out, key=lambda d: d.start_s)
 
 
 @dataclass(frozen=True)

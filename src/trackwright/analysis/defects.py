@@ -48,6 +48,9 @@ CLIP_MERGE_S = 0.3
 DC_WINDOW_S = 1.0
 DC_THRESHOLD = 0.01
 DC_MIN_S = 2.0
+#: An offset is steady: its quarter-second means spread (standard deviation) at most this share of it.
+DC_STEADY_WINDOW_S = 0.25
+DC_STEADY = 0.5
 POLARITY_WINDOW_S = 0.2
 POLARITY_MIN_S = 1.5
 POLARITY_SWITCH_COST = 15.0
@@ -219,7 +222,8 @@ def _window_series(values: np.ndarray, rate: int, window_s: float, hop_s: float)
 
 
 def dc_offset(samples: np.ndarray, sample_rate: int) -> list[Defect]:
-    """Spans where a channel's 1 s mean stays ≥ 0.01 (−40 dBFS) with one sign for ≥ 2 s."""
+    """Spans where a channel's 1 s mean stays ≥ 0.01 (−40 dBFS) with one sign for ≥ 2 s, steadily
+    (its quarter-second means within ``DC_STEADY`` of it: infrasonic swells wander)."""
     hop = DC_WINDOW_S / 2
     out: list[Defect] = []
     for index, channel in enumerate(samples):
@@ -230,6 +234,11 @@ def dc_offset(samples: np.ndarray, sample_rate: int) -> list[Defect]:
                 if (length - 1) * hop + DC_WINDOW_S < DC_MIN_S:
                     continue
                 level = float(np.median(means[start: start + length]))
+                begin, end = float(times[start] - DC_WINDOW_S / 2), float(times[start + length - 1] + DC_WINDOW_S / 2)
+                _, quarters = _window_series(channel[round(begin * sample_rate): round(end * sample_rate)],
+                                             sample_rate, DC_STEADY_WINDOW_S, DC_STEADY_WINDOW_S)
+                if float(np.std(quarters)) > DC_STEADY * abs(level):
+                    continue  # a wandering infrasonic swell, not an offset
                 out.append(Defect("dc_offset", float(times[start] - DC_WINDOW_S / 2),
                                   float(times[start + length - 1] + DC_WINDOW_S / 2),
                                   float(min(1.0, abs(level) / (2 * DC_THRESHOLD))),

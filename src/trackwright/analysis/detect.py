@@ -44,7 +44,10 @@ _SHIFTING = ("dead_air", "verbatim_repeat", "truncated_ending")
 #: A splice moves the beat: a jump of at least this fraction of a beat…
 PHASE_CUT_JUMP = 0.2
 #: …where the pulse is at least this clear on both sides (0–1, see ``beat_phase_jumps``)…
-PHASE_CUT_CLARITY = 0.3
+PHASE_CUT_CLARITY = 0.4
+#: …unless the beat jumps like that more often than this in the track: then the pulse itself
+#: wanders (swing, rubato, a free tempo) and a jump is no evidence of a splice.
+PHASE_CUT_MOST = 2
 #: …is a cut; its time is known to about this (s), and a click this close is the same cut.
 PHASE_CUT_REACH_S = 0.5
 
@@ -87,7 +90,7 @@ def hard_cuts(clicks: Clicks, others: list[Defect], phase_jumps: tuple[np.ndarra
               ) -> list[Defect]:
     """Splices: clicks no other defect explains (a hard cut with no crossfade), and instants where
     the beat's phase jumps by ≥ ``PHASE_CUT_JUMP`` of a beat in a clear pulse (a cut made off the
-    beat grid, however smooth the waveform joins). ``phase_jumps`` is
+    beat grid, however smooth the waveform joins) and rarely does elsewhere in the track. ``phase_jumps`` is
     :func:`~trackwright.analysis.edits.beat_phase_jumps`'s (times s, jumps, clarities)."""
     out = []
     for time, ratio, reference in zip(clicks.times_s, clicks.ratios, clicks.references):
@@ -98,10 +101,13 @@ def hard_cuts(clicks: Clicks, others: list[Defect], phase_jumps: tuple[np.ndarra
                         {"click_ratio": float(ratio), "over_loudest_transients": factor,
                          "over_track_transients": float(ratio / max(clicks.track_reference, 1e-9))}))
     times, jumps, clarities = phase_jumps if phase_jumps is not None else (np.zeros(0),) * 3
-    for time, jump, clarity in zip(times, jumps, clarities):
-        if jump < PHASE_CUT_JUMP or clarity < PHASE_CUT_CLARITY \
-                or _explained(float(time), others, _SHIFTING, PHASE_CUT_REACH_S) is not None:
-            continue
+    skips = [(float(t), float(j), float(c)) for t, j, c in zip(times, jumps, clarities)
+             if j >= PHASE_CUT_JUMP and c >= PHASE_CUT_CLARITY
+             and _explained(float(t), others, _SHIFTING, PHASE_CUT_REACH_S) is None]
+    for time, jump, clarity in skips:
+        if len(skips) > PHASE_CUT_MOST and not any(
+                abs(float(cut.evidence["at_s"]) - time) <= PHASE_CUT_REACH_S for cut in out):
+            continue  # the pulse wanders: only a click marks a splice
         near = [i for i, cut in enumerate(out) if abs(float(cut.evidence["at_s"]) - time) <= PHASE_CUT_REACH_S]
         if near:  # the click marks the splice exactly; the beat's jump confirms it
             cut = out[near[0]]

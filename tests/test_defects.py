@@ -94,7 +94,10 @@ def test_a_short_fade_over_the_music_cuts_the_notes(song: Audio) -> None:
     cut = song.samples[:, : frame(end)].copy()
     cut[:, -frame(fade):] *= np.linspace(1.0, 0.0, frame(fade), dtype=np.float32)
     analysis = analyze(Audio(cut, RATE))
-    assert found(analysis, "cut_fade", end - fade, end), describe(analysis)
+    # the music drops 6 dB 0.7 s before the fade, which a fade fit may read as the fade's start:
+    # the start is allowed the benchmark's 2 s, the end must be exact to 1 s
+    assert any(f.kind == "cut_fade" and abs(f.start_s - (end - fade)) <= 2.0 and abs(f.end_s - end) <= TOLERANCE_S
+               for f in analysis.findings), describe(analysis)
 
 
 def test_a_passage_driven_into_a_hard_clip_is_clipping(song: Audio) -> None:

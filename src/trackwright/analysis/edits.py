@@ -66,8 +66,6 @@ FADE_TAIL_SHARE = 0.1
 #: Fades are fitted on 50 ms levels over the last FADE_FIT_S (s), up to FADE_LONGEST_S (s) long.
 FADE_WINDOW_S = 0.05
 FADE_FIT_S = 4.5
-#: The music before a fade: its level over this long (s) before the fade starts.
-FADE_STEADY_S = 0.5
 FADE_LONGEST_S = 4.0
 ON_BAR_S = 0.06
 CLICK_MIN = 30.0
@@ -358,13 +356,10 @@ def _power_db(levels_db: np.ndarray) -> float:
 def fade_fit(samples: np.ndarray, sample_rate: int, stop_s: float, floor_db: float) -> tuple[float, float]:
     """(length s, level dB) of the linear fade that best explains the sound before ``stop_s``.
 
-    For each fade length T from 0.1 s to ``FADE_LONGEST_S``, the 50 ms levels of the last
-    T + ``FADE_STEADY_S`` seconds are compared with ``c + 20·log10(min(1, τ/T))`` (τ: time before
-    the stop), ``c`` the music's level over the ``FADE_STEADY_S`` before the fade (their
-    median): a fade over music still playing plunges from the level the music held just before
-    it. The error is the mean squared difference clipped at 10 dB; windows under ``floor_db``
-    (dBFS) are left out. The music's level further back does not count: it may have changed
-    (a quieter last phrase) before the fade began.
+    The 50 ms levels of the last ``FADE_FIT_S`` seconds are fitted by ``c + 20·log10(min(1, τ/T))``
+    (τ: time before the stop, ``c`` the music's level before the fade) for T from 0.1 s to
+    ``FADE_LONGEST_S``, by the mean squared error clipped at 10 dB (the music's own swings weigh
+    little); windows under ``floor_db`` (dBFS) are left out. Every T is judged on the same windows.
     """
     hop = max(1, round(FADE_WINDOW_S * sample_rate)) / sample_rate
     stop = round(stop_s * sample_rate)
@@ -374,18 +369,12 @@ def fade_fit(samples: np.ndarray, sample_rate: int, stop_s: float, floor_db: flo
     keep = levels > floor_db
     if keep.sum() < 4:
         return 0.0, float(np.median(levels)) if len(levels) else -200.0
-    best = (np.inf, 0.0, float(np.median(levels[keep])))
-    for length in np.arange(0.1, FADE_LONGEST_S + 1e-9, 0.05):
-        steady = keep & (tau >= length) & (tau < length + FADE_STEADY_S)
-        used = keep & (tau < length + FADE_STEADY_S)
-        if steady.sum() < 3 or used.sum() < 4:
-            continue
-        level = float(np.median(levels[steady]))
-        model = level + 20 * np.log10(np.minimum(1.0, tau[used] / length))
-        error = float(np.mean(np.minimum((levels[used] - model) ** 2, 100.0)))
-        if error < best[0]:
-            best = (error, float(length), level)
-    return best[1], best[2]
+    lengths = np.arange(0.1, FADE_LONGEST_S + 1e-9, 0.05)
+    residual = levels[keep][None, :] - 20 * np.log10(np.minimum(1.0, tau[keep][None, :] / lengths[:, None]))
+    level = np.median(residual, axis=1)
+    errors = np.mean(np.minimum((residual - level[:, None]) ** 2, 100.0), axis=1)
+    best = int(np.argmin(errors))
+    return float(lengths[best]), float(level[best])
 
 
 def ending(samples: np.ndarray, sample_rate: int, features: Features) -> Ending:

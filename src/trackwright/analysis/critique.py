@@ -123,6 +123,12 @@ def _chord_names(labels: list[str]) -> str:
     return "–".join(label.replace(":maj", "").replace(":min", "m") for label in labels)
 
 
+def _master_finding(kind: str, severity: str, span: tuple[float, float], message: str, suggestion: str,
+                    evidence: dict, confidence: float) -> Finding:
+    """A finding that mastering fixes (the command is :data:`MASTER_FIX`)."""
+    return Finding(kind, severity, *span, message, suggestion, evidence, confidence, "", MASTER_FIX)
+
+
 def _defect_finding(defect: Defect, context: _Context) -> Finding | None:
     """One defect as a finding: message, severity from its evidence, the fix."""
     e, span = defect.evidence, (defect.start_s, defect.end_s)
@@ -189,20 +195,18 @@ def _defect_finding(defect: Defect, context: _Context) -> Finding | None:
                 "re-render or re-export that passage with headroom (rebuild the mix from its stems), then master "
                 "with a true-peak ceiling", e, confidence, "", "trackwright mix PROJECT")
         severity = "minor" if share >= CLIP_MINOR_SHARE else "info"
-        return Finding(
-            "clipping", severity, *span,
+        return _master_finding(
+            "clipping", severity, span,
             f"{int(e['runs'])} short flat-topped peaks across the track ({share:.3%} of the samples, the longest "
             f"{int(e['longest_run_samples'])} samples): a loud master's clipper or a lossy decode at full scale",
-            "leave headroom in the master: master to a target with a true-peak ceiling",
-            e, confidence, "", MASTER_FIX)
+            "leave headroom in the master: master to a target with a true-peak ceiling", e, confidence)
     if defect.kind == "dc_offset":
         offset = float(e["offset"])
-        return Finding(
-            "dc_offset", "major" if abs(offset) >= DC_MAJOR else "minor", *span,
+        return _master_finding(
+            "dc_offset", "major" if abs(offset) >= DC_MAJOR else "minor", span,
             f"DC offset at {where}: channel {int(e['channel']) + 1} sits at {offset:+.3f} "
             f"({float(e['offset_dbfs']):.0f} dBFS): it eats headroom and thumps at every edit",
-            "remove it with a high-pass: the master chain starts with one at 12 Hz",
-            e, confidence, "", MASTER_FIX)
+            "remove it with a high-pass: the master chain starts with one at 12 Hz", e, confidence)
     if defect.kind == "phase_flip":
         value = float(e["correlation"])
         whole = bool(e.get("whole_track"))

@@ -97,7 +97,7 @@ def madmom_system(audio: Audio) -> dict:
     per_bar = int(bar[:, 1].max()) if len(bar) else 4
     segments = p["chord_crf"](p["chord_feat"](signal))
     chords = [(float(s), float(e), str(label)) for s, e, label in segments]
-    key = str(p["key_label"](p["key"](signal))).replace(" maj", " major").replace(" min", " minor")
+    key = str(p["key_label"](p["key"](signal)))  # "A major", "C# minor"
     return {"beats": beats, "downbeats": downbeats, "metre": f"{per_bar}/4", "tempo_bpm": _tempo(beats), "key": key,
             "chords": chords}
 

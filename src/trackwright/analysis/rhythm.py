@@ -31,6 +31,8 @@ import numpy as np
 import scipy.ndimage
 
 from trackwright.analysis.features import Features, mean_between
+from trackwright.analysis.metre import (BEAT_RANGE_BPM, CANDIDATE_RATIOS, COMPOUND_MARGIN, PREFERRED_BEAT_BPM,
+                                        bar_count, grid_score, sample, signature, standardised)
 
 TEMPO_RANGE_BPM = (40.0, 240.0)
 PRIOR_CENTRE_BPM = 120.0
@@ -38,6 +40,8 @@ DRIFT_THRESHOLD = 0.04
 PRIOR_WIDTH_OCTAVES = 1.0
 LEGATO_PERCUSSIVENESS = 5.0
 LEGATO_CENTRE_BPM = 80.0
+#: How much more accent a legato beat's thirds need than its half to read as compound (z-score).
+LEGATO_COMPOUND_MARGIN = 0.6
 #: Credit a lag gets from the autocorrelation at twice and at half its length.
 DOUBLE_WEIGHT = 0.0
 HALF_WEIGHT = 0.25
@@ -58,11 +62,13 @@ class Rhythm:
     tempo_curve_s: np.ndarray
     tempo_curve_bpm: np.ndarray
     drifts: bool
+    subdivision: int = 2
 
     @property
     def time_signature(self) -> str:
-        """``"4/4"`` or ``"3/4"``."""
-        return f"{self.beats_per_bar}/4"
+        """``"2/4"``, ``"3/4"``, ``"4/4"`` (beats divided in two) or ``"6/8"``, ``"9/8"``, ``"12/8"``
+        (beats divided in three)."""
+        return signature(self.beats_per_bar, self.subdivision)
 
 
 def _autocorrelation(envelope: np.ndarray) -> np.ndarray:
@@ -176,24 +182,18 @@ def _bar_positions(evidence: np.ndarray, meter: int, *, reset_cost: float = RESE
     return path, float(score.max()) / n
 
 
-def _downbeats(features: Features, beats_s: np.ndarray, lead_s: float) -> tuple[int, np.ndarray]:
-    """(beats per bar, downbeat times) — the meter whose decoded bar grid fits best; 4/4 on ties."""
-    if len(beats_s) < 8:
-        return 4, beats_s[::4]
+def _downbeats(features: Features, beats_s: np.ndarray, lead_s: float, meter: int) -> np.ndarray:
+    """Downbeat times for bars of ``meter`` beats, decoded from the evidence."""
+    if len(beats_s) < 2 * meter:
+        return beats_s[::meter]
     evidence = _downbeat_evidence(features, beats_s, lead_s)
-    best = None
-    for meter, bonus in ((4, 0.05), (3, 0.0)):
-        path, score = _bar_positions(evidence, meter)
-        if best is None or score + bonus > best[0]:
-            best = (score + bonus, meter, path)
-    assert best is not None
-    _, meter, path = best
+    path, _ = _bar_positions(evidence, meter)
     if meter == 4 and path[0] in (1, 2):
         # beats 1 and 3 of a 4/4 bar are both strong, and harmony often moves more on 3 (a
         # chorale's cadences land there): the evidence fixes the bar up to half a bar, and an
         # opening on beat 2 or 3 is rare, so the half bar that starts on 1 or a pickup wins
         path = (path + 2) % 4
-    return meter, beats_s[path == 0]
+    return beats_s[path == 0]
 
 
 def local_periods(onset: np.ndarray, onset_rate: float, tempo_bpm: float, *, window_s: float = 16.0,
@@ -334,11 +334,15 @@ def analyze_rhythm(features: Features) -> Rhythm:
     # favour half notes over a drum pattern's quarters
     octave_envelope = onset if legato else pulse_envelope(features, novelty=False)
     tempo = _octave_check(octave_envelope, features.onset_rate, tempo, legato=legato)
-    frames = track_beats(onset, features.onset_rate, tempo)
     lead = LEGATO_ATTACK_LEAD_S if legato else ATTACK_LEAD_S
+    frames, subdivision = _metrical_pulse(onset, features.onset_rate, tempo, legato=legato)
+    if subdivision == 2:
+        frames = _attack_phase(features, onset, frames)
     times = frames / features.onset_rate - lead  # the tempo is read before clipping at 0
     beats = np.maximum(times, 0.0)
-    meter, downbeats = _downbeats(features, beats, lead)
+    meter = bar_count(_downbeat_evidence(features, beats, lead), float(np.median(np.diff(beats)))) \
+        if len(beats) >= 8 else 4
+    downbeats = _downbeats(features, beats, lead, meter)
     if len(beats) >= 3:
         local = 60.0 / np.diff(times)
         # intervals are quantised to frames (±12 ms): average 8 of them, robustly (median of 3 first)
@@ -354,4 +358,59 @@ def analyze_rhythm(features: Features) -> Rhythm:
     else:
         curve_t, smooth, drifts = np.zeros(0), np.zeros(0), False
     return Rhythm(tempo_bpm=tempo, beats_s=beats, downbeats_s=downbeats, beats_per_bar=meter,
-                  tempo_curve_s=curve_t, tempo_curve_bpm=smooth, drifts=drifts)
+                  tempo_curve_s=curve_t, tempo_curve_bpm=smooth, drifts=drifts, subdivision=subdivision)
+
+
+#: The off-beat phase is taken instead when the pulse envelope hears both phases alike (within
+#: this many z-scores) and the attacks (spectral flux plus low-frequency flux) favour the
+#: off-beats by at least :data:`OFFBEAT_MARGIN`: a four-on-the-floor kick under off-beat hats
+#: and bass, whose pitch changes make the off-beats as salient in the pulse envelope.
+PHASE_AMBIGUITY = 0.5
+OFFBEAT_MARGIN = 1.0
+
+
+def _attack_phase(features: Features, envelope: np.ndarray, frames: np.ndarray) -> np.ndarray:
+    """Beat frames, moved half a beat where the attacks say the tracker took the off-beats."""
+    if len(frames) < 8:
+        return frames
+    rate = features.onset_rate
+    times = frames / rate
+    middles = times[:-1] + np.diff(times) / 2
+    width = 0.03
+
+    def contrast(series: np.ndarray) -> float:
+        z = standardised(series.astype(np.float64))
+        return float(sample(z, rate, times[:-1], width).mean() - sample(z, rate, middles, width).mean())
+
+    attacks = contrast(features.onset) + contrast(features.low_onset)
+    if abs(contrast(envelope)) < PHASE_AMBIGUITY and attacks < -OFFBEAT_MARGIN:
+        return np.round(middles * rate).astype(int)
+    return frames
+
+
+def _metrical_pulse(envelope: np.ndarray, rate: float, tempo_bpm: float, *, legato: bool) -> tuple[np.ndarray, int]:
+    """(beat frames, subdivision): beats tracked at the candidate tempo (the estimate, its
+    octaves and 3:2 relatives) whose grid best fits a metrical hierarchy (:mod:`.metre`).
+
+    Legato music is read with the preference centred on :data:`LEGATO_CENTRE_BPM` and a wider
+    margin for a compound reading (:data:`LEGATO_COMPOUND_MARGIN`): its windowed-novelty
+    envelope smears each chord change over ±140 ms, which puts accent on a slow beat's thirds
+    (nearer the beats than its half).
+    """
+    accent = standardised(envelope.astype(np.float64))
+    preferred = LEGATO_CENTRE_BPM if legato else PREFERRED_BEAT_BPM
+    margin = LEGATO_COMPOUND_MARGIN if legato else COMPOUND_MARGIN
+    best: tuple[float, np.ndarray, int] | None = None
+    for ratio in CANDIDATE_RATIOS:
+        candidate = tempo_bpm * ratio
+        if not BEAT_RANGE_BPM[0] <= candidate <= BEAT_RANGE_BPM[1]:
+            continue
+        frames = track_beats(envelope, rate, candidate)
+        if len(frames) < 8:
+            continue
+        fit = grid_score(accent, rate, frames / rate, preferred_bpm=preferred, compound_margin=margin)
+        if best is None or fit.score > best[0]:
+            best = (fit.score, frames, fit.subdivision)
+    if best is None:
+        return track_beats(envelope, rate, tempo_bpm), 2
+    return best[1], best[2]

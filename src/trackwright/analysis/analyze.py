@@ -6,6 +6,12 @@ Stable JSON keys (see :meth:`Analysis.to_dict`): ``duration_s``, ``sample_rate``
 ``role``}], ``loudness`` (the meter's keys plus ``short_term_lufs`` and ``short_term_hop_s``),
 ``findings`` and ``strengths``; then the details: ``tempo_curve``, ``harmony``, ``transitions``,
 ``dynamics``, ``tonal`` and, with a brief, ``brief``.
+
+``time_signature`` is one of 2/4, 3/4, 4/4 (simple: ``beat_subdivision`` 2) or 6/8, 9/8, 12/8
+(compound: ``beat_subdivision`` 3). ``beats_s`` and ``tempo_bpm`` are always the *metrical*
+beat: the quarter note in x/4, the dotted quarter in x/8 (a 6/8 jig has two beats to the bar);
+the eighth notes are each beat divided in ``beat_subdivision`` equal parts. ``grid_source`` is
+``"heard"``, or ``"user"`` when the grid was set by hand (:mod:`.beat_grid`).
 """
 
 from __future__ import annotations
@@ -68,6 +74,8 @@ class Analysis:
             "beats_s": _r(self.rhythm.beats_s),
             "downbeats_s": _r(self.rhythm.downbeats_s),
             "time_signature": self.rhythm.time_signature,
+            "beat_subdivision": self.rhythm.subdivision,
+            "grid_source": "user" if self.rhythm.user_set else "heard",
             "key": harmony.key.to_dict(),
             "chords": [c.to_dict() for c in harmony.chords],
             "sections": [s.to_dict() for s in self.structure.sections],

@@ -30,7 +30,7 @@ import numpy as np
 import scipy.ndimage
 
 #: Tempo ratios tried against the estimate: the estimate, its octaves and its 3:2 relatives.
-CANDIDATE_RATIOS = (1.0, 2.0, 0.5, 1.5, 2.0 / 3.0)
+CANDIDATE_RATIOS = (1.0, 2.0, 0.5, 1.5, 2.0 / 3.0, 4.0 / 3.0, 0.75)
 #: Beat rates a reading may have, BPM.
 BEAT_RANGE_BPM = (30.0, 240.0)
 #: Where the preference for a beat rate peaks (BPM) and its width (octaves, one σ).

@@ -37,6 +37,9 @@ from trackwright.analysis.metre import (BEAT_RANGE_BPM, CANDIDATE_RATIOS, COMPOU
 TEMPO_RANGE_BPM = (40.0, 240.0)
 PRIOR_CENTRE_BPM = 120.0
 DRIFT_THRESHOLD = 0.04
+#: Beat intervals averaged for the tempo curve (after a median of 3): beats are placed between
+#: frames, so a short average follows a rubato swell without frame-quantisation noise.
+CURVE_BEATS = 4
 PRIOR_WIDTH_OCTAVES = 1.0
 LEGATO_PERCUSSIVENESS = 5.0
 LEGATO_CENTRE_BPM = 80.0
@@ -53,7 +56,29 @@ NOVELTY_WEIGHT = 2.0
 
 @dataclass(frozen=True)
 class Rhythm:
-    """Tempo, beat grid and meter of a track (times in seconds)."""
+    """Tempo, beat grid and metre of a track (times in seconds).
+
+    Attributes
+    ----------
+    tempo_bpm : float
+        Metrical beats per minute: quarter notes in 2/4, 3/4, 4/4; dotted quarters in 6/8, 9/8,
+        12/8 (a 6/8 jig at 110 BPM has 330 eighths a minute).
+    beats_s : np.ndarray
+        The metrical beats, seconds (dotted quarters in compound metres; see
+        :meth:`subdivisions_s` for the eighths).
+    downbeats_s : np.ndarray
+        The first beat of every bar, seconds (a pickup before the first is not a downbeat).
+    beats_per_bar : int
+        2, 3 or 4.
+    tempo_curve_s, tempo_curve_bpm : np.ndarray
+        Local tempo (BPM) at each beat after the first, smoothed over about 8 beats.
+    drifts : bool
+        Whether the tempo moves more than :data:`DRIFT_THRESHOLD` (rubato, accelerando).
+    subdivision : int
+        2 (simple metre) or 3 (compound metre).
+    user_set : bool
+        The grid was set by the user (:mod:`trackwright.analysis.beat_grid`), not heard.
+    """
 
     tempo_bpm: float
     beats_s: np.ndarray
@@ -63,12 +88,22 @@ class Rhythm:
     tempo_curve_bpm: np.ndarray
     drifts: bool
     subdivision: int = 2
+    user_set: bool = False
 
     @property
     def time_signature(self) -> str:
         """``"2/4"``, ``"3/4"``, ``"4/4"`` (beats divided in two) or ``"6/8"``, ``"9/8"``, ``"12/8"``
         (beats divided in three)."""
         return signature(self.beats_per_bar, self.subdivision)
+
+    def subdivisions_s(self) -> np.ndarray:
+        """Every beat divided in :attr:`subdivision` equal parts (the eighth notes), seconds."""
+        beats = self.beats_s
+        if len(beats) < 2:
+            return beats.copy()
+        fractions = np.arange(self.subdivision) / self.subdivision
+        inner = (beats[:-1, np.newaxis] + np.diff(beats)[:, np.newaxis] * fractions).ravel()
+        return np.append(inner, beats[-1])
 
 
 def _autocorrelation(envelope: np.ndarray) -> np.ndarray:
@@ -151,6 +186,10 @@ def _downbeat_evidence(features: Features, beats_s: np.ndarray, lead_s: float) -
 #: positions, in evidence units (z-scores). With it, jumping phase later costs more.
 START_PRIOR = 6.0
 RESET_COST = 12.0
+#: In music with attacks the opening decides between the two half bars of a 4/4 only when the
+#: decoded downbeats carry less than this much more evidence (z-scores) than the beats half a
+#: bar away (a half-time clap on beat 3 must not move the bar); in legato music it always does.
+HALF_BAR_MARGIN = 1.0
 
 
 def _bar_positions(evidence: np.ndarray, meter: int, *, reset_cost: float = RESET_COST,
@@ -182,16 +221,18 @@ def _bar_positions(evidence: np.ndarray, meter: int, *, reset_cost: float = RESE
     return path, float(score.max()) / n
 
 
-def _downbeats(features: Features, beats_s: np.ndarray, lead_s: float, meter: int) -> np.ndarray:
+def _downbeats(features: Features, beats_s: np.ndarray, lead_s: float, meter: int, *, legato: bool) -> np.ndarray:
     """Downbeat times for bars of ``meter`` beats, decoded from the evidence."""
     if len(beats_s) < 2 * meter:
         return beats_s[::meter]
     evidence = _downbeat_evidence(features, beats_s, lead_s)
     path, _ = _bar_positions(evidence, meter)
-    if meter == 4 and path[0] in (1, 2):
+    if meter == 4 and path[0] in (1, 2) and \
+            (legato or float(evidence[path == 0].mean() - evidence[path == 2].mean()) < HALF_BAR_MARGIN):
         # beats 1 and 3 of a 4/4 bar are both strong, and harmony often moves more on 3 (a
-        # chorale's cadences land there): the evidence fixes the bar up to half a bar, and an
-        # opening on beat 2 or 3 is rare, so the half bar that starts on 1 or a pickup wins
+        # chorale's cadences land there): in legato music, or where the evidence barely tells
+        # the two half bars apart, an opening on beat 2 or 3 is rare, so the half bar that
+        # starts on 1 or a pickup wins
         path = (path + 2) % 4
     return beats_s[path == 0]
 
@@ -234,6 +275,10 @@ def local_periods(onset: np.ndarray, onset_rate: float, tempo_bpm: float, *, win
 #: How strictly beats keep the period: 300 holds a steady grid through bars without attacks
 #: (a chorale's long final chord, a sustained pad) and still follows a drifting live tempo.
 TIGHTNESS = 300.0
+#: Tightness of the final tracking at the chosen tempo in music with attacks: loose enough to
+#: follow rubato swells of ±12 % within a few bars (the candidate grids are compared, and legato
+#: music, whose chord-change envelope has broad peaks, is tracked at :data:`TIGHTNESS`).
+FOLLOW_TIGHTNESS = 100.0
 #: Beats are placed this long before the pulse envelope's peak, seconds: the envelope's frames
 #: are centred on a 93 ms window, so an attack shows in the flux a little before it peaks; a
 #: legato voice's chord change (slow attack, windowed novelty) is heard well before it peaks.
@@ -335,38 +380,98 @@ def analyze_rhythm(features: Features) -> Rhythm:
     octave_envelope = onset if legato else pulse_envelope(features, novelty=False)
     tempo = _octave_check(octave_envelope, features.onset_rate, tempo, legato=legato)
     lead = LEGATO_ATTACK_LEAD_S if legato else ATTACK_LEAD_S
-    frames, subdivision = _metrical_pulse(onset, features.onset_rate, tempo, legato=legato)
-    if subdivision == 2:
+    chosen, subdivision = _metrical_pulse(onset, features.onset_rate, tempo, legato=legato)
+    frames = track_beats(onset, features.onset_rate, 60.0 * features.onset_rate / float(np.median(np.diff(chosen))),
+                         tightness=TIGHTNESS if legato else FOLLOW_TIGHTNESS) if len(chosen) >= 8 else chosen
+    if subdivision == 2 and not legato:
         frames = _attack_phase(features, onset, frames)
-    times = frames / features.onset_rate - lead  # the tempo is read before clipping at 0
+    frames = _extended(features, onset, frames)
+    times = _subframe(onset, frames) / features.onset_rate - lead  # the tempo is read before clipping at 0
     beats = np.maximum(times, 0.0)
     meter = bar_count(_downbeat_evidence(features, beats, lead), float(np.median(np.diff(beats)))) \
         if len(beats) >= 8 else 4
-    downbeats = _downbeats(features, beats, lead, meter)
-    if len(beats) >= 3:
+    return rhythm_from_grid(times, _downbeats(features, beats, lead, meter, legato=legato), meter, subdivision)
+
+
+def rhythm_from_grid(beats_s: np.ndarray, downbeats_s: np.ndarray, beats_per_bar: int, subdivision: int, *,
+                     user_set: bool = False) -> Rhythm:
+    """A :class:`Rhythm` for a beat grid (seconds; beats before 0 count for the tempo only):
+    the tempo and its curve are read from the beat intervals.
+
+    The curve is the local BPM, median of 3 then mean of :data:`CURVE_BEATS` intervals; the tempo "drifts" when the
+    curve's 5th–95th percentile spread exceeds :data:`DRIFT_THRESHOLD`. A steady tempo is 60 /
+    the mean of the regular intervals (finer than any one interval), a drifting one the median.
+    """
+    times = np.asarray(beats_s, dtype=float)
+    beats = np.maximum(times, 0.0)
+    if len(times) >= 3:
         local = 60.0 / np.diff(times)
-        # intervals are quantised to frames (±12 ms): average 8 of them, robustly (median of 3 first)
         intervals = scipy.ndimage.median_filter(np.diff(times), size=min(3, len(times) - 1), mode="nearest")
-        smooth = 60.0 / scipy.ndimage.uniform_filter1d(intervals, size=min(8, len(intervals)), mode="nearest")
+        smooth = 60.0 / scipy.ndimage.uniform_filter1d(intervals, size=min(CURVE_BEATS, len(intervals)), mode="nearest")
         curve_t = beats[1:]
         lo, hi = np.percentile(smooth, [5, 95])
         drifts = bool((hi - lo) / np.median(smooth) > DRIFT_THRESHOLD)
-        # the mean of the regular intervals is finer than any one (frame-quantised) interval
         intervals = np.diff(times)
         regular = intervals[np.abs(intervals / np.median(intervals) - 1.0) < 0.15]
         tempo = float(60.0 / regular.mean()) if not drifts and regular.size else float(np.median(local))
+    elif len(times) == 2:
+        tempo, curve_t, smooth, drifts = float(60.0 / (times[1] - times[0])), np.zeros(0), np.zeros(0), False
     else:
-        curve_t, smooth, drifts = np.zeros(0), np.zeros(0), False
-    return Rhythm(tempo_bpm=tempo, beats_s=beats, downbeats_s=downbeats, beats_per_bar=meter,
-                  tempo_curve_s=curve_t, tempo_curve_bpm=smooth, drifts=drifts, subdivision=subdivision)
+        tempo, curve_t, smooth, drifts = PRIOR_CENTRE_BPM, np.zeros(0), np.zeros(0), False
+    return Rhythm(tempo_bpm=tempo, beats_s=beats, downbeats_s=np.asarray(downbeats_s, dtype=float),
+                  beats_per_bar=int(beats_per_bar), tempo_curve_s=curve_t, tempo_curve_bpm=smooth, drifts=drifts,
+                  subdivision=int(subdivision), user_set=user_set)
 
 
-#: The off-beat phase is taken instead when the pulse envelope hears both phases alike (within
-#: this many z-scores) and the attacks (spectral flux plus low-frequency flux) favour the
-#: off-beats by at least :data:`OFFBEAT_MARGIN`: a four-on-the-floor kick under off-beat hats
-#: and bass, whose pitch changes make the off-beats as salient in the pulse envelope.
-PHASE_AMBIGUITY = 0.5
-OFFBEAT_MARGIN = 1.0
+def _extended(features: Features, envelope: np.ndarray, frames: np.ndarray) -> np.ndarray:
+    """Beat frames carried on at the edge periods to the start and the end of the track where the
+    music sounds there: a beat whose envelope peak (±2 frames) reaches a third of the beats'
+    median, or, at the very start (whose first frame has no flux to show an attack), whose
+    level is within 30 dB of the track's loudest. The tracker drops such edge beats."""
+    if len(frames) < 4:
+        return frames
+    peaks = scipy.ndimage.maximum_filter1d(envelope, size=5, mode="nearest")
+    floor = float(np.median(peaks[frames])) / 3.0
+    loud = float(np.max(features.rms_db)) - 30.0
+    head, tail = [], []
+    period = float(frames[1] - frames[0])
+    t = frames[0] - period
+    while t > -2.5:
+        f = int(round(max(t, 0.0)))
+        if peaks[f] < floor and not (f <= 2 and features.rms_db[min(f, len(features.rms_db) - 1)] > loud):
+            break
+        head.append(f)
+        t -= period
+    period = float(frames[-1] - frames[-2])
+    t = frames[-1] + period
+    while t < len(envelope) - 1:
+        f = int(round(t))
+        if peaks[f] < floor:
+            break
+        tail.append(f)
+        t += period
+    return np.concatenate((np.array(head[::-1], dtype=int), frames, np.array(tail, dtype=int)))
+
+
+def _subframe(envelope: np.ndarray, frames: np.ndarray) -> np.ndarray:
+    """Beat frames refined between frames (float): the vertex of a parabola through the envelope
+    at each beat frame and its neighbours, where the beat frame is a local peak (±½ frame)."""
+    out = frames.astype(np.float64)
+    inner = (frames > 0) & (frames < len(envelope) - 1)
+    f = frames[inner]
+    y0, y1, y2 = envelope[f - 1].astype(np.float64), envelope[f].astype(np.float64), envelope[f + 1].astype(np.float64)
+    denominator = y0 - 2 * y1 + y2
+    peak = (y1 >= y0) & (y1 >= y2) & (denominator < 0)
+    shift = np.where(peak, 0.5 * (y0 - y2) / np.where(peak, denominator, -1.0), 0.0)
+    out[inner] += np.clip(shift, -0.5, 0.5)
+    return out
+
+
+#: The off-beat phase is taken instead when the attacks (spectral flux and low-frequency flux,
+#: at half weight each) outweigh the pulse envelope's preference for the tracked phase by this
+#: much (z-scores): a four-on-the-floor kick under off-beat hats and a pitched bass, whose note
+#: changes make the off-beats salient in the pulse envelope. Music with attacks only.
+OFFBEAT_MARGIN = 0.5
 
 
 def _attack_phase(features: Features, envelope: np.ndarray, frames: np.ndarray) -> np.ndarray:
@@ -382,8 +487,7 @@ def _attack_phase(features: Features, envelope: np.ndarray, frames: np.ndarray) 
         z = standardised(series.astype(np.float64))
         return float(sample(z, rate, times[:-1], width).mean() - sample(z, rate, middles, width).mean())
 
-    attacks = contrast(features.onset) + contrast(features.low_onset)
-    if abs(contrast(envelope)) < PHASE_AMBIGUITY and attacks < -OFFBEAT_MARGIN:
+    if contrast(envelope) + 0.5 * (contrast(features.onset) + contrast(features.low_onset)) < -OFFBEAT_MARGIN:
         return np.round(middles * rate).astype(int)
     return frames
 

@@ -237,38 +237,46 @@ def _downbeats(features: Features, beats_s: np.ndarray, lead_s: float, meter: in
     return beats_s[path == 0]
 
 
-def local_periods(onset: np.ndarray, onset_rate: float, tempo_bpm: float, *, window_s: float = 16.0,
-                  step_s: float = 1.0) -> np.ndarray:
+def windowed_autocorrelations(onset: np.ndarray, onset_rate: float, *, window_s: float = 16.0,
+                               step_s: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
+    """(centre frames, autocorrelations centres × lags) of the ``window_s`` around every
+    ``step_s`` of an onset envelope: computed once, read by :func:`local_periods` at any tempo."""
+    window, step = int(window_s * onset_rate), max(1, int(step_s * onset_rate))
+    centres = np.arange(window // 2, len(onset) - window // 2, step)
+    if len(onset) < 2 * window or len(centres) == 0:
+        return np.zeros(0, dtype=int), np.zeros((0, 0))
+    starts = centres - window // 2
+    segments = np.lib.stride_tricks.sliding_window_view(onset.astype(np.float64), window)[starts]
+    centred = segments - segments.mean(axis=1, keepdims=True)
+    size = 1 << int(np.ceil(np.log2(2 * window)))
+    spectrum = np.fft.rfft(centred, size, axis=1)
+    return centres, np.fft.irfft(np.abs(spectrum) ** 2, size, axis=1)[:, :window]
+
+
+def local_periods(onset: np.ndarray, onset_rate: float, tempo_bpm: float, *,
+                  windows: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
     """Beat period in frames at every onset frame, following tempo changes (shape like ``onset``).
 
-    Every ``step_s`` an autocorrelation of the surrounding ``window_s`` picks the strongest lag
-    within 0.8–1.25 × the global period (so the metrical level stays the same) — or keeps the
-    global period where no clear interior peak stands out; the result is median-smoothed and
-    interpolated to every frame.
+    Every second an autocorrelation of the surrounding 16 s (:func:`windowed_autocorrelations`,
+    or ``windows`` computed before) picks the strongest lag within 0.8–1.25 × the global period
+    (so the metrical level stays the same) — or keeps the global period where no clear interior
+    peak stands out; the result is median-smoothed and interpolated to every frame.
     """
     period = 60.0 * onset_rate / tempo_bpm
-    window, step = int(window_s * onset_rate), max(1, int(step_s * onset_rate))
-    if len(onset) < 2 * window:
-        return np.full(len(onset), period)
+    centres, acfs = windows if windows is not None else windowed_autocorrelations(onset, onset_rate)
     lo, hi = max(1, int(0.8 * period)), int(np.ceil(1.25 * period))
-    centres, periods = [], []
-    for centre in range(window // 2, len(onset) - window // 2, step):
-        segment = onset[centre - window // 2: centre + window // 2]
-        ac = _autocorrelation(segment)
-        if ac[0] <= 0 or hi + 1 >= len(ac):
-            continue
-        lag = lo + int(np.argmax(ac[lo: hi + 1]))
-        if not 0 < lag - lo < hi - lo or ac[lag] < 0.1 * ac[0]:
-            refined = period  # no clear pulse here (sustained chords, a break): keep the global one
-        else:  # parabolic refinement
-            y0, y1, y2 = ac[lag - 1: lag + 2]
-            denominator = y0 - 2 * y1 + y2
-            refined = lag + (0.5 * (y0 - y2) / denominator if denominator < 0 else 0.0)
-        centres.append(centre)
-        periods.append(refined)
-    if len(periods) < 3:
+    if len(centres) < 3 or hi + 1 >= acfs.shape[1]:
         return np.full(len(onset), period)
-    smooth = scipy.ndimage.median_filter(np.array(periods), size=5, mode="nearest")
+    band = acfs[:, lo: hi + 1]
+    lag = lo + np.argmax(band, axis=1)
+    rows = np.arange(len(centres))
+    clear = (lag > lo) & (lag < hi) & (acfs[rows, lag] >= 0.1 * acfs[:, 0]) & (acfs[:, 0] > 0)
+    y0, y1, y2 = acfs[rows, lag - 1], acfs[rows, lag], acfs[rows, np.minimum(lag + 1, acfs.shape[1] - 1)]
+    denominator = y0 - 2 * y1 + y2
+    shift = np.where(denominator < 0, 0.5 * (y0 - y2) / np.where(denominator < 0, denominator, -1.0), 0.0)
+    # no clear pulse here (sustained chords, a break): keep the global period
+    periods = np.where(clear, lag + shift, period)
+    smooth = scipy.ndimage.median_filter(periods, size=5, mode="nearest")
     return np.interp(np.arange(len(onset)), centres, smooth)
 
 
@@ -288,33 +296,39 @@ ATTACK_LEAD_S = 0.012
 LEGATO_ATTACK_LEAD_S = 0.03
 
 
-def track_beats(onset: np.ndarray, onset_rate: float, tempo_bpm: float, *, tightness: float = TIGHTNESS) -> np.ndarray:
+def track_beats(onset: np.ndarray, onset_rate: float, tempo_bpm: float, *, tightness: float = TIGHTNESS,
+                windows: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
     """Beat frames by dynamic programming (Ellis 2007): onsets that fall on a steady pulse.
 
     ``score[t] = onset[t] + max_τ (score[t − τ] − tightness · log²(τ / period[t]))`` over
     τ ∈ [period / 2, 2 · period], where ``period[t]`` follows the local tempo
-    (:func:`local_periods`); the best path is traced back from the last strong beat.
+    (:func:`local_periods`, from ``windows`` when given); the best path is traced back from the
+    last strong beat. Frames are scored a block at a time (every lag reaches back past the block).
     """
     period = 60.0 * onset_rate / tempo_bpm
     if len(onset) < 2 * period:
         return np.zeros(0, dtype=int)
-    periods = local_periods(onset, onset_rate, tempo_bpm)
+    periods = local_periods(onset, onset_rate, tempo_bpm, windows=windows)
     norm = onset / max(float(onset.std()), 1e-9)
     # local score: onsets smoothed by a Gaussian of ±period/32, minus a small offset
     local = scipy.ndimage.gaussian_filter1d(norm, sigma=max(period / 32.0, 0.5)) - 0.1 * norm.mean()
     lags = np.arange(max(1, int(round(0.5 * periods.min()))), int(round(2 * periods.max())) + 1)
     score = local.astype(np.float64).copy()
     backlink = np.full(len(local), -1)
-    for t in range(int(lags[0]), len(local)):
-        candidates = t - lags
+    # every frame of a block of lags[0] frames looks back past the block's start: one block at a time
+    block = int(lags[0])
+    log_lags = np.log(lags)
+    for start in range(block, len(local), block):
+        t = np.arange(start, min(start + block, len(local)))
+        candidates = t[:, np.newaxis] - lags[np.newaxis, :]
         valid = candidates >= 0
-        if not valid.any():
-            continue
-        options = score[candidates[valid]] - tightness * np.log(lags[valid] / periods[t]) ** 2
-        best = int(np.argmax(options))
-        if options[best] > 0:
-            score[t] = local[t] + options[best]
-            backlink[t] = candidates[valid][best]
+        penalty = tightness * (log_lags[np.newaxis, :] - np.log(periods[t])[:, np.newaxis]) ** 2
+        options = np.where(valid, score[np.maximum(candidates, 0)] - penalty, -np.inf)
+        best = np.argmax(options, axis=1)
+        value = options[np.arange(len(t)), best]
+        take = value > 0
+        score[t[take]] = local[t[take]] + value[take]
+        backlink[t[take]] = candidates[np.arange(len(t)), best][take]
     # start from the best-scoring frame in the last period
     tail = score[-int(round(period)):]
     t = len(score) - len(tail) + int(np.argmax(tail))
@@ -380,9 +394,11 @@ def analyze_rhythm(features: Features) -> Rhythm:
     octave_envelope = onset if legato else pulse_envelope(features, novelty=False)
     tempo = _octave_check(octave_envelope, features.onset_rate, tempo, legato=legato)
     lead = LEGATO_ATTACK_LEAD_S if legato else ATTACK_LEAD_S
-    chosen, subdivision = _metrical_pulse(onset, features.onset_rate, tempo, legato=legato)
+    windows = windowed_autocorrelations(onset, features.onset_rate)
+    chosen, subdivision = _metrical_pulse(onset, features.onset_rate, tempo, legato=legato, windows=windows)
     frames = track_beats(onset, features.onset_rate, 60.0 * features.onset_rate / float(np.median(np.diff(chosen))),
-                         tightness=TIGHTNESS if legato else FOLLOW_TIGHTNESS) if len(chosen) >= 8 else chosen
+                         tightness=TIGHTNESS if legato else FOLLOW_TIGHTNESS, windows=windows) \
+        if len(chosen) >= 8 else chosen
     if subdivision == 2 and not legato:
         frames = _attack_phase(features, onset, frames)
     frames = _extended(features, onset, frames)
@@ -492,7 +508,8 @@ def _attack_phase(features: Features, envelope: np.ndarray, frames: np.ndarray) 
     return frames
 
 
-def _metrical_pulse(envelope: np.ndarray, rate: float, tempo_bpm: float, *, legato: bool) -> tuple[np.ndarray, int]:
+def _metrical_pulse(envelope: np.ndarray, rate: float, tempo_bpm: float, *, legato: bool,
+                    windows: tuple[np.ndarray, np.ndarray]) -> tuple[np.ndarray, int]:
     """(beat frames, subdivision): beats tracked at the candidate tempo (the estimate, its
     octaves and 3:2 relatives) whose grid best fits a metrical hierarchy (:mod:`.metre`).
 
@@ -509,12 +526,12 @@ def _metrical_pulse(envelope: np.ndarray, rate: float, tempo_bpm: float, *, lega
         candidate = tempo_bpm * ratio
         if not BEAT_RANGE_BPM[0] <= candidate <= BEAT_RANGE_BPM[1]:
             continue
-        frames = track_beats(envelope, rate, candidate)
+        frames = track_beats(envelope, rate, candidate, windows=windows)
         if len(frames) < 8:
             continue
         fit = grid_score(accent, rate, frames / rate, preferred_bpm=preferred, compound_margin=margin)
         if best is None or fit.score > best[0]:
             best = (fit.score, frames, fit.subdivision)
     if best is None:
-        return track_beats(envelope, rate, tempo_bpm), 2
+        return track_beats(envelope, rate, tempo_bpm, windows=windows), 2
     return best[1], best[2]

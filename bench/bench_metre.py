@@ -23,11 +23,11 @@ import time
 from collections import defaultdict
 from pathlib import Path
 
+import devset
 import mir_eval
 import numpy as np
+from peers import SYSTEMS, majmin_overlap
 
-import devset
-from peers import SYSTEMS
 from trackwright.audio import load_audio
 
 PEER_CACHE = devset.OUT / "peers"
@@ -57,23 +57,6 @@ def run_system(name: str, item: devset.Item, audio) -> dict:  # noqa: ANN001 - a
     return out
 
 
-def chord_score(truth: list, estimate: list) -> tuple[float, float]:
-    """(majmin score × scored duration, scored duration) of one piece; ``X`` is not scored."""
-    ref_int = np.array([[s, e] for s, e, _ in truth])
-    ref_lab = [label for _, _, label in truth]
-    if not estimate:
-        estimate = [[0.0, float(ref_int[-1, 1]), "N"]]
-    est_int = np.array([[s, e] for s, e, _ in estimate])
-    est_lab = [label for _, _, label in estimate]
-    est_int, est_lab = mir_eval.util.adjust_intervals(est_int, est_lab, float(ref_int[0, 0]), float(ref_int[-1, 1]),
-                                                      "N", "N")
-    intervals, ref_l, est_l = mir_eval.util.merge_labeled_intervals(ref_int, ref_lab, est_int, est_lab)
-    durations = mir_eval.util.intervals_to_durations(intervals)
-    comparisons = mir_eval.chord.majmin(ref_l, est_l)
-    scored = comparisons >= 0
-    return float(np.sum(comparisons[scored] * durations[scored])), float(np.sum(durations[scored]))
-
-
 def score_piece(item: devset.Item, result: dict) -> dict:
     """Per-piece scores (None where the truth lacks the field)."""
     truth = item.truth
@@ -90,7 +73,7 @@ def score_piece(item: devset.Item, result: dict) -> dict:
     if truth["tempo_bpm"]:
         out["tempo"] = float(abs(result["tempo_bpm"] / truth["tempo_bpm"] - 1.0) <= 0.04)
     if truth["chords"]:
-        out["chords"] = chord_score(truth["chords"], result["chords"])
+        out["chords"] = majmin_overlap(truth["chords"], result["chords"])
     if truth["key"] is not None:
         out["key"] = mir_eval.key.weighted_score(truth["key"], result["key"])
     return out

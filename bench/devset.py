@@ -41,7 +41,6 @@ from pathlib import Path
 import mido
 import numpy as np
 import soundfile as sf
-
 from devset_music import Metre, Symbolic, tempo_map, to_midi
 from devset_sources import GROOVES, MODAL_GROOVES, Unusable, folk_tune, score_excerpt
 
@@ -304,7 +303,11 @@ def build(pieces: list[dict], only: set[str] | None = None) -> None:
         if spec["kind"] in ("folk", "score", "groove"):
             samples, truth = render_piece(spec)
         elif spec["kind"] == "chart":
-            folder = _fof_folder() / spec["source"]
+            try:
+                folder = _fof_folder() / spec["source"]
+            except (OSError, subprocess.CalledProcessError, StopIteration) as error:
+                print(f"  {spec['id']}: skipped, {FOF_PACKAGE} could not be fetched ({error})", file=sys.stderr)
+                continue
             song, _ = sf.read(folder / "song.ogg", always_2d=True, dtype="float32")
             guitar, _ = sf.read(folder / "guitar.ogg", always_2d=True, dtype="float32")
             n = min(len(song), len(guitar))
@@ -354,7 +357,8 @@ def load(split: str) -> list[Item]:
     ids = set(chosen["development"]) | set(chosen["held_out"]) if split == "all" else set(chosen[split])
     wanted = [p for p in pieces if p["id"] in ids and (p["group"] != "ai" or (SHARED / "ai-drafts").is_dir())]
     build(wanted)
-    return [Item(p, json.loads((OUT / f"{p['id']}.json").read_text())) for p in wanted]
+    return [Item(p, json.loads((OUT / f"{p['id']}.json").read_text())) for p in wanted
+            if (OUT / f"{p['id']}.json").exists()]
 
 
 def main(argv: list[str] | None = None) -> int:

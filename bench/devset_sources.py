@@ -9,11 +9,11 @@ known exactly; the caller adds the tempo map and renders it.
 from __future__ import annotations
 
 import numpy as np
-from music21 import chord as m21chord
-from music21 import corpus, key as m21key, meter
-
 from devset_accompany import accompany, harmonise
 from devset_music import PITCHES, Metre, Note, Symbolic, bass_pitch, chord_pcs, voicing
+from music21 import chord as m21chord
+from music21 import corpus, meter
+from music21 import key as m21key
 
 
 class Unusable(Exception):

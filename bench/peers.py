@@ -13,6 +13,7 @@ Each takes an :class:`~trackwright.audio.Audio` and returns a dict with ``beats`
 
 from __future__ import annotations
 
+import mir_eval
 import numpy as np
 
 from trackwright.analysis.analyze import analyze
@@ -103,3 +104,21 @@ def madmom_system(audio: Audio) -> dict:
 
 
 SYSTEMS = {"ours": ours, "madmom": madmom_system, "librosa": librosa_system}
+
+
+def majmin_overlap(reference: list, estimate: list) -> tuple[float, float]:
+    """(majmin score × scored duration, scored duration) of one piece's chords, each a list of
+    (start_s, end_s, Harte label); reference ``X`` spans are not scored (mir_eval)."""
+    ref_int = np.array([[s, e] for s, e, _ in reference])
+    ref_lab = [label for _, _, label in reference]
+    if not estimate:
+        estimate = [(0.0, float(ref_int[-1, 1]), "N")]
+    est_int = np.array([[s, e] for s, e, _ in estimate])
+    est_lab = [label for _, _, label in estimate]
+    est_int, est_lab = mir_eval.util.adjust_intervals(est_int, est_lab, float(ref_int[0, 0]), float(ref_int[-1, 1]),
+                                                      "N", "N")
+    intervals, ref_l, est_l = mir_eval.util.merge_labeled_intervals(ref_int, ref_lab, est_int, est_lab)
+    durations = mir_eval.util.intervals_to_durations(intervals)
+    comparisons = mir_eval.chord.majmin(ref_l, est_l)
+    scored = comparisons >= 0
+    return float(np.sum(comparisons[scored] * durations[scored])), float(np.sum(durations[scored]))

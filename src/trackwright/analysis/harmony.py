@@ -2,8 +2,9 @@
 
 * **Chords**: decoded on a beat-synchronous grid — each beat split into four steps (a 16th
   note; before the first and after the last beat the grid runs on at the median beat period,
-  and without a beat grid a 120 BPM stand-in grid is used). Each step's mean chroma (and bass
-  chroma) is matched against templates of eight qualities for every root — major, minor,
+  and without a beat grid a 120 BPM stand-in grid is used). Each step's mean chord chroma
+  (:attr:`Features.chord_chroma`: the accompaniment's register, a melody above it weighed
+  down) and bass chroma is matched against templates of eight qualities for every root — major, minor,
   dominant 7th, major 7th, minor 7th, diminished, suspended 2nd and 4th — by cosine
   similarity. The templates hold each chord tone's first six harmonics (weights 0.7ⁿ), as the
   chroma of real instruments does, so a chord's own overtones (the fifth above each tone, the
@@ -234,7 +235,7 @@ def recognise_chords(features: Features, steps_s: np.ndarray, stay: np.ndarray |
     if len(steps_s) == 0:
         return []
     templates, roots, priors = _templates()
-    chroma = _unit(np.sqrt(beat_chroma(features, steps_s)))
+    chroma = _unit(np.sqrt(beat_chroma(features, steps_s, features.chord_chroma)))
     bass = beat_chroma(features, steps_s, features.bass_chroma)
     bass = bass / np.maximum(bass.max(axis=0, keepdims=True), 1e-9)
     # the bass credits the root most, and any other chord tone a little (inversions)
@@ -282,7 +283,7 @@ def refine_qualities(features: Features, chords: list[Chord]) -> list[Chord]:
     templates, _, priors = _templates()
     qualities = list(QUALITIES)
     starts = np.array([c.start_s for c in chords])
-    chroma = _unit(np.sqrt(beat_chroma(features, starts)))
+    chroma = _unit(np.sqrt(beat_chroma(features, starts, features.chord_chroma)))
     refined = []
     for i, chord in enumerate(chords):
         label = chord.label

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
+from signals import audio
 
+from trackwright.analysis.analyze import Analysis, analyze
 from trackwright.analysis.beat_grid import adjust_grid, parse_metre, steady_grid
 from trackwright.analysis.rhythm import rhythm_from_grid
 from trackwright.errors import ParameterError
@@ -95,3 +99,20 @@ def test_parse_metre() -> None:
     assert parse_metre(" 6/8 ") == (2, 3) and parse_metre("4/4") == (4, 2)
     with pytest.raises(ParameterError, match="7/8"):
         parse_metre("7/8")
+
+
+def test_a_user_set_compound_grid_round_trips_through_the_analysis_json() -> None:
+    """The JSON keeps the metre (6/8: two beats, each of three eighths) and who set the grid."""
+    rate = 22050
+    t = np.arange(rate * 6) / rate
+    tone = (0.2 * np.sin(2 * np.pi * 220.0 * t) * (1.0 + np.sign(np.sin(2 * np.pi * 2.0 * t))) / 2).astype(np.float32)
+    analysis = analyze(audio(np.vstack((tone, tone)), rate))
+    grid = steady_grid(analysis.duration_s, bpm=80.0, metre="6/8", downbeat_s=0.5)
+    analysis = dataclasses.replace(analysis, rhythm=grid)
+    data = analysis.to_dict()
+    assert data["time_signature"] == "6/8" and data["beat_subdivision"] == 3 and data["grid_source"] == "user"
+    back = Analysis.from_dict(data)
+    assert back.to_dict() == data
+    assert back.rhythm.beats_per_bar == 2 and back.rhythm.subdivision == 3 and back.rhythm.user_set
+    heard_data = {**data, "time_signature": "3/4", "beat_subdivision": 2, "grid_source": "heard"}
+    assert Analysis.from_dict(heard_data).to_dict() == heard_data

@@ -15,11 +15,13 @@ Conventions
 from __future__ import annotations
 
 import os
+import shutil
 import struct
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
 import soundfile as sf
@@ -277,6 +279,38 @@ def write_atomic(path: str | os.PathLike[str], write) -> Path:  # noqa: ANN001 -
     return path
 
 
+_Made = TypeVar("_Made")
+
+
+def write_folder_atomic(folder: str | os.PathLike[str], write: Callable[[Path], _Made], *, what: str = "output",
+                        tag: str = "writing") -> _Made:
+    """Call ``write(staging)`` on a hidden folder beside ``folder``, then rename it to ``folder``.
+
+    ``folder`` must not exist, or be an empty folder (a :class:`ParameterError` naming ``what``
+    otherwise); its parent must exist. The staging folder is ``.<name>.<tag>-<pid>``; on any
+    error it is removed, so ``folder`` ends up complete or untouched. Returns what ``write``
+    returned (paths in it still name the staging folder).
+    """
+    out = Path(folder)
+    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+        raise ParameterError(f"{out}: already exists and is not empty; choose a new folder for the {what}")
+    if not out.parent.is_dir():
+        raise ParameterError(f"{out}: folder {out.parent} does not exist")
+    staging = out.parent / f".{out.name}.{tag}-{os.getpid()}"
+    if staging.exists():
+        shutil.rmtree(staging)
+    staging.mkdir()
+    try:
+        made = write(staging)
+        if out.exists():
+            out.rmdir()  # an empty folder the caller made
+        os.rename(staging, out)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return made
+
+
 def _tpdf_dither(samples: np.ndarray, bits: int, seed: int = 0) -> np.ndarray:
     """Add triangular (TPDF) dither of ±1 LSB at ``bits`` bits; deterministic for a seed."""
     lsb = 2.0 ** (1 - bits)
@@ -327,6 +361,7 @@ def save_audio(
     bit_depth: str = "24",
     dither: bool = True,
     inputs: Iterable[str | os.PathLike[str]] = (),
+    tags: Mapping[str, str] | None = None,
 ) -> list[str]:
     """Write ``audio`` to a WAV or FLAC file, atomically.
 
@@ -342,6 +377,9 @@ def save_audio(
         TPDF-dither 16-bit output (default); 24-bit and float are written as they are.
     inputs : paths
         Source files of this output; writing over one of them is refused.
+    tags : mapping, optional
+        Text fields libsndfile writes (``title``, ``artist``, ``copyright``, ``comment``,
+        ``album``…): FLAC's Vorbis comments, a WAV's ``LIST``/``INFO``.
 
     Returns
     -------
@@ -366,9 +404,40 @@ def save_audio(
             data = np.clip(data, -limit, limit)
 
     def write(tmp: Path) -> None:
-        sf.write(str(tmp), data.T, audio.sample_rate, subtype=subtype, format=container)
+        if tags:
+            write_tagged(tmp, data, audio.sample_rate, container, subtype, tags)
+        else:
+            sf.write(str(tmp), data.T, audio.sample_rate, subtype=subtype, format=container)
         if subtype == "FLOAT":
             _clear_peak_timestamp(tmp)
 
     write_atomic(out, write)
     return warnings
+
+
+def write_tagged(path: Path, samples: np.ndarray, sample_rate: int, container: str, subtype: str,
+                 tags: Mapping[str, str], **options: float) -> None:
+    """Write ``samples`` (channels × frames) with libsndfile and its text ``tags`` (``title``,
+    ``artist``…; unknown names raise ParameterError). ``options`` go to the file (``compression_level``)."""
+    with sf.SoundFile(str(path), "w", sample_rate, samples.shape[0], subtype=subtype, format=container,
+                      **options) as file:
+        for key, value in tags.items():
+            if key not in sf._str_types:  # libsndfile's own list of text fields
+                raise ParameterError(f"{key}: not a text field an audio file holds")
+            if value:
+                setattr(file, key, value)
+        file.write(samples.T)
+
+
+def export_audio(source: str | os.PathLike[str], output: str | os.PathLike[str], *, bit_depth: str = "24") -> list[str]:
+    """Write the audio file ``source`` to ``output`` (WAV or FLAC by its extension, at ``bit_depth``), atomically.
+
+    A 32-bit float WAV exported as a float WAV is copied byte for byte. Returns
+    :func:`save_audio`'s warnings.
+    """
+    src, out = Path(source), Path(output)
+    output_format(out, bit_depth)
+    if out.suffix.lower() == ".wav" and bit_depth == "float" and sf.info(str(src)).subtype == "FLOAT":
+        write_atomic(out, lambda tmp: shutil.copyfile(src, tmp))
+        return []
+    return save_audio(load_audio(src), out, bit_depth=bit_depth)

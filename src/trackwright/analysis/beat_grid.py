@@ -24,21 +24,12 @@ from __future__ import annotations
 
 import numpy as np
 
+from trackwright.analysis.metre import parse_signature as parse_metre
 from trackwright.analysis.rhythm import Rhythm, rhythm_from_grid
 from trackwright.errors import ParameterError
 
-#: Time signatures a grid may have: (beats per bar, subdivision).
-METRES = {"2/4": (2, 2), "3/4": (3, 2), "4/4": (4, 2), "6/8": (2, 3), "9/8": (3, 3), "12/8": (4, 3)}
 #: Tempos a user may set, BPM.
 BPM_RANGE = (20.0, 400.0)
-
-
-def parse_metre(text: str) -> tuple[int, int]:
-    """(beats per bar, subdivision) of ``"6/8"`` and the like; :class:`ParameterError` otherwise."""
-    key = text.strip().replace(" ", "")
-    if key not in METRES:
-        raise ParameterError(f"metre {text!r} is not one of {', '.join(METRES)}")
-    return METRES[key]
 
 
 def steady_grid(duration_s: float, *, bpm: float, metre: str = "4/4", downbeat_s: float = 0.0) -> Rhythm:

@@ -29,6 +29,8 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.ndimage
 
+from trackwright.errors import ParameterError
+
 #: Tempo ratios tried against the estimate: the estimate, its octaves and its 3:2 relatives.
 CANDIDATE_RATIOS = (1.0, 2.0, 0.5, 1.5, 2.0 / 3.0, 4.0 / 3.0, 0.75)
 #: Beat rates a reading may have, BPM.
@@ -53,9 +55,27 @@ FOUR_BONUS = 0.15
 COMPOUND_MARGIN = 0.25
 
 
+#: The time signatures a grid may have: (beats per bar, subdivision of the beat).
+METRES = {"2/4": (2, 2), "3/4": (3, 2), "4/4": (4, 2), "6/8": (2, 3), "9/8": (3, 3), "12/8": (4, 3)}
+
+
 def signature(beats_per_bar: int, subdivision: int) -> str:
     """Time signature of a bar of ``beats_per_bar`` beats each divided in ``subdivision``."""
     return f"{beats_per_bar}/4" if subdivision == 2 else f"{beats_per_bar * 3}/8"
+
+
+def parse_signature(text: str) -> tuple[int, int]:
+    """(beats per bar, subdivision) of a time signature in :data:`METRES`: ``"6/8"`` → (2, 3).
+
+    Raises
+    ------
+    ParameterError
+        ``text`` is not one of :data:`METRES`.
+    """
+    key = str(text).strip().replace(" ", "")
+    if key not in METRES:
+        raise ParameterError(f"metre {text!r} is not one of {', '.join(METRES)}")
+    return METRES[key]
 
 
 def sample(series: np.ndarray, rate: float, times_s: np.ndarray, half_width_s: float) -> np.ndarray:

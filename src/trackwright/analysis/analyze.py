@@ -24,12 +24,13 @@ from typing import Any
 
 import numpy as np
 
+from trackwright.analysis.beat_grid import GridOverride
 from trackwright.analysis.brief import Brief, check_brief
 from trackwright.analysis.critique import critique
 from trackwright.analysis.dynamics import Dynamics, analyze_dynamics
 from trackwright.analysis.features import Features, compute_features
 from trackwright.analysis.findings import Finding, Strength, sort_findings
-from trackwright.analysis.harmony import Chord, Harmony, Key, Loop, analyze_harmony
+from trackwright.analysis.harmony import Chord, Harmony, Key, Loop, analyze_harmony, harmony_on_grid
 from trackwright.analysis.loudness import LoudnessReport, LoudnessSeries, measure_loudness
 from trackwright.analysis.metre import parse_signature
 from trackwright.analysis.rhythm import Rhythm, analyze_rhythm
@@ -105,6 +106,26 @@ class Analysis:
         features kept: what a project's cached analysis reads back, so that every edit stands on
         the same grid whether the analysis was just made or read from the cache."""
         return dataclasses.replace(Analysis.from_dict(self.to_dict()), features=self.features)
+
+    def with_grid(self, grid: GridOverride | None) -> Analysis:
+        """This analysis on the grid the user set (:class:`~.beat_grid.GridOverride`, applied to the
+        rhythm as heard; see :meth:`with_rhythm`). Itself when ``grid`` is None or sets nothing."""
+        if grid is None or grid.is_empty:
+            return self
+        return self.with_rhythm(grid.apply(self.rhythm, self.duration_s))
+
+    def with_rhythm(self, rhythm: Rhythm) -> Analysis:
+        """This analysis on another beat grid (a user-set one, ``grid_source`` ``"user"``): the
+        chords read on its bars, the structure's bar lines and each section's bar count taken
+        from it. Sections keep their times (an edit places them on the nearest bar line)."""
+        downbeats = rhythm.downbeats_s
+        reach = 30.0 / max(rhythm.tempo_bpm, 1.0)  # half a beat
+        sections = [dataclasses.replace(s, bars=max(1, int(np.count_nonzero((downbeats >= s.start_s - reach)
+                                                                            & (downbeats < s.end_s - reach)))))
+                    for s in self.structure.sections]
+        structure = dataclasses.replace(self.structure, sections=sections, bar_times_s=downbeats)
+        harmony = harmony_on_grid(self.harmony.chords, self.harmony.key, rhythm, self.duration_s)
+        return dataclasses.replace(self, rhythm=rhythm, structure=structure, harmony=harmony)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Analysis:

@@ -17,16 +17,23 @@ result has ``user_set=True``. The corrections keep what the user did not name:
 * ``bpm``: a steady grid at that tempo through the whole track, its bar lines on the first
   downbeat (or ``downbeat_s``), in the metre given or the one heard.
 
-The corrections apply in this order: bpm (or half/double), metre, downbeat.
+The corrections apply in this order: bpm (or half/double), metre, downbeat. A
+:class:`GridOverride` holds them as the user set them (a project recipe's ``grid:`` block) and
+applies them to the grid as heard.
 """
 
 from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
 from trackwright.analysis.metre import parse_signature as parse_metre
 from trackwright.analysis.rhythm import Rhythm, rhythm_from_grid
-from trackwright.errors import ParameterError
+from trackwright.errors import ParameterError, reject_unknown_fields
 
 #: Tempos a user may set, BPM.
 BPM_RANGE = (20.0, 400.0)
@@ -111,3 +118,116 @@ def adjust_grid(rhythm: Rhythm, duration_s: float, *, bpm: float | None = None, 
     if downbeat_s is not None:
         anchor = int(np.argmin(np.abs(beats - downbeat_s)))
     return _regrouped(beats, anchor, count, subdivision)
+
+
+@dataclass(frozen=True)
+class GridOverride:
+    """The user's correction of a heard grid (the ``grid:`` block of a project recipe).
+
+    Attributes
+    ----------
+    bpm : float or None
+        A steady tempo, metrical beats per minute (not with ``half`` or ``double``).
+    half, double : bool
+        Half or double the heard tempo.
+    metre : str or None
+        One of ``2/4``, ``3/4``, ``4/4``, ``6/8``, ``9/8``, ``12/8``.
+    downbeat_s : float or None
+        A time on a bar line, seconds (in the draft).
+
+    Examples
+    --------
+    >>> GridOverride(bpm=123.0, metre="6/8").to_dict()
+    {'bpm': 123.0, 'metre': '6/8'}
+    >>> GridOverride.from_dict({'half': True, 'downbeat_s': 0.42}).describe()
+    'half time, a bar line at 0:00.42'
+    """
+
+    bpm: float | None = None
+    half: bool = False
+    double: bool = False
+    metre: str | None = None
+    downbeat_s: float | None = None
+
+    def __post_init__(self) -> None:
+        if self.half and self.double:
+            raise ParameterError("half and double time cannot both be set")
+        if self.bpm is not None and (self.half or self.double):
+            raise ParameterError("set a tempo or halve/double the heard one, not both")
+        if self.bpm is not None and not BPM_RANGE[0] <= self.bpm <= BPM_RANGE[1]:
+            raise ParameterError(f"tempo {self.bpm:g} BPM is outside {BPM_RANGE[0]:g}–{BPM_RANGE[1]:g}")
+        if self.metre is not None:
+            parse_metre(self.metre)
+            object.__setattr__(self, "metre", self.metre.strip().replace(" ", ""))
+        if self.downbeat_s is not None and not (math.isfinite(self.downbeat_s) and self.downbeat_s >= 0.0):
+            raise ParameterError(f"downbeat must be a time in the track, got {self.downbeat_s!r}")
+
+    @property
+    def is_empty(self) -> bool:
+        """Nothing is set: the grid as heard."""
+        return self == GridOverride()
+
+    def to_dict(self) -> dict[str, Any]:
+        """The recipe form: only the fields that are set."""
+        out: dict[str, Any] = {}
+        if self.bpm is not None:
+            out["bpm"] = float(self.bpm)
+        if self.half:
+            out["half"] = True
+        if self.double:
+            out["double"] = True
+        if self.metre is not None:
+            out["metre"] = self.metre
+        if self.downbeat_s is not None:
+            out["downbeat_s"] = float(self.downbeat_s)
+        return out
+
+    @classmethod
+    def from_dict(cls, data: Any, field_name: str = "grid") -> GridOverride:
+        """Parse the recipe form; a bad field raises :class:`ParameterError` naming it."""
+        if not isinstance(data, Mapping):
+            raise ParameterError(f"{field_name}: must be a mapping of bpm, half, double, metre, downbeat_s, "
+                                 f"got {type(data).__name__}")
+        reject_unknown_fields(data, ("bpm", "half", "double", "metre", "downbeat_s"), field_name)
+        values: dict[str, Any] = {}
+        for name in ("bpm", "downbeat_s"):
+            value = data.get(name)
+            if value is not None:
+                if isinstance(value, bool) or not isinstance(value, (int, float)):
+                    raise ParameterError(f"{field_name}.{name}: must be a number, got {value!r}")
+                values[name] = float(value)
+        for name in ("half", "double"):
+            value = data.get(name, False)
+            if not isinstance(value, bool):
+                raise ParameterError(f"{field_name}.{name}: must be true or false, got {value!r}")
+            values[name] = value
+        if data.get("metre") is not None:
+            values["metre"] = str(data["metre"])
+        try:
+            return cls(**values)
+        except ParameterError as err:
+            raise ParameterError(f"{field_name}: {err}") from err
+
+    def describe(self) -> str:
+        """The override in words: ``123 BPM, 6/8, a bar line at 0:00.42``."""
+        words = []
+        if self.bpm is not None:
+            words.append(f"{self.bpm:g} BPM")
+        if self.half:
+            words.append("half time")
+        if self.double:
+            words.append("double time")
+        if self.metre is not None:
+            words.append(self.metre)
+        if self.downbeat_s is not None:
+            minutes, seconds = divmod(self.downbeat_s, 60.0)
+            words.append(f"a bar line at {int(minutes)}:{seconds:05.2f}")
+        return ", ".join(words) or "as heard"
+
+    def apply(self, rhythm: Rhythm, duration_s: float) -> Rhythm:
+        """The heard ``rhythm`` of a track of ``duration_s`` seconds corrected (:func:`adjust_grid`);
+        ``rhythm`` itself when nothing is set."""
+        if self.is_empty:
+            return rhythm
+        return adjust_grid(rhythm, duration_s, bpm=self.bpm, half=self.half, double=self.double, metre=self.metre,
+                           downbeat_s=self.downbeat_s)

@@ -394,8 +394,15 @@ def analyze_harmony(features: Features, rhythm: Rhythm) -> Harmony:
     stay = np.where(on_beat, _BEAT_STAY_PROBABILITY, _STEP_STAY_PROBABILITY)
     chords = refine_qualities(features, segments(recognise_chords(features, steps, stay), steps, features.duration_s))
     key = estimate_key(features.chroma.sum(axis=1), chords, features.bass_chroma.sum(axis=1))
+    return harmony_on_grid(chords, key, rhythm, features.duration_s)
+
+
+def harmony_on_grid(chords: list[Chord], key: Key, rhythm: Rhythm, duration_s: float) -> Harmony:
+    """The :class:`Harmony` of ``chords`` (seconds) in ``key`` read on a beat grid: the chord of
+    each bar, the looped progression, changes per bar and the mean chord length in beats. A grid
+    the user sets (:mod:`.beat_grid`) re-reads the same chords on its bars."""
     voiced = [c for c in chords if c.label != "N"]
-    bars = bar_chords(chords, rhythm.downbeats_s, features.duration_s) if len(rhythm.downbeats_s) else []
+    bars = bar_chords(chords, rhythm.downbeats_s, duration_s) if len(rhythm.downbeats_s) else []
     # harmonic rhythm counts changes of harmony, not a seventh coming and going over one root
     family = {"7": "maj", "maj7": "maj", "min7": "min"}
     triads = [c.label.split(":")[0] + ":" + family.get(c.label.split(":")[1], c.label.split(":")[1])
@@ -404,6 +411,6 @@ def analyze_harmony(features: Features, rhythm: Rhythm) -> Harmony:
     n_bars = max(len(rhythm.downbeats_s), 1)
     beat_s = 60.0 / max(rhythm.tempo_bpm, 1.0)
     mean_beats = float(np.mean([(c.end_s - c.start_s) / beat_s for c in voiced])) if voiced else 0.0
-    loop = find_loop(bars, rhythm.downbeats_s, features.duration_s) if bars else None
+    loop = find_loop(bars, rhythm.downbeats_s, duration_s) if bars else None
     return Harmony(key=key, chords=chords, changes_per_bar=changes / n_bars, mean_chord_beats=mean_beats,
                    bar_chords=bars, loop=loop)

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from trackwright.analysis.analyze import Analysis
+from trackwright.analysis.rhythm import Rhythm, rhythm_from_grid
 from trackwright.arrange.edl import EditList, Segment
 from trackwright.arrange.splice import attack_near
 from trackwright.audio import Audio
@@ -104,6 +105,18 @@ def grid_from_analysis(analysis: Analysis, audio: Audio | None = None) -> BarGri
     """The bar grid of an :class:`~trackwright.analysis.analyze.Analysis` (see :func:`bar_grid`)."""
     sections = [(s.start_s, s.end_s, s.label, s.role) for s in analysis.structure.sections]
     return bar_grid(analysis.duration_s, analysis.rhythm.downbeats_s, analysis.rhythm.beats_s, sections, audio)
+
+
+def rhythm_in_output(rhythm: Rhythm, edits: EditList) -> Rhythm:
+    """A beat grid of the source (seconds) carried into the output of ``edits``: every beat and
+    bar line at each output time its source time plays (none where the edit cut it, one per
+    repetition). Edits join on beats, so the carried grid stays regular; the tempo is read from
+    it again (stretched segments play slower or faster)."""
+    def carried(times: np.ndarray) -> np.ndarray:
+        return np.array(sorted(t for s in times for t in edits.output_times(float(s))), dtype=float)
+
+    return rhythm_from_grid(carried(rhythm.beats_s), carried(rhythm.downbeats_s), rhythm.beats_per_bar,
+                            rhythm.subdivision, user_set=rhythm.user_set)
 
 
 def bar_grid(duration_s: float, downbeats_s: Sequence[float] | np.ndarray, beats_s: Sequence[float] | np.ndarray,

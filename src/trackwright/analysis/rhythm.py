@@ -1,26 +1,36 @@
-"""Rhythm: tempo (and its curve when it drifts), beats, downbeats and meter.
+"""Rhythm: tempo (and its curve when it drifts), beats, downbeats and metre.
 
-1. **Tempo**: autocorrelation of the spectral-flux envelope over lags of 40–240 BPM, each lag
-   also credited (¼) with its half lag (the subdivision), weighted by a log-normal prior around
-   120 BPM (σ = 1 octave; 80 BPM for legato music without attacks), with parabolic refinement
-   of the best lag. Its double and half are then weighed again on the pulse envelope (see 2.),
-   which also hears chord changes, and the best-supported octave is kept. The reported tempo is
-   60 / the mean of the regular beat intervals. (On the project's ACE-Step drafts 13 of 14
-   tempos land within 4 % of the labels.)
-2. **Beats**: dynamic-programming beat tracking (Ellis 2007) at that tempo on the pulse envelope
-   — spectral flux plus pitch-class flux and windowed pitch-class novelty, so legato notes and
-   chord changes count (:func:`pulse_envelope`, :func:`track_beats`) — each beat placed
-   ``ATTACK_LEAD_S`` (``LEGATO_ATTACK_LEAD_S`` without attacks) before the envelope's peak,
-   where the attack is heard to begin.
-3. **Downbeats and meter**: for 3 and 4 beats to the bar, the position of every beat in its bar
-   is decoded with Viterbi (positions advance beat by beat; a re-alignment, after a beat the
-   tracker added or missed, costs extra), rewarding downbeats on low-frequency attacks (kick,
-   bass) and harmonic changes (chroma novelty); the better-fitting meter wins, 4/4 on near-ties.
-   In 4/4 the evidence fixes the bar only up to half a bar (beats 1 and 3 are both strong): a
-   decoded bar that would open the piece on beat 2 or 3 is moved by half a bar, so the piece
-   opens on a downbeat or a one-beat pickup.
-4. **Tempo curve**: local BPM from beat intervals (median of 3, then mean of 8, which removes
-   the frame quantisation); the tempo "drifts" when its 5th–95th percentile spread exceeds 4 %.
+1. **Tempo estimate**: autocorrelation of the spectral-flux envelope over lags of 40–240 BPM
+   (of the pulse envelope, see 2., for legato music without attacks), each lag also credited (¼)
+   with its half lag, weighted by a log-normal prior around 120 BPM (80 BPM for legato music;
+   σ = 1 octave), refined between lags by a parabola; its double and half are weighed again on
+   the pulse envelope (:func:`estimate_tempo`, :func:`_octave_check`).
+2. **Which pulse is the beat** (:func:`_metrical_pulse`, :mod:`.metre`): beats are tracked at the
+   estimate and at its octave and 3:2 relatives, and the grid whose accents show the clearest
+   metrical hierarchy wins — beats over the points that divide them, those points over the other
+   division (halves for a simple beat: 2/4, 3/4, 4/4; thirds for a compound one: 6/8, 9/8,
+   12/8) — with a broad preference for beats near 120 BPM. So a jig is heard at the dotted
+   quarter with its eighths in threes, and a 3:2 or octave misreading can be put right.
+3. **Beats**: dynamic-programming beat tracking (Ellis 2007) on the pulse envelope — spectral
+   flux plus pitch-class flux and windowed pitch-class novelty, so legato notes and chord changes
+   count (:func:`pulse_envelope`, :func:`track_beats`) — at the chosen tempo, following the local
+   beat period (:func:`local_periods`) and, in music with attacks, loosely enough to follow rubato
+   swells; where the attacks say the tracker took the off-beats, the grid moves half a beat
+   (:func:`_attack_phase`). Beats are placed between frames (a parabola through the envelope's
+   peak), ``ATTACK_LEAD_S`` (``LEGATO_ATTACK_LEAD_S`` without attacks) before it, where the attack
+   is heard to begin, and carried on to the track's edges where the music sounds there.
+4. **Bars**: the number of beats per bar (2, 3 or 4) whose downbeats stand out most in
+   low-frequency attacks and harmonic change (:func:`.metre.bar_count`); then the position of
+   every beat in its bar is decoded with Viterbi (positions advance beat by beat; a re-alignment,
+   after a beat the tracker added or missed, costs extra). In 4/4 the evidence fixes the bar only
+   up to half a bar (beats 1 and 3 are both strong): in legato music, or where the evidence
+   barely tells the half bars apart, a bar that would open the piece on beat 2 or 3 is moved by
+   half a bar. The time signature is the bar's beats and the beat's division: 2, 3, 4 beats of
+   two → 2/4, 3/4, 4/4; of three → 6/8, 9/8, 12/8.
+5. **Tempo curve**: local BPM from beat intervals (median of 3, then mean of
+   :data:`CURVE_BEATS`); the tempo "drifts" when its 5th–95th percentile spread exceeds 4 %.
+
+A grid the user sets instead is built by :mod:`.beat_grid` (:func:`rhythm_from_grid`).
 """
 
 from __future__ import annotations
@@ -71,7 +81,8 @@ class Rhythm:
     beats_per_bar : int
         2, 3 or 4.
     tempo_curve_s, tempo_curve_bpm : np.ndarray
-        Local tempo (BPM) at each beat after the first, smoothed over about 8 beats.
+        Local tempo (BPM) at each beat after the first: median of 3 intervals, then mean of
+        :data:`CURVE_BEATS` (4).
     drifts : bool
         Whether the tempo moves more than :data:`DRIFT_THRESHOLD` (rubato, accelerando).
     subdivision : int

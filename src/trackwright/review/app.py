@@ -249,7 +249,7 @@ def create_app(project: str | os.PathLike[str] | Project, *, revise: NoteEngine 
 
     @app.get("/api/analysis")
     def analysis(found: Grant = viewer) -> dict[str, Any]:  # noqa: ARG001
-        found = project.analysis()
+        found = project.analysis_on_grid()  # the tempo the user set with `trackwright grid`, if any
         return {"duration_s": round(found.duration_s, 3), "tempo_bpm": round(found.rhythm.tempo_bpm, 2),
                 "key": found.harmony.key.to_dict(),
                 "sections": [{k: s.to_dict()[k] for k in ("start_s", "end_s", *_SECTION_FIELDS)}

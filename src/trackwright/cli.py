@@ -1,7 +1,8 @@
 """The ``trackwright`` command: a thin layer over the public API.
 
-Exit status: 0 success; 1 a user error (bad input, bad flags), one line on stderr;
-2 an internal error, with a hint to re-run with ``--debug`` for the traceback.
+Exit status: 0 success; 1 a user error (bad input, bad flags, a file-system error such as a
+read-only folder or a full disk), one line on stderr naming the path and the reason; 2 an
+internal error, with a hint to re-run with ``--debug`` for the traceback.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ import json
 import sys
 import traceback
 import warnings
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -19,6 +21,7 @@ from rich.table import Table
 
 from trackwright import __version__
 from trackwright.errors import MeasurementError, ParameterError, TrackwrightError
+from trackwright.files import os_error_line
 from trackwright.progress import progress_bar
 
 try:  # Typer ≥ 0.29 carries its own copy of Click
@@ -729,17 +732,40 @@ def review(
     = "127.0.0.1",
     port: Annotated[int, typer.Option(help="TCP port.")] = 8765,
     share: Annotated[list[str] | None, typer.Option(
-        help="Also print a share link for this role: viewer, commenter or approver (repeatable).")] = None,
+        help="Also print a share link: ROLE or ROLE=NAME, ROLE viewer, commenter or approver; NAME is stamped on "
+             "that reviewer's comments (repeatable).")] = None,
     share_days: Annotated[float, typer.Option(help="How long the share links stay valid, days (at most 90).")] = 7.0,
+    allow_host: Annotated[list[str] | None, typer.Option(
+        "--allow-host", help="Also answer to this host name (besides IP addresses and localhost); repeatable.")] = None,
+    links: Annotated[bool, typer.Option("--links", help="List the room's share links and exit.")] = False,
+    revoke: Annotated[int | None, typer.Option("--revoke", metavar="ID", help="Revoke share link ID at once and "
+                                                                             "exit.")] = None,
+    as_json: JsonOption = False,
 ) -> None:
     """Open the review room: waveforms per version, timestamped comments, A/B, approvals, revisions.
 
     Prints the owner's link (keep it private) and serves until Ctrl-C.
     """
-    from trackwright.review import serve
+    from trackwright.review.server import revoke_link, serve, share_links
+
+    if links or revoke is not None:
+        shown = [revoke_link(project_dir, revoke)] if revoke is not None else share_links(project_dir)
+        if as_json:
+            _print_json([link.to_dict() for link in shown])
+            return
+        table = Table(title=f"share links of {project_dir}", show_header=True, header_style="bold")
+        for column in ("id", "role", "name", "made (UTC)", "expires (UTC)", "state"):
+            table.add_column(column, justify="right" if column == "id" else "left")
+        for link in shown:
+            expires = datetime.fromtimestamp(link.expires_s, tz=timezone.utc).strftime("%Y-%m-%d %H:%M")
+            table.add_row(str(link.id), link.role, link.name, link.created_utc.replace("T", " ").removesuffix("Z"),
+                          expires, link.state)
+        _out().print(table)
+        return
     from trackwright.revise import apply_note
 
-    serve(project_dir, host=host, port=port, share=share or (), share_days=share_days, revise=apply_note)
+    serve(project_dir, host=host, port=port, share=share or (), share_days=share_days, revise=apply_note,
+          allow_hosts=allow_host or ())
 
 
 # --- composition: symbolic harmony and melody operations ------------------------------------------
@@ -1193,6 +1219,9 @@ def main(argv: list[str] | None = None) -> int:
     command = typer.main.get_command(app)
     args = sys.argv[1:] if argv is None else list(argv)
     _state.update(debug="--debug" in args, quiet=False)
+    for stream in (sys.stdout, sys.stderr):  # a file name that is not UTF-8 is printed with \xNN escapes
+        if hasattr(stream, "reconfigure"):
+            stream.reconfigure(errors="backslashreplace")
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -1211,6 +1240,9 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     except TrackwrightError as err:
         print(f"error: {err}", file=sys.stderr)
+        return 1
+    except OSError as err:  # a read-only folder, a full disk, a name too long…: the user's to fix
+        print(f"error: {os_error_line(err)}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("error: interrupted", file=sys.stderr)

@@ -21,6 +21,7 @@ from trackwright.analysis.beat_grid import GridOverride
 from trackwright.audio import save_audio
 from trackwright.deliver.package import deliver
 from trackwright.errors import ParameterError
+from trackwright.export.adaptive import read_manifest
 from trackwright.project import Project, Recipe
 from trackwright.project.grid import updated_grid
 from trackwright.project.operations import fit_project, grid_project
@@ -83,6 +84,19 @@ def test_deliver_writes_the_tempo_the_user_set_into_the_game_manifest(tmp_path: 
     game = json.loads((tmp_path / "out" / "deliverables.json").read_text())["game"]
     assert game["tempo_bpm"] == pytest.approx(60.0, rel=0.01)
     assert np.median(np.diff(game["bar_grid_s"])) == pytest.approx(4.0, abs=0.02)  # four beats of 1 s
+
+
+def test_a_compound_grid_reaches_the_game_manifest_and_the_engines_as_6_8(tmp_path: Path) -> None:
+    song = write_song(tmp_path / "src", seconds=24.0)
+    project = Project.create(tmp_path / "song", song["draft"], stems=song["stems"])
+    grid_project(project, bpm=80.0, metre="6/8")  # two dotted quarters of 0.75 s a bar: bars of 1.5 s
+    deliver(tmp_path / "song", target="streaming", output=tmp_path / "out", only="loops")
+    game = json.loads((tmp_path / "out" / "deliverables.json").read_text())["game"]
+    assert game["meter"] == "6/8" and game["beats_per_bar"] == 2
+    assert game["tempo_bpm"] == pytest.approx(80.0, rel=0.01)
+    assert np.median(np.diff(game["bar_grid_s"])) == pytest.approx(1.5, abs=0.02)
+    music = read_manifest(tmp_path / "out" / "deliverables.json")
+    assert music.beats_per_bar == 2 and music.tempo_bpm == pytest.approx(80.0, rel=0.01)  # bars of 1.5 s there too
 
 
 def test_grid_command_stores_the_block_and_analyze_shows_it_as_user_set(tmp_path: Path,

@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 import mido
 import numpy as np
 
+from trackwright.score.midifile import append_in_order
+
 TICKS = 480  #: MIDI ticks per quarter note
 PITCHES = ("C", "C#", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B")
 MAJOR_SCALE = (0, 2, 4, 5, 7, 9, 11)
@@ -191,11 +193,7 @@ def to_midi(piece: Symbolic, tempo: TempoMap, *, jitter_s: float = 0.0, rng: np.
             events.append((on, 1, mido.Message("note_on", note=note.pitch, velocity=int(np.clip(note.velocity, 1, 127)),
                                                channel=channel)))
             events.append((off, 0, mido.Message("note_off", note=note.pitch, velocity=0, channel=channel)))
-        events.sort(key=lambda e: (e[0], e[1]))
-        now = 0
-        for tick, _, message in events:
-            track.append(message.copy(time=tick - now))
-            now = tick
+        append_in_order(track, events)
         midi.tracks.append(track)
     return midi
 

@@ -8,6 +8,8 @@ known exactly; the caller adds the tempo map and renders it.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import numpy as np
 from devset_accompany import accompany, harmonise
 from devset_music import PITCHES, Metre, Note, Symbolic, bass_pitch, chord_pcs, voicing
@@ -231,6 +233,15 @@ def _chord_at(piece: Symbolic, q: float) -> str:
     return piece.chords[-1][2]
 
 
+def _bar_chords(piece: Symbolic, bars: int, bar_q: float) -> Iterator[tuple[int, float, str, int, list[int]]]:
+    """Each bar of ``piece``: (index, start in quarters, its chord's label, root and pitch classes)."""
+    for b in range(bars):
+        start = b * bar_q
+        label = _chord_at(piece, start)
+        root, pcs = chord_pcs(label)
+        yield b, start, label, root, pcs
+
+
 def _drum(piece: Symbolic, q: float, note: int, velocity: int) -> None:
     if 0 <= q < piece.length_ql:
         piece.notes.append(Note(q, q + 0.1, note, velocity, 9))
@@ -243,10 +254,7 @@ def rag(rng: np.random.Generator, tonic: int, bars: int) -> Symbolic:
     degrees = [(0, "maj"), (0, "maj"), (5, "maj"), (5, "maj"), (0, "maj"), (9, "7"), (2, "7"), (7, "7"),
                (0, "maj"), (0, "maj"), (5, "maj"), (5, "min"), (0, "maj"), (7, "7"), (0, "maj"), (0, "maj")]
     _fill_chords(piece, _progression(tonic, False, degrees), 1)
-    for b in range(bars):
-        start = b * 2.0
-        label = _chord_at(piece, start)
-        root, pcs = chord_pcs(label)
+    for b, start, label, root, pcs in _bar_chords(piece, bars, 2.0):
         lows = (bass_pitch(root, 33), bass_pitch(pcs[2], 33))
         for beat in range(2):
             q = start + beat
@@ -275,10 +283,7 @@ def shuffle(rng: np.random.Generator, tonic: int, bars: int) -> Symbolic:
     blues = [0, 5, 0, 0, 5, 5, 0, 0, 7, 5, 0, 7]
     _fill_chords(piece, _progression(tonic, False, [(d, "7") for d in blues]), 1)
     swing = 2.0 / 3.0
-    for b in range(bars):
-        start = b * 4.0
-        label = _chord_at(piece, start)
-        root, pcs = chord_pcs(label)
+    for b, start, label, root, pcs in _bar_chords(piece, bars, 4.0):
         boogie = [0, 0, 7, 7, 9, 9, 7, 7] if b % 2 == 0 else [0, 0, 7, 7, 10, 10, 9, 9]
         for beat in range(4):
             q = start + beat
@@ -331,10 +336,7 @@ def six_eight_pop(rng: np.random.Generator, tonic: int, minor: bool, bars: int) 
     piece = Symbolic(Metre(6, 8), 0.0, bars * 3.0, programs={0: 73, 1: 33, 2: 25})
     degrees = [(0, "min"), (10, "maj"), (8, "maj"), (7, "maj")] if minor else [(0, "maj"), (7, "maj"), (9, "min"), (5, "maj")]
     _fill_chords(piece, _progression(tonic, minor, degrees), 1)
-    for b in range(bars):
-        start = b * 3.0
-        label = _chord_at(piece, start)
-        root, _ = chord_pcs(label)
+    for b, start, label, root, pcs in _bar_chords(piece, bars, 3.0):
         tones = voicing(label, 60)
         for k in range(6):
             q = start + 0.5 * k
@@ -356,10 +358,7 @@ def jazz_waltz(rng: np.random.Generator, tonic: int, bars: int) -> Symbolic:
     degrees = [(2, "min7"), (7, "7"), (0, "maj7"), (9, "min7"), (2, "min7"), (7, "7"), (4, "min7"), (9, "7")]
     _fill_chords(piece, _progression(tonic, False, degrees), 1)
     swing = 2.0 / 3.0
-    for b in range(bars):
-        start = b * 3.0
-        label = _chord_at(piece, start)
-        root, pcs = chord_pcs(label)
+    for b, start, label, root, pcs in _bar_chords(piece, bars, 3.0):
         nxt = chord_pcs(_chord_at(piece, start + 3.0))[0]
         walk = [bass_pitch(root, 36), bass_pitch(pcs[1], 36), bass_pitch((nxt + 1) % 12, 36)]
         for beat in range(3):
@@ -383,10 +382,7 @@ def electronic_halftime(rng: np.random.Generator, tonic: int, bars: int) -> Symb
     piece = Symbolic(Metre(4, 4), 0.0, bars * 4.0, programs={1: 38, 2: 89, 3: 81})
     degrees = [(0, "min"), (8, "maj"), (3, "maj"), (10, "maj")]
     _fill_chords(piece, _progression(tonic, True, degrees), 1)
-    for b in range(bars):
-        start = b * 4.0
-        label = _chord_at(piece, start)
-        root, _ = chord_pcs(label)
+    for b, start, label, root, pcs in _bar_chords(piece, bars, 4.0):
         for p in voicing(label, 60):
             piece.notes.append(Note(start, start + 3.95, p, 50, 2))
         for beat in range(4):
@@ -410,10 +406,7 @@ def nine_eight(rng: np.random.Generator, tonic: int, minor: bool, bars: int) -> 
     piece = Symbolic(Metre(9, 8), 0.0, bars * 4.5, programs={0: 78, 1: 32, 2: 24})
     degrees = [(0, "min"), (0, "min"), (10, "maj"), (7, "maj")] if minor else [(0, "maj"), (5, "maj"), (0, "maj"), (7, "maj")]
     _fill_chords(piece, _progression(tonic, minor, degrees), 1)
-    for b in range(bars):
-        start = b * 4.5
-        label = _chord_at(piece, start)
-        root, pcs = chord_pcs(label)
+    for b, start, label, root, pcs in _bar_chords(piece, bars, 4.5):
         tones = voicing(label, 60)
         for k in range(9):
             q = start + 0.5 * k
@@ -436,10 +429,7 @@ def march(rng: np.random.Generator, tonic: int, bars: int) -> Symbolic:
     degrees = [(0, "maj"), (0, "maj"), (7, "7"), (7, "7"), (7, "7"), (7, "7"), (0, "maj"), (0, "maj"),
                (5, "maj"), (5, "maj"), (0, "maj"), (0, "maj"), (2, "7"), (7, "maj"), (0, "maj"), (0, "maj")]
     _fill_chords(piece, _progression(tonic, False, degrees), 1)
-    for b in range(bars):
-        start = b * 2.0
-        label = _chord_at(piece, start)
-        root, pcs = chord_pcs(label)
+    for b, start, label, root, pcs in _bar_chords(piece, bars, 2.0):
         piece.notes.append(Note(start, start + 0.8, bass_pitch(root, 33), 88, 1))
         piece.notes.append(Note(start + 1, start + 1.8, bass_pitch(pcs[2], 33), 80, 1))
         for offset in (0.5, 1.5):
@@ -462,10 +452,7 @@ def piano_ballad(rng: np.random.Generator, tonic: int, minor: bool, bars: int) -
     degrees = ([(0, "min"), (5, "min7"), (10, "7"), (3, "maj7"), (8, "maj"), (2, "dim"), (7, "7"), (0, "min")] if minor
                else [(0, "maj"), (9, "min"), (5, "maj"), (2, "min7"), (7, "7"), (4, "min"), (5, "maj7"), (7, "maj")])
     _fill_chords(piece, _progression(tonic, minor, degrees), 1)
-    for b in range(bars):
-        start = b * 4.0
-        label = _chord_at(piece, start)
-        root, pcs = chord_pcs(label)
+    for b, start, label, root, pcs in _bar_chords(piece, bars, 4.0):
         figure = [bass_pitch(root, 36)] + [bass_pitch(pc, 48) for pc in (pcs[1:] + pcs[:1] + pcs[1:])][:7]
         for k, p in enumerate(figure):
             piece.notes.append(Note(start + 0.5 * k, start + 0.5 * k + (1.5 if k == 0 else 0.6), p, 62 + (8 if k == 0 else 0), 1))

@@ -11,6 +11,8 @@ from collections.abc import Callable, Sequence
 import mido
 import numpy as np
 
+from trackwright.score.midifile import append_in_order
+
 TICKS_PER_EIGHTH = 240
 #: (beats per bar, eighths per beat) of each time signature.
 METRES = {"2/4": (2, 2), "3/4": (3, 2), "4/4": (4, 2), "6/8": (2, 3), "9/8": (3, 3), "12/8": (4, 3)}
@@ -39,11 +41,7 @@ def render_events(events: Sequence[Event], beat_seconds: Sequence[float], eighth
         on, off = round(start * TICKS_PER_EIGHTH), round(end * TICKS_PER_EIGHTH)
         timeline.append((off, 2, mido.Message("note_off", note=pitch, velocity=0, channel=channel)))
         timeline.append((on, 3, mido.Message("note_on", note=pitch, velocity=velocity, channel=channel)))
-    timeline.sort(key=lambda item: (item[0], item[1]))
-    now = 0
-    for tick, _, message in timeline:
-        track.append(message.copy(time=tick - now))
-        now = tick
+    append_in_order(track, timeline)
     return midi
 
 

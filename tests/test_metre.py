@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import mido
 import mir_eval
 import numpy as np
@@ -40,24 +42,21 @@ def test_each_metre_is_heard_with_its_beat_and_bars(metre: str, bpm: float, bars
     assert np.median(np.diff(eighths)) == pytest.approx(60.0 / bpm / (3 if metre.endswith("8") else 2), rel=0.03)
 
 
-def test_half_time_electronic_draft_keeps_its_four_on_the_floor_tempo() -> None:
-    """123 BPM: a kick on every beat, one clap a bar on beat 3 (the half-time feel that read as
-    61 BPM), hats and a pitched bass on the off-beats (which pull the phase half a beat)."""
-    midi, beats, downbeats = halftime_electronic(123.0, 12)
+@pytest.mark.parametrize("piece, bpm, bars, metre", [
+    # 123 BPM: a kick on every beat, one clap a bar on beat 3 (the half-time feel that read as
+    # 61 BPM), hats and a pitched bass on the off-beats (which pull the phase half a beat).
+    pytest.param(halftime_electronic, 123.0, 12, "4/4", id="half-time electronic draft"),
+    # The right hand lands a sixteenth before the beat and ties over it; the beat is the left
+    # hand's bass, not the syncopation.
+    pytest.param(rag, 92.0, 16, "2/4", id="syncopated rag"),
+])
+def test_the_beat_is_the_pulse_not_the_half_time_feel_or_the_syncopation(
+        piece: Callable[[float, int], tuple[mido.MidiFile, np.ndarray, np.ndarray]], bpm: float, bars: int,
+        metre: str) -> None:
+    midi, beats, downbeats = piece(bpm, bars)
     rhythm = _heard(midi)
-    assert rhythm.tempo_bpm == pytest.approx(123.0, rel=0.02)
-    assert rhythm.time_signature == "4/4"
-    assert _f(beats, rhythm.beats_s) >= 0.95
-    assert _f(downbeats, rhythm.downbeats_s) >= 0.9
-
-
-def test_syncopated_rag_keeps_the_beat_on_the_stride_bass() -> None:
-    """The right hand lands a sixteenth before the beat and ties over it; the beat is the left
-    hand's bass, not the syncopation."""
-    midi, beats, downbeats = rag(92.0, 16)
-    rhythm = _heard(midi)
-    assert rhythm.tempo_bpm == pytest.approx(92.0, rel=0.02)
-    assert rhythm.time_signature == "2/4"
+    assert rhythm.tempo_bpm == pytest.approx(bpm, rel=0.02)
+    assert rhythm.time_signature == metre
     assert _f(beats, rhythm.beats_s) >= 0.95
     assert _f(downbeats, rhythm.downbeats_s) >= 0.9
 

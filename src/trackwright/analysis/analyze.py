@@ -39,7 +39,7 @@ from trackwright.analysis.loudness import LoudnessReport, LoudnessSeries, measur
 from trackwright.analysis.metre import parse_signature
 from trackwright.analysis.rhythm import Rhythm, analyze_rhythm
 from trackwright.analysis.structure import Section, Structure, Transition, analyze_structure
-from trackwright.analysis.style import Style, given_style, infer_style, problems_against
+from trackwright.analysis.style import Style, given_style, infer_style
 from trackwright.analysis.tonal import Tonal, analyze_tonal
 from trackwright.audio import Audio
 from trackwright.errors import MeasurementError, ParameterError
@@ -105,8 +105,7 @@ class Analysis:
             "tonal": self.tonal.to_dict(),
         }
         if self.style is not None:
-            out["style"] = {**self.style.to_dict(), "problems": {
-                k: round(v, 2) for k, v in problems_against(self.tonal, self.style.reference).items()}}
+            out["style"] = self.style.to_dict()  # the tonal findings carry what it found against it
         if self.brief is not None:
             out["brief"] = self.brief.to_dict()
         return out

@@ -254,6 +254,19 @@ def check_output_path(output: str | os.PathLike[str], inputs: Iterable[str | os.
     return out
 
 
+def new_file_mode() -> int:
+    """The mode ``open()`` gives a new file: 0o666 less the process umask (0o644 under umask 022)."""
+    try:
+        for line in Path("/proc/self/status").read_text(encoding="ascii").splitlines():
+            if line.startswith("Umask:"):
+                return 0o666 & ~int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    mask = os.umask(0o022)  # no /proc: read the umask by setting it, and put it straight back
+    os.umask(mask)
+    return 0o666 & ~mask
+
+
 def write_atomic(path: str | os.PathLike[str], write) -> Path:  # noqa: ANN001 - any callable(Path)
     """Call ``write(tmp_path)`` on a temporary file beside ``path``, then rename it to ``path``.
 
@@ -267,6 +280,7 @@ def write_atomic(path: str | os.PathLike[str], write) -> Path:  # noqa: ANN001 -
     fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part" + path.suffix, dir=folder)
     os.close(fd)
     tmp = Path(tmp_name)
+    os.chmod(tmp, new_file_mode())  # mkstemp makes 0600; a written file gets the mode open() would give it
     try:
         write(tmp)
         with tmp.open("rb") as f:

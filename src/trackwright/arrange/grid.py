@@ -241,7 +241,10 @@ class Occurrence:
 def occurrences(grid: BarGrid, units: Sequence[Unit]) -> list[Occurrence]:
     """The sections as they occur in ``units``, named "intro", "verse 1", "chorus 2"…
 
-    A new occurrence starts where the source section changes or the music jumps back.
+    A new occurrence starts where the source section changes or the music jumps back to the
+    start of a section (a repeat). A jump back *inside* the section playing — to any bar but its
+    first, as :func:`trackwright.arrange.ops.extend` does — lengthens that occurrence, so an
+    extended "verse 1" stays "verse 1" and the verses after it keep their numbers.
     """
     runs: list[tuple[int, int, int]] = []  # (section, first, end)
     for index, unit in enumerate(units):
@@ -251,7 +254,8 @@ def occurrences(grid: BarGrid, units: Sequence[Unit]) -> list[Occurrence]:
             previous = units[index - 1]
             onward = unit.bar == TAIL or previous.bar == PICKUP or unit.bar > previous.bar or \
                 (unit.bar == previous.bar and unit.start_s >= previous.end_s - 1e-4)
-            if section == last_section and onward:
+            inside = unit.bar >= 0 and previous.bar >= 0 and unit.bar != grid.sections[section].first_bar
+            if section == last_section and (onward or inside):
                 runs[-1] = (section, first, index + 1)
                 continue
         runs.append((section, index, index + 1))

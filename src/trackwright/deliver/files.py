@@ -18,8 +18,11 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from trackwright.analysis.loudness import measure_loudness
+from trackwright.analysis.loudness import ABSOLUTE_GATE_LUFS as SILENCE_GATE_LUFS
+from trackwright.analysis.loudness import BLOCK_S as MIN_LOUDNESS_S
+from trackwright.analysis.loudness import measure_loudness, true_peak_dbtp
 from trackwright.audio import Audio, load_audio, save_audio
+from trackwright.errors import MeasurementError
 from trackwright.deliver.wavmeta import BextInfo, LoopPoint, bext_chunk, smpl_chunk, write_wav_chunks
 from trackwright.mix.targets import Target
 from trackwright.parallel import thread_map
@@ -75,7 +78,7 @@ class Deliverable:
         data = asdict(self)
         for key in ("duration_s", "integrated_lufs", "true_peak_dbtp", "loudness_range_lu"):
             if data[key] is not None:
-                data[key] = round(data[key], 3)
+                data[key] = round(data[key], 3) if math.isfinite(data[key]) else None  # digital silence: no peak
         data["loop"] = None if self.loop is None else {"start_frame": self.loop[0], "end_frame": self.loop[1]}
         data["isrc"] = None
         return data
@@ -113,20 +116,34 @@ class DeliveryWriter:
         path = self.folder / name
         save_audio(audio, path, bit_depth=bit_depth)
         written = load_audio(path)  # measure what a client will get
-        report = measure_loudness(written)
-        integrated = report.integrated_lufs if math.isfinite(report.integrated_lufs) else None
+        integrated, loudness_range, true_peak = _measure(written)
+        if integrated is None and written.duration_s >= MIN_LOUDNESS_S:  # near-silent (a MasterDiff of a clean master, an empty layer): said so
+            info = {**info, "near_silent": True}
+            description = f"{description} (near-silent: below the {SILENCE_GATE_LUFS:g} LUFS gate)"
         history = (f"A=PCM,F={audio.sample_rate},W={'32' if bit_depth == 'float' else bit_depth},"
                    f"M={'stereo' if audio.channels == 2 else 'mono' if audio.channels == 1 else 'multi'},"
                    f"T=trackwright deliver {self.target.name}")
         bext = BextInfo(description[:256], ORIGINATOR, f"TW{self.reference[:10]}{index:04d}"[:32],
-                        self.date, self.time, integrated, report.loudness_range_lu, report.true_peak_dbtp, history)
+                        self.date, self.time, integrated, loudness_range,
+                        true_peak if math.isfinite(true_peak) else None, history)
         chunks = {b"bext": bext_chunk(bext)}
         if loop is not None:
             chunks[b"smpl"] = smpl_chunk([LoopPoint(*loop)], audio.sample_rate)
         write_wav_chunks(path, chunks)
         return Deliverable(name, kind, description, written.duration_s, written.frames, integrated,
-                           report.true_peak_dbtp, report.loudness_range_lu, target_lufs,
+                           true_peak, loudness_range, target_lufs,
                            self.target.ceiling_dbtp if ceiling else None, loop, info)
+
+
+def _measure(audio: Audio) -> tuple[float | None, float | None, float]:
+    """(integrated LUFS, loudness range LU, true peak dBTP) of a written file; loudness and range
+    are None when it is below the BS.1770 absolute gate (or digital silence: true peak −inf)."""
+    try:
+        report = measure_loudness(audio)
+    except MeasurementError:
+        return None, None, true_peak_dbtp(audio)
+    integrated = report.integrated_lufs if math.isfinite(report.integrated_lufs) else None
+    return integrated, report.loudness_range_lu, report.true_peak_dbtp
 
 
 def cue_sheet(files: Sequence[Deliverable], version: int) -> str:

@@ -123,7 +123,7 @@ def test_no_high_pass_on_a_full_band_stem() -> None:
                  for f in (196, 392, 784))
     stems = {"band": _stereo(band), "guitar": _stereo(guitar)}
     for role in ("other", "guitar", "keys", "pad"):
-        plan = plan_mix(stems, style="rock", target="none", roles={"band": role})
+        plan = plan_mix(stems, style="pop", target="none", roles={"band": role})
         assert plan.parts["band"].highpass_hz == 0.0, (role, plan.parts["band"].why)
         assert role == "other" or any("carries low end" in why for why in plan.parts["band"].why)
     mixed = apply_mix(stems, plan)

@@ -17,7 +17,6 @@ import pytest
 from clirun import run
 from project_fixtures import write_song
 
-from trackwright.analysis.stemsum import measure_stem_sum
 from trackwright.audio import Audio, load_audio, save_audio
 from trackwright.cli import main
 
@@ -62,6 +61,8 @@ def _bass_midi(path: Path, seconds: float) -> None:
 
 def test_the_stem_sum_measures_residual_polarity_and_delay() -> None:
     """Ground truth built in: ``hit`` enters the mix reversed and 5 ms late, ``ghost`` is not in it."""
+    from trackwright.analysis.stemsum import measure_stem_sum  # here, so the other tests run on code without it
+
     seconds = 6.0
     t = np.arange(round(seconds * RATE)) / RATE
     rng = np.random.default_rng(3)
@@ -108,9 +109,7 @@ def test_a_replaced_stem_leaves_the_sum_for_real_at_its_level(tmp_path, capsys, 
     code, _, err = run(capsys, "-q", "new", project, "--audio", unsummed[draft], "--stems", unsummed["stems"],
                        "--midi", unsummed["midi"])
     assert code == 0, err
-    assert "do not add up" in err
-    if in_draft_db is None:
-        assert "'bass' is not in the draft" in err
+    warned = err
     code, out, err = run(capsys, "produce", project, "--instrument", "bass=gm:33", "--replace", "bass=bass", "--json")
     assert code == 0, err
     data = json.loads(out)
@@ -127,6 +126,9 @@ def test_a_replaced_stem_leaves_the_sum_for_real_at_its_level(tmp_path, capsys, 
     assert _lufs(replacement) == pytest.approx(expected, abs=1.0)
     peak = np.abs(replacement).max()
     assert 20 * np.log10(peak) <= -1.0
+    assert "do not add up" in warned                            # `new` said so
+    if in_draft_db is None:
+        assert "'bass' is not in the draft" in warned
 
 
 def test_a_loud_replacement_stays_under_the_ceiling(tmp_path, capsys, unsummed) -> None:
@@ -201,7 +203,7 @@ def test_diff_says_what_the_mix_changed(band, capsys) -> None:
     code, out, err = run(capsys, "-q", "mix", band, "--style", "pop", "--json")
     assert code == 0, err
     first = json.loads(out)["version"]
-    code, out, err = run(capsys, "-q", "mix", band, "--style", "metal", "--json")
+    code, out, err = run(capsys, "-q", "mix", band, "--style", "cinematic", "--json")
     assert code == 0, err
     second = json.loads(out)["version"]
     code, out, err = run(capsys, "diff", band, "1", str(first), "--json")
@@ -209,7 +211,8 @@ def test_diff_says_what_the_mix_changed(band, capsys) -> None:
     changes = json.loads(out)["changes"]
     assert changes != ["no musical change"] and changes[0] == "mix added (pop)"
     code, out, _ = run(capsys, "diff", band, str(first), str(second), "--json")
-    assert "mix style pop → metal" in json.loads(out)["changes"]
+    changes = json.loads(out)["changes"]
+    assert "mix style pop → cinematic" in changes and any(line.startswith("bus: reverb") for line in changes)
 
 
 def test_quiet_material_is_delivered_and_said_to_be_quiet(tmp_path, capsys) -> None:

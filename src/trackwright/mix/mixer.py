@@ -23,8 +23,8 @@ Conventions
   - **tonal balance** against the style's target curve (:class:`Style`): the sum's
     third-octave spectrum, aligned over 250 Hz–4 kHz, in the bands of
     :data:`trackwright.analysis.tonal.PROBLEM_BANDS` (boomy, muddy, boxy, harsh, sibilant; thin,
-    dull): half the excess beyond the style's tolerance is corrected on the bus, at most
-    :data:`MAX_EQ_DB`;
+    dull): half the excess beyond the style's tolerance (a deficit: :data:`BOOST_EXTRA_DB` more)
+    is corrected on the bus, at most :data:`MAX_EQ_DB`;
   - **space**: the style's reverb return is lowered until it widens the mix's side/mid by at
     most :data:`SPACE_WIDTH_DB` and sits :data:`SPACE_UNDER_LU` under the dry mix, so a near-mono
     source stays near mono;
@@ -179,6 +179,8 @@ MAX_LIMITING_DB = 3.0
 PLR_ALLOWANCE_DB = 16.0
 #: A bus correction is half the excess beyond the tolerance (the master's own EQ may do the rest).
 TONAL_SHARE = 0.5
+#: A deficit (thin, dull) must exceed the tolerance by this much more before it is lifted, dB.
+BOOST_EXTRA_DB = 3.0
 _BAND_EDGES = 63.0 * 2.0 ** (np.arange(0, 23) / 3.0)    # third octaves, 63 Hz … 10 kHz
 _BAND_CENTRES = np.sqrt(_BAND_EDGES[:-1] * _BAND_EDGES[1:])
 _CUT_Q, _CLEARANCE_DB = 1.4, 3.0
@@ -682,7 +684,8 @@ def _tonal_moves(dry: np.ndarray, rate: int, chosen: Style, style: str) -> list[
         if not inside.any() or hi > 0.45 * rate:
             continue
         excess = float(np.mean(levels[inside] - offset - curve[inside]))
-        over = excess - chosen.tolerance_db if limit > 0 else -excess - chosen.tolerance_db
+        # a boost (thin, dull) waits for a larger deficit than a cut for an excess: it lifts noise and peaks
+        over = excess - chosen.tolerance_db if limit > 0 else -excess - chosen.tolerance_db - BOOST_EXTRA_DB
         if over <= 0:
             continue
         gain = min(MAX_EQ_DB, TONAL_SHARE * over) * (-1.0 if limit > 0 else 1.0)

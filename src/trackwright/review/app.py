@@ -27,6 +27,7 @@ from pydantic import BaseModel, Field
 from trackwright.audio import load_audio, write_atomic
 from trackwright.errors import ParameterError, TrackwrightError
 from trackwright.project import Project, RenderResult
+from trackwright.project.roles import part_roles
 from trackwright.project.store import default_author
 from trackwright.review.jobs import JobRunner, NoteEngine
 from trackwright.review.peaks import peaks
@@ -272,8 +273,10 @@ def create_app(project: str | os.PathLike[str] | Project, *, revise: NoteEngine 
         result = room.render(number)
         info = next(v for v in project.versions() if v.number == number)
         changes = project.diff(info.parent, number) if info.parent else []
+        roles = part_roles(project, project.recipe(number))  # the project's roles, as `stems --set` left them
         return {"version": number, "message": info.message, "render_key": result.cache_key,
                 "parts": sorted(result.stems), "mastered": result.master is not None,
+                "roles": {name: roles[name].role if name in roles else "other" for name in sorted(result.stems)},
                 "warnings": result.warnings, "changes": changes}
 
     @app.get("/api/comments")

@@ -55,7 +55,7 @@ check_python = if [[ -z "$(PYTHON)" ]] || ! $(call is_py311,"$(PYTHON)"); then \
 help:
 	@echo "make demo       install system packages and $(VENV), then run 'trackwright demo $(DEMO_DIR)'"
 	@echo "make test       the same set-up, then the test suite (pytest -n auto; PYTEST_ARGS=...)"
-	@echo "make bench      the same plus the bench extra, then bench/bench.py (meter, mastering vs Matchering) bench/bench_analysis.py (analysis accuracy and speed), bench/bench_fit.py (fit to a scene) … and bench/bench_realmix.py (real multitracks: stems, mix, produce, deliver; REALMIX_ARGS=--budget-min N)"
+	@echo "make bench      the same plus the bench extra, then bench/bench.py (meter, mastering vs Matchering) bench/bench_analysis.py (analysis accuracy and speed), bench/bench_fit.py (fit to a scene) … and bench/bench_realmix.py (real multitracks: stems, mix, produce, deliver; REALMIX_ARGS=--budget-min N) and bench/bench_batch.py (catalogue throughput, Ray, kill and resume, near-duplicates)"
 	@echo "make install    only $(VENV) (trackwright editable, with the test extra)"
 	@echo "make sysdeps    only the Debian packages (apt-get as root, sudo otherwise)"
 	@echo "make frontend   re-vendor the review page's wavesurfer.js from npm (needs node + npm)"
@@ -108,6 +108,7 @@ bench: sysdeps install $(BENCH_STAMP)
 	$(VENV_PY) bench/bench_compose.py
 	@$(SYSDEPS_SCRIPT) lmms xmp || echo "warning: without lmms and libxmp the real-multitrack bench skips its LMMS and tracker songs" >&2
 	$(VENV_PY) bench/bench_realmix.py $(REALMIX_ARGS)
+	$(VENV_PY) bench/bench_batch.py
 
 # The review page's JavaScript (wavesurfer.js, pinned in review-frontend/package-lock.json) is
 # vendored into src/trackwright/review/static/vendor/ and committed (~75 kB), so install, test and

@@ -16,14 +16,14 @@ SRC = Path(__file__).resolve().parents[1] / "src" / "trackwright"
 
 #: Each package (or top-level module) of trackwright and its floor; a module may import its own
 #: package and anything on a lower floor. Arrangement sits just above the score (an edit of the
-#: audio is applied to the MIDI too).
+#: audio is applied to the MIDI too), batch just above deliver (it delivers a catalogue).
 FLOORS = {
-    "trackwright": 1, "audio": 1, "errors": 1, "progress": 1, "parallel": 1, "sqlite": 1,
+    "trackwright": 1, "audio": 1, "errors": 1, "progress": 1, "parallel": 1, "sqlite": 1, "files": 1,
     "analysis": 2,
     "score": 3, "arrange": 3.5,
     "produce": 4, "mix": 4,
     "project": 5,
-    "revise": 6, "deliver": 6, "review": 6, "batch": 6, "export": 6,
+    "revise": 6, "deliver": 6, "review": 6, "export": 6, "batch": 6.5,
     "cli": 7, "demo": 7, "__main__": 7,
 }
 #: Floors whose modules may import each other (the base's small modules, the entry points).

@@ -9,7 +9,8 @@ Conventions
   and never in a band where either part has nothing to speak of (:data:`EMPTY_BAND_DB` under its
   loudest band), so noise is not lifted nor an empty band chased.
 * Loudness is then matched (BS.1770 integrated), and the part is turned down again if its true
-  peak would cross ``ceiling_dbtp`` — it never lands above the ceiling.
+  peak would cross the ceiling: ``ceiling_dbtp``, or the true peak of what it replaces when that
+  is higher (a level-matched part may peak as high as the part it replaces did, never above 0 dBTP).
 """
 
 from __future__ import annotations
@@ -33,8 +34,10 @@ MAX_BAND_DB = 6.0
 EMPTY_BAND_DB = 40.0
 #: Quality factor of each band's peaking EQ (about one octave wide).
 BAND_Q = 1.41
-#: True-peak ceiling a matched part stays under, dBTP.
+#: True-peak ceiling a matched part stays under, dBTP (unless what it replaces peaked higher).
 DEFAULT_CEILING_DBTP = -1.0
+#: No matched part peaks above this, whatever it replaces, dBTP.
+HARD_CEILING_DBTP = 0.0
 
 
 @dataclass(frozen=True)
@@ -99,7 +102,8 @@ def match_level(part: Audio, reference: Audio, *, ceiling_dbtp: float = DEFAULT_
     reference : Audio
         What it replaces (same rate), channels × frames.
     ceiling_dbtp : float
-        The matched part's true peak stays at or under this, dBTP.
+        The matched part's true peak stays at or under this, dBTP — or under the reference's own
+        true peak when that is higher (at most :data:`HARD_CEILING_DBTP`).
     balance : bool
         Also match the octave-band balance (EQ); False matches loudness only.
 
@@ -129,9 +133,10 @@ def match_level(part: Audio, reference: Audio, *, ceiling_dbtp: float = DEFAULT_
         bands = {centre: round(float(g), 2) for centre, g in zip(BANDS_HZ, gains) if abs(g) >= 0.1}
     gain_db = reference_lufs - _loudness(shaped)
     out = shaped.with_samples((shaped.samples * np.float32(10.0 ** (gain_db / 20.0))).astype(np.float32))
-    out, held = hold_under_ceiling(out, ceiling_dbtp=ceiling_dbtp)
-    notes = [f"held {held:.1f} dB under the level it replaces, to keep its peaks under {ceiling_dbtp:g} dBTP"
-             ] if held else []
+    ceiling = min(HARD_CEILING_DBTP, max(ceiling_dbtp, true_peak_dbtp(reference)))
+    out, held = hold_under_ceiling(out, ceiling_dbtp=ceiling)
+    notes = [f"held {held:.1f} dB under the level it replaces, to keep its peaks under {ceiling:.1f} dBTP "
+             "(the peaks of what it replaces, or the ceiling)"] if held else []
     return out, LevelMatch(round(gain_db - held, 2), bands, round(reference_lufs - held, 2), round(reference_lufs, 2),
                            round(held, 2), notes)
 

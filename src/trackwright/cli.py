@@ -1122,7 +1122,7 @@ def stems(
     width = max((len(n) for n in roles), default=4)
     for name, guess in roles.items():
         place = found.stems.get(name) if found is not None else None
-        where = "" if place is None else (f"  [{_fmt(place.gain_db, ' dB')} in the draft"
+        where = "" if place is None or place.as_given else (f"  [{_fmt(place.gain_db, ' dB')} in the draft"
                                           + (", reversed" if place.polarity < 0 else "")
                                           + (f", {place.delay_s * 1000:+.1f} ms" if place.delay_frames else "") + "]")
         print(f"  {name:<{width}}  {guess.role:<7}  {guess.source:<8}  {guess.reason}{where}")

@@ -8,14 +8,18 @@ Conventions
   difference is corrected with a peaking EQ an octave wide, at most :data:`MAX_BAND_DB` either way,
   and never in a band where either part has nothing to speak of (:data:`EMPTY_BAND_DB` under its
   loudest band), so noise is not lifted nor an empty band chased.
-* Loudness is then matched (BS.1770 integrated), and the part is turned down again if its true
-  peak would cross the ceiling: ``ceiling_dbtp``, or the true peak of what it replaces when that
-  is higher (a level-matched part may peak as high as the part it replaces did, never above 0 dBTP).
+* Loudness is then matched (BS.1770 integrated). A rebuilt part often has sharper peaks than the
+  (compressed, distorted) stem it replaces, so at the same loudness it may peak over the ceiling:
+  ``ceiling_dbtp``, or the true peak of what it replaces when that is higher (a level-matched part
+  may peak as high as the part it replaces did, never above 0 dBTP). Given a ``limiter``, its peaks
+  are then limited, by at most :data:`MAX_LIMITING_DB`, at the matched loudness; what is still over
+  the ceiling is taken by turning the whole part down (reported as ``held_db``).
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -38,6 +42,11 @@ BAND_Q = 1.41
 DEFAULT_CEILING_DBTP = -1.0
 #: No matched part peaks above this, whatever it replaces, dBTP.
 HARD_CEILING_DBTP = 0.0
+#: Most a matched part's peaks are limited to reach the level of what it replaces under the ceiling, dB.
+MAX_LIMITING_DB = 6.0
+#: A true-peak limiter: (part, ceiling dBTP, gain dB applied first) → the part with its true peaks at
+#: or under the ceiling (the produce floor cannot import the mix floor's limiter: the project passes it).
+PeakLimiter = Callable[[Audio, float, float], Audio]
 
 
 @dataclass(frozen=True)
@@ -49,6 +58,7 @@ class LevelMatch:
         bands_db: band centre (Hz) → EQ gain applied there, dB (only the bands corrected).
         loudness_lufs: the part's loudness afterwards; reference_lufs: the loudness it was matched to.
         held_db: how far under the matched level the ceiling held it, dB (0 when it did not).
+        limited_db: how far its peaks were limited to stay at the matched level, dB (0: not).
         notes: one line each.
     """
 
@@ -57,6 +67,7 @@ class LevelMatch:
     loudness_lufs: float
     reference_lufs: float
     held_db: float = 0.0
+    limited_db: float = 0.0
     notes: list[str] = field(default_factory=list)
 
 
@@ -92,7 +103,7 @@ def _loudness(audio: Audio) -> float:
 
 
 def match_level(part: Audio, reference: Audio, *, ceiling_dbtp: float = DEFAULT_CEILING_DBTP,
-                balance: bool = True) -> tuple[Audio, LevelMatch | None]:
+                balance: bool = True, limiter: PeakLimiter | None = None) -> tuple[Audio, LevelMatch | None]:
     """``part`` at ``reference``'s band balance (with ``balance``) and loudness, under ``ceiling_dbtp``.
 
     Parameters
@@ -106,6 +117,9 @@ def match_level(part: Audio, reference: Audio, *, ceiling_dbtp: float = DEFAULT_
         true peak when that is higher (at most :data:`HARD_CEILING_DBTP`).
     balance : bool
         Also match the octave-band balance (EQ); False matches loudness only.
+    limiter : PeakLimiter, optional
+        Limits the matched part's peaks (by at most :data:`MAX_LIMITING_DB`) where they would
+        cross the ceiling; without one the part is only turned down.
 
     Returns
     -------
@@ -132,13 +146,35 @@ def match_level(part: Audio, reference: Audio, *, ceiling_dbtp: float = DEFAULT_
         shaped = _equalise(part, gains)
         bands = {centre: round(float(g), 2) for centre, g in zip(BANDS_HZ, gains) if abs(g) >= 0.1}
     gain_db = reference_lufs - _loudness(shaped)
-    out = shaped.with_samples((shaped.samples * np.float32(10.0 ** (gain_db / 20.0))).astype(np.float32))
     ceiling = min(HARD_CEILING_DBTP, max(ceiling_dbtp, true_peak_dbtp(reference)))
+    out, gain_db, limited = _limited_to_level(shaped, gain_db, ceiling, reference_lufs, limiter)
     out, held = hold_under_ceiling(out, ceiling_dbtp=ceiling)
-    notes = [f"held {held:.1f} dB under the level it replaces, to keep its peaks under {ceiling:.1f} dBTP "
-             "(the peaks of what it replaces, or the ceiling)"] if held else []
+    notes = [f"peaks limited by {limited:.1f} dB to sit at the level it replaces under {ceiling:.1f} dBTP"] \
+        if limited >= 0.05 else []
+    if held >= 0.05:
+        notes.append(f"held {held:.1f} dB under the level it replaces, to keep its peaks under {ceiling:.1f} dBTP "
+                     "(the peaks of what it replaces, or the ceiling)")
     return out, LevelMatch(round(gain_db - held, 2), bands, round(reference_lufs - held, 2), round(reference_lufs, 2),
-                           round(held, 2), notes)
+                           round(held, 2), round(limited, 2), notes)
+
+
+def _limited_to_level(shaped: Audio, gain_db: float, ceiling_dbtp: float, reference_lufs: float,
+                      limiter: PeakLimiter | None) -> tuple[Audio, float, float]:
+    """``shaped`` with ``gain_db``, its peaks limited (by at most :data:`MAX_LIMITING_DB`) where they
+    would cross ``ceiling_dbtp``, the gain then trimmed so it is at ``reference_lufs`` again;
+    (audio, gain dB, peak reduction dB)."""
+    base_peak = true_peak_dbtp(shaped)
+    if limiter is None or not math.isfinite(base_peak) or base_peak + gain_db <= ceiling_dbtp:
+        return shaped.with_samples((shaped.samples * np.float32(10.0 ** (gain_db / 20.0))).astype(np.float32)), \
+            gain_db, 0.0
+    for attempt in range(3):   # limiting takes a little loudness away: the gain is trimmed and it is limited again
+        limit_to = max(ceiling_dbtp, base_peak + gain_db - MAX_LIMITING_DB)
+        out = limiter(shaped, limit_to, gain_db)
+        short = reference_lufs - _loudness(out)
+        if attempt == 2 or not math.isfinite(short) or abs(short) < 0.1:
+            break
+        gain_db += short
+    return out, gain_db, base_peak + gain_db - limit_to
 
 
 def hold_under_ceiling(part: Audio, *, ceiling_dbtp: float = DEFAULT_CEILING_DBTP) -> tuple[Audio, float]:

@@ -50,7 +50,7 @@ from trackwright.parallel import thread_map
 from trackwright.produce.drums import layer_drums
 from trackwright.produce.expression import Arc, arc_from_sections, humanize, legato, shape_dynamics
 from trackwright.produce.instruments import assign_instrument, render_part, resolve_instrument, split_parts
-from trackwright.produce.levelmatch import DEFAULT_CEILING_DBTP, hold_under_ceiling, match_level
+from trackwright.produce.levelmatch import DEFAULT_CEILING_DBTP, PeakLimiter, hold_under_ceiling, match_level
 
 #: ``replaces`` value that replaces the whole draft (residual and every stem).
 REPLACE_DRAFT = "draft"
@@ -335,7 +335,8 @@ def _fit(audio: Audio, channels: int, frames: int) -> np.ndarray:
 def render_production(production: Production, midi: str | Path | mido.MidiFile, placed: Mapping[str, Audio], *,
                       sample_rate: int, frames: int, channels: int = 2, sections: Sequence[Span] = (),
                       bar_s: float = 2.0, edge_fades: tuple[int, int] = (0, 0),
-                      as_given: Mapping[str, Audio] | None = None, draft: Audio | None = None) -> ProductionRender:
+                      as_given: Mapping[str, Audio] | None = None, draft: Audio | None = None,
+                      limiter: PeakLimiter | None = None) -> ProductionRender:
     """Rebuild the configured MIDI parts and the drum layer into the placed parts.
 
     Parameters
@@ -361,6 +362,9 @@ def render_production(production: Production, midi: str | Path | mido.MidiFile, 
         takes when its stem is silent among ``placed`` (the draft does not hold it).
     draft : Audio, optional
         The edited draft: parts replacing the whole draft are brought, together, to its loudness.
+    limiter : PeakLimiter, optional
+        Limits a replacement's peaks where, at the level of the stem it replaces, they would cross
+        the ceiling (:func:`~trackwright.produce.levelmatch.match_level`); without one it is turned down.
 
     Returns
     -------
@@ -402,7 +406,7 @@ def render_production(production: Production, midi: str | Path | mido.MidiFile, 
             samples = _fit(audio, channels, frames)
             apply_edge_fades(samples, *edge_fades)
             rebuilt[name] = Audio(samples, sample_rate)
-        rebuilt = _matched(production, rebuilt, placed, as_given or {}, draft, warnings)
+        rebuilt = _matched(production, rebuilt, placed, as_given or {}, draft, warnings, limiter)
         out.update({f"{MIDI_PREFIX}{name}": audio for name, audio in rebuilt.items()})
         for stem in production.replaced_stems:
             out.pop(stem, None)
@@ -420,7 +424,8 @@ def render_production(production: Production, midi: str | Path | mido.MidiFile, 
 
 
 def _matched(production: Production, rebuilt: dict[str, Audio], placed: Mapping[str, Audio],
-             as_given: Mapping[str, Audio], draft: Audio | None, warnings: list[str]) -> dict[str, Audio]:
+             as_given: Mapping[str, Audio], draft: Audio | None, warnings: list[str],
+             limiter: PeakLimiter | None = None) -> dict[str, Audio]:
     """The rebuilt parts level-matched (:func:`~trackwright.produce.levelmatch.match_level`) to what
     they replace: a stem as placed (else as its file has it, when the draft does not hold it); the
     parts replacing the whole draft together to the draft's loudness; added parts kept under the ceiling."""
@@ -429,9 +434,9 @@ def _matched(production: Production, rebuilt: dict[str, Audio], placed: Mapping[
         replaces = production.parts[name].replaces
         if replaces is None or replaces == REPLACE_DRAFT or replaces not in placed:
             continue
-        matched, done = match_level(audio, placed[replaces])
+        matched, done = match_level(audio, placed[replaces], limiter=limiter)
         if done is None and replaces in as_given:
-            matched, done = match_level(audio, as_given[replaces])
+            matched, done = match_level(audio, as_given[replaces], limiter=limiter)
         if done is None:
             warnings.append(f"{MIDI_PREFIX}{name}: stem {replaces} is silent; the part plays at its rendered level")
             continue

@@ -45,6 +45,7 @@ from trackwright.arrange.grid import Span, grid_from_analysis, played_sections
 from trackwright.arrange.midi import edit_midi
 from trackwright.arrange.splice import SplicePlan, apply_plan, plan_splices
 from trackwright.audio import Audio, save_audio, write_atomic
+from trackwright.mix import limiter
 from trackwright.mix.automation import apply_moves
 from trackwright.mix.master import master
 from trackwright.mix.mixer import apply_mix
@@ -202,9 +203,16 @@ def rebuild_production(recipe: Recipe, folder: Path, placed: Mapping[str, Audio]
     done = render_production(production, midi, placed, sample_rate=draft.sample_rate, frames=plan.frames,
                              channels=draft.channels, sections=sections, bar_s=bar_s,
                              edge_fades=(plan.fade_in, plan.fade_out), as_given=as_given,
-                             draft=apply_plan(draft, plan) if production.replaces_draft else None)
+                             draft=apply_plan(draft, plan) if production.replaces_draft else None,
+                             limiter=_limit_part)
     warnings.extend(done.warnings)
     return done.parts, done.replaces_draft
+
+
+def _limit_part(part: Audio, ceiling_dbtp: float, gain_db: float) -> Audio:
+    """``part`` with ``gain_db``, its true peaks limited to ``ceiling_dbtp`` (the mix's limiter),
+    for a replacement that must sit at its stem's level under the ceiling."""
+    return part.with_samples(limiter.limit(part.samples, part.sample_rate, ceiling_dbtp, gain_db=gain_db).samples)
 
 
 @dataclass(frozen=True)

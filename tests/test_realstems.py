@@ -97,12 +97,14 @@ def unsummed(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     save_audio(Audio(bass, RATE), root / "stems" / "bass.wav", bit_depth="float")
     save_audio(Audio(keys, RATE), root / "draft.wav", bit_depth="float")
     save_audio(Audio(keys + 0.5 * bass, RATE), root / "half.wav", bit_depth="float")
+    save_audio(Audio(keys + 0.005 * bass, RATE), root / "faint.wav", bit_depth="float")   # −46 dB: all but absent
     _bass_midi(root / "bass.mid", seconds)
     return {"root": root, "stems": root / "stems", "draft": root / "draft.wav", "half": root / "half.wav",
+            "faint": root / "faint.wav",
             "midi": root / "bass.mid", "bass": root / "stems" / "bass.wav"}
 
 
-@pytest.mark.parametrize("draft, in_draft_db", [("draft", None), ("half", -6.02)])
+@pytest.mark.parametrize("draft, in_draft_db", [("draft", None), ("half", -6.02), ("faint", None)])
 def test_a_replaced_stem_leaves_the_sum_for_real_at_its_level(tmp_path, capsys, unsummed, draft,
                                                                in_draft_db) -> None:
     project = tmp_path / "p"
@@ -122,6 +124,7 @@ def test_a_replaced_stem_leaves_the_sum_for_real_at_its_level(tmp_path, capsys, 
     assert abs(gains[0]) < 10 ** (-40 / 20), gains          # the original bass is gone, in either polarity
     assert gains[1] == pytest.approx(1.0, abs=0.01) and gains[2] == pytest.approx(1.0, abs=0.01)
     # level-matched: to the bass as the draft holds it, or to its own file when the draft does not
+    # (silent there, or at a trace of its level)
     expected = _lufs(original) + (in_draft_db or 0.0)
     assert _lufs(replacement) == pytest.approx(expected, abs=1.0)
     peak = np.abs(replacement).max()

@@ -42,6 +42,7 @@ import mido
 import numpy as np
 
 from trackwright.analysis.loudness import measure_loudness
+from trackwright.analysis.stemsum import ABSENT_GAIN_DB
 from trackwright.arrange.grid import Span
 from trackwright.arrange.splice import apply_edge_fades
 from trackwright.audio import Audio
@@ -427,16 +428,18 @@ def _matched(production: Production, rebuilt: dict[str, Audio], placed: Mapping[
              as_given: Mapping[str, Audio], draft: Audio | None, warnings: list[str],
              limiter: PeakLimiter | None = None) -> dict[str, Audio]:
     """The rebuilt parts level-matched (:func:`~trackwright.produce.levelmatch.match_level`) to what
-    they replace: a stem as placed (else as its file has it, when the draft does not hold it); the
+    they replace: a stem as placed (else as its file has it, when the draft does not hold it: it is
+    silent there, or under :data:`~trackwright.analysis.stemsum.ABSENT_GAIN_DB`); the
     parts replacing the whole draft together to the draft's loudness; added parts kept under the ceiling."""
     out = dict(rebuilt)
     for name, audio in rebuilt.items():
         replaces = production.parts[name].replaces
         if replaces is None or replaces == REPLACE_DRAFT or replaces not in placed:
             continue
-        matched, done = match_level(audio, placed[replaces], limiter=limiter)
-        if done is None and replaces in as_given:
-            matched, done = match_level(audio, as_given[replaces], limiter=limiter)
+        reference = placed[replaces]
+        if replaces in as_given and _absent(reference, as_given[replaces]):
+            reference = as_given[replaces]   # the draft does not hold the stem: its file says its level
+        matched, done = match_level(audio, reference, limiter=limiter)
         if done is None:
             warnings.append(f"{MIDI_PREFIX}{name}: stem {replaces} is silent; the part plays at its rendered level")
             continue
@@ -457,6 +460,14 @@ def _matched(production: Production, rebuilt: dict[str, Audio], placed: Mapping[
                 warnings.append(f"{MIDI_PREFIX}{name}: turned down {taken:.1f} dB to keep its peaks under "
                                 f"{DEFAULT_CEILING_DBTP:g} dBTP")
     return out
+
+
+def _absent(placed: Audio, as_given: Audio) -> bool:
+    """True when a stem as placed in the draft holds less than :data:`ABSENT_GAIN_DB` of the power
+    of the stem as its file has it (silent, or all but: the draft does not hold it)."""
+    given = float(np.mean(np.square(as_given.samples, dtype=np.float64)))
+    held = float(np.mean(np.square(placed.samples, dtype=np.float64)))
+    return given > 0.0 and held < given * 10.0 ** (ABSENT_GAIN_DB / 10.0)
 
 
 def production_changes(old: Production | None, new: Production | None) -> list[str]:

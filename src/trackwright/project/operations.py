@@ -263,10 +263,9 @@ def mix_project(project: Project, *, style: str = "pop", roles: Mapping[str, str
             raise ParameterError(f"{project.path}: has no stems to mix (make it with `trackwright new --stems DIR`, "
                                  "or rebuild parts from its MIDI with `trackwright produce`)")
         report(0.3, "deciding the mix")
-        chosen = {name: guess.role for name, guess in part_roles(project, recipe).items()}
-        chosen.update(roles or {})  # --role on the command line wins for this mix
-        planned.append(plan_mix(stems, style=style, roles={n: r for n, r in chosen.items() if n in stems},
-                                target="none", keep=[RESIDUAL_PART]))
+        chosen = {name: guess.role for name, guess in part_roles(project, recipe).items() if name in stems}
+        chosen.update(roles or {})  # --role on the command line wins for this mix (plan_mix checks its names)
+        planned.append(plan_mix(stems, style=style, roles=chosen, target="none", keep=[RESIDUAL_PART]))
         before.update(part_balance(stems))  # measured now, so the parts need not stay in memory
         return recipe.replace(mix=planned[0]), f"mix ({style})"
 

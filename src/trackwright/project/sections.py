@@ -61,7 +61,7 @@ def project_sections(project: Project, version: int | None = None) -> list[Playe
     ['intro', 'verse 1', 'chorus 1', 'verse 2', 'chorus 2', 'outro']
     """
     recipe = project.recipe(version)
-    grid = grid_from_analysis(project.analysis(), project.source_audio())
+    grid = grid_from_analysis(project.analysis_on_grid(version), project.source_audio())
     units = edits_to_units(grid, recipe.arrangement)
     out = []
     for occurrence in occurrences(grid, units):

@@ -16,6 +16,7 @@ from trackwright.analysis.loudness import (
     loudness_range,
     measure_loudness,
     true_peak_dbtp,
+    weighted_power,
 )
 
 RATES = [48000, 44100]
@@ -185,6 +186,21 @@ def test_k_weighting_response_at_other_rates_matches_48k() -> None:
     for rate in (32000, 44100, 96000):
         _, resp = scipy.signal.sosfreqz(k_weighting_sos(rate), worN=freqs, fs=rate)
         assert 20 * np.log10(np.abs(resp)) == pytest.approx(20 * np.log10(np.abs(ref)), abs=0.05)
+
+
+@pytest.mark.parametrize(("rate", "layout"), [(8000, "mono"), (44100, "stereo"), (48000, "5.1"), (192000, "stereo")])
+def test_weighted_power_equals_the_recursive_filter(rate: int, layout: str) -> None:
+    """The meter applies K-weighting as a cut impulse response by FFT; scipy's recursive
+    filter of the same sections is the reference, over noise long enough to span many blocks."""
+    channels = {"mono": 1, "stereo": 2, "5.1": 6}[layout]
+    frames = 3 * rate + 1234
+    samples = (np.random.default_rng(rate).standard_normal((channels, frames)) * 0.2).astype(np.float32)
+    samples[0, : rate // 2] = 0.0  # a silent start: the impulse response must not leak backwards
+    weights = {"mono": [1.0], "stereo": [1.0, 1.0], "5.1": [1.0, 1.0, 1.0, 0.0, 1.41, 1.41]}[layout]
+    filtered = scipy.signal.sosfilt(k_weighting_sos(rate), samples.astype(np.float64), axis=1)
+    expected = np.tensordot(weights, filtered**2, axes=1)
+    got = weighted_power(audio(samples, rate), layout=layout)
+    assert np.abs(got - expected).max() < 1e-9 * expected.max()
 
 
 def test_mono_sine_weight_one() -> None:

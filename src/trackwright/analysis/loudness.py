@@ -438,7 +438,7 @@ def integrated_loudness(audio: Audio, *, layout: str | None = None) -> float:
     return value
 
 
-def measure_loudness(audio: Audio, *, layout: str | None = None) -> LoudnessReport:
+def measure_loudness(audio: Audio, *, layout: str | None = None, true_peak_dbtp: float | None = None) -> LoudnessReport:
     """Measure integrated, momentary, short-term loudness, LRA, true and sample peak.
 
     Parameters
@@ -448,6 +448,9 @@ def measure_loudness(audio: Audio, *, layout: str | None = None) -> LoudnessRepo
     layout : str, optional
         Speaker layout (see :func:`channel_weights`); by default the usual one for the
         channel count, so a 6-channel file is 5.1 with its LFE excluded.
+    true_peak_dbtp : float, optional
+        The true peak of these very samples (dBTP) when it is already known: reported as is,
+        not measured again.
 
     Returns
     -------
@@ -465,13 +468,13 @@ def measure_loudness(audio: Audio, *, layout: str | None = None) -> LoudnessRepo
     _check_measurable(audio)
     rate = audio.sample_rate
     with ThreadPoolExecutor(max_workers=1) as pool:  # oversampling and filtering release the GIL
-        true_peak = pool.submit(true_peak_linear, audio.samples, rate)
+        true_peak = None if true_peak_dbtp is not None else pool.submit(true_peak_linear, audio.samples, rate)
         cumulative = np.empty(audio.frames + 1, dtype=np.float64)
         cumulative[0] = 0.0
         weighted_power(audio, layout=layout, out=cumulative[1:])
         np.cumsum(cumulative[1:], out=cumulative[1:])  # in place: one full-length array, not two
         report = _report_from_cumulative(audio, cumulative)
-    return replace(report, true_peak_dbtp=_to_db(true_peak.result()))
+    return replace(report, true_peak_dbtp=_to_db(true_peak.result()) if true_peak else true_peak_dbtp)
 
 
 def _report_from_cumulative(audio: Audio, cumulative: np.ndarray) -> LoudnessReport:

@@ -29,6 +29,10 @@ How it is measured
    resampler (passband flat to ~0.91 × Nyquist, >120 dB stop-band), and the largest absolute
    value of the oversampled signal is reported. Compared with BS.1770's 4×, 48-tap example
    interpolator this under-reads less (≤ 0.2 dB for content up to fs/4).
+7. **Block by block**: :class:`LoudnessMeter` takes the audio in blocks of any length and keeps
+   only running sums over the last 3 s, the filter's and the resampler's state, and the 10 Hz
+   series; :func:`measure_loudness` feeds it from memory, :func:`measure_loudness_file` from a
+   file as it is read, so a file of any length is measured in a few tens of MB.
 """
 
 from __future__ import annotations

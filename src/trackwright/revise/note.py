@@ -133,7 +133,7 @@ def apply_note(project: Project, text: str, *, at: tuple[float, float] | None = 
         report(0.05, "planning")
         parent = project.latest()
         recipe = project.recipe()
-        grid = grid_from_analysis(project.analysis(), project.source_audio())
+        grid = grid_from_analysis(project.analysis_on_grid(), project.source_audio())
         parts = _parts(recipe)
         changes: list[Change] = []
         notes: list[str] = []

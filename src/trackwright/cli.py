@@ -107,15 +107,14 @@ def loudness(
     quiet: QuietOption = False,
 ) -> None:
     """Measure loudness to ITU-R BS.1770-4 / EBU R128 (integrated, momentary, short-term, LRA, true peak)."""
-    from trackwright.analysis.loudness import measure_loudness
-    from trackwright.audio import load_audio
+    from trackwright.analysis.loudness import measure_loudness_file
 
     results: list[dict[str, Any]] = []
     with progress_bar("Measuring", quiet=quiet or _state["quiet"]) as progress:
         for index, path in enumerate(files):
             progress(index / len(files), path.name)
             try:
-                report = measure_loudness(load_audio(path), layout=layout)
+                report = measure_loudness_file(path, layout=layout)  # read block by block: any length
             except TrackwrightError as err:
                 message = str(err)
                 raise type(err)(message if message.startswith(str(path)) else f"{path}: {message}") from err

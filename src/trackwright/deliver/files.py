@@ -245,8 +245,9 @@ class DeliveryWriter:
                                       ceiling_dbtp=self.target.ceiling_dbtp if job.ceiling else None, tags=tags)
         self.warnings.extend(w if w.startswith(job.name) else f"{job.name}: {w}" for w in written_format.warnings)
         info = {**job.info, "trim_db": round(written_format.trim_db, 3)} if written_format.trim_db else job.info
-        written = load_audio(path)  # measure what a client will get
-        integrated, loudness_range, true_peak = _measure(written)
+        # measure what a client will get: read back unless the writer knows it (see Written)
+        written = written_format.audio if written_format.audio is not None else load_audio(path)
+        integrated, loudness_range, true_peak = _measure(written, written_format.true_peak_dbtp)
         description = job.description
         if integrated is None and written.duration_s >= MIN_LOUDNESS_S:
             # near-silent (the MasterDiff of a clean master, an empty layer): written, and said so
@@ -278,13 +279,14 @@ class DeliveryWriter:
                            job.spec.label(job.audio.sample_rate), job.isrc, job.label)
 
 
-def _measure(audio: Audio) -> tuple[float | None, float | None, float]:
-    """(integrated LUFS, loudness range LU, true peak dBTP) of a written file; loudness and range
-    are None when it is below the BS.1770 absolute gate (or digital silence: true peak −inf)."""
+def _measure(audio: Audio, known_peak_dbtp: float | None = None) -> tuple[float | None, float | None, float]:
+    """(integrated LUFS, loudness range LU, true peak dBTP) of a written file (its true peak taken
+    from ``known_peak_dbtp`` when the writer measured it); loudness and range are None when it is
+    below the BS.1770 absolute gate (or digital silence: true peak −inf)."""
     try:
-        report = measure_loudness(audio)
+        report = measure_loudness(audio, true_peak_dbtp=known_peak_dbtp)
     except MeasurementError:
-        return None, None, true_peak_dbtp(audio)
+        return None, None, true_peak_dbtp(audio) if known_peak_dbtp is None else known_peak_dbtp
     integrated = report.integrated_lufs if math.isfinite(report.integrated_lufs) else None
     return integrated, report.loudness_range_lu, report.true_peak_dbtp
 

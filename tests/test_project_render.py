@@ -71,7 +71,7 @@ def test_render_writes_the_files_and_records_them(project: Project) -> None:
 
     assert sf.info(str(result.mix)).subtype == "FLOAT"
     manifest = json.loads((result.folder / "render.json").read_text())
-    assert manifest["cache_key"] == result.cache_key and manifest["version"] == 2 and manifest["engine"] == "1"
+    assert manifest["cache_key"] == result.cache_key and manifest["version"] == 2 and manifest["engine"] == "3"
     assert set(manifest["files"]) == {"mix.wav", "residual.wav", "stems/bass.wav", "stems/drums.wav",
                                       "stems/keys.wav", "arrangement.mid"}
     rows = _db_renders(project)

@@ -29,11 +29,11 @@ from trackwright.arrange.grid import grid_from_analysis
 from trackwright.audio import load_audio, write_atomic
 from trackwright.errors import ParameterError
 from trackwright.mix.automation import REVERB_TAIL_S
-from trackwright.mix.mixer import guess_role
 from trackwright.produce.production import Production
 from trackwright.progress import ProgressCallback, ignore_progress
 from trackwright.project import Project, Recipe, RenderResult
 from trackwright.project.operations import make_version
+from trackwright.project.roles import part_roles
 from trackwright.revise.directives import Directive, Interpretation, Scope
 from trackwright.revise.interpret import POINT_SPAN_S
 from trackwright.revise.llm import read_note
@@ -81,8 +81,10 @@ class NoteResult:
         return lines
 
 
-def _parts(recipe: Recipe) -> dict[str, str]:
-    return {name: guess_role(name) for name in recipe.stem_sources}
+def _parts(project: Project, recipe: Recipe) -> dict[str, str]:
+    """Part name → role of the parts the version places (:func:`~trackwright.project.roles.part_roles`:
+    the roles set with ``trackwright stems --set``, else guessed)."""
+    return {name: guess.role for name, guess in part_roles(project, recipe).items()}
 
 
 def _rebuilt(recipe: Recipe) -> dict[str, str]:
@@ -134,7 +136,7 @@ def apply_note(project: Project, text: str, *, at: tuple[float, float] | None = 
         parent = project.latest()
         recipe = project.recipe()
         grid = grid_from_analysis(project.analysis_on_grid(), project.source_audio())
-        parts = _parts(recipe)
+        parts = _parts(project, recipe)
         changes: list[Change] = []
         notes: list[str] = []
         scopes: list[dict[str, Any]] = []

@@ -56,7 +56,7 @@ check_python = if [[ -z "$(PYTHON)" ]] || ! $(call is_py311,"$(PYTHON)"); then \
 help:
 	@echo "make demo       install system packages and $(VENV), then run 'trackwright demo $(DEMO_DIR)'"
 	@echo "make test       the same set-up, then the test suite (pytest -n auto; PYTEST_ARGS=...)"
-	@echo "make bench      the same plus the bench extra, then bench/bench.py (meter, mastering vs Matchering) bench/bench_speed.py (whole commands vs ffmpeg and Matchering, start-up, peak memory at 1/10/60 min; SPEED_ARGS=--minutes 1,10) bench/bench_analysis.py (analysis accuracy and speed), bench/bench_metre.py (pulse, metre, chords on unseen music, beside madmom and librosa), bench/bench_fit.py (fit to a scene) … and bench/bench_realmix.py (real multitracks: stems, mix, produce, deliver; REALMIX_ARGS=--budget-min N) and bench/bench_batch.py (catalogue throughput, Ray, kill and resume, near-duplicates)"
+	@echo "make bench      the same plus the bench extra, then bench/bench.py (meter, mastering vs Matchering) bench/bench_speed.py (whole commands vs ffmpeg and Matchering, start-up, peak memory at 1/10/60 min; SPEED_ARGS=--minutes 1,10) bench/bench_analysis.py (analysis accuracy and speed), bench/bench_metre.py (pulse, metre, chords on unseen music, beside madmom and librosa), bench/bench_fit.py (fit to a scene) …, bench/bench_critique.py (critique: released tracks left alone, planted defects found; held-out split) and bench/bench_realmix.py (real multitracks: stems, mix, produce, deliver; REALMIX_ARGS=--budget-min N) and bench/bench_batch.py (catalogue throughput, Ray, kill and resume, near-duplicates)"
 	@echo "make install    only $(VENV) (trackwright editable, with the test extra)"
 	@echo "make sysdeps    only the Debian packages (apt-get as root, sudo otherwise)"
 	@echo "make frontend   re-vendor the review page's wavesurfer.js from npm (needs node + npm)"
@@ -112,6 +112,7 @@ bench: sysdeps install $(BENCH_STAMP)
 	$(VENV_PY) bench/bench_produce_a.py
 	$(VENV_PY) bench/bench_review.py
 	$(VENV_PY) bench/bench_compose.py
+	$(VENV_PY) bench/bench_critique.py
 	@$(SYSDEPS_SCRIPT) lmms xmp || echo "warning: without lmms and libxmp the real-multitrack bench skips its LMMS and tracker songs" >&2
 	$(VENV_PY) bench/bench_realmix.py $(REALMIX_ARGS)
 	$(VENV_PY) bench/bench_batch.py

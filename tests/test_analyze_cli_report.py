@@ -46,7 +46,8 @@ def test_json_has_the_documented_keys(capsys: pytest.CaptureFixture[str], draft_
     kinds = {f["kind"] for f in data["findings"]}
     assert {"looped_progression", "flat_dynamics"} <= kinds
     for finding in data["findings"]:
-        assert {"kind", "severity", "start_s", "end_s", "message", "evidence", "suggestion"} == set(finding)
+        assert {"kind", "severity", "start_s", "end_s", "span", "message", "evidence", "suggestion", "confidence",
+                "reference", "fix"} == set(finding)
         assert finding["severity"] in ("info", "minor", "major")
 
 

@@ -40,7 +40,8 @@ def test_loop_and_flat_arc_fire_on_the_draft(looped_flat_draft: Analysis) -> Non
     assert "flat_dynamics" in found and found["flat_dynamics"].evidence["arc_range_lu"] < 3.0
     assert "abrupt_transition" not in found
     for finding in looped_flat_draft.findings:
-        assert finding.suggestion and "trackwright" in finding.suggestion or finding.kind.startswith("tonal_")
+        # the command now lives in ``fix``; ``suggestion`` says what to do in words
+        assert finding.suggestion and "trackwright" in finding.suggestion + finding.fix or finding.kind.startswith("tonal_")
 
 
 def test_the_fixed_song_is_quiet_and_its_strengths_are_named(pop_song: tuple[Audio, Analysis]) -> None:
@@ -59,7 +60,8 @@ def test_a_hard_cut_mid_bar_fires_and_a_downbeat_cut_does_not(pop_song: tuple[Au
     cut = round((14 * bar + 0.75) * RATE)
     bridge = round(36 * bar * RATE)
     spliced = Audio(np.concatenate((audio.samples[:, :cut], audio.samples[:, bridge:]), axis=1), RATE)
-    found = [f for f in analyze(spliced).findings if f.kind == "abrupt_transition"]
+    # the splice clicks, so it is reported as what it is, a hard cut (an abrupt transition before this critique)
+    found = [f for f in analyze(spliced).findings if f.kind in ("abrupt_transition", "hard_cut")]
     assert found and any(abs(f.start_s + 1.0 - cut / RATE) < bar for f in found), [f.message for f in found]
     # on the downbeat at a phrase boundary: chorus start joined to the second verse start — musically plain
     clean = Audio(np.concatenate((audio.samples[:, : round(chorus_start * RATE)],

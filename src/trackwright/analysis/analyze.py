@@ -5,7 +5,10 @@ Stable JSON keys (see :meth:`Analysis.to_dict`): ``duration_s``, ``sample_rate``
 ``chords`` [{``start_s``, ``end_s``, ``label``}], ``sections`` [{``start_s``, ``end_s``, ``label``,
 ``role``}], ``loudness`` (the meter's keys plus ``short_term_lufs`` and ``short_term_hop_s``),
 ``findings`` and ``strengths``; then the details: ``tempo_curve``, ``harmony``, ``transitions``,
-``dynamics``, ``tonal`` and, with a brief, ``brief``.
+``dynamics``, ``tonal``, ``style`` (the reference the critique judged against: name, confidence,
+source) and, with a brief, ``brief``. Each finding keeps ``kind``, ``severity``, ``start_s``,
+``end_s``, ``message``, ``evidence`` and ``suggestion`` and adds ``span``, ``confidence``,
+``reference`` and ``fix`` (a trackwright command line).
 
 ``time_signature`` is one of 2/4, 3/4, 4/4 (simple: ``beat_subdivision`` 2) or 6/8, 9/8, 12/8
 (compound: ``beat_subdivision`` 3). ``beats_s`` and ``tempo_bpm`` are always the *metrical*
@@ -27,6 +30,7 @@ import numpy as np
 from trackwright.analysis.beat_grid import GridOverride
 from trackwright.analysis.brief import Brief, check_brief
 from trackwright.analysis.critique import critique
+from trackwright.analysis.detect import DefectScan, find_defects
 from trackwright.analysis.dynamics import Dynamics, analyze_dynamics
 from trackwright.analysis.features import Features, compute_features
 from trackwright.analysis.findings import Finding, Strength, sort_findings
@@ -35,6 +39,7 @@ from trackwright.analysis.loudness import LoudnessReport, LoudnessSeries, measur
 from trackwright.analysis.metre import parse_signature
 from trackwright.analysis.rhythm import Rhythm, analyze_rhythm
 from trackwright.analysis.structure import Section, Structure, Transition, analyze_structure
+from trackwright.analysis.style import Style, given_style, infer_style
 from trackwright.analysis.tonal import Tonal, analyze_tonal
 from trackwright.audio import Audio
 from trackwright.errors import MeasurementError, ParameterError
@@ -64,6 +69,8 @@ class Analysis:
     strengths: list[Strength]
     brief: Brief | None = None
     features: Features | None = field(default=None, repr=False, compare=False)
+    style: Style | None = None
+    defects: DefectScan | None = field(default=None, repr=False, compare=False)
 
     def to_dict(self) -> dict[str, Any]:
         """The documented JSON form."""
@@ -97,6 +104,8 @@ class Analysis:
             "dynamics": self.dynamics.to_dict(),
             "tonal": self.tonal.to_dict(),
         }
+        if self.style is not None:
+            out["style"] = self.style.to_dict()  # the tonal findings carry what it found against it
         if self.brief is not None:
             out["brief"] = self.brief.to_dict()
         return out
@@ -186,7 +195,8 @@ def _analysis_from_dict(data: Mapping[str, Any]) -> Analysis:
                       bar_chords=list(details.get("bar_chords", [])), loop=None if loop is None else Loop(**loop))
     transitions = [Transition(time_s=t["time_s"], level_jump_db=t["level_jump_db"], timbre_jump=t["timbre_jump"],
                               off_downbeat_s=t["off_downbeat_s"], mid_phrase=t["mid_phrase"],
-                              abrupt=t["rating"] == "abrupt", reasons=list(t["reasons"]))
+                              abrupt=t["rating"] == "abrupt", reasons=list(t["reasons"]),
+                              preparation=tuple(t.get("preparation", ())))
                    for t in data.get("transitions", [])]
     structure = Structure(sections=[Section(**s) for s in data.get("sections", [])], transitions=transitions,
                           bar_times_s=rhythm.downbeats_s, similarity=np.zeros((0, 0)), novelty=np.zeros(0))
@@ -208,7 +218,7 @@ def _analysis_from_dict(data: Mapping[str, Any]) -> Analysis:
                   mono_loss_lu=maybe("mono_loss_lu"), clipped_runs=int(ton["clipped_runs"]),
                   intersample_overs=int(ton["intersample_overs"]),
                   true_peak_dbtp=maybe("true_peak_dbtp") if ton.get("true_peak_dbtp") is not None else -math.inf)
-    findings = [Finding(**f) for f in data.get("findings", [])]
+    findings = [Finding(**{k: v for k, v in f.items() if k != "span"}) for f in data.get("findings", [])]
     strengths = [Strength(**s) for s in data.get("strengths", [])]
     brief = None
     if data.get("brief") is not None:
@@ -217,11 +227,16 @@ def _analysis_from_dict(data: Mapping[str, Any]) -> Analysis:
                       dialogue=[(float(a), float(b)) for a, b in raw["dialogue"]],
                       hits=[(float(h["at"]), str(h["what"])) for h in raw["hits"]], arc=raw["arc"],
                       peak_at=raw["peak_at"], restrained_until=raw["restrained_until"],
-                      composer=str(raw.get("composer", "")))
+                      composer=str(raw.get("composer", "")), style=str(raw.get("style") or ""))
+    raw_style = data.get("style")
+    style = None if raw_style is None else Style(
+        name=str(raw_style["name"]), confidence=float(raw_style["confidence"]),
+        probabilities={k: float(v) for k, v in raw_style["probabilities"].items()}, source=str(raw_style["source"]),
+        descriptors={k: float(v) for k, v in raw_style.get("descriptors", {}).items()})
     return Analysis(duration_s=float(data["duration_s"]), sample_rate=int(data["sample_rate"]),
                     channels=loudness.channels, loudness=loudness, rhythm=rhythm, harmony=harmony,
                     structure=structure, dynamics=dynamics, tonal=tonal, findings=findings, strengths=strengths,
-                    brief=brief)
+                    brief=brief, style=style)
 
 
 def analyze(audio: Audio, *, brief: Brief | None = None, progress: ProgressCallback | None = None) -> Analysis:
@@ -242,11 +257,18 @@ def analyze(audio: Audio, *, brief: Brief | None = None, progress: ProgressCallb
     report(0.7, "dynamics and tonal balance")
     dynamics = analyze_dynamics(loudness, audio.samples, [(s.start_s, s.end_s) for s in structure.sections])
     tonal = analyze_tonal(audio, integrated_lufs=loudness.integrated_lufs)
+    report(0.8, "defects")
+    style = given_style(brief.style) if brief is not None and brief.style else infer_style(loudness, dynamics, tonal,
+                                                                                         features)
+    scan = find_defects(audio.samples, audio.sample_rate, features, rhythm, tonal.flat_runs, tonal.over_times_s,
+                        tonal.true_peak_dbtp)
     report(0.9, "critique")
-    findings, strengths = critique(audio.duration_s, loudness, rhythm, harmony, structure, dynamics, tonal)
+    findings, strengths = critique(audio.duration_s, loudness, rhythm, harmony, structure, dynamics, tonal,
+                                   defects=scan.defects, style=style)
     if brief is not None:
         findings = sort_findings(check_brief(brief, audio.duration_s, features, dynamics) + findings)
     report(1.0, "done")
     return Analysis(duration_s=audio.duration_s, sample_rate=audio.sample_rate, channels=audio.channels,
                     loudness=loudness, rhythm=rhythm, harmony=harmony, structure=structure, dynamics=dynamics,
-                    tonal=tonal, findings=findings, strengths=strengths, brief=brief, features=features)
+                    tonal=tonal, findings=findings, strengths=strengths, brief=brief, features=features, style=style,
+                    defects=scan)

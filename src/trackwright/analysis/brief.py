@@ -11,6 +11,8 @@ A brief looks like this (times as seconds, ``m:ss`` or ``m:ss.s``; positions als
     hits:                     # sync points that need a musical event
       - {at: "0:30.5", what: door slam}
     arc: "restrained until 80%, peak at the end"
+    style: orchestral         # judge it as this style: orchestral, rock, electronic, ambient,
+                              # acoustic, pop or underscore (inferred from the audio when absent)
     composer: A. Writer       # credited in exports and delivered files' metadata
     delivery:                 # the spec sheet: read by `trackwright deliver` (see trackwright.deliver.spec)
       format: wav:48k:24
@@ -35,6 +37,7 @@ import yaml
 from trackwright.analysis.dynamics import SHORT_WINDOW_CENTRE_S, Dynamics
 from trackwright.analysis.features import BAND_CENTRES_HZ, Features
 from trackwright.analysis.findings import Finding, clock
+from trackwright.analysis.style import given_style
 from trackwright.errors import ParameterError
 
 DIALOGUE_HEADROOM_LU = 6.0
@@ -60,13 +63,14 @@ class Brief:
     composer: str = ""
     #: The ``delivery:`` block as written (a mapping); deliver checks it field by field.
     delivery: dict[str, Any] = field(default_factory=dict, compare=False)
+    style: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form (without the delivery block, which deliver reads from the brief itself)."""
         return {"title": self.title, "duration_s": self.duration_s, "tolerance_s": self.tolerance_s,
                 "dialogue": [list(span) for span in self.dialogue], "hits": [{"at": t, "what": w} for t, w in self.hits],
                 "arc": self.arc, "peak_at": self.peak_at, "restrained_until": self.restrained_until,
-                "composer": self.composer}
+                "composer": self.composer, "style": self.style or None}
 
 
 def parse_time(value: Any, what: str = "time") -> float:
@@ -142,7 +146,7 @@ def load_brief(path: str | Path) -> Brief:
     if not isinstance(data, dict):
         raise ParameterError(f"{path}: a brief is a YAML mapping (duration, dialogue, hits, arc)")
     known = {"title", "duration", "duration_s", "tolerance", "dialogue", "hits", "arc", "peak_at", "restrained_until",
-             "composer", "delivery"}
+             "composer", "delivery", "style", "purpose"}
     unknown = set(data) - known
     if unknown:
         raise ParameterError(f"{path}: unknown brief field(s): {', '.join(sorted(unknown))}")
@@ -160,6 +164,9 @@ def load_brief(path: str | Path) -> Brief:
         peak = _position(str(data["peak_at"]), duration)
     if data.get("restrained_until") is not None:
         restrained = _position(str(data["restrained_until"]), duration)
+    style = str(data.get("style") or data.get("purpose") or "")
+    if style:
+        style = given_style(style).name  # validates, one clear line on a typo
     delivery = data.get("delivery") or {}
     if not isinstance(delivery, dict):
         raise ParameterError(f"{path}: delivery: must be a mapping (format, formats, previews, name, metadata, "
@@ -168,7 +175,7 @@ def load_brief(path: str | Path) -> Brief:
                  delivery=delivery,
                  tolerance_s=parse_time(data.get("tolerance", 1.0), "tolerance"),
                  dialogue=[_span(s) for s in data.get("dialogue") or []], hits=sorted(hits), arc=arc,
-                 peak_at=peak, restrained_until=restrained)
+                 peak_at=peak, restrained_until=restrained, style=style)
 
 
 def _speech_share(features: Features, start_s: float, end_s: float) -> float:

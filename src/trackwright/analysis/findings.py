@@ -30,7 +30,24 @@ def _clean(value: Any) -> Any:
 class Finding:
     """Something that needs rewriting, with where (seconds), how bad, the numbers, and the fix.
 
-    ``suggestion`` names the trackwright command or recipe change that would fix it.
+    Attributes
+    ----------
+    kind, severity : str
+        What it is (``hard_cut``, ``tonal_thin``…) and how bad (``info``, ``minor``, ``major``).
+    start_s, end_s : float
+        Where, seconds (``span`` in the JSON form gives the pair).
+    message : str
+        One sentence a producer reads.
+    suggestion : str
+        What to do, in words, naming the trackwright command or recipe change.
+    evidence : dict
+        The measured numbers the finding rests on.
+    confidence : float
+        How sure the detector is that the defect is there, 0–1 (1 for plain measurements).
+    reference : str
+        The reference the finding was judged against (``"orchestral (inferred, 0.74)"``), or "".
+    fix : str
+        The trackwright command line that fixes it (``PROJECT``/``IN``/``OUT`` to fill in), or "".
     """
 
     kind: str
@@ -40,12 +57,21 @@ class Finding:
     message: str
     suggestion: str
     evidence: dict[str, Any] = field(default_factory=dict)
+    confidence: float = 1.0
+    reference: str = ""
+    fix: str = ""
+
+    @property
+    def span(self) -> tuple[float, float]:
+        """(start, end), seconds."""
+        return self.start_s, self.end_s
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready form."""
+        """JSON-ready form: the original keys plus ``span``, ``confidence``, ``reference`` and ``fix``."""
         return {"kind": self.kind, "severity": self.severity, "start_s": round(self.start_s, 3),
-                "end_s": round(self.end_s, 3), "message": self.message, "evidence": _clean(self.evidence),
-                "suggestion": self.suggestion}
+                "end_s": round(self.end_s, 3), "span": [round(self.start_s, 3), round(self.end_s, 3)],
+                "message": self.message, "evidence": _clean(self.evidence), "suggestion": self.suggestion,
+                "confidence": round(self.confidence, 2), "reference": self.reference, "fix": self.fix}
 
 
 @dataclass(frozen=True)

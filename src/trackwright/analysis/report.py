@@ -1,9 +1,10 @@
 """The HTML report: one self-contained file a director can open (no scripts, no downloads).
 
 Plots are drawn as inline SVG on one shared time axis — waveform, short-term loudness and its
-arc, sections (coloured by repetition label, abrupt transitions in red), findings, chords and
-key — followed by the bar self-similarity matrix (an embedded PNG), the long-term spectrum
-against the reference curve, and the findings table with timestamps.
+arc, sections (coloured by repetition label, abrupt transitions in red, prepared contrasts in
+green), findings, chords and key — followed by the bar self-similarity matrix (an embedded PNG),
+the long-term spectrum against the reference curve of the track's style, and the findings table
+with timestamps, each finding's fix (a trackwright command), confidence and reference.
 """
 
 from __future__ import annotations
@@ -19,7 +20,8 @@ import numpy as np
 
 from trackwright.analysis.analyze import Analysis
 from trackwright.analysis.dynamics import SHORT_WINDOW_CENTRE_S
-from trackwright.analysis.findings import clock
+from trackwright.analysis.findings import Finding, clock
+from trackwright.analysis.style import aligned_curve_db, problems_against
 from trackwright.audio import Audio, write_atomic
 
 WIDTH = 1000
@@ -109,6 +111,10 @@ def _sections(analysis: Analysis, top: float, height: float) -> str:
             x = _x(transition.time_s, analysis.duration_s)
             parts.append(f'<line x1="{x:.1f}" y1="{top - 4}" x2="{x:.1f}" y2="{top + height + 4}" stroke="#d62728" '
                          f'stroke-width="3"><title>abrupt: {_e("; ".join(transition.reasons))}</title></line>')
+        elif transition.preparation:
+            x = _x(transition.time_s, analysis.duration_s)
+            parts.append(f'<line x1="{x:.1f}" y1="{top - 4}" x2="{x:.1f}" y2="{top + height + 4}" stroke="#2ca02c" '
+                         f'stroke-width="3"><title>prepared: {_e("; ".join(transition.preparation))}</title></line>')
     return "".join(parts)
 
 
@@ -184,31 +190,57 @@ def _spectrum(analysis: Analysis) -> str:
         return ""
     w, h, left = 420, 240, 40
     lo, hi = math.log10(25), math.log10(20000)
-    values = np.concatenate((tonal.band_db, tonal.reference_db))
+    style = analysis.style
+    reference_db = aligned_curve_db(tonal, style.reference) if style is not None else tonal.reference_db
+    problems_db = problems_against(tonal, style.reference) if style is not None else tonal.problems
+    values = np.concatenate((tonal.band_db, reference_db))
     top_db, bottom_db = float(np.max(values)) + 3, float(np.min(values)) - 3
 
     def xy(f: float, v: float) -> str:
         return f"{left + (w - left - 10) * (math.log10(f) - lo) / (hi - lo):.1f},{10 + (h - 40) * (top_db - v) / (top_db - bottom_db):.1f}"
 
     mix = " ".join(xy(f, v) for f, v in zip(tonal.band_hz, tonal.band_db))
-    ref = " ".join(xy(f, v) for f, v in zip(tonal.band_hz, tonal.reference_db))
+    ref = " ".join(xy(f, v) for f, v in zip(tonal.band_hz, reference_db))
     ticks = "".join(f'<text x="{xy(f, bottom_db).split(",")[0]}" y="{h - 12}" font-size="10" text-anchor="middle">'
                     f'{f if f < 1000 else f"{f // 1000}k"}</text>' for f in (31, 63, 125, 250, 500, 1000, 2000, 4000, 8000, 16000))
-    problems = ", ".join(f"{k} ({v:+.1f} dB)" for k, v in tonal.problems.items()) or "none"
-    return (f'<div class="panel"><h3>Long-term spectrum vs reference</h3><svg class="spectrum" width="{w}" height="{h}" '
+    problems = ", ".join(f"{k} ({v:+.1f} dB)" for k, v in problems_db.items()) or "none"
+    name = style.name if style is not None else "pop"
+    return (f'<div class="panel"><h3>Long-term spectrum vs the {_e(name)} reference</h3><svg class="spectrum" width="{w}" height="{h}" '
             f'xmlns="http://www.w3.org/2000/svg"><polyline points="{ref}" fill="none" stroke="#999" stroke-dasharray="5 3" '
             f'stroke-width="2"/><polyline points="{mix}" fill="none" stroke="#1f77b4" stroke-width="2"/>{ticks}</svg>'
-            f'<p class="note">blue = this mix (1/3 octave), grey = reference; problems: {_e(problems)}</p></div>')
+            f'<p class="note">blue = this mix (1/3 octave), grey = the reference for its style; problems: {_e(problems)}</p></div>')
+
+
+def _finding_details(f: Finding) -> str:
+    """The fix command, the reference, the confidence and the key evidence of one finding."""
+    bits = []
+    if f.fix:
+        bits.append(f'<code class="fix">{_e(f.fix)}</code>')
+    notes = [f"confidence {f.confidence:.0%}"] + ([f"judged against {f.reference}"] if f.reference else [])
+    evidence = ", ".join(f"{_e(k)} {_e(_short(v))}" for k, v in list(f.evidence.items())[:4]
+                         if isinstance(v, (int, float, str, bool)))
+    if evidence:
+        notes.append(evidence)
+    bits.append(f'<div class="note">{"; ".join(_e(n) if i < 2 else n for i, n in enumerate(notes))}</div>')
+    return "".join(bits)
+
+
+def _short(value: object) -> str:
+    return f"{value:.3g}" if isinstance(value, float) else str(value)
 
 
 def _findings_table(analysis: Analysis) -> str:
     rows = "".join(
         f'<tr class="finding-row {f.severity}"><td>{i + 1}</td><td><span class="sev {f.severity}">{f.severity}</span></td>'
-        f'<td>{clock(f.start_s)}–{clock(f.end_s)}</td><td>{_e(f.message)}</td><td>{_e(f.suggestion)}</td></tr>'
+        f'<td>{clock(f.start_s)}–{clock(f.end_s)}</td><td>{_e(f.message)}</td>'
+        f'<td>{_e(f.suggestion)}{_finding_details(f)}</td></tr>'
         for i, f in enumerate(analysis.findings))
     strengths = "".join(f"<li>{_e(s.message)}</li>" for s in analysis.strengths)
-    return (f'<h2>Findings ({len(analysis.findings)})</h2><table class="findings"><tr><th>#</th><th>severity</th>'
-            f'<th>where</th><th>finding</th><th>suggested fix</th></tr>{rows}</table>'
+    style = analysis.style
+    judged = (f'<p class="meta">judged as {_e(style.label)}: tonal balance, loudness range and density are read '
+              f'against that style\'s reference</p>') if style is not None else ""
+    return (f'<h2>Findings ({len(analysis.findings)})</h2>{judged}<table class="findings"><tr><th>#</th>'
+            f'<th>severity</th><th>where</th><th>finding</th><th>suggested fix</th></tr>{rows}</table>'
             f'<h2>What works</h2><ul class="strengths">{strengths}</ul>')
 
 
@@ -217,6 +249,7 @@ body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:24px;
 h1{margin-bottom:4px} .meta{color:#555;margin-bottom:16px} .panels{display:flex;gap:24px;flex-wrap:wrap}
 .panel{border:1px solid #ddd;border-radius:6px;padding:8px 12px} .note{font-size:12px;color:#666}
 table.findings{border-collapse:collapse;width:100%;font-size:14px} table.findings td,table.findings th{border-bottom:1px solid #eee;padding:6px;text-align:left;vertical-align:top}
+code.fix{display:block;margin-top:4px;font-size:12px;background:#f4f4f4;padding:2px 4px;border-radius:3px}
 .sev{color:#fff;border-radius:3px;padding:1px 6px;font-size:12px} .sev.major{background:#d62728}.sev.minor{background:#ff7f0e}.sev.info{background:#7f7f7f}
 svg text{font-family:system-ui,sans-serif}
 """

@@ -25,7 +25,11 @@ Bar-level analysis (bars run from downbeat to downbeat):
    harmonic lurch (top 5 % of the song's 1 s chroma changes) inside it. A transition is *abrupt* when it
    changes level by ≥ 12 dB or timbre by ≥ 4 typical bar-to-bar steps, or when it lands off the
    downbeat or cuts a phrase *and* the pulse jumps there, the harmony lurches, or the sound
-   changes suddenly (a half-second change ≥ 3× the song's median).
+   changes suddenly (a half-second change ≥ 3× the song's median). A contrast on the downbeat
+   that the music prepares — at a phrase boundary, after a build (the level rising ≥ 3 dB over
+   the two bars before), a pickup or fill (the last beat ≥ 1.5× as busy as the bar before) or a
+   break (the last beat ≥ 6 dB down) — is rated *prepared*, not abrupt; off the downbeat nothing
+   counts as preparation, and mid-phrase a pickup does not.
 """
 
 from __future__ import annotations
@@ -47,6 +51,11 @@ MIN_NOVELTY = 0.06
 SAME_SECTION = 0.85
 VERBATIM = 0.97
 ROLES = ("intro", "verse", "chorus", "bridge", "breakdown", "outro")
+#: Preparation of a section change: a build rises this much (dB) over the two bars before it,
+#: a pickup makes the last beat this many times as busy as the bar before, a break drops this much (dB).
+BUILD_DB = 3.0
+PICKUP_FACTOR = 1.5
+BREAK_DB = 6.0
 
 
 @dataclass(frozen=True)
@@ -60,13 +69,19 @@ class Transition:
     mid_phrase: bool
     abrupt: bool
     reasons: list[str]
+    preparation: tuple[str, ...] = ()
+
+    @property
+    def rating(self) -> str:
+        """``abrupt``; ``prepared`` (a contrast the music sets up); or ``smooth``."""
+        return "abrupt" if self.abrupt else "prepared" if self.preparation else "smooth"
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form."""
         return {"time_s": round(self.time_s, 3), "level_jump_db": round(self.level_jump_db, 2),
                 "timbre_jump": round(self.timbre_jump, 2), "off_downbeat_s": round(self.off_downbeat_s, 3),
-                "mid_phrase": self.mid_phrase, "rating": "abrupt" if self.abrupt else "smooth",
-                "reasons": self.reasons}
+                "mid_phrase": self.mid_phrase, "rating": self.rating, "reasons": self.reasons,
+                "preparation": list(self.preparation)}
 
 
 @dataclass(frozen=True)
@@ -371,8 +386,38 @@ def _transition(context: _Context, time_s: float, previous_bars: int) -> Transit
            context.harmonic_change_at(time_s, reach_s=beat_s)) >= context.harmonic_rare:
         corroboration.append("the harmony lurches (one of the song's largest harmonic jumps)")
     reasons = strong + (weak + corroboration if weak and corroboration else [])
+    preparation = _preparation(context, time_s, bar_s, beat_s) if not off_grid else []
+    if mid_phrase:  # a fill is everywhere; off the phrase only a build or a break sets a change up
+        preparation = [p for p in preparation if not p.startswith("a pickup")]
+    if not off_grid and not mid_phrase and strong:
+        preparation.append("lands on the downbeat at a phrase boundary")
+    # a contrast on the downbeat that the music sets up is a strength, not a defect
+    prepared = not off_grid and bool(preparation)
     return Transition(time_s=change if off_grid else time_s, level_jump_db=level_jump, timbre_jump=timbre_jump,
-                      off_downbeat_s=off, mid_phrase=mid_phrase, abrupt=bool(reasons), reasons=reasons)
+                      off_downbeat_s=off, mid_phrase=mid_phrase, abrupt=bool(reasons) and not prepared,
+                      reasons=reasons, preparation=tuple(preparation) if reasons and prepared else ())
+
+
+def _preparation(context: _Context, time_s: float, bar_s: float, beat_s: float) -> list[str]:
+    """How the music sets up a change at ``time_s``: a build (the level rising ≥ 3 dB over the
+    two bars before it), a pickup or fill (the last beat ≥ 1.5× as busy as the bar before), or
+    a break (the last beat ≥ 6 dB under the bar before it: a drop-out before the drop)."""
+    features = context.features
+    rate = features.onset_rate
+    out = []
+    last_bar = float(_window_mean(features.rms_db, rate, time_s - bar_s, time_s))
+    earlier = float(_window_mean(features.rms_db, rate, time_s - 3 * bar_s, time_s - 2 * bar_s))
+    if time_s >= 3 * bar_s and last_bar - earlier >= BUILD_DB:
+        out.append(f"a build ({last_bar - earlier:+.1f} dB over the two bars before)")
+    last_beat = float(_window_mean(features.onset, rate, time_s - beat_s, time_s))
+    bar_before = float(_window_mean(features.onset, rate, time_s - bar_s - beat_s, time_s - beat_s))
+    if time_s >= bar_s + beat_s and last_beat >= PICKUP_FACTOR * max(bar_before, 1e-9):
+        out.append("a pickup or fill in the last beat")
+    beat_level = float(_window_mean(features.rms_db, rate, time_s - beat_s, time_s))
+    bar_level = float(_window_mean(features.rms_db, rate, time_s - bar_s - beat_s, time_s - beat_s))
+    if time_s >= bar_s + beat_s and bar_level - beat_level >= BREAK_DB:
+        out.append("a break just before it")
+    return out
 
 
 def _grid_breaks(context: _Context, known: list[Transition]) -> list[Transition]:

@@ -9,8 +9,9 @@
   50–150 Hz is ≥ 8 dB under it, dull when 6–12 kHz is ≥ 6 dB under it.
 * **Stereo**: width as side-to-mid energy (dB), the L/R correlation overall and in 400 ms
   windows, and mono compatibility as the loudness lost when folded to mono (LU).
-* **Overs**: clipped runs (≥ 3 consecutive samples at ≥ 0.999 full scale) and inter-sample
-  overs (oversampled peaks above 0 dBTP).
+* **Overs**: clipped runs (flat tops: ≥ 3 consecutive equal samples at ≥ 98 % of the channel's
+  peak, see :func:`~trackwright.analysis.defects.flat_runs`) and inter-sample overs (runs of the
+  oversampled signal above 0 dBTP).
 """
 
 from __future__ import annotations
@@ -21,11 +22,11 @@ from typing import Any
 
 import numpy as np
 
-from trackwright.analysis.loudness import integrated_loudness, oversampled_chunks
+from trackwright.analysis.defects import FlatRuns, flat_runs, over_runs
+from trackwright.analysis.loudness import integrated_loudness
+from trackwright.analysis.spectrum import average_spectrum
 from trackwright.audio import Audio
 from trackwright.errors import MeasurementError
-from trackwright.analysis.spectrum import average_spectrum
-from trackwright.parallel import thread_map
 
 THIRD_OCTAVES_HZ = 1000.0 * 2.0 ** (np.arange(-15, 13) / 3.0)  # 31.5 Hz … 16 kHz
 PROBLEM_BANDS: dict[str, tuple[float, float, float]] = {
@@ -64,6 +65,8 @@ class Tonal:
     intersample_overs: int
     true_peak_dbtp: float
     problem_spans: dict[str, list[float]] = field(default_factory=dict)
+    flat_runs: FlatRuns | None = field(default=None, repr=False, compare=False)
+    over_times_s: np.ndarray | None = field(default=None, repr=False, compare=False)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form."""
@@ -96,48 +99,6 @@ def third_octave_levels(freqs: np.ndarray, power_db: np.ndarray, rate: int) -> t
     return np.array(centres), np.array(levels)
 
 
-def _rising_edges(mask: np.ndarray) -> int:
-    """How many runs of True a boolean array holds."""
-    if not mask.any():
-        return 0
-    return int(mask[0]) + int(np.count_nonzero(mask[1:] & ~mask[:-1]))
-
-
-def _clipped_runs(samples: np.ndarray, threshold: float = 0.999, run: int = 3) -> int:
-    count = 0
-    for channel in samples:
-        hot = np.abs(channel) >= threshold
-        if hot.sum() < run:
-            continue
-        # a run of ≥ run samples: `run` consecutive hot samples starting here
-        together = hot[: len(hot) - run + 1].copy()
-        for offset in range(1, run):
-            together &= hot[offset: len(hot) - run + 1 + offset]
-        count += _rising_edges(together)
-    return count
-
-
-def _overs(samples: np.ndarray, sample_rate: int) -> tuple[int, float]:
-    """(runs of oversampled values above full scale, summed over channels; true peak, linear),
-    streamed chunk by chunk so no oversampled copy of the track is held."""
-
-    def channel(values: np.ndarray) -> tuple[int, float]:
-        runs, peak, previous = 0, 0.0, False
-        for chunk in oversampled_chunks(values, sample_rate):
-            if not chunk.size:
-                continue
-            magnitude = np.abs(chunk)
-            peak = max(peak, float(magnitude.max()))
-            hot = magnitude > 1.0
-            if hot.any():
-                runs += int(hot[0] and not previous) + int(np.count_nonzero(hot[1:] & ~hot[:-1]))
-            previous = bool(hot[-1])
-        return runs, peak
-
-    results = thread_map(channel, list(samples))
-    return sum(r for r, _ in results), max(p for _, p in results)
-
-
 def _stereo(audio: Audio, stereo_lufs: float | None) -> tuple[float | None, float | None, float | None, float | None]:
     if audio.channels != 2:
         return None, None, None, None
@@ -165,6 +126,21 @@ def _stereo(audio: Audio, stereo_lufs: float | None) -> tuple[float | None, floa
     return width, correlation, negative, mono_loss
 
 
+def band_problems(centres_hz: np.ndarray, excess_db: np.ndarray, tolerance_db: float = 0.0) -> dict[str, float]:
+    """The :data:`PROBLEM_BANDS` whose mean excess over a reference (dB, one value per band
+    centre in ``centres_hz``) passes the band's limit widened by ``tolerance_db``: {band: excess dB}."""
+    problems: dict[str, float] = {}
+    for name, (lo, hi, limit) in PROBLEM_BANDS.items():
+        inside = (centres_hz >= lo) & (centres_hz <= hi)
+        if not inside.any():
+            continue
+        value = float(np.mean(excess_db[inside]))
+        threshold = limit + math.copysign(tolerance_db, limit)
+        if (limit > 0 and value >= threshold) or (limit < 0 and value <= threshold):
+            problems[name] = value
+    return problems
+
+
 def analyze_tonal(audio: Audio, *, integrated_lufs: float | None = None) -> Tonal:
     """Tonal balance, stereo image and overs of ``audio`` (pass its integrated loudness if known)."""
     freqs, power_db = average_spectrum(audio.samples, audio.sample_rate)
@@ -173,19 +149,12 @@ def analyze_tonal(audio: Audio, *, integrated_lufs: float | None = None) -> Tona
     core = (centres >= 250) & (centres <= 4000)
     if core.any():
         levels = levels - float(np.mean(levels[core] - reference[core]))
-    excess = levels - reference
-    problems: dict[str, float] = {}
-    for name, (lo, hi, limit) in PROBLEM_BANDS.items():
-        inside = (centres >= lo) & (centres <= hi)
-        if not inside.any():
-            continue
-        value = float(np.mean(excess[inside]))
-        if (limit > 0 and value >= limit) or (limit < 0 and value <= limit):
-            problems[name] = value
-    overs, peak = _overs(audio.samples, audio.sample_rate)
+    problems = band_problems(centres, levels - reference)
+    over_times, peak = over_runs(audio.samples, audio.sample_rate)
     true_peak = 20 * math.log10(max(peak, 1e-12))
+    flat = flat_runs(audio.samples, audio.sample_rate)
     width, correlation, negative, mono_loss = _stereo(audio, integrated_lufs)
     return Tonal(band_hz=centres, band_db=levels, reference_db=reference, problems=problems, width_db=width,
                  correlation=correlation, negative_correlation_fraction=negative, mono_loss_lu=mono_loss,
-                 clipped_runs=_clipped_runs(audio.samples), intersample_overs=overs,
-                 true_peak_dbtp=true_peak)
+                 clipped_runs=len(flat), intersample_overs=len(over_times),
+                 true_peak_dbtp=true_peak, flat_runs=flat, over_times_s=over_times)

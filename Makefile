@@ -4,7 +4,7 @@
 #   make test    system packages + .venv, then the test suite (pytest -n auto)
 #   make bench   the same set-up plus the `bench` extra, then bench/bench.py and bench/bench_analysis.py
 #
-# Variables: PYTHON (interpreter for the venv), PYTEST_ARGS, BENCH_ARGS, DEMO_DIR,
+# Variables: PYTHON (interpreter for the venv), PYTEST_ARGS, BENCH_ARGS, NOTES_ARGS, DEMO_DIR,
 # EXTRA_SYSDEPS (more Debian packages to require).
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
@@ -19,6 +19,10 @@ EXTRA_SYSDEPS ?=
 DEMO_DIR ?= demo-out
 PYTEST_ARGS ?=
 BENCH_ARGS ?=
+# The note benchmark's share of `make bench`: 125 runs (every category, 5 materials), at most 20 min;
+# its runs are cached in bench-out/notes, so each `make bench` adds to them. The whole dev split:
+# make bench NOTES_ARGS= (about 1,060 runs, 2-5 h on 2 busy cores); see bench/bench_notes.py.
+NOTES_ARGS ?= --limit 125 --budget-s 1200
 
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
@@ -54,7 +58,7 @@ check_python = if [[ -z "$(PYTHON)" ]] || ! $(call is_py311,"$(PYTHON)"); then \
 help:
 	@echo "make demo       install system packages and $(VENV), then run 'trackwright demo $(DEMO_DIR)'"
 	@echo "make test       the same set-up, then the test suite (pytest -n auto; PYTEST_ARGS=...)"
-	@echo "make bench      the same plus the bench extra, then bench/bench.py (meter, mastering vs Matchering) bench/bench_analysis.py (analysis accuracy and speed) and bench/bench_fit.py (fit to a scene)"
+	@echo "make bench      the same plus the bench extra, then bench/bench.py (meter, mastering vs Matchering) bench/bench_analysis.py (analysis accuracy and speed) bench/bench_fit.py (fit to a scene) … bench/bench_notes.py (creative notes, measured independently)"
 	@echo "make install    only $(VENV) (trackwright editable, with the test extra)"
 	@echo "make sysdeps    only the Debian packages (apt-get as root, sudo otherwise)"
 	@echo "make frontend   re-vendor the review page's wavesurfer.js from npm (needs node + npm)"
@@ -105,6 +109,7 @@ bench: sysdeps install $(BENCH_STAMP)
 	$(VENV_PY) bench/bench_produce_a.py
 	$(VENV_PY) bench/bench_review.py
 	$(VENV_PY) bench/bench_compose.py
+	$(VENV_PY) bench/bench_notes.py $(NOTES_ARGS)
 
 # The review page's JavaScript (wavesurfer.js, pinned in review-frontend/package-lock.json) is
 # vendored into src/trackwright/review/static/vendor/ and committed (~75 kB), so install, test and

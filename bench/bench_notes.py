@@ -44,30 +44,31 @@ import os
 for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS"):
     os.environ.setdefault(_var, "1")
 
-import argparse  # noqa: E402
-import concurrent.futures  # noqa: E402
-import contextlib  # noqa: E402
-import fcntl  # noqa: E402
-import hashlib  # noqa: E402
-import json  # noqa: E402
-import re  # noqa: E402
-import shutil  # noqa: E402
-import subprocess  # noqa: E402
-import sys  # noqa: E402
-import time  # noqa: E402
-from collections import Counter, defaultdict  # noqa: E402
-from dataclasses import dataclass, field  # noqa: E402
-from pathlib import Path  # noqa: E402
-from typing import Any, Iterator  # noqa: E402
+import argparse
+import concurrent.futures
+import contextlib
+import fcntl
+import hashlib
+import importlib.util
+import json
+import re
+import shutil
+import subprocess
+import sys
+import time
+from collections import Counter, defaultdict
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
 
-import numpy as np  # noqa: E402
-import soundfile as sf  # noqa: E402
+import numpy as np
+import soundfile as sf
 
-from notes_corpus import (CATEGORIES, SAME_TOLERANCE, THRESHOLDS, Clause, Note, Term, load_corpus,  # noqa: E402
-                          load_split)
-from notes_measure import (Track, band_share_db, centroid_hz, compare_region, crest_db, fade_depth_db,  # noqa: E402
-                           gap_depth_db, loudness_lufs, loudness_range_lu, onset_density, pitch_shift_st,
-                           plain_loudness, rise_lu, tempo_factor, width_db)
+from notes_corpus import CATEGORIES, SAME_TOLERANCE, THRESHOLDS, Clause, Note, Term, load_corpus, load_split
+from notes_measure import (Track, band_share_db, centroid_hz, compare_region, crest_db, fade_depth_db, gap_depth_db,
+                           loudness_lufs, loudness_range_lu, onset_density, pitch_shift_st, plain_loudness, rise_lu,
+                           tempo_factor, width_db)
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "bench-out" / "notes"
@@ -205,12 +206,9 @@ def prepare_material(material: Material) -> dict[str, Any]:
 def material_available(material: Material) -> str | None:
     """Why the material cannot be made here (None when it can)."""
     if material.id == "genpop":
-        try:
-            import trackwright.produce.instruments  # noqa: F401
-            import trackwright.score.draft  # noqa: F401
-        except ImportError as err:
-            return f"cannot compose it: {err}"
-        return None
+        modules = ("trackwright.produce.instruments", "trackwright.score.draft")
+        missing = [name for name in modules if importlib.util.find_spec(name) is None]
+        return f"cannot compose it without {', '.join(missing)}" if missing else None
     return None if SHARED_AUDIO.is_dir() else f"{SHARED_AUDIO} is absent"
 
 
@@ -271,6 +269,16 @@ def find_drop(track: Track) -> float:
     return float(times[int(np.argmax(rises))]) if len(times) else 0.0
 
 
+def _new_args(material: Material) -> list[str]:
+    """``new project --audio … [--stems …] [--midi …] --json`` for the material (made if need be)."""
+    source = prepare_material(material)
+    src = OUT / "material" / material.tag
+    args = ["new", "project", "--audio", str(src / source["draft"])]
+    args += ["--stems", str(src / source["stems"])] if source.get("stems") else []
+    args += ["--midi", str(src / source["midi"])] if source.get("midi") else []
+    return args + ["--json"]
+
+
 def base_project(material: Material, engine: Engine) -> dict[str, Any]:
     """Version 1 of the material's project, made once per engine and rendered: its folder, the
     render's paths (relative to OUT), its sections and drop."""
@@ -283,13 +291,7 @@ def base_project(material: Material, engine: Engine) -> dict[str, Any]:
             shutil.rmtree(folder)
         folder.mkdir(parents=True)
         source = prepare_material(material)
-        src = OUT / "material" / material.tag
-        args = ["new", "project", "--audio", str(src / source["draft"])]
-        if source.get("stems"):
-            args += ["--stems", str(src / source["stems"])]
-        if source.get("midi"):
-            args += ["--midi", str(src / source["midi"])]
-        _json_out(engine.run(args + ["--json"], cwd=folder), f"new ({material.id})")
+        _json_out(engine.run(_new_args(material), cwd=folder), f"new ({material.id})")
         render = _json_out(engine.run(["render", "project", "--json"], cwd=folder), f"render ({material.id})")
         if source.get("sections"):
             sections = source["sections"]
@@ -763,12 +765,7 @@ def run_one(note: Note, material: Material, engine: Engine, split: str, fresh_pr
     work.mkdir(parents=True)
     try:
         if fresh_projects:
-            src = OUT / "material" / material.tag
-            source = prepare_material(material)
-            args = ["new", "project", "--audio", str(src / source["draft"])]
-            args += ["--stems", str(src / source["stems"])] if source.get("stems") else []
-            args += ["--midi", str(src / source["midi"])] if source.get("midi") else []
-            _json_out(engine.run(args + ["--json"], cwd=work), "new")
+            _json_out(engine.run(_new_args(material), cwd=work), "new")
         else:
             copy_project(base_folder / "project", work / "project")
         start = time.perf_counter()

@@ -200,7 +200,7 @@ def make_split(notes: list[Note], *, seed: int = 20, fraction: float = 0.3) -> d
     heldout: list[str] = []
     for category in CATEGORIES:
         ids = sorted(n.id for n in notes if n.category == category)
-        count = int(round(fraction * len(ids)))
+        count = round(fraction * len(ids))
         heldout += sorted(rng.choice(ids, size=count, replace=False).tolist()) if count else []
     dev = sorted(n.id for n in notes if n.id not in set(heldout))
     return {"seed": seed, "fraction": fraction, "stratified_by": "category", "heldout": sorted(heldout), "dev": dev}

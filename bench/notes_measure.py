@@ -58,7 +58,7 @@ class Track:
         """The K-weighted signal (pyloudnorm's BS.1770 filters), channels × frames."""
         meter = pyloudnorm.Meter(self.rate)
         out = self.samples.copy()
-        for stage in meter._filters.values():  # noqa: SLF001 - pyloudnorm keeps its K filters here
+        for stage in meter._filters.values():
             out = np.stack([stage.apply_filter(channel) for channel in out])
         return out
 
@@ -91,13 +91,13 @@ class Track:
 
     def segment(self, start_s: float, end_s: float) -> np.ndarray:
         """Samples of ``[start_s, end_s)`` (clipped to the audio), channels × frames."""
-        a = max(0, int(round(start_s * self.rate)))
-        b = min(self.samples.shape[1], int(round(end_s * self.rate)))
+        a = max(0, round(start_s * self.rate))
+        b = min(self.samples.shape[1], round(end_s * self.rate))
         return self.samples[:, a:max(a, b)]
 
     def k_segment(self, start_s: float, end_s: float) -> np.ndarray:
-        a = max(0, int(round(start_s * self.rate)))
-        b = min(self.samples.shape[1], int(round(end_s * self.rate)))
+        a = max(0, round(start_s * self.rate))
+        b = min(self.samples.shape[1], round(end_s * self.rate))
         return self.k_weighted[:, a:max(a, b)]
 
 

@@ -16,9 +16,9 @@ import pytest
 BENCH = Path(__file__).resolve().parents[1] / "bench"
 sys.path.insert(0, str(BENCH))
 
-import bench_notes as bn  # noqa: E402
-import notes_corpus as nc  # noqa: E402
-import notes_measure as nm  # noqa: E402
+import bench_notes as bn
+import notes_corpus as nc
+import notes_measure as nm
 
 RATE = 22050
 

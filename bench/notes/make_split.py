@@ -14,7 +14,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from notes_corpus import SPLIT, load_corpus, make_split  # noqa: E402
+from notes_corpus import SPLIT, load_corpus, make_split
 
 
 def main(argv: list[str] | None = None) -> int:

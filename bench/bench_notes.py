@@ -73,8 +73,8 @@ from notes_measure import (Track, band_share_db, centroid_hz, compare_region, cr
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "bench-out" / "notes"
 SHARED_AUDIO = Path(os.environ.get("TRACKWRIGHT_SHARED_AUDIO", ROOT.parent / "shared" / "audio"))
-#: Bump when the judging changes, so cached runs are judged again.
-HARNESS_VERSION = 1
+#: Bump when what is measured changes (cached runs are then made again); see also GRADING_VERSION.
+HARNESS_VERSION = 2
 NOTE_TIMEOUT_S = 600
 #: Seconds around a scope where the tool's ramps may still act (outside checks start beyond).
 RAMP_MARGIN_S = 2.0
@@ -512,8 +512,8 @@ def measure_term(term: Term, before: Audio, after: Audio, span: tuple[float, flo
         return pitch_shift_st(b, a, (s_b, s_a))
     if kind in ("fade_out", "fade_in"):
         length = float(term.arg)
-        return (fade_depth_db(b, at_end=kind == "fade_out", length_s=length),
-                fade_depth_db(a, at_end=kind == "fade_out", length_s=length))
+        return [list(fade_depth_db(b, at_end=kind == "fade_out", length_s=length)),
+                list(fade_depth_db(a, at_end=kind == "fade_out", length_s=length))]
     if kind == "part":
         role = term.arg
         for version in (before, after):
@@ -521,7 +521,7 @@ def measure_term(term: Term, before: Audio, after: Audio, span: tuple[float, flo
                 raise ValueError("the rendered stems (+ residual) do not sum to the mix: parts cannot be checked")
         pb, pa = before.parts[role], after.parts[role]
         if term.direction == "same":
-            return compare_region(pb, pa, *s_b, offset_s=s_a[0] - s_b[0])
+            return _region_dict(compare_region(pb, pa, *s_b, offset_s=s_a[0] - s_b[0]))
         return ((loudness_lufs(pa, *s_a) - loudness_lufs(a, *s_a)) - (loudness_lufs(pb, *s_b) - loudness_lufs(b, *s_b)))
     if kind == "loudness":
         return loudness_lufs(a, *s_a) - loudness_lufs(b, *s_b)
@@ -546,18 +546,33 @@ def measure_term(term: Term, before: Audio, after: Audio, span: tuple[float, flo
     raise ValueError(f"no meter for {kind}")
 
 
-def verdict(term: Term, value: Any) -> tuple[str, str]:
-    """("ok" | "small" | "large" | "wrong" | "broken" | "unmeasured", a short description)."""
+def _region_dict(diff: Any) -> dict[str, Any]:
+    return {"max_short_term_lu": round(float(diff.max_short_term_lu), 4), "max_band_db": round(float(diff.max_band_db), 4),
+            "residual_db": round(float(diff.residual_db), 2), "identical": bool(diff.identical),
+            "seconds": round(float(diff.seconds), 2)}
+
+
+def region_unchanged(diff: dict[str, Any]) -> bool:
+    """Unchanged to the ear: identical, or short-term loudness within 0.2 LU and bands within 0.5 dB."""
+    return bool(diff["identical"]) or (diff["max_short_term_lu"] < 0.2 and diff["max_band_db"] < 0.5)
+
+
+def verdict(term: Term, value: Any, *, duration_s: float = 0.0) -> tuple[str, str]:
+    """("ok" | "small" | "large" | "wrong" | "broken" | "unmeasured", a short description) of a
+    measured change. ``duration_s`` (the version before) sets the smallest length change that
+    counts without a stated amount: max(1 s, 2 %), the length change of a 2 % tempo move."""
     kind = term.descriptor
+    if isinstance(value, dict) and "error" in value:
+        return "unmeasured", f"{term.text}: {value['error']}"
     if kind in ("fade_out", "fade_in"):
         (edge_b, middle_b), (edge_a, middle_a) = value
         faded = edge_a <= -15.0 and middle_a <= -2.0 and (edge_a <= edge_b - 6.0 or middle_a <= middle_b - 2.0)
         text = f"{kind} edge {edge_b:+.1f}→{edge_a:+.1f} dB, middle {middle_b:+.1f}→{middle_a:+.1f} dB"
         return ("ok" if faded else "small"), text
     if kind == "part" and term.direction == "same":
-        changed = not (value.residual_db < -30.0 or value.unchanged())
-        text = (f"part {term.arg}: short-term Δ ≤ {value.max_short_term_lu:.2f} LU, bands ≤ {value.max_band_db:.2f} dB, "
-                f"residual {value.residual_db:.0f} dB")
+        changed = not (value["residual_db"] < -30.0 or region_unchanged(value))
+        text = (f"part {term.arg}: short-term Δ ≤ {value['max_short_term_lu']:.2f} LU, bands ≤ "
+                f"{value['max_band_db']:.2f} dB, residual {value['residual_db']:.0f} dB")
         return ("broken" if changed else "ok"), text
     if not isinstance(value, (int, float)) or not np.isfinite(value):
         return "unmeasured", f"{term.key} could not be measured"
@@ -565,6 +580,8 @@ def verdict(term: Term, value: Any) -> tuple[str, str]:
             "loudness": " LU", "lra": " LU", "rise": " LU"}.get(kind, " dB")
     text = f"{term.key} {value:+.2f}{unit}" if term.direction != "to" else f"duration {value:.2f} s"
     threshold, tolerance = THRESHOLDS[kind], SAME_TOLERANCE[kind]
+    if kind == "duration":
+        threshold = max(threshold, 0.02 * duration_s)
     if term.direction == "to":
         return ("ok" if term.low <= value <= term.high else "small"), text
     if term.direction == "same":
@@ -639,108 +656,132 @@ def _mentions_parts(texts: list[str]) -> bool:
     return any(re.search(r"\bstems?\b|separat|split", t, re.IGNORECASE) for t in texts)
 
 
-def judge(note: Note, material: Material, base: dict[str, Any], outcome: dict[str, Any],
-          before: Audio | None, after: Audio | None) -> dict[str, Any]:
-    """Grade one run: ``status`` pass/fail/na, ``causes`` [{kind, text}], term details, claim, constraints."""
-    causes: list[dict[str, str]] = []
-    details: list[dict[str, Any]] = []
-    record: dict[str, Any] = {"expected": "move", "causes": causes, "terms": details, "constraint_broken": False,
-                              "claimed": None, "outside": []}
-    made = outcome["version_made"]
-    crashed = outcome["rc"] not in (0, 1) or "Traceback" in outcome["stderr"]
-    if crashed:
-        causes.append({"kind": "crash", "text": (outcome["stderr"].strip().splitlines() or ["?"])[-1][:200]})
-    if made and after is None:
-        causes.append({"kind": "crash", "text": f"the new version does not render: {outcome.get('render_error')}"})
-        made = False
+def _term_groups(note: Note, material: Material, expected: str) -> list[tuple[int, str, list[Term]]]:
+    """(clause index, group, terms) to measure: expect/any/keep per clause, or the fallback of a
+    note whose parts the material lacks; ``any`` terms on parts the material lacks are left out."""
+    if expected == "needs":
+        return [(0, "fallback", list(note.fallback))] if note.fallback else []
+    groups = []
+    for i, clause in enumerate(note.clauses):
+        usable_any = [t for t in clause.any if t.descriptor != "part" or t.arg in material.roles]
+        groups += [(i, "expect", clause.expect), (i, "any", usable_any), (i, "keep", clause.keep)]
+    return [g for g in groups if g[2]]
+
+
+def expectation(note: Note, material: Material, base: dict[str, Any]) -> tuple[str, list[Place], dict[str, Any]]:
+    """What the right answer is on this material: "move", "needs" (parts it lacks), "refuse",
+    "no_change" or "n/a" (a section it does not have); the resolved places; why."""
     try:
         places = [resolve_place(c.scope, base) for c in note.clauses]
-        expected = "refuse" if note.refuse else "no_change" if note.no_change else "move"
     except InvalidPlace as err:
-        places, expected = [], "refuse"
-        record["invalid_place"] = str(err)
+        return "refuse", [], {"invalid_place": str(err)}
     except NotApplicable as err:
-        record.update(status="na", expected="n/a", why_na=str(err))
-        return record
-    missing = [r for r in sorted(set(note.needs) | {r for r in note.roles if any(
-        t.descriptor == "part" and t.arg == r for c in note.clauses for t in (*c.expect, *c.keep))}) if r not in material.roles]
-    if expected == "move" and missing:
-        expected = "needs"
-        record["missing_parts"] = missing
-    record["expected"] = expected
-    payload = outcome.get("payload")
-    record["claimed"] = tool_claim(payload) if made else None
-    texts = [outcome["stderr"], *list(_strings(payload))]
+        return "n/a", [], {"why_na": str(err)}
+    if note.refuse or note.no_change:
+        return ("refuse" if note.refuse else "no_change"), places, {}
+    strict = {t.arg for c in note.clauses for t in (*c.expect, *c.keep) if t.descriptor == "part"}
+    missing = sorted(r for r in set(note.needs) | strict if r not in material.roles)
+    return ("needs", places, {"missing_parts": missing}) if missing else ("move", places, {})
 
+
+def measure_run(note: Note, material: Material, base: dict[str, Any], outcome: dict[str, Any],
+                before: Audio | None, after: Audio | None) -> dict[str, Any]:
+    """Everything the grade needs, as numbers: the expectation, what the tool did and said, each
+    term's measured change per span, and the differences outside the scope."""
+    expected, places, why = expectation(note, material, base)
+    made = bool(outcome["version_made"]) and after is not None
+    crash = None
+    if outcome["rc"] not in (0, 1) or "Traceback" in outcome["stderr"]:
+        crash = (outcome["stderr"].strip().splitlines() or ["?"])[-1][:200]
+    elif outcome["version_made"] and after is None:
+        crash = f"the new version does not render: {outcome.get('render_error')}"
+    payload = outcome.get("payload")
+    measured: dict[str, Any] = {"expected": expected, **why, "made": made, "crash": crash,
+                                "claimed": tool_claim(payload) if made else None,
+                                "mentions_parts": _mentions_parts([outcome["stderr"], *_strings(payload)]),
+                                "refusal": (outcome["stderr"].strip().splitlines() or [""])[0][:200],
+                                "duration_before_s": base["duration_s"], "terms": [], "outside": []}
+    if not made or expected not in ("move", "needs"):
+        return measured
+    for index, group, terms in _term_groups(note, material, expected):
+        place = places[index]
+        for term in terms:
+            values = []
+            for span in place.cores:
+                try:
+                    values.append(measure_term(term, before, after, span, place.whole))
+                except (KeyError, ValueError, ZeroDivisionError) as err:
+                    values.append({"error": str(err) or type(err).__name__})
+            measured["terms"].append({"clause": index, "group": group, "term": term.text, "values": values,
+                                      "spans": [[round(a, 2), round(b, 2)] for a, b in place.cores]})
+    reverb = any(t.descriptor == "gaps" for c in note.clauses for t in (*c.expect, *c.any))
+    for start, end, offset in outside_regions(places, before.track.duration_s, after.track.duration_s,
+                                              note.outside, reverb):
+        diff = compare_region(before.track, after.track, start, end, offset_s=offset)
+        measured["outside"].append({"span": [round(start, 2), round(end, 2)], "offset_s": round(offset, 3),
+                                    **_region_dict(diff)})
+    return measured
+
+
+#: Bump when grading changes: cached runs are graded again from their stored measurements.
+GRADING_VERSION = 2
+
+
+def grade(note: Note, measured: dict[str, Any]) -> dict[str, Any]:
+    """Pass or fail a measured run, with its causes [{kind, text}], each term's verdict, whether
+    the tool claimed success on a failure (a lie), and constraint violations and their catching."""
+    expected, made = measured["expected"], measured["made"]
+    causes: list[dict[str, str]] = []
+    verdicts: list[dict[str, Any]] = []
+    graded: dict[str, Any] = {"grading": GRADING_VERSION, "expected": expected, "causes": causes, "verdicts": verdicts,
+                              "constraint_broken": False}
+    if expected == "n/a":
+        return {**graded, "status": "na", "lie": False, "constraint_caught": None}
+    if measured["crash"]:
+        causes.append({"kind": "crash", "text": measured["crash"]})
     if expected in ("refuse", "no_change"):
         if made:
             causes.append({"kind": f"made a version ({expected} expected)", "text": "a version was made"})
     elif not made:
-        if expected == "needs" or any(c["kind"] == "crash" for c in causes):
-            pass  # refusing a note that needs parts the draft lacks is right
-        else:
-            causes.append({"kind": "refused (a move was expected)",
-                           "text": (outcome["stderr"].strip().splitlines() or ["no version"])[0][:200]})
+        if expected == "move" and not measured["crash"]:
+            causes.append({"kind": "refused (a move was expected)", "text": measured["refusal"] or "no version"})
     else:
-        terms_by_clause: list[tuple[Clause, Place, list[Term], list[Term], list[Term]]] = []
-        if expected == "needs":
-            if not _mentions_parts(texts):
-                causes.append({"kind": "needs parts: made a version without saying so",
-                               "text": f"the draft has no {', '.join(missing)}"})
-            if note.fallback:
-                terms_by_clause.append((note.clauses[0], places[0], [], list(note.fallback), []))
-        else:
-            for clause, place in zip(note.clauses, places):
-                usable_any = [t for t in clause.any if t.descriptor != "part" or t.arg in material.roles]
-                terms_by_clause.append((clause, place, clause.expect, usable_any, clause.keep))
-        for clause, place, expect, any_terms, keep in terms_by_clause:
-            for group, terms in (("expect", expect), ("any", any_terms), ("keep", keep)):
-                group_rows = []
-                for term in terms:
-                    rows = []
-                    for span in place.cores:
-                        try:
-                            value = measure_term(term, before, after, span, place.whole)
-                            state, text = verdict(term, value)
-                        except (KeyError, ValueError, ZeroDivisionError) as err:
-                            state, text = "unmeasured", f"{term.text}: {err}"
-                        rows.append((state, text))
-                    worst = next((r for r in rows if r[0] != "ok"), rows[0])
-                    group_rows.append({"term": term.text, "group": group, "state": worst[0], "text": worst[1],
-                                       "spans": [[round(a, 2), round(b, 2)] for a, b in place.cores]})
-                details.extend(group_rows)
-                if group == "expect":
-                    for row in group_rows:
-                        if row["state"] != "ok":
-                            causes.append({"kind": f"{row['state']}: {row['term'].split()[0]}", "text": row["text"]})
-                elif group == "any" and group_rows:
-                    wrong = [r for r in group_rows if r["state"] == "wrong"]
-                    if wrong:
-                        causes.append({"kind": f"wrong: {wrong[0]['term'].split()[0]}", "text": wrong[0]["text"]})
-                    elif not any(r["state"] == "ok" for r in group_rows):
-                        causes.append({"kind": "no audible move (any of)",
-                                       "text": "; ".join(r["text"] for r in group_rows)})
-                elif group == "keep":
-                    for row in group_rows:
-                        if row["state"] != "ok":
-                            record["constraint_broken"] = True
-                            causes.append({"kind": f"constraint broken: {row['term']}", "text": row["text"]})
-        reverb = any(t.descriptor == "gaps" for c in note.clauses for t in (*c.expect, *c.any))
-        for start, end, offset in outside_regions(places, before.track.duration_s, after.track.duration_s,
-                                                  note.outside, reverb):
-            diff = compare_region(before.track, after.track, start, end, offset_s=offset)
-            row = {"span": [round(start, 2), round(end, 2)], "offset_s": round(offset, 3),
-                   "max_short_term_lu": round(diff.max_short_term_lu, 3), "max_band_db": round(diff.max_band_db, 3),
-                   "residual_db": round(diff.residual_db, 1), "identical": diff.identical}
-            record["outside"].append(row)
-            if not diff.unchanged():
+        if expected == "needs" and not measured["mentions_parts"]:
+            causes.append({"kind": "needs parts: made a version without saying so",
+                           "text": f"the draft has no {', '.join(measured.get('missing_parts', []))}"})
+        terms = {t.text: t for c in note.clauses for t in (*c.expect, *c.any, *c.keep)} | {t.text: t for t in note.fallback}
+        by_group: dict[tuple[int, str], list[dict[str, Any]]] = defaultdict(list)
+        for row in measured["terms"]:
+            term = terms[row["term"]]
+            states = [verdict(term, v, duration_s=measured["duration_before_s"]) for v in row["values"]]
+            worst = next((st for st in states if st[0] != "ok"), states[0])
+            entry = {"term": row["term"], "group": row["group"], "state": worst[0], "text": worst[1]}
+            verdicts.append(entry)
+            by_group[(row["clause"], row["group"])].append(entry)
+        for (_, group), rows in by_group.items():
+            if group in ("expect", "fallback"):
+                causes += [{"kind": f"{r['state']}: {r['term'].split()[0]}", "text": r["text"]}
+                           for r in rows if r["state"] != "ok"]
+            elif group == "any":
+                wrong = [r for r in rows if r["state"] == "wrong"]
+                if wrong:
+                    causes.append({"kind": f"wrong: {wrong[0]['term'].split()[0]}", "text": wrong[0]["text"]})
+                elif not any(r["state"] == "ok" for r in rows):
+                    causes.append({"kind": "no audible move (any of)", "text": "; ".join(r["text"] for r in rows)})
+            else:
+                for r in rows:
+                    if r["state"] != "ok":
+                        graded["constraint_broken"] = True
+                        causes.append({"kind": f"constraint broken: {r['term']}", "text": r["text"]})
+        for row in measured["outside"]:
+            if not region_unchanged(row):
                 causes.append({"kind": "outside the scope changed",
-                               "text": f"{start:.1f}-{end:.1f} s: {diff.max_short_term_lu:.2f} LU, "
-                                       f"{diff.max_band_db:.2f} dB"})
-    record["status"] = "fail" if causes else "pass"
-    record["lie"] = bool(made and causes and record["claimed"] is True and expected in ("move", "needs"))
-    record["constraint_caught"] = (record["claimed"] is not True) if record["constraint_broken"] else None
-    return record
+                               "text": f"{row['span'][0]:.1f}-{row['span'][1]:.1f} s: {row['max_short_term_lu']:.2f} LU, "
+                                       f"{row['max_band_db']:.2f} dB"})
+    graded["status"] = "fail" if causes else "pass"
+    graded["lie"] = bool(made and causes and measured["claimed"] is True and expected in ("move", "needs"))
+    graded["constraint_caught"] = (measured["claimed"] is not True) if graded["constraint_broken"] else None
+    return graded
 
 
 # --- one run ------------------------------------------------------------------------------------------
@@ -754,10 +795,10 @@ def run_path(engine: Engine, note: Note, material: Material) -> Path:
 
 
 def run_one(note: Note, material: Material, engine: Engine, split: str, fresh_projects: bool) -> dict[str, Any]:
-    """Try ``note`` on a fresh copy of the material's project; judge and cache the run."""
+    """Try ``note`` on a fresh copy of the material's project; measure, cache and grade the run."""
     path = run_path(engine, note, material)
     if path.exists():
-        return json.loads(path.read_text())
+        return load_run(path, note)
     base = base_project(material, engine)
     base_folder = OUT / base["folder"]
     work = OUT / "work" / f"{material.id}-{note.id}-{os.getpid()}"
@@ -789,19 +830,25 @@ def run_one(note: Note, material: Material, engine: Engine, split: str, fresh_pr
         with_parts = bool(note.roles) and material.kind == "stems"
         before = load_before(base, material, with_parts=with_parts)
         after = load_version(work, render, material, with_parts=with_parts) if made and render else None
-        record = judge(note, material, base, outcome, before, after)
+        measured = measure_run(note, material, base, outcome, before, after)
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    record.update({"note": note.id, "text": note.text, "category": note.category, "material": material.id,
-                   "material_kind": material.kind, "split": split, "rc": outcome["rc"],
-                   "version_made": outcome["version_made"], "note_wall_s": outcome["note_wall_s"],
-                   "stderr": outcome["stderr"].strip()[-300:], "engine": engine.fingerprint,
-                   "tool": _summary(payload)})
+    record = {"note": note.id, "text": note.text, "category": note.category, "material": material.id,
+              "material_kind": material.kind, "split": split, "rc": outcome["rc"],
+              "version_made": outcome["version_made"], "note_wall_s": outcome["note_wall_s"],
+              "stderr": outcome["stderr"].strip()[-300:], "engine": engine.fingerprint,
+              "tool": _summary(payload), "measured": measured}
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + f".{os.getpid()}.tmp")
     tmp.write_text(json.dumps(record, indent=1, ensure_ascii=False, default=float))
     tmp.replace(path)
-    return record
+    return {**record, **grade(note, measured)}
+
+
+def load_run(path: Path, note: Note) -> dict[str, Any]:
+    """A cached run, graded now (so a change of grading needs no re-run)."""
+    record = json.loads(path.read_text())
+    return {**record, **grade(note, record["measured"])}
 
 
 def _summary(payload: Any) -> dict[str, Any] | None:
@@ -936,7 +983,7 @@ def main(argv: list[str] | None = None) -> int:
     for note, material in tasks:
         path = run_path(engine, note, material)
         if path.exists():
-            runs.append(json.loads(path.read_text()))
+            runs.append(load_run(path, note))
         elif not args.report_only:
             todo.append((note, material))
     if todo:

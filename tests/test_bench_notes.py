@@ -204,3 +204,38 @@ def test_tool_claims_are_read_from_flags_and_words() -> None:
     assert bn.tool_claim({"notes": ["loudness: not achieved (+0.4 LU)"], "x": {"as_asked": True}}) is False
     assert bn.tool_claim({"changes": []}) is None
     assert re.search("stem", "needs a drum stem") and bn._mentions_parts(["split it into stems with --separate"])
+
+
+def _measured(**changes: object) -> dict:
+    base = {"expected": "move", "made": True, "crash": None, "claimed": True, "mentions_parts": False, "refusal": "",
+            "duration_before_s": 60.0, "outside": [], "terms": [
+                {"clause": 0, "group": "expect", "term": "centroid down", "values": [-5.0]},
+                {"clause": 0, "group": "keep", "term": "loudness not_up", "values": [0.1]}]}
+    return {**base, **changes}
+
+
+def test_grading_from_stored_measurements() -> None:
+    note = nc.parse_note({"id": "x-1", "text": "warmer, not louder", "category": "constraint",
+                          "expect": ["centroid down"], "keep": ["loudness not_up"]})
+    assert bn.grade(note, _measured())["status"] == "pass"
+    broken = bn.grade(note, _measured(terms=[{"clause": 0, "group": "expect", "term": "centroid down", "values": [-5.0]},
+                                             {"clause": 0, "group": "keep", "term": "loudness not_up", "values": [1.3]}]))
+    assert broken["status"] == "fail" and broken["constraint_broken"] and not broken["constraint_caught"]
+    assert broken["lie"]  # the tool claimed "as asked"
+    outside = bn.grade(note, _measured(claimed=False, outside=[
+        {"span": [0, 20], "max_short_term_lu": 0.05, "max_band_db": 2.3, "identical": False}]))
+    assert outside["status"] == "fail" and not outside["lie"]
+    assert [c["kind"] for c in outside["causes"]] == ["outside the scope changed"]
+    assert bn.grade(note, _measured(made=False, refusal="error: nothing to change"))["causes"][0]["kind"].startswith("refused")
+    refuse = nc.parse_note({"id": "x-2", "text": "louder but quieter", "category": "contradiction", "refuse": True})
+    assert bn.grade(refuse, _measured(expected="refuse", made=False, terms=[]))["status"] == "pass"
+    assert bn.grade(refuse, _measured(expected="refuse", terms=[]))["status"] == "fail"
+    needs = nc.parse_note({"id": "x-3", "text": "keep the drums", "category": "constraint", "needs": ["drums"],
+                           "expect": ["centroid down"]})
+    assert bn.grade(needs, _measured(expected="needs", terms=[]))["status"] == "fail"
+    assert bn.grade(needs, _measured(expected="needs", terms=[], mentions_parts=True))["status"] == "pass"
+
+
+def test_a_small_stretch_is_not_a_length_change_on_a_long_piece() -> None:
+    assert bn.verdict(nc.parse_term("duration up"), 1.04, duration_s=58.0)[0] == "small"
+    assert bn.verdict(nc.parse_term("duration down"), -2.5, duration_s=90.0)[0] == "ok"

@@ -903,6 +903,11 @@ def report(runs: list[dict[str, Any]], split: str) -> dict[str, Any]:
         if rows:
             print(f"  all {kind:<10} {_rate(rows)}")
     print(f"  {'overall':<14} {_rate(runs)}")
+    print(f"  {'expected':<14}")
+    for kind in ("move", "needs", "refuse", "no_change"):
+        rows = [r for r in runs if r["expected"] == kind]
+        if rows:
+            print(f"  {kind:<14} {_rate(rows)}")
     moved = [r for r in graded if r["expected"] in ("move", "needs") and r["version_made"]]
     lies = [r for r in graded if r.get("lie")]
     broken = [r for r in graded if r.get("constraint_broken")]
@@ -935,6 +940,8 @@ def report(runs: list[dict[str, Any]], split: str) -> dict[str, Any]:
                "passed": sum(r["status"] == "pass" for r in graded),
                "by_category": {c: _counts([r for r in graded if r["category"] == c]) for c in CATEGORIES},
                "by_material": {m: _counts([r for r in graded if r["material"] == m]) for m in MATERIALS},
+               "by_expected": {k: _counts([r for r in graded if r["expected"] == k])
+                               for k in ("move", "needs", "refuse", "no_change")},
                "false_as_asked": len(lies), "constraint_broken": len(broken), "constraint_caught": len(caught),
                "outside_changed": len(outside), "crashes": len(crashes),
                "causes": dict(counter.most_common()), "examples": dict(examples)}

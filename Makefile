@@ -4,8 +4,8 @@
 #   make test    system packages + .venv, then the test suite (pytest -n auto)
 #   make bench   the same set-up plus the `bench` extra, then bench/bench.py and bench/bench_analysis.py
 #
-# Variables: PYTHON (interpreter for the venv), PYTEST_ARGS, BENCH_ARGS, NOTES_ARGS, DEMO_DIR,
-# EXTRA_SYSDEPS (more Debian packages to require).
+# Variables: PYTHON (interpreter for the venv), PYTEST_ARGS, BENCH_ARGS, NOTES_ARGS, REALMIX_ARGS,
+# DEMO_DIR, EXTRA_SYSDEPS (more Debian packages to require).
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
 .DEFAULT_GOAL := help
@@ -23,6 +23,7 @@ BENCH_ARGS ?=
 # its runs are cached in bench-out/notes, so each `make bench` adds to them. The whole dev split:
 # make bench NOTES_ARGS= (about 1,060 runs, 2-5 h on 2 busy cores); see bench/bench_notes.py.
 NOTES_ARGS ?= --limit 125 --budget-s 1200
+REALMIX_ARGS ?=
 
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
@@ -58,7 +59,7 @@ check_python = if [[ -z "$(PYTHON)" ]] || ! $(call is_py311,"$(PYTHON)"); then \
 help:
 	@echo "make demo       install system packages and $(VENV), then run 'trackwright demo $(DEMO_DIR)'"
 	@echo "make test       the same set-up, then the test suite (pytest -n auto; PYTEST_ARGS=...)"
-	@echo "make bench      the same plus the bench extra, then bench/bench.py (meter, mastering vs Matchering) bench/bench_analysis.py (analysis accuracy and speed) bench/bench_fit.py (fit to a scene) … bench/bench_notes.py (creative notes, measured independently)"
+	@echo "make bench      the same plus the bench extra, then bench/bench.py (meter, mastering vs Matchering) bench/bench_analysis.py (analysis accuracy and speed), bench/bench_fit.py (fit to a scene) … and bench/bench_realmix.py (real multitracks: stems, mix, produce, deliver; REALMIX_ARGS=--budget-min N) and bench/bench_batch.py (catalogue throughput, Ray, kill and resume, near-duplicates) and bench/bench_notes.py (creative notes, measured independently)"
 	@echo "make install    only $(VENV) (trackwright editable, with the test extra)"
 	@echo "make sysdeps    only the Debian packages (apt-get as root, sudo otherwise)"
 	@echo "make frontend   re-vendor the review page's wavesurfer.js from npm (needs node + npm)"
@@ -109,6 +110,9 @@ bench: sysdeps install $(BENCH_STAMP)
 	$(VENV_PY) bench/bench_produce_a.py
 	$(VENV_PY) bench/bench_review.py
 	$(VENV_PY) bench/bench_compose.py
+	@$(SYSDEPS_SCRIPT) lmms xmp || echo "warning: without lmms and libxmp the real-multitrack bench skips its LMMS and tracker songs" >&2
+	$(VENV_PY) bench/bench_realmix.py $(REALMIX_ARGS)
+	$(VENV_PY) bench/bench_batch.py
 	$(VENV_PY) bench/bench_notes.py $(NOTES_ARGS)
 
 # The review page's JavaScript (wavesurfer.js, pinned in review-frontend/package-lock.json) is

@@ -21,7 +21,7 @@ import numpy as np
 
 from trackwright.audio import Audio, load_audio, save_audio
 from trackwright.deliver import deliver
-from trackwright.deliver.package import loop_wrap_step
+from trackwright.deliver.loops import loop_wrap_step
 from trackwright.produce.fluidsynth import render_midi
 from trackwright.project import Project
 from trackwright.score.draft import compose_song, pop_form_sections

@@ -24,7 +24,7 @@ import numpy as np
 from trackwright.audio import Audio
 from trackwright.produce.fluidsynth import render_midi
 from trackwright.produce.separate import separate_builtin, separation_sdr
-from trackwright.produce.stems import measure_content, role_from_content
+from trackwright.analysis.roles import measure_content, role_from_content
 from trackwright.score.draft import compose_song, pop_form_sections
 from trackwright.score.transcribe import transcribe
 

@@ -27,6 +27,9 @@ REQUIRED_PACKAGES+=(musescore-general-soundfont hydrogen-drumkits)
 # Optional: installed when something is being installed anyway (or when we can), never fatal.
 # The soundfile wheels bundle their own libsndfile, so this is only a fallback.
 OPTIONAL_PACKAGES=(libsndfile1)
+# The FMOD Studio script export is tested by running it under node against a stand-in of FMOD's API
+# (the test skips without node).
+OPTIONAL_PACKAGES+=(nodejs)
 # Files that prove a package is usable even if dpkg does not know it (installed another way).
 SOUNDFONT=/usr/share/sounds/sf2/FluidR3_GM.sf2
 

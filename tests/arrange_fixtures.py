@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import functools
 from dataclasses import replace
-from typing import Any
 
 import mido
 import numpy as np
 
+from trackwright.arrange.grid import BarGrid, bar_grid
 from trackwright.audio import Audio
 from trackwright.score.draft import DraftInfo, Section, compose_song, pop_form_sections
 
@@ -30,10 +30,9 @@ def short_song() -> tuple[mido.MidiFile, DraftInfo, Audio]:
     return midi, info, render_midi(midi, tail_s=2.0)
 
 
-def truth_analysis(info: DraftInfo, duration_s: float) -> dict[str, Any]:
-    """An analysis dict carrying the composed ground truth (for tests independent of the analyser)."""
-    return {"duration_s": duration_s, "beats_s": list(info.beat_times_s), "downbeats_s": list(info.downbeat_times_s),
-            "sections": [{"start_s": s, "end_s": e, "label": label, "role": role} for s, e, label, role in info.sections]}
+def truth_grid(info: DraftInfo, audio: Audio) -> BarGrid:
+    """The bar grid of the composed ground truth (for tests independent of the analyser), on ``audio``'s attacks."""
+    return bar_grid(audio.duration_s, info.downbeat_times_s, info.beat_times_s, list(info.sections), audio)
 
 
 def highpass_frames_db(samples: np.ndarray, sample_rate: int, frame_s: float = 0.002) -> np.ndarray:

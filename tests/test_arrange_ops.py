@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from arrange_fixtures import BAR_S, short_song, truth_analysis
+from arrange_fixtures import BAR_S, short_song, truth_grid
 
 from trackwright.arrange import ops
 from trackwright.arrange.edl import EditList
-from trackwright.arrange.grid import edits_to_units, grid_from_analysis, occurrences
+from trackwright.arrange.grid import edits_to_units, occurrences
 from trackwright.arrange.midi import edit_midi, midi_notes
 from trackwright.arrange.splice import plan_splices
 from trackwright.errors import ParameterError
@@ -17,7 +17,7 @@ from trackwright.errors import ParameterError
 @pytest.fixture(scope="module")
 def song():  # noqa: ANN201 - (midi, info, audio, grid, whole edit list)
     midi, info, audio = short_song()
-    grid = grid_from_analysis(truth_analysis(info, audio.duration_s), audio)
+    grid = truth_grid(info, audio)
     return midi, info, audio, grid, EditList.whole(audio.duration_s)
 
 

@@ -12,6 +12,7 @@ from clirun import run
 from project_fixtures import tree_hashes
 
 from trackwright.arrange.edl import EditList
+from trackwright.analysis.analyze import Analysis
 from trackwright.arrange.grid import edits_to_units, grid_from_analysis, occurrences
 from trackwright.arrange.midi import midi_notes
 from trackwright.audio import Audio, load_audio, save_audio
@@ -44,7 +45,7 @@ def test_arrange_edits_make_versions_whose_parts_stay_in_sync(tmp_path, capsys, 
     data = json.loads(out)
     assert data["version"] == 2 and "chorus 2 removed" in data["message"]
     draft = load_audio(sources["draft"])
-    grid = grid_from_analysis(json.loads((project / "analysis" / "draft.json").read_text()), draft)
+    grid = grid_from_analysis(Analysis.from_dict(json.loads((project / "analysis" / "draft.json").read_text())), draft)
     units = edits_to_units(grid, EditList.whole(draft.duration_s))
     chorus2 = next(o for o in occurrences(grid, units) if o.name == "chorus 2")
     removed = sum(units[i].end_s - units[i].start_s for i in range(chorus2.first, chorus2.end) if units[i].bar >= 0)

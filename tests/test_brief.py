@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from trackwright.analysis.analyze import Analysis, analyze
+from trackwright.audio import Audio
 from trackwright.analysis.brief import Brief, check_brief, load_brief, parse_time
 from trackwright.errors import ParameterError
 from trackwright.produce.fluidsynth import render_midi
@@ -14,10 +15,15 @@ from trackwright.score.draft import compose_song, pop_form_sections
 
 
 @pytest.fixture(scope="module")
-def song() -> Analysis:
+def audio() -> Audio:
     # 120 BPM: intro 0–8 s, verse 8–24, chorus 24–40, verse 40–56, chorus 56–72, bridge 72–88, chorus 88–104, outro
     midi, _ = compose_song(pop_form_sections("C", seed=1), bpm=120, key="C", seed=1)
-    return analyze(render_midi(midi, sample_rate=22050))
+    return render_midi(midi, sample_rate=22050)
+
+
+@pytest.fixture(scope="module")
+def song(audio: Audio) -> Analysis:
+    return analyze(audio)
 
 
 def fit(song: Analysis, brief: Brief) -> dict[str, list]:
@@ -79,5 +85,12 @@ def test_bad_briefs_are_one_line_errors(tmp_path: Path, text: str, message: str)
         load_brief(tmp_path / "missing.yaml")
 
 
-def test_analyze_merges_brief_findings(song: Analysis) -> None:
-    assert song.brief is None
+def test_analyze_merges_brief_findings(audio: Audio, song: Analysis) -> None:
+    assert song.brief is None and not [f for f in song.findings if f.kind.startswith("brief")]
+    briefed = analyze(audio, brief=Brief(title="cue", duration_s=90.0, dialogue=[(26.0, 38.0)]))
+    kinds = {f.kind for f in briefed.findings}
+    assert {"brief_length", "dialogue_clash"} <= kinds
+    clash = next(f for f in briefed.findings if f.kind == "dialogue_clash")
+    assert 24.0 <= clash.start_s <= 28.0 and 36.0 <= clash.end_s <= 40.0
+    data = briefed.to_dict()
+    assert data["brief"]["duration_s"] == 90.0 and Analysis.from_dict(data).to_dict() == data

@@ -16,7 +16,6 @@ from trackwright.project.render import cache_key
 from trackwright.score.draft import compose_draft_with_truth
 from trackwright.score.symbolic import load_score
 
-pytest.importorskip("trackwright.produce.fluidsynth")
 
 
 def _analysis_label(label: str) -> str:

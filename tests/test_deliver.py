@@ -16,8 +16,11 @@ from project_fixtures import RATE, write_song
 from trackwright.analysis.loudness import measure_loudness
 from trackwright.audio import Audio, load_audio, save_audio
 from trackwright.deliver import deliver, read_bext, read_loop_points, write_wav_chunks
-from trackwright.deliver.package import (LOUDNESS_TOLERANCE_LU, UNDERSCORE_DROP_LU, loop_wrap_step, seamless_loop,
-                                        stem_role)
+from trackwright.deliver import files as delivery_files
+from trackwright.deliver.alternates import UNDERSCORE_DROP_LU, stem_role
+from trackwright.deliver.files import LOUDNESS_TOLERANCE_LU, DeliveryWriter
+from trackwright.deliver.loops import loop_wrap_step, seamless_loop, write_loops
+from trackwright.mix.targets import resolve_target
 from trackwright.deliver.wavmeta import LoopPoint, smpl_chunk
 from trackwright.errors import MeasurementError, ParameterError
 from trackwright.project import Project
@@ -233,9 +236,7 @@ def test_stem_roles():
 
 def test_a_miss_fails_and_leaves_nothing(delivered, tmp_path, monkeypatch):
     _, _, project = delivered
-    import trackwright.deliver.package as package
-
-    monkeypatch.setattr(package, "LOUDNESS_TOLERANCE_LU", -1.0)
+    monkeypatch.setattr(delivery_files, "LOUDNESS_TOLERANCE_LU", -1.0)
     with pytest.raises(MeasurementError, match="missed the streaming target: .*Main_v1.wav"):
         deliver(project.path, target="streaming", output=tmp_path / "miss", only="main")
     assert not list(tmp_path.iterdir())
@@ -292,7 +293,6 @@ def test_without_stems_skips_with_warnings(tmp_path):
 
 
 def test_section_loops_get_unique_names(tmp_path):
-    import trackwright.deliver.package as package
     from trackwright.arrange.grid import BarGrid, GridSection
 
     starts = np.arange(12) * 0.5
@@ -300,8 +300,8 @@ def test_section_loops_get_unique_names(tmp_path):
     grid = BarGrid(starts, starts + 0.5, np.arange(48) * 0.125, 6.0, sections)
     rng = np.random.default_rng(1)
     audio = Audio((0.1 * rng.standard_normal((2, 6 * 8000))).astype(np.float32), 8000)
-    writer = package._Writer(tmp_path, "T", 1, package.resolve_target("streaming"), "0" * 16)
-    package._write_loops(writer, audio, grid, np.ones((12, 12)), None, [])
+    writer = DeliveryWriter(tmp_path, "T", 1, resolve_target("streaming"), "0" * 16)
+    write_loops(writer, audio, grid, np.ones((12, 12)), None, [])
     names = [job[2] for job in writer.pending]
     assert names == ["T_Loop_Verse_v1.wav", "T_Loop_VerseD_v1.wav", "T_Loop_VerseE_v1.wav"]
 

@@ -6,7 +6,7 @@ import json
 
 import numpy as np
 import pytest
-from arrange_fixtures import BAR_S, rms_db, short_song, transient_at, truth_analysis
+from arrange_fixtures import BAR_S, rms_db, short_song, transient_at, truth_grid
 from clirun import run
 
 from trackwright.analysis.features import compute_features
@@ -18,14 +18,14 @@ from trackwright.errors import ParameterError
 
 
 @pytest.fixture(scope="module")
-def song():  # noqa: ANN201 - (info, audio, analysis dict, features)
+def song():  # noqa: ANN201 - (info, audio, bar grid, features)
     _, info, audio = short_song()
-    return info, audio, truth_analysis(info, audio.duration_s), compute_features(audio)
+    return info, audio, truth_grid(info, audio), compute_features(audio)
 
 
 def _fit(song, duration: float, hits=(), ending: str = "natural"):  # noqa: ANN001, ANN202
-    _, audio, analysis, features = song
-    result = fit_audio(audio, duration, hits=hits, ending=ending, analysis=analysis, features=features)
+    _, audio, grid, features = song
+    result = fit_audio(audio, duration, hits=hits, ending=ending, grid=grid, features=features)
     return result, render_edits(audio, result.edits)
 
 

@@ -13,7 +13,7 @@ from trackwright.analysis.loudness import integrated_loudness, measure_loudness
 from trackwright.audio import Audio, load_audio, save_audio
 from trackwright.errors import MeasurementError, ParameterError
 from trackwright.mix.master import HEAVY_LIMITING_DB, master, tonal_shelves
-from trackwright.mix.match import average_spectrum
+from trackwright.analysis.spectrum import average_spectrum
 from trackwright.mix.targets import TARGETS, resolve_target
 
 RATE = 44100

@@ -11,7 +11,6 @@ from clirun import run
 from project_fixtures import RATE, tree_hashes, write_song
 from trackwright.analysis.loudness import measure_loudness
 from trackwright.audio import load_audio
-from trackwright.mix.mixer import MixPlan
 from trackwright.project import Project
 from trackwright.project.recipe import Recipe
 
@@ -41,7 +40,7 @@ def test_mix_a_project_records_and_revises_the_decisions(tmp_path, capsys) -> No
     assert data["version"] == 2 and data["plan"]["parts"]["keys"]["role"] == "pad"
     project = Project.open(project_dir)
     recipe = project.recipe(2)
-    assert recipe.mix is not None and recipe.mix["style"] == "cinematic"
+    assert recipe.mix is not None and recipe.mix.style == "cinematic"
     text = (project_dir / "recipes" / "v0002.yaml").read_text()
     assert "mix:" in text and "highpass_hz" in text
     assert Recipe.from_yaml(text).mix == recipe.mix                              # round-trips
@@ -49,8 +48,7 @@ def test_mix_a_project_records_and_revises_the_decisions(tmp_path, capsys) -> No
     plain = load_audio(project.render(1).mix)
     assert not np.allclose(mixed.samples, plain.samples)
     # revise one decision by hand: bass 6 dB down renders without re-deciding anything else
-    plan = MixPlan.from_dict(recipe.mix)
-    changed = plan.to_dict()
+    changed = recipe.mix.to_dict()
     changed["parts"]["bass"]["gain_db"] -= 6.0
     version = project.commit(recipe.replace(mix=changed), "bass down")
     bass_v2 = load_audio(project.render(2).stems["bass"])

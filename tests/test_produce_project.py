@@ -13,10 +13,10 @@ from stems_fixtures import write_pop_song_parts
 from trackwright.analysis.loudness import measure_loudness
 from trackwright.audio import Audio, load_audio
 from trackwright.errors import ParameterError
+from trackwright.project import Project
+from trackwright.project.operations import mix_project
 from trackwright.project.recipe import Recipe
 from trackwright.project.render import cache_key
-
-pytest.importorskip("trackwright.produce.fluidsynth")
 
 RATE = 16000
 BPM = 120.0
@@ -31,8 +31,6 @@ def song(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 
 @pytest.fixture(scope="module")
 def project_dir(song: dict[str, Path], tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from trackwright.project import Project
-
     path = tmp_path_factory.mktemp("produce-project") / "song"
     Project.create(path, song["draft"], stems=song["stems"], midi=song["midi"])
     return path
@@ -44,8 +42,6 @@ def _sources_digest(project_dir: Path) -> dict[str, str]:
 
 
 def _commit(project_dir: Path, production: dict, message: str = "production") -> int:
-    from trackwright.project import Project
-
     project = Project.open(project_dir)
     with project.lock():
         base = project.recipe(1)
@@ -53,8 +49,6 @@ def _commit(project_dir: Path, production: dict, message: str = "production") ->
 
 
 def _render(project_dir: Path, number: int):  # noqa: ANN202
-    from trackwright.project import Project
-
     return Project.open(project_dir).render(number)
 
 
@@ -66,8 +60,6 @@ def _centroid_hz(audio: Audio) -> float:
 
 
 def test_recipe_production_round_trips_and_keys_the_cache(project_dir: Path) -> None:
-    from trackwright.project import Project
-
     recipe = Project.open(project_dir).recipe(1)
     assert recipe.production is None and "production" not in recipe.music()
     # an empty block is no production: same music, same render
@@ -78,8 +70,8 @@ def test_recipe_production_round_trips_and_keys_the_cache(project_dir: Path) -> 
     assert cache_key(produced) != cache_key(recipe)
     back = Recipe.from_yaml(produced.to_yaml())
     assert back.same_music(produced)
-    assert back.production["parts"]["chords"]["instrument"] == "ms-strings"
-    assert back.production["drums"] == {"stem": "drums", "kit": None, "blend_db": -6.0}
+    assert back.production.parts["chords"].instrument == "ms-strings"
+    assert back.production.drums.to_dict() == {"stem": "drums", "kit": None, "blend_db": -6.0}
 
 
 @pytest.mark.parametrize(("production", "message"), [
@@ -95,8 +87,6 @@ def test_recipe_production_round_trips_and_keys_the_cache(project_dir: Path) -> 
      r"replaces"),
 ])
 def test_bad_production_is_one_line(project_dir: Path, production: dict, message: str) -> None:
-    from trackwright.project import Project
-
     recipe = Project.open(project_dir).recipe(1)
     with pytest.raises(ParameterError, match=message) as err:
         Recipe.from_dict({**recipe.to_dict(), "production": production}, where="recipes/v0009.yaml")
@@ -197,8 +187,6 @@ def test_produce_command_makes_a_described_version(song: dict[str, Path], tmp_pa
     import json
 
     from clirun import run
-    from trackwright.project import Project
-
     path = tmp_path / "song"
     Project.create(path, song["draft"], stems=song["stems"], midi=song["midi"])
     before = _sources_digest(path)
@@ -235,15 +223,12 @@ def test_produce_command_makes_a_described_version(song: dict[str, Path], tmp_pa
 
 def test_mix_plans_the_rebuilt_parts(song: dict[str, Path], tmp_path: Path) -> None:
     """A project made of its MIDI alone (the draft replaced) is mixed part by part."""
-    from trackwright.mix.mixer import mix_project
-    from trackwright.project import Project
-
     path = tmp_path / "song"
     Project.create(path, song["draft"], midi=song["midi"])  # no stems
     number = _commit(path, {"parts": {"chords": {"instrument": "piano", "replaces": "draft"},
                                       "bass": {"instrument": "bass", "replaces": "draft"}}})
     assert number == 2
-    done = mix_project(path, style="pop")
+    done = mix_project(Project.open(path), style="pop")
     assert set(done.plan.parts) == {"midi:bass", "midi:chords"}
     rendered = Project.open(path).render(done.version)
     assert set(rendered.stems) == {"midi:bass", "midi:chords"} and rendered.residual is None

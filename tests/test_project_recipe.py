@@ -9,6 +9,7 @@ import yaml
 
 from trackwright.arrange.edl import EditList, Segment
 from trackwright.errors import ParameterError, ProjectError
+from trackwright.analysis.structure import Section
 from trackwright.project import FORMAT_VERSION, MasterSettings, PartSettings, Recipe, VersionInfo, describe_diff
 
 SHA = "ab" * 32
@@ -134,10 +135,10 @@ def test_settings_validate_in_code_too() -> None:
 FORM = [("intro", 4), ("verse", 8), ("chorus", 8), ("verse", 8), ("chorus", 8), ("outro", 4)]
 
 
-def _sections() -> list[dict]:
+def _sections() -> list[Section]:
     out, t = [], 0.0
     for role, bars in FORM:
-        out.append({"start_s": t, "end_s": t + 2.0 * bars, "label": role[0].upper(), "role": role, "bars": bars})
+        out.append(Section(t, t + 2.0 * bars, role[0].upper(), role, bars, -14.0))
         t += 2.0 * bars
     return out
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 import json
 import re
-import sys
 import sqlite3
 from pathlib import Path
 
@@ -22,10 +21,11 @@ from trackwright.audio import Audio, load_audio, save_audio  # noqa: E402
 from trackwright.errors import ParameterError  # noqa: E402
 from trackwright.review.peaks import peaks  # noqa: E402
 from trackwright.review import create_app, sign_token, verify_token  # noqa: E402
-from trackwright.review.jobs import NOT_INSTALLED  # noqa: E402
+from trackwright.review.jobs import NO_ENGINE  # noqa: E402
 from trackwright.review.store import REVIEW_DB  # noqa: E402
 from trackwright.review.timeline import output_spans, place  # noqa: E402
 from trackwright.review.tokens import AccessError  # noqa: E402
+from trackwright.revise import apply_note  # noqa: E402
 
 DAY_S = 86400.0
 
@@ -263,17 +263,16 @@ def test_a_revision_request_runs_the_note_engine_and_renders_the_new_version(tmp
     assert np.max(np.abs(two - expected)) < 1e-4  # version 2 is version 1 with the bass 6 dB down
 
 
-def test_without_a_note_engine_the_job_says_so(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setitem(sys.modules, "trackwright.revise", None)  # as if the module were not there
+def test_without_a_note_engine_the_job_says_so(tmp_path: Path) -> None:
     project = make_project(tmp_path, seconds=6.0)
-    app = create_app(project.path)
+    app = create_app(project.path)  # no note engine handed in
     owner = bearer(app.state.room.owner_token())
     with TestClient(app) as client:
         comment = client.post("/api/comments", json={"version": 1, "start_s": 1.0, "body": "warmer"},
                               headers=owner).json()
         job = client.post(f"/api/comments/{comment['id']}/revise", json={}, headers=owner).json()
         job = wait_for_job(lambda url: client.get(url, headers=owner), job["id"])
-    assert (job["state"], job["label"], job["result_version"]) == ("unavailable", NOT_INSTALLED, None)
+    assert (job["state"], job["label"], job["result_version"]) == ("unavailable", NO_ENGINE, None)
     assert [v.number for v in project.versions()] == [1]
 
 
@@ -362,9 +361,8 @@ def test_peaks_give_each_buckets_loudest_sample(tmp_path: Path, room) -> None:
 
 
 def test_a_revision_request_runs_the_real_note_engine(tmp_path: Path) -> None:
-    pytest.importorskip("trackwright.revise", reason="the note engine (trackwright.revise) is not installed")
     project = make_project(tmp_path)
-    app = create_app(project.path)  # no injected engine: trackwright.revise.apply_note
+    app = create_app(project.path, revise=apply_note)  # the engine `trackwright review` hands in
     owner = bearer(app.state.room.owner_token())
     with TestClient(app) as client:
         comment = client.post("/api/comments", json={"version": 1, "start_s": 4.0, "end_s": 8.0,

@@ -12,18 +12,17 @@ from stems_fixtures import rendered_parts
 
 from trackwright.audio import Audio, save_audio
 from trackwright.errors import ParameterError, ProjectError
-from trackwright.produce.stems import (
+from trackwright.analysis.roles import (
     guess_role,
-    load_stems,
     measure_content,
     name_words,
-    project_roles,
     role_from_content,
     role_from_name,
-    set_project_roles,
     stems_with_role,
 )
+from trackwright.produce.stems import find_stems, load_stems
 from trackwright.project import Project
+from trackwright.project.roles import project_roles, set_project_roles
 
 NAMES = {
     # Suno / Udio / ACE-Step exports
@@ -117,8 +116,6 @@ def test_project_roles_are_guessed_and_can_be_set(tmp_path: Path) -> None:
 
 
 def test_import_mentions_stems_whose_names_say_nothing(tmp_path: Path) -> None:
-    from trackwright.project.sources import find_stems
-
     stems, _ = rendered_parts()
     for name in ("Bass.wav", "stem_01.wav"):
         save_audio(stems["bass"], tmp_path / name, bit_depth="16")

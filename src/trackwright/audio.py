@@ -15,6 +15,7 @@ Conventions
 from __future__ import annotations
 
 import os
+import shutil
 import struct
 import tempfile
 from collections.abc import Iterable
@@ -372,3 +373,17 @@ def save_audio(
 
     write_atomic(out, write)
     return warnings
+
+
+def export_audio(source: str | os.PathLike[str], output: str | os.PathLike[str], *, bit_depth: str = "24") -> list[str]:
+    """Write the audio file ``source`` to ``output`` (WAV or FLAC by its extension, at ``bit_depth``), atomically.
+
+    A 32-bit float WAV exported as a float WAV is copied byte for byte. Returns
+    :func:`save_audio`'s warnings.
+    """
+    src, out = Path(source), Path(output)
+    output_format(out, bit_depth)
+    if out.suffix.lower() == ".wav" and bit_depth == "float" and sf.info(str(src)).subtype == "FLOAT":
+        write_atomic(out, lambda tmp: shutil.copyfile(src, tmp))
+        return []
+    return save_audio(load_audio(src), out, bit_depth=bit_depth)

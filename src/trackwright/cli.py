@@ -296,8 +296,8 @@ def new(
     recipe = project.recipe()
     analysis = project.analysis()
     summary = {"project": str(project_dir), "version": 1, "sources": dict(recipe.sources),
-               "parts": sorted(recipe.stem_sources), "duration_s": analysis.get("duration_s"),
-               "tempo_bpm": analysis.get("tempo_bpm"), "warnings": list(project.warnings)}
+               "parts": sorted(recipe.stem_sources), "duration_s": round(analysis.duration_s, 3),
+               "tempo_bpm": round(analysis.rhythm.tempo_bpm, 2), "warnings": list(project.warnings)}
     if as_json:
         _print_json(summary)
         return
@@ -310,7 +310,7 @@ def new(
         print(f"  midi      {midi.name if midi else ''}")
     if project.source_brief() is not None:
         print(f"  brief     {brief.name if brief else ''}")
-    form = " ".join(s.get("role", "?") for s in analysis.get("sections", []))
+    form = " ".join(s.role for s in analysis.structure.sections)
     if form:
         print(f"  form      {form}")
 
@@ -484,7 +484,7 @@ def fit(
     """Cut a track to an exact duration with downbeats on the hit points and a musical ending."""
     from trackwright.arrange.fit import fit_audio
     from trackwright.arrange.splice import render_edits
-    from trackwright.audio import check_output_path, load_audio, output_format, save_audio
+    from trackwright.audio import check_output_path, export_audio, load_audio, output_format, save_audio
 
     hits = list(hit or [])
     is_project = source.is_dir()
@@ -497,31 +497,16 @@ def fit(
             raise ParameterError(f"{output}: folder {output.parent} does not exist")
     with progress_bar("Fitting", quiet=quiet or _state["quiet"]) as progress:
         if is_project:
-            from trackwright.analysis.features import compute_features
             from trackwright.project import Project
+            from trackwright.project.operations import fit_project
 
-            project = Project.open(source)
-            with project.lock():
-                audio = project.source_audio()
-                progress(0.1, "bar likeness")
-                result = fit_audio(audio, duration, hits=hits, ending=ending, analysis=project.analysis(),
-                                   features=compute_features(audio))
-                recipe = project.recipe()
-                message = (f"fit to {duration:g} s" + (f", hits at {', '.join(f'{h:g}' for h in hits)} s" if hits else "")
-                           + f", {ending} ending")
-                version = project.commit(recipe.replace(arrangement=result.edits), message, author=author)
-                progress(0.5, "rendering")
-                rendered = project.render(version.number)
-                if output is not None:
-                    import shutil
-
-                    from trackwright.audio import write_atomic
-
-                    if output.suffix.lower() == ".wav" and bit_depth == "float":
-                        write_atomic(output, lambda tmp: shutil.copyfile(rendered.mix, tmp))
-                    else:
-                        save_audio(load_audio(rendered.mix), output, bit_depth=bit_depth)
-            extra: dict[str, Any] = {"project": str(source), "version": version.number, "mix": str(rendered.mix)}
+            fitted = fit_project(Project.open(source), duration, hits=hits, ending=ending, author=author,
+                                 progress=progress)
+            result, rendered = fitted.fit, fitted.made.rendered
+            if output is not None:
+                export_audio(rendered.mix, output, bit_depth=bit_depth)
+            extra: dict[str, Any] = {"project": str(source), "version": fitted.made.version.number,
+                                     "mix": str(rendered.mix)}
         else:
             audio = load_audio(source)
             progress(0.05, "analysing")
@@ -566,9 +551,8 @@ def arrange(
     as_json: JsonOption = False,
 ) -> None:
     """Edit the arrangement on the beat grid; every edit is a new version."""
-    from trackwright.arrange import ops
-    from trackwright.arrange.grid import grid_from_analysis
     from trackwright.project import Project
+    from trackwright.project.operations import arrange_project
 
     op = operation.lower()
     options: dict[str, Any] = {}
@@ -584,12 +568,8 @@ def arrange(
         options.update(before=before, after=after)
     elif op == "fade":
         options.update(bars=bars, seconds=seconds)
-    project = Project.open(project_dir)
-    with project.lock():
-        recipe = project.recipe()
-        grid = grid_from_analysis(project.analysis(), project.source_audio())
-        result = ops.apply_operation(op, recipe.arrangement, grid, target, **options)
-        version = project.commit(recipe.replace(arrangement=result.edits), result.message, author=author)
+    made = arrange_project(Project.open(project_dir), op, target, author=author, **options)
+    result, version = made.edit, made.version
     if as_json:
         _print_json({"project": str(project_dir), "version": version.number, "message": result.message,
                      "duration_s": round(result.edits.output_duration_s, 3), "arrangement": result.edits.to_dict()})
@@ -659,8 +639,9 @@ def review(
     Prints the owner's link (keep it private) and serves until Ctrl-C.
     """
     from trackwright.review import serve
+    from trackwright.revise import apply_note
 
-    serve(project_dir, host=host, port=port, share=share or (), share_days=share_days)
+    serve(project_dir, host=host, port=port, share=share or (), share_days=share_days, revise=apply_note)
 
 
 # --- composition: symbolic harmony and melody operations ------------------------------------------
@@ -704,21 +685,14 @@ def compose(
     extra: dict[str, Any] = {}
     if source.is_dir():
         from trackwright.project import Project
+        from trackwright.project.operations import compose_project
 
-        project = Project.open(source)
-        with project.lock():
-            if project.source_midi() is None:
-                raise ParameterError(f"{source}: the project has no MIDI to compose on (trackwright new … --midi FILE)")
-            recipe = project.recipe()
-            ops = [*recipe.score, op]
-            _, results = compose_midi(project.source_midi(), ops)  # refuses a bad operation before committing
-            version = project.commit(recipe.replace(score=tuple(ops)), results[-1].message, author=author)
-            with progress_bar("Rendering", quiet=quiet or _state["quiet"]) as progress:
-                rendered = project.render(version.number, progress=progress)
-        if rendered.midi is not None:
-            _, results = compose_midi(rendered.midi, ops)
-        extra = {"project": str(source), "version": version.number, "score_midi": str(rendered.score_midi),
-                 "score_audio": str(rendered.score_audio)}
+        with progress_bar("Rendering", quiet=quiet or _state["quiet"]) as progress:
+            composed = compose_project(Project.open(source), op, author=author, progress=progress)
+        rendered = composed.made.rendered
+        result = composed.result
+        extra = {"project": str(source), "version": composed.made.version.number,
+                 "score_midi": str(rendered.score_midi), "score_audio": str(rendered.score_audio)}
     else:
         from trackwright.audio import check_output_path, write_atomic
 
@@ -729,7 +703,7 @@ def compose(
         data = score.to_bytes()
         write_atomic(output, lambda tmp: tmp.write_bytes(data))
         extra = {"output": str(output)}
-    result = results[-1]
+        result = results[-1]
     if as_json:
         _print_json({"source": str(source), **extra, **result.to_dict()})
         return
@@ -775,8 +749,8 @@ def mix(
     quiet: QuietOption = False,
 ) -> None:
     """Mix stems: gain staging, high-pass, unmasking EQ, compression, pan/width, reverb bus, glue, master."""
-    from trackwright.audio import check_output_path, load_audio, output_format, save_audio, write_atomic
-    from trackwright.mix.mixer import mix_project, mix_stems
+    from trackwright.audio import check_output_path, export_audio, output_format, save_audio
+    from trackwright.mix.mixer import mix_stems
     from trackwright.produce.stems import load_stems
 
     roles = _pairs(role, "--role")
@@ -790,15 +764,12 @@ def mix(
             raise ParameterError(f"{output}: folder {output.parent} does not exist")
     with progress_bar("Mixing", quiet=quiet or _state["quiet"]) as progress:
         if is_project:
-            done = mix_project(source, style=style, roles=roles, author=author, progress=progress)
-            if output is not None:
-                rendered = done.master or done.mix
-                if output.suffix.lower() == ".wav" and bit_depth == "float" and done.master is None:
-                    import shutil
+            from trackwright.project import Project
+            from trackwright.project.operations import mix_project
 
-                    write_atomic(output, lambda tmp: shutil.copyfile(rendered, tmp))
-                else:
-                    save_audio(load_audio(rendered), output, bit_depth=bit_depth)
+            done = mix_project(Project.open(source), style=style, roles=roles, author=author, progress=progress)
+            if output is not None:
+                export_audio(done.master or done.mix, output, bit_depth=bit_depth)
             data: dict[str, Any] = {"source": str(source), "project": str(source), **done.to_dict()}
             warnings_seen = done.warnings
         else:
@@ -928,7 +899,7 @@ def transcribe(
 
     with progress_bar("Transcribing", quiet=quiet or _state["quiet"]) as progress:
         if (source / "project.yaml").is_file():
-            from trackwright.produce.stems import project_roles
+            from trackwright.project.roles import project_roles
             from trackwright.project import Project
 
             project = Project.open(source)
@@ -970,7 +941,8 @@ def stems(
     as_json: JsonOption = False,
 ) -> None:
     """Each stem's role (vocals, lead, drums, bass, guitar, keys, strings, pad, fx, other) and why."""
-    from trackwright.produce import stems as stem_roles
+    from trackwright.produce.stems import load_stems
+    from trackwright.project.roles import project_roles, set_project_roles
 
     warnings_seen: list[str] = []
     if (source / "project.yaml").is_file():
@@ -983,11 +955,11 @@ def stems(
             if not sep or not name.strip() or not role.strip():
                 raise ParameterError(f"--set takes PART=ROLE, got {item!r}")
             wanted[name.strip()] = role.strip().lower()
-        roles = stem_roles.set_project_roles(project, wanted) if wanted else stem_roles.project_roles(project)
+        roles = set_project_roles(project, wanted) if wanted else project_roles(project)
     else:
         if set_role:
             raise ParameterError("--set records roles in a project; for a stems folder rename the files instead")
-        loaded = stem_roles.load_stems(source)
+        loaded = load_stems(source)
         roles, warnings_seen = loaded.roles, loaded.warnings
     if as_json:
         _print_json({"source": str(source), "roles": {n: g.to_dict() for n, g in roles.items()},
@@ -1062,12 +1034,13 @@ def produce(
     quiet: QuietOption = False,
 ) -> None:
     """Rebuild parts from the project's MIDI with better instruments and expression: a new version, rendered."""
-    from trackwright.produce.project import produce_project
+    from trackwright.project import Project
+    from trackwright.project.operations import produce_project
 
     if arc is not None and arc not in ("auto", "none"):
         raise ParameterError(f"--arc must be auto or none, got {arc!r}")
     with progress_bar("Producing", quiet=quiet or _state["quiet"]) as progress:
-        result = produce_project(project_dir, instruments=_pairs(instrument, "--instrument"),
+        result = produce_project(Project.open(project_dir), instruments=_pairs(instrument, "--instrument"),
                                  replaces=_pairs(replace, "--replace"), arc=arc, humanize_seed=humanize_seed,
                                  legato=legato_notes, layer_drums=layer, author=author, progress=progress)
     if as_json:
@@ -1078,6 +1051,43 @@ def produce(
     for line in result.changes:
         print(f"  {line}")
     print(f"→ {result.master or result.mix}")
+
+
+# --- catalogue scale: many drafts at once ---------------------------------------------------------
+@app.command()
+def batch(
+    inputs: Annotated[list[str], typer.Argument(metavar="INPUT...", help="Folders, globs, audio files, or a CSV/JSON "
+                                                "manifest (path, title, brief, target, stems, midi).")],
+    output: Annotated[Path, typer.Option("-o", "--output", help="The batch folder (rerun into it to resume).")],
+    do: Annotated[str, typer.Option("--do", help="Steps, comma-separated: analyze, qc, master, deliver.")] = "analyze,qc",
+    target: Annotated[str | None, typer.Option("--target", help="Target for master/deliver (name or LUFS).")] = None,
+    workers: Annotated[int | None, typer.Option("--workers", help="Local worker processes (default: as many as "
+                                                "cores and memory allow).")] = None,
+    ray: Annotated[str | None, typer.Option("--ray", metavar="auto|local|ADDRESS", help="Run on a Ray cluster "
+                                            "([distributed] extra): auto joins this machine's, local starts one.")] = None,
+    strict: Annotated[bool, typer.Option("--strict", help="Exit 1 when any track failed.")] = False,
+    as_json: JsonOption = False,
+    quiet: QuietOption = False,
+) -> None:
+    """Analyse, judge (ready / needs work / reject), de-duplicate, master or deliver a whole catalogue."""
+    from trackwright.batch import run_batch
+
+    with progress_bar("Batch", quiet=quiet or _state["quiet"]) as progress:
+        result = run_batch(inputs, output, steps=do, target=target, workers=workers, ray=ray, progress=progress)
+    if as_json:
+        _print_json(result.to_dict())
+    else:
+        for path, error in result.failures:
+            print(f"failed: {path}: {error}", file=sys.stderr)
+        steps = " · ".join(f"{name} {c['done']} done, {c['skipped']} skipped" + (f", {c['failed']} failed"
+                           if c["failed"] else "") for name, c in result.counts.items() if name != "fingerprint")
+        verdicts = ", ".join(f"{n} {v}" for v, n in result.verdicts.items())
+        print(f"{result.tracks} tracks in {result.wall_s:.1f} s ({result.workers}); {steps}")
+        if verdicts:
+            print(f"verdicts: {verdicts}; near-duplicate groups: {len(result.duplicate_groups)}")
+        print(f"catalogue: {result.catalog.html}")
+    if strict and result.failures:
+        raise typer.Exit(1)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -10,17 +10,23 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from trackwright.analysis.analyze import Analysis, analyze
 from trackwright.analysis.report import write_html_report
+from trackwright.arrange.fit import FitResult, fit_audio
 from trackwright.audio import load_audio, save_audio, write_atomic
 from trackwright.mix.master import MasterResult, master
 from trackwright.mix.targets import resolve_target
 from trackwright.produce.fluidsynth import render_midi
+from trackwright.produce.production import Production, measure_production
 from trackwright.progress import ProgressCallback, ignore_progress
+from trackwright.project import MasterSettings, Project, Recipe
+from trackwright.project.operations import commit_version, make_version, mix_project
+from trackwright.revise.note import apply_note
 from trackwright.score.draft import compose_draft_with_truth
 
 DEMO_TARGET = "streaming"
@@ -111,34 +117,27 @@ def run_demo(folder: str | os.PathLike[str], *, progress: ProgressCallback | Non
 
 def _cutdown(out: Path, midi_path: Path, analysis: Analysis) -> dict[str, Any]:
     """Make ``out/project`` from the draft and commit a 30 s cue with a downbeat on 12 s, mastered."""
-    import shutil
-
-    from trackwright.arrange.fit import fit_audio
-    from trackwright.project import MasterSettings, Project
-
     folder = out / "project"
     if (folder / "project.yaml").is_file():  # the previous demo's project: the demo owns it
         shutil.rmtree(folder)
     project = Project.create(folder, out / "draft.wav", midi=midi_path, author="demo")
-    with project.lock():
-        draft = project.source_audio()
-        fitted = fit_audio(draft, DEMO_CUE_S, hits=[DEMO_HIT_S], analysis=project.analysis(),
-                           features=analysis.features)
-        recipe = project.recipe().replace(arrangement=fitted.edits, master=MasterSettings(target=DEMO_TARGET))
-        version = project.commit(recipe, f"{DEMO_CUE_S:g} s cutdown, downbeat on {DEMO_HIT_S:g} s, "
-                                 f"mastered for {DEMO_TARGET}", author="demo")
-        rendered = project.render(version.number)
+    fits: list[FitResult] = []
+
+    def cut(recipe: Recipe) -> tuple[Recipe, str]:
+        fits.append(fit_audio(project.source_audio(), DEMO_CUE_S, hits=[DEMO_HIT_S], analysis=project.analysis(),
+                              features=analysis.features))
+        return (recipe.replace(arrangement=fits[0].edits, master=MasterSettings(target=DEMO_TARGET)),
+                f"{DEMO_CUE_S:g} s cutdown, downbeat on {DEMO_HIT_S:g} s, mastered for {DEMO_TARGET}")
+
+    rendered = make_version(project, cut, author="demo").rendered
     target = out / "cutdown_30s.wav"
     source = rendered.master or rendered.mix
     write_atomic(target, lambda tmp: tmp.write_bytes(source.read_bytes()))
-    return {"project": folder, "file": target, "fit": fitted.to_dict()}
+    return {"project": folder, "file": target, "fit": fits[0].to_dict()}
 
 
 def _apply_notes(project_dir: Path, text_file: Path) -> list[str]:
     """Apply :data:`DEMO_NOTES` one after another; write and return their explanations."""
-    from trackwright.project import Project
-    from trackwright.revise.note import apply_note
-
     project = Project.open(project_dir)
     lines: list[str] = []
     for text in DEMO_NOTES:
@@ -154,20 +153,16 @@ def _rebuild(project_dir: Path, target: Path, draft_master: Path) -> dict[str, A
     (:data:`DEMO_PRODUCTION`, expression arc, humanised) and mixed by :func:`~trackwright.mix.mixer.plan_mix`;
     its master goes to ``target``. Returns the before/after measures (the draft's master, the
     version it was made from, the rebuilt one) and the versions made."""
-    from trackwright.mix.mixer import mix_project
-    from trackwright.produce.project import Production, measure_production
-    from trackwright.project import Project
-
     project = Project.open(project_dir)
+    production = Production.from_dict({"parts": {
+        name: {**setting, "replaces": "draft", "arc": "auto", "humanize_seed": DEMO_HUMANIZE_SEED}
+        for name, setting in DEMO_PRODUCTION.items()}})
     with project.lock():
         parent = project.latest()
         before = project.render(parent)
-        production = Production.from_dict({"parts": {
-            name: {**setting, "replaces": "draft", "arc": "auto", "humanize_seed": DEMO_HUMANIZE_SEED}
-            for name, setting in DEMO_PRODUCTION.items()}})
-        recipe = project.recipe().replace(production=production.to_dict())
-        produced = project.commit(recipe, "; ".join(production.describe()), author="demo")
-    mixed = mix_project(project_dir, style="pop", author="demo")
+        produced = commit_version(project, lambda recipe: (recipe.replace(production=production),
+                                                           "; ".join(production.describe())), author="demo")
+    mixed = mix_project(project, style="pop", author="demo")
     source = mixed.master or mixed.mix
     write_atomic(target, lambda tmp: tmp.write_bytes(source.read_bytes()))
     return {"parent": parent, "production_version": produced.number, "mix_version": mixed.version,

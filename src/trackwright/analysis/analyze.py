@@ -10,22 +10,26 @@ Stable JSON keys (see :meth:`Analysis.to_dict`): ``duration_s``, ``sample_rate``
 
 from __future__ import annotations
 
+import dataclasses
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
+
+import numpy as np
 
 from trackwright.analysis.brief import Brief, check_brief
 from trackwright.analysis.critique import critique
 from trackwright.analysis.dynamics import Dynamics, analyze_dynamics
 from trackwright.analysis.features import Features, compute_features
 from trackwright.analysis.findings import Finding, Strength, sort_findings
-from trackwright.analysis.harmony import Harmony, analyze_harmony
-from trackwright.analysis.loudness import LoudnessReport, measure_loudness
+from trackwright.analysis.harmony import Chord, Harmony, Key, Loop, analyze_harmony
+from trackwright.analysis.loudness import LoudnessReport, LoudnessSeries, measure_loudness
 from trackwright.analysis.rhythm import Rhythm, analyze_rhythm
-from trackwright.analysis.structure import Structure, analyze_structure
+from trackwright.analysis.structure import Section, Structure, Transition, analyze_structure
 from trackwright.analysis.tonal import Tonal, analyze_tonal
 from trackwright.audio import Audio
-from trackwright.errors import MeasurementError
+from trackwright.errors import MeasurementError, ParameterError
 from trackwright.progress import ProgressCallback, ignore_progress
 
 MIN_DURATION_S = 3.0
@@ -86,6 +90,106 @@ class Analysis:
         if self.brief is not None:
             out["brief"] = self.brief.to_dict()
         return out
+
+    def rounded(self) -> Analysis:
+        """This analysis as its JSON stores it (times to the millisecond, levels to 0.01 dB), the
+        features kept: what a project's cached analysis reads back, so that every edit stands on
+        the same grid whether the analysis was just made or read from the cache."""
+        return dataclasses.replace(Analysis.from_dict(self.to_dict()), features=self.features)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Analysis:
+        """Rebuild an analysis from its :meth:`to_dict` form (a project's ``analysis/draft.json``).
+
+        Everything the JSON holds comes back typed, so ``Analysis.from_dict(a.to_dict()).to_dict()
+        == a.to_dict()``; what it does not hold (the features, the bar self-similarity and
+        novelty, the momentary loudness series, the smoothed arc) comes back empty.
+
+        Raises
+        ------
+        ParameterError
+            ``data`` is not an analysis (a key is missing or has the wrong type).
+        """
+        try:
+            return _analysis_from_dict(data)
+        except (KeyError, TypeError, ValueError, AttributeError) as err:
+            raise ParameterError(f"not a trackwright analysis ({type(err).__name__}: {err})") from err
+
+
+def _floats(values: Any) -> np.ndarray:
+    """A JSON list of numbers (None for −∞) as a float array."""
+    return np.asarray([-math.inf if v is None else float(v) for v in values or []], dtype=float)
+
+
+def _analysis_from_dict(data: Mapping[str, Any]) -> Analysis:
+    loud = data["loudness"]
+    hop = float(loud.get("short_term_hop_s") or 0.1)
+    short_lufs = _floats(loud.get("short_term_lufs"))
+    first = loud.get("short_term_first_s")
+    short_times = (float(first) if first is not None else 0.0) + hop * np.arange(len(short_lufs))
+    empty = LoudnessSeries(np.zeros(0), np.zeros(0))
+
+    def level(key: str) -> float | None:
+        value = loud.get(key)
+        return None if value is None else float(value)
+
+    loudness = LoudnessReport(
+        integrated_lufs=level("integrated_lufs") if loud.get("integrated_lufs") is not None else -math.inf,
+        momentary_max_lufs=level("momentary_max_lufs") if loud.get("momentary_max_lufs") is not None else -math.inf,
+        short_term_max_lufs=level("short_term_max_lufs"), loudness_range_lu=level("loudness_range_lu"),
+        true_peak_dbtp=level("true_peak_dbtp") if loud.get("true_peak_dbtp") is not None else -math.inf,
+        sample_peak_dbfs=level("sample_peak_dbfs") if loud.get("sample_peak_dbfs") is not None else -math.inf,
+        duration_s=float(loud["duration_s"]), sample_rate=int(loud["sample_rate"]), channels=int(loud["channels"]),
+        momentary=empty, short_term=LoudnessSeries(short_times, short_lufs))
+    curve = data.get("tempo_curve") or {}
+    beats_per_bar = int(str(data["time_signature"]).split("/")[0])
+    rhythm = Rhythm(tempo_bpm=float(data["tempo_bpm"]), beats_s=_floats(data["beats_s"]),
+                    downbeats_s=_floats(data["downbeats_s"]), beats_per_bar=beats_per_bar,
+                    tempo_curve_s=_floats(curve.get("times_s")), tempo_curve_bpm=_floats(curve.get("bpm")),
+                    drifts=bool(curve.get("drifts", False)))
+    details = data.get("harmony") or {}
+    loop = details.get("loop")
+    harmony = Harmony(key=Key(**data["key"]), chords=[Chord(**c) for c in data.get("chords", [])],
+                      changes_per_bar=float(details.get("changes_per_bar", 0.0)),
+                      mean_chord_beats=float(details.get("mean_chord_beats", 0.0)),
+                      bar_chords=list(details.get("bar_chords", [])), loop=None if loop is None else Loop(**loop))
+    transitions = [Transition(time_s=t["time_s"], level_jump_db=t["level_jump_db"], timbre_jump=t["timbre_jump"],
+                              off_downbeat_s=t["off_downbeat_s"], mid_phrase=t["mid_phrase"],
+                              abrupt=t["rating"] == "abrupt", reasons=list(t["reasons"]))
+                   for t in data.get("transitions", [])]
+    structure = Structure(sections=[Section(**s) for s in data.get("sections", [])], transitions=transitions,
+                          bar_times_s=rhythm.downbeats_s, similarity=np.zeros((0, 0)), novelty=np.zeros(0))
+    dyn = data["dynamics"]
+    dynamics = Dynamics(times_s=short_times, short_term_lufs=short_lufs, arc_lufs=np.zeros(0),
+                        loudness_range_lu=float(dyn["loudness_range_lu"]), arc_range_lu=float(dyn["arc_range_lu"]),
+                        peak_s=float(dyn["peak_s"]), crest_db=float(dyn["crest_db"]), plr_db=float(dyn["plr_db"]),
+                        section_lufs=[float(v) for v in dyn["section_lufs"]], contrast_lu=float(dyn["contrast_lu"]),
+                        flat=bool(dyn["flat"]))
+    ton = data["tonal"]
+
+    def maybe(key: str) -> float | None:
+        return None if ton.get(key) is None else float(ton[key])
+
+    tonal = Tonal(band_hz=_floats(ton["bands_hz"]), band_db=_floats(ton["bands_db"]),
+                  reference_db=_floats(ton["reference_db"]), problems={k: float(v) for k, v in ton["problems"].items()},
+                  width_db=maybe("width_db"), correlation=maybe("correlation"),
+                  negative_correlation_fraction=maybe("negative_correlation_fraction"),
+                  mono_loss_lu=maybe("mono_loss_lu"), clipped_runs=int(ton["clipped_runs"]),
+                  intersample_overs=int(ton["intersample_overs"]),
+                  true_peak_dbtp=maybe("true_peak_dbtp") if ton.get("true_peak_dbtp") is not None else -math.inf)
+    findings = [Finding(**f) for f in data.get("findings", [])]
+    strengths = [Strength(**s) for s in data.get("strengths", [])]
+    brief = None
+    if data.get("brief") is not None:
+        raw = data["brief"]
+        brief = Brief(title=raw["title"], duration_s=raw["duration_s"], tolerance_s=raw["tolerance_s"],
+                      dialogue=[(float(a), float(b)) for a, b in raw["dialogue"]],
+                      hits=[(float(h["at"]), str(h["what"])) for h in raw["hits"]], arc=raw["arc"],
+                      peak_at=raw["peak_at"], restrained_until=raw["restrained_until"])
+    return Analysis(duration_s=float(data["duration_s"]), sample_rate=int(data["sample_rate"]),
+                    channels=loudness.channels, loudness=loudness, rhythm=rhythm, harmony=harmony,
+                    structure=structure, dynamics=dynamics, tonal=tonal, findings=findings, strengths=strengths,
+                    brief=brief)
 
 
 def analyze(audio: Audio, *, brief: Brief | None = None, progress: ProgressCallback | None = None) -> Analysis:

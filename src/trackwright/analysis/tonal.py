@@ -24,7 +24,7 @@ import numpy as np
 from trackwright.analysis.loudness import integrated_loudness, oversampled_chunks
 from trackwright.audio import Audio
 from trackwright.errors import MeasurementError
-from trackwright.mix.match import average_spectrum
+from trackwright.analysis.spectrum import average_spectrum
 from trackwright.parallel import thread_map
 
 THIRD_OCTAVES_HZ = 1000.0 * 2.0 ** (np.arange(-15, 13) / 3.0)  # 31.5 Hz … 16 kHz

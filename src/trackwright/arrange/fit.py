@@ -18,14 +18,16 @@ ends sooner); ``fade`` fades the music out over up to two bars.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
+from trackwright.analysis.analyze import Analysis, analyze
+from trackwright.analysis.features import Features, compute_features
+from trackwright.analysis.structure import bar_similarity
 from trackwright.arrange.edl import MAX_STRETCH_DEVIATION, EditList
-from trackwright.analysis.features import Features
 from trackwright.arrange.grid import PICKUP, TAIL, BarGrid, Unit, grid_from_analysis, units_to_edits
 from trackwright.audio import Audio
 from trackwright.errors import ParameterError
@@ -421,22 +423,23 @@ def _assemble(grid: BarGrid, regions: list[_Region], slots: list[tuple[int, int 
 
 def bar_likeness(features: Features, grid: BarGrid) -> np.ndarray:
     """bars × bars likeness of the source bars, 0–1: harmonic (chroma) × timbral similarity."""
-    from trackwright.analysis.structure import bar_similarity
-
     harmonic, timbral, _ = bar_similarity(features, np.append(grid.starts_s, grid.ends_s[-1]))
     return harmonic * timbral
 
 
 def fit_audio(audio: Audio, duration_s: float, *, hits: Sequence[float] = (), ending: str = "natural",
-              analysis: Mapping[str, Any] | None = None, features: Features | None = None) -> FitResult:
-    """Analyse ``audio`` (unless ``analysis``/``features`` are given) and :func:`fit_to_duration` it."""
-    from trackwright.analysis.analyze import analyze
-    from trackwright.analysis.features import compute_features
+              analysis: Analysis | None = None, features: Features | None = None,
+              grid: BarGrid | None = None) -> FitResult:
+    """:func:`fit_to_duration` of ``audio`` (channels × frames).
 
-    if analysis is None:
-        result = analyze(audio)
-        analysis, features = result.to_dict(), result.features
+    The bar grid is ``grid`` when given, else that of ``analysis`` (analysed here when None) with
+    its beats moved onto the attacks of ``audio``; ``features`` are computed when not given.
+    """
+    if grid is None:
+        if analysis is None:
+            analysis = analyze(audio).rounded()  # the grid a project's cached analysis gives
+            features = features if features is not None else analysis.features
+        grid = grid_from_analysis(analysis, audio)
     if features is None:
         features = compute_features(audio)
-    grid = grid_from_analysis(analysis, audio)
     return fit_to_duration(grid, bar_likeness(features, grid), duration_s, hits=hits, ending=ending)

@@ -11,13 +11,14 @@ came from. Edits rearrange units; :func:`units_to_edits` turns them back into an
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 
+from trackwright.analysis.analyze import Analysis
 from trackwright.arrange.edl import EditList, Segment
+from trackwright.arrange.splice import attack_near
 from trackwright.audio import Audio
 from trackwright.errors import ParameterError
 
@@ -99,16 +100,23 @@ class BarGrid:
         return inside if len(inside) else np.array([start])
 
 
-def grid_from_analysis(analysis: Mapping[str, Any], audio: Audio | None = None) -> BarGrid:
-    """Build the grid from an analysis dict (``Analysis.to_dict()`` or a project's ``analysis/draft.json``).
+def grid_from_analysis(analysis: Analysis, audio: Audio | None = None) -> BarGrid:
+    """The bar grid of an :class:`~trackwright.analysis.analyze.Analysis` (see :func:`bar_grid`)."""
+    sections = [(s.start_s, s.end_s, s.label, s.role) for s in analysis.structure.sections]
+    return bar_grid(analysis.duration_s, analysis.rhythm.downbeats_s, analysis.rhythm.beats_s, sections, audio)
+
+
+def bar_grid(duration_s: float, downbeats_s: Sequence[float] | np.ndarray, beats_s: Sequence[float] | np.ndarray,
+             sections: Sequence[tuple[float, float, str, str]] = (), audio: Audio | None = None) -> BarGrid:
+    """Build the grid from downbeats and beats (seconds) and sections ``(start_s, end_s, label, role)``.
 
     With ``audio``, every beat is moved onto its attack (within ±35 ms; see
     :func:`~trackwright.arrange.splice.find_attack`): the analysis' beats sit on a 10 ms frame
     grid, and a hit point or a join should land on the drum, not near it.
     """
-    duration = float(analysis["duration_s"])
-    downbeats = np.asarray(analysis.get("downbeats_s") or [], dtype=float)
-    beats = np.asarray(analysis.get("beats_s") or [], dtype=float)
+    duration = float(duration_s)
+    downbeats = np.asarray(downbeats_s, dtype=float)
+    beats = np.asarray(beats_s, dtype=float)
     if len(downbeats) >= 3:
         downbeats = regular_bars(downbeats, beats)
     if audio is not None:
@@ -121,19 +129,19 @@ def grid_from_analysis(analysis: Mapping[str, Any], audio: Audio | None = None) 
     starts, ends = downbeats[keep], np.minimum(ends[keep], duration)
     if len(starts) < 1:
         raise ParameterError("the track is shorter than one bar")
-    sections: list[GridSection] = []
-    for raw in analysis.get("sections") or []:
-        first = int(np.argmin(np.abs(starts - float(raw["start_s"]))))
-        end = int(np.argmin(np.abs(starts - float(raw["end_s"])))) if raw["end_s"] < ends[-1] - 0.05 else len(starts)
-        if end > first and (not sections or first >= sections[-1].end_bar):
-            sections.append(GridSection(first, end, str(raw.get("label", "A")), str(raw.get("role", "section"))))
-    if not sections:
-        sections = [GridSection(0, len(starts), "A", "section")]
+    placed: list[GridSection] = []
+    for start_s, end_s, label, role in sections:
+        first = int(np.argmin(np.abs(starts - float(start_s))))
+        end = int(np.argmin(np.abs(starts - float(end_s)))) if end_s < ends[-1] - 0.05 else len(starts)
+        if end > first and (not placed or first >= placed[-1].end_bar):
+            placed.append(GridSection(first, end, str(label), str(role)))
+    if not placed:
+        placed = [GridSection(0, len(starts), "A", "section")]
     # Sections tile the bars: close gaps by extending each section to the next one.
     tiled = []
-    for index, section in enumerate(sections):
+    for index, section in enumerate(placed):
         first = 0 if index == 0 else section.first_bar
-        end = sections[index + 1].first_bar if index + 1 < len(sections) else len(starts)
+        end = placed[index + 1].first_bar if index + 1 < len(placed) else len(starts)
         tiled.append(GridSection(first, end, section.label, section.role))
     return BarGrid(starts, ends, beats, duration, tuple(tiled))
 
@@ -162,8 +170,6 @@ def on_attacks(audio: Audio, times_s: np.ndarray, *, reach: int = 8) -> np.ndarr
     """Move each beat time onto its attack; beats without a clear attack (a pad, a held chord)
     are placed between the nearest attacked beats (within ``reach`` beats), in proportion.
     """
-    from trackwright.arrange.splice import attack_near
-
     found = [attack_near(audio, float(t)) for t in times_s]
     confirmed = np.array([f is not None for f in found])
     moved = np.array([t if f is None else f for t, f in zip(times_s, found)], dtype=float)
@@ -291,3 +297,21 @@ def resolve(grid: BarGrid, units: Sequence[Unit], target: str) -> tuple[int, int
         return by_label[0].first, by_label[0].end, by_label[0].name
     names = ", ".join(occ.name for occ in found_occ)
     raise ParameterError(f"no section {target!r} in this arrangement; it has: {names} (or say 'bars 9-16')")
+
+
+@dataclass(frozen=True)
+class Span:
+    """A stretch of the output, seconds, with the name it was resolved from."""
+
+    start_s: float
+    end_s: float
+    name: str
+
+
+def played_sections(grid: BarGrid, edits: EditList) -> list[Span]:
+    """Every section as the arrangement plays it, in output seconds, named "intro", "chorus 2"…"""
+    units = edits_to_units(grid, edits)
+    starts = [0.0]
+    for unit in units:
+        starts.append(starts[-1] + float(unit.end_s - unit.start_s) * unit.stretch)
+    return [Span(float(starts[o.first]), float(starts[o.end]), o.name) for o in occurrences(grid, units)]

@@ -199,13 +199,13 @@ def _stretch(chunk: np.ndarray, sample_rate: int, frames: int) -> np.ndarray:
 
 def _correlation(audio: Audio, a: int, b: int, n: int) -> float:
     """Correlation (clipped to 0–1) of ``n`` samples of ``audio`` from ``a`` and from ``b``."""
-    x = _take(audio.samples, a, a + n).astype(np.float64).ravel()
-    y = _take(audio.samples, b, b + n).astype(np.float64).ravel()
+    x = take_frames(audio.samples, a, a + n).astype(np.float64).ravel()
+    y = take_frames(audio.samples, b, b + n).astype(np.float64).ravel()
     denominator = np.sqrt(np.dot(x, x) * np.dot(y, y))
     return float(np.clip(np.dot(x, y) / denominator, 0.0, 1.0)) if denominator > 1e-20 else 0.0
 
 
-def _fade_curve(n: int, rising: bool, rho: float = 0.0) -> np.ndarray:
+def fade_curve(n: int, rising: bool, rho: float = 0.0) -> np.ndarray:
     """Equal-power (quarter sine) fade of ``n`` samples, normalised for sides correlated by ``rho``.
 
     With gains sin and cos, two signals of correlation rho sum to a power of
@@ -218,7 +218,7 @@ def _fade_curve(n: int, rising: bool, rho: float = 0.0) -> np.ndarray:
     return curve.astype(np.float32)
 
 
-def _take(samples: np.ndarray, start: int, stop: int) -> np.ndarray:
+def take_frames(samples: np.ndarray, start: int, stop: int) -> np.ndarray:
     """samples[:, start:stop] with zeros where the range falls outside the signal."""
     frames = samples.shape[1]
     out = np.zeros((samples.shape[0], stop - start), dtype=np.float32)
@@ -235,16 +235,16 @@ def _render_piece(audio: Audio, piece: Piece) -> np.ndarray | None:
         return None
     pre = piece.fade_in
     if piece.stretch == 1.0:
-        chunk = _take(audio.samples, piece.src_start - pre, piece.src_start + n_out)
+        chunk = take_frames(audio.samples, piece.src_start - pre, piece.src_start + n_out)
     else:
         src_pre = int(round(pre / piece.stretch))
-        raw = _take(audio.samples, piece.src_start - src_pre, piece.src_end)
+        raw = take_frames(audio.samples, piece.src_start - src_pre, piece.src_end)
         chunk = _stretch(raw, audio.sample_rate, n_out + pre)
     if pre:
-        chunk[:, :pre] *= _fade_curve(pre, rising=True, rho=piece.rho_in)
+        chunk[:, :pre] *= fade_curve(pre, rising=True, rho=piece.rho_in)
     if piece.fade_out:
         tail = min(piece.fade_out, n_out)
-        chunk[:, chunk.shape[1] - tail:] *= _fade_curve(tail, rising=False, rho=piece.rho_out)
+        chunk[:, chunk.shape[1] - tail:] *= fade_curve(tail, rising=False, rho=piece.rho_out)
     return chunk
 
 
@@ -267,11 +267,11 @@ def apply_plan(audio: Audio, plan: SplicePlan) -> Audio:
         a, b = max(lo, 0), min(piece.out_end, plan.frames)
         if b > a:
             out[:, a:b] += chunk[:, a - lo: b - lo]
-    _apply_edge_fades(out, plan.fade_in, plan.fade_out)
+    apply_edge_fades(out, plan.fade_in, plan.fade_out)
     return Audio(out, audio.sample_rate)
 
 
-def _apply_edge_fades(samples: np.ndarray, fade_in: int, fade_out: int) -> None:
+def apply_edge_fades(samples: np.ndarray, fade_in: int, fade_out: int) -> None:
     """Fade the start in and the end out in place (raised-cosine gain, no click at either end)."""
     frames = samples.shape[1]
     if fade_in:

@@ -20,7 +20,7 @@ must see inter-sample peaks):
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
@@ -41,7 +41,8 @@ from trackwright.analysis.loudness import (
 from trackwright.audio import Audio
 from trackwright.errors import MeasurementError, ParameterError
 from trackwright.mix import limiter
-from trackwright.mix.match import average_spectrum, match_spectrum
+from trackwright.analysis.spectrum import average_spectrum
+from trackwright.mix.match import match_spectrum
 from trackwright.mix.targets import CEILING_RANGE, DEFAULT_CEILING_DBTP, LUFS_RANGE, TOLERANCE_LU, Target
 from trackwright.parallel import thread_map
 from trackwright.progress import ProgressCallback, ignore_progress
@@ -195,22 +196,37 @@ def _solve_gain(model: _LimitedLoudnessModel, goal_lufs: float, start_db: float)
     return gain
 
 
+def _eq_plugins(highpass_hz: float, shelves: tuple[float, float] | None) -> list[pedalboard.Plugin]:
+    """The master's linear EQ: the high-pass (Hz) and the corrective (low, high) shelves (dB)."""
+    plugins: list[pedalboard.Plugin] = [pedalboard.HighpassFilter(cutoff_frequency_hz=highpass_hz)]
+    if shelves is not None:
+        low, high = shelves
+        if abs(low) >= 0.05:
+            plugins.append(pedalboard.LowShelfFilter(cutoff_frequency_hz=_LOW_SHELF_HZ, gain_db=low, q=0.707))
+        if abs(high) >= 0.05:
+            plugins.append(pedalboard.HighShelfFilter(cutoff_frequency_hz=_HIGH_SHELF_HZ, gain_db=high, q=0.707))
+    return plugins
+
+
 def _pedalboard_chain(samples: np.ndarray, sample_rate: int, *, shelves: tuple[float, float] | None,
                       threshold_db: float) -> np.ndarray:
     """High-pass, optional shelves and glue compressor over channels × frames ``samples``."""
 
     def board() -> pedalboard.Pedalboard:
-        plugins: list[pedalboard.Plugin] = [pedalboard.HighpassFilter(cutoff_frequency_hz=_HIGHPASS_HZ)]
-        if shelves is not None:
-            low, high = shelves
-            if abs(low) >= 0.05:
-                plugins.append(pedalboard.LowShelfFilter(cutoff_frequency_hz=_LOW_SHELF_HZ, gain_db=low, q=0.707))
-            if abs(high) >= 0.05:
-                plugins.append(pedalboard.HighShelfFilter(cutoff_frequency_hz=_HIGH_SHELF_HZ, gain_db=high, q=0.707))
-        plugins.append(pedalboard.Compressor(threshold_db=threshold_db, ratio=2.0, attack_ms=20.0, release_ms=250.0))
-        return pedalboard.Pedalboard(plugins)
+        compressor = pedalboard.Compressor(threshold_db=threshold_db, ratio=2.0, attack_ms=20.0, release_ms=250.0)
+        return pedalboard.Pedalboard([*_eq_plugins(_HIGHPASS_HZ, shelves), compressor])
 
     return per_channel(board, samples, sample_rate)
+
+
+def master_eq(audio: Audio, chain: Mapping[str, Any]) -> Audio:
+    """``audio`` (channels × frames) through the linear part of a master's chain
+    (:attr:`MasterResult.chain`): the high-pass and the corrective shelves, so stems and layers
+    carry the same tone (and phase) as the master."""
+    shelves = (float(chain.get("low_shelf_db", 0.0)), float(chain.get("high_shelf_db", 0.0)))
+    highpass_hz = float(chain["highpass_hz"])
+    return audio.with_samples(per_channel(lambda: pedalboard.Pedalboard(_eq_plugins(highpass_hz, shelves)),
+                                          audio.samples, audio.sample_rate))
 
 
 def per_channel(board: Callable[[], pedalboard.Plugin], samples: np.ndarray, sample_rate: int) -> np.ndarray:

@@ -23,11 +23,10 @@ import numpy as np
 import scipy.signal
 import soxr
 
+from trackwright.analysis.spectrum import average_spectrum, ltas_segment_length
+
 SMOOTHING_OCTAVES = 1.0 / 6.0
 MAX_CORRECTION_DB = 12.0
-_SEGMENT_S = 0.186
-_MAX_SEGMENTS = 384
-_SILENT_SEGMENT_DB = 50.0
 _NO_ENERGY_DB = 60.0
 _LOW_EDGE_HZ, _HIGH_EDGE_HZ = 20.0, 18_000.0
 
@@ -42,33 +41,6 @@ class MatchCurve:
     def gain_at(self, freq_hz: float) -> float:
         """Gain of the curve at one frequency, dB (linear interpolation)."""
         return float(np.interp(freq_hz, self.freqs_hz, self.gain_db))
-
-
-def _segment_length(sample_rate: int) -> int:
-    return int(2 ** round(np.log2(_SEGMENT_S * sample_rate)))
-
-
-def average_spectrum(samples: np.ndarray, sample_rate: int, *, nperseg: int | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """LTAS of the mid signal: (freqs in Hz, power in dB), both shape (nperseg // 2 + 1,).
-
-    ``samples`` is channels × frames. Segments more than 50 dB below the loudest are skipped.
-    """
-    nperseg = nperseg or _segment_length(sample_rate)
-    mid = samples.mean(axis=0, dtype=np.float32)
-    if len(mid) < nperseg:
-        mid = np.pad(mid, (0, nperseg - len(mid)))
-    # half-overlapping segments, or — for long tracks — _MAX_SEGMENTS spread evenly over the whole
-    # track, which estimates a long-term spectrum as well at a fraction of the cost
-    hop = max(nperseg // 2, (len(mid) - nperseg) // (_MAX_SEGMENTS - 1))
-    count = 1 + (len(mid) - nperseg) // hop
-    frames = np.lib.stride_tricks.as_strided(mid, shape=(count, nperseg), strides=(mid.strides[0] * hop, mid.strides[0]))
-    window = scipy.signal.get_window("hann", nperseg).astype(np.float32)
-    spectra = np.abs(np.fft.rfft(frames * window, axis=1)) ** 2
-    energy = spectra.sum(axis=1)
-    loud = energy >= energy.max() * 10 ** (-_SILENT_SEGMENT_DB / 10)
-    power = spectra[loud].mean(axis=0)
-    freqs = np.fft.rfftfreq(nperseg, 1.0 / sample_rate)
-    return freqs, 10.0 * np.log10(np.maximum(power, 1e-30))
 
 
 def smooth_octave(freqs_hz: np.ndarray, values: np.ndarray, fraction: float = SMOOTHING_OCTAVES) -> np.ndarray:
@@ -103,7 +75,7 @@ def matching_curve(source: np.ndarray, reference: np.ndarray, sample_rate: int) 
 
 def fir_from_curve(curve: MatchCurve, sample_rate: int) -> np.ndarray:
     """Linear-phase FIR taps (odd length, ~93 ms) realising ``curve``."""
-    numtaps = 2 * _segment_length(sample_rate) // 4 + 1
+    numtaps = 2 * ltas_segment_length(sample_rate) // 4 + 1
     nyquist = sample_rate / 2.0
     freqs = np.concatenate((curve.freqs_hz[curve.freqs_hz < nyquist], [nyquist]))
     gains = 10 ** (np.interp(freqs, curve.freqs_hz, curve.gain_db) / 20.0)

@@ -7,7 +7,7 @@ Conventions
   ``--json``), and :func:`apply_mix` *does* (renders a plan). A revised plan — one part's gain
   changed by hand — renders without re-deciding anything else.
 * Each part has a *role* (vocals, lead, drums, bass, keys, guitar, strings, pad, fx, other)
-  guessed from its name, else its sound (:mod:`trackwright.produce.stems`); roles carry a priority (vocals highest) used for unmasking, a level
+  guessed from its name, else its sound (:mod:`trackwright.analysis.roles`); roles carry a priority (vocals highest) used for unmasking, a level
   relative to the lead, a high-pass, a compressor, a pan and a width (:data:`ROLES`).
 * Unmasking: every part's long-term spectrum in third-octave bands (63 Hz–10 kHz) is measured
   after gain staging. For each higher-priority part, its *key bands* are the two bands where it
@@ -23,17 +23,18 @@ import math
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pedalboard
 
 from trackwright.analysis.loudness import integrated_loudness
+from trackwright.analysis.roles import guess_role as guess_stem_role
+from trackwright.analysis.roles import role_from_name
 from trackwright.audio import Audio, validate_audio
 from trackwright.errors import MeasurementError, ParameterError, reject_unknown_fields
 from trackwright.mix.master import MasterResult, glue_threshold_db, master, per_channel
-from trackwright.mix.targets import Target
+from trackwright.mix.targets import Target, resolve_target
 from trackwright.parallel import thread_map
 from trackwright.progress import ProgressCallback, ignore_progress
 
@@ -118,14 +119,12 @@ _SPECTRUM_FRAME, _SPECTRUM_FRAMES = 4096, 600
 
 
 def guess_role(name: str, audio: Audio | None = None) -> str:
-    """A part's role: from its name (:func:`trackwright.produce.stems.role_from_name`), else from
-    its sound when ``audio`` is given (:func:`trackwright.produce.stems.guess_role`), else ``other``."""
-    from trackwright.produce import stems as stem_roles
-
-    named = stem_roles.role_from_name(name)
+    """A part's role: from its name (:func:`trackwright.analysis.roles.role_from_name`), else from
+    its sound when ``audio`` is given (:func:`trackwright.analysis.roles.guess_role`), else ``other``."""
+    named = role_from_name(name)
     if named is not None:
         return named.role
-    return stem_roles.guess_role(name, audio).role if audio is not None else "other"
+    return guess_stem_role(name, audio).role if audio is not None else "other"
 
 
 @dataclass(frozen=True)
@@ -630,8 +629,6 @@ def _apply(stems: Mapping[str, Audio], plan: MixPlan, renders: Mapping[str, Audi
     mastered = None
     out = premaster
     if plan.target is not None:
-        from trackwright.mix.targets import resolve_target
-
         target: Target = resolve_target(plan.target)
         mastered = master(premaster, target, progress=lambda f, label: report(0.6 + 0.4 * f, f"mastering: {label}"))
         warnings.extend(mastered.warnings)
@@ -645,55 +642,3 @@ def mix_stems(stems: Mapping[str, Audio], *, style: str = "pop", roles: Mapping[
     """:func:`plan_mix` then :func:`apply_mix`: the whole mix of ``stems`` in one call."""
     plan, renders = _plan_mix(stems, style=style, roles=roles, target=target, unmask=True, keep_renders=True)
     return _apply(stems, plan, renders, progress)
-
-
-@dataclass(frozen=True)
-class ProjectMix:
-    """A project version made by :func:`mix_project`.
-
-    Attributes:
-        version: the new version's number.
-        plan: the decisions stored in its recipe's ``mix:`` block.
-        mix: the rendered mix file; master: the master file (None without a master target).
-        warnings: one line each.
-    """
-
-    version: int
-    plan: MixPlan
-    mix: Path
-    master: Path | None
-    warnings: list[str] = field(default_factory=list)
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready form."""
-        return {"version": self.version, "plan": self.plan.to_dict(), "mix": str(self.mix),
-                "master": None if self.master is None else str(self.master), "warnings": list(self.warnings)}
-
-
-def mix_project(project_dir: str | Path, *, style: str = "pop", roles: Mapping[str, str] | None = None,
-                author: str | None = None, progress: ProgressCallback | None = None) -> ProjectMix:
-    """Plan a mix of a project's stems (as its latest version places them), store it as a new version.
-
-    The plan goes into the recipe's ``mix:`` block (revise it there, or with ``Recipe.replace``);
-    the project's own ``master`` setting does the mastering.
-    """
-    from trackwright.produce.project import placed_parts
-    from trackwright.project import Project
-
-    report = progress or ignore_progress
-    project = Project.open(project_dir)
-    with project.lock():
-        recipe = project.recipe()
-        report(0.05, "placing the stems")
-        # the parts as the arrangement places them (and the production rebuilds them), before any
-        # earlier mix decisions
-        stems = placed_parts(project, recipe)
-        if not stems:
-            raise ParameterError(f"{project_dir}: has no stems to mix (make it with `trackwright new --stems DIR`, "
-                                 "or rebuild parts from its MIDI with `trackwright produce`)")
-        report(0.3, "deciding the mix")
-        plan = plan_mix(stems, style=style, roles=roles, target="none")
-        version = project.commit(recipe.replace(mix=plan.to_dict()), f"mix ({style})", author=author)
-        rendered = project.render(version.number, progress=lambda f, label: report(0.4 + 0.6 * f, label))
-    stored = MixPlan.from_dict(project.recipe(version.number).mix)
-    return ProjectMix(version.number, stored, rendered.mix, rendered.master, list(rendered.warnings))

@@ -39,9 +39,10 @@ from typing import Any
 import numpy as np
 import soxr
 import yaml
-from scipy import ndimage
 from scipy import signal as sps
 
+from trackwright.analysis.roles import ROLES
+from trackwright.analysis.spectrum import hpss_masks, istft, stft
 from trackwright.audio import Audio, save_audio, validate_audio
 from trackwright.errors import MissingDependencyError, ParameterError, TrackwrightError
 from trackwright.parallel import thread_map
@@ -54,12 +55,8 @@ BASS_CUTOFF_HZ = 200.0
 BASS_TRANSITION_HZ = 60.0
 #: STFT window of the harmonic/percussive split at 44.1 kHz (scaled with the rate; hop a quarter of it).
 HPSS_N_FFT = 4096
-#: Median-filter lengths (time frames, frequency bins) of the harmonic/percussive split. A wide
-#: frequency kernel (about 1.3 kHz) lifts the drums' SDR on the 134 s rendered song from +0.7 dB
-#: (31 bins) to +1.7 dB, at about half the speed.
-HPSS_KERNEL = (17, 121)
 METHODS = ("builtin", "demucs")
-#: Stem name → role (see :mod:`trackwright.produce.stems`) of the built-in split's stems.
+#: Stem name → role (see :mod:`trackwright.analysis.roles`) of the built-in split's stems.
 BUILTIN_ROLES = {"drums": "drums", "bass": "bass", "centre": "other", "sides": "other", "other": "other"}
 _DEMUCS_HINT = "install the extra: pip install 'trackwright[separation]'"
 
@@ -160,32 +157,6 @@ def split_low(samples: np.ndarray, rate: int, cutoff_hz: float = BASS_CUTOFF_HZ)
     low = sps.oaconvolve(samples, taps[np.newaxis, :], axes=1)[:, delay:delay + samples.shape[1]]
     low = low.astype(samples.dtype)
     return low, samples - low
-
-
-def stft(samples: np.ndarray, n_fft: int) -> np.ndarray:
-    """Complex STFT (bins × frames) of a 1-D signal: Hann window, hop ``n_fft // 4``, edges padded."""
-    return sps.stft(samples, nperseg=n_fft, noverlap=n_fft - n_fft // 4, window="hann")[2]
-
-
-def istft(spectrum: np.ndarray, n_fft: int, frames: int) -> np.ndarray:
-    """The signal (``frames`` long) of a :func:`stft` spectrum, by least-squares overlap-add."""
-    out = sps.istft(spectrum, nperseg=n_fft, noverlap=n_fft - n_fft // 4, window="hann")[1][:frames]
-    return np.pad(out, (0, frames - len(out)))
-
-
-def hpss_masks(magnitude: np.ndarray, kernel: tuple[int, int] = HPSS_KERNEL) -> tuple[np.ndarray, np.ndarray]:
-    """(harmonic, percussive) soft masks (Wiener, power 2) of a magnitude spectrogram (bins × frames).
-
-    Median filters across time (``kernel[0]`` frames: steady tones) and across frequency
-    (``kernel[1]`` bins: broadband hits), run in two threads; the masks sum to 1.
-    """
-    harmonic, percussive = thread_map(lambda size: ndimage.median_filter(magnitude, size=size, mode="reflect"),
-                                      [(1, kernel[0]), (kernel[1], 1)])
-    h2, p2 = harmonic.astype(np.float64) ** 2, percussive.astype(np.float64) ** 2
-    total = h2 + p2
-    silent = total <= np.finfo(np.float32).tiny
-    harmonic_mask = np.where(silent, 0.5, h2 / np.where(silent, 1.0, total))
-    return harmonic_mask.astype(np.float32), (1.0 - harmonic_mask).astype(np.float32)
 
 
 def separate_builtin(audio: Audio, *, bass_cutoff_hz: float = BASS_CUTOFF_HZ,
@@ -419,7 +390,6 @@ def separate_demucs(audio: Audio, model: str | os.PathLike[str], *, shifts: int 
         stems[str(name)] = source.astype(np.float64)
     stems.setdefault("other", np.zeros(audio.samples.shape))
     stems["other"] = stems["other"] + (audio.samples.astype(np.float64) - sum(stems.values()))
-    from trackwright.produce.stems import ROLES
 
     roles = {name: name if name in ROLES else "other" for name in stems}
     report(1.0, "done")

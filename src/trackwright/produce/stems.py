@@ -1,300 +1,108 @@
-"""What each stem is: its role guessed from its file name, else from its sound.
+"""Reading stems: a folder of stem files checked against each other (or against a draft) and fitted.
 
 Conventions
 -----------
-* Roles: ``vocals``, ``lead`` (a lead synth or melody instrument), ``drums``, ``bass``,
-  ``guitar``, ``keys``, ``strings``, ``pad`` (pads, synths, arps, textures), ``fx`` and ``other``
-  (an "Instrumental", brass, anything unclear) — see :data:`ROLES`.
-* Names are read the way generators and DAWs write them: ``Vocals.wav``, ``Song (Drums).wav``,
-  ``01_Kick.wav``, ``bass stem.flac``, ``LeadVox.wav``, ``Track 3 - Synth Pad.wav``. Words in
-  brackets win (``Bass Drop (Vocals)`` is a vocal), then the last word that names a role
-  (``Song Title - Bass``), with two-word phrases first (``bass drum`` is drums, ``synth bass``
-  is bass, ``lead vox`` is vocals).
-* When the name says nothing, the sound decides, with four measures of the mono signal:
-  percussive energy share (median-filter HPSS, as the built-in separation), low-band share
-  (below 250 Hz), spectral centroid (Hz) and pitchedness (1 − spectral flatness). Content alone
-  only tells drums, bass, fx-like noise and "pitched, something else" (``other``) apart.
-* A project's roles: the guesses for its stems, overridden by a ``roles:`` map in its
-  ``project.yaml`` (:func:`project_roles`, :func:`set_project_roles`).
+* A stem's part name is its file stem, lower-cased (``Bass.wav`` → ``bass``).
+* Every stem must have the reference's (the draft's, or the longest stem's) sample rate and
+  length within :data:`STEM_LENGTH_SLACK_S` (padded with silence or trimmed, with a warning); a
+  mono stem under a multichannel reference is spread to every channel; anything else is refused
+  with the reason.
+* Roles are guessed by :mod:`trackwright.analysis.roles`.
 """
 
 from __future__ import annotations
 
-import re
-from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import soundfile as sf
-import yaml
 
-from trackwright.analysis.features import mono_at
-from trackwright.audio import Audio, load_audio, write_atomic
-from trackwright.errors import ParameterError, ProjectError
+from trackwright.analysis.roles import RoleGuess, guess_role, role_from_name
+from trackwright.audio import READ_EXTENSIONS, Audio, load_audio
+from trackwright.errors import AudioFileError, ParameterError
 
-if TYPE_CHECKING:
-    from trackwright.project.store import Project
-
-#: The roles, the same names the mixer (:mod:`trackwright.mix.mixer`) gives its role settings.
-ROLES = ("vocals", "lead", "drums", "bass", "guitar", "keys", "strings", "pad", "fx", "other")
-#: Rate the content measures run at, Hz.
-CONTENT_RATE = 22050
-#: At most this much of a stem is measured for its content (from its loudest stretch), seconds.
-CONTENT_SPAN_S = 30.0
-#: Upper edge of the "low band" of the content measures, Hz.
-LOW_BAND_HZ = 250.0
-
-#: Two-word phrases, read before single words.
-_PHRASES: dict[tuple[str, str], str] = {
-    ("bass", "drum"): "drums", ("kick", "drum"): "drums", ("snare", "drum"): "drums", ("drum", "loop"): "drums",
-    ("synth", "bass"): "bass", ("bass", "guitar"): "bass", ("sub", "bass"): "bass", ("bass", "synth"): "bass",
-    ("lead", "vox"): "vocals", ("lead", "vocal"): "vocals", ("lead", "vocals"): "vocals",
-    ("backing", "vocals"): "vocals", ("backing", "vocal"): "vocals", ("lead", "synth"): "lead",
-    ("synth", "lead"): "lead", ("synth", "pad"): "pad", ("electric", "piano"): "keys",
-    ("acoustic", "guitar"): "guitar", ("electric", "guitar"): "guitar", ("string", "section"): "strings",
-    ("backing", "track"): "other", ("no", "vocals"): "other", ("sound", "effects"): "fx",
-}
-_WORDS: dict[str, str] = {}
-for _role, _words in {
-    "vocals": "vocal vocals vox voc vocs voice voices singer bv bvs bgv bgvs backing backings "
-              "harmony harmonies harm choir choirs adlib adlibs chant chants rap acapella acappella "
-              "dialog dialogue speech spoken",
-    "drums": "drum drums kick kicks kik bd snare snares snr sd hat hats hihat hihats hh cymbal cymbals "
-             "crash ride tom toms perc percs percussion clap claps shaker shakers tamb tambourine rim "
-             "overhead overheads beat beats breakbeat conga congas bongo bongos cowbell",
-    "bass": "bass basses bassline sub subs 808 808s",
-    "guitar": "guitar guitars gtr gtrs gtrl gtrr guit ag eg strat",
-    "keys": "keys keyboard keyboards piano pianos pno rhodes organ organs epiano ep wurli wurlitzer clav "
-            "clavinet harpsichord celesta marimba vibes vibraphone glock glockenspiel mallets chords chord comp comping",
-    "strings": "strings string str strs violin violins vln viola violas vla cello cellos celli vc "
-               "contrabass orchestra orch ensemble harp pizz pizzicato",
-    "lead": "lead leads melody melodies solo hook topline",
-    "pad": "synth synths syn pad pads arp arps arpeggio pluck plucks atmos atmosphere drone texture textures",
-    "fx": "fx sfx effects effect riser risers impact impacts sweep sweeps whoosh whooshes transition "
-          "transitions uplifter downlifter reverse noise foley",
-    "other": "instrumental instrumentals inst instr accompaniment music other others brass horn horns "
-             "trumpet trumpets trombone sax saxophone winds woodwind woodwinds flute flutes clarinet oboe "
-             "mix",
-}.items():
-    for _word in _words.split():
-        _WORDS[_word] = _role
+#: Largest length difference between a stem and the draft that is padded/trimmed, seconds.
+STEM_LENGTH_SLACK_S = 0.05
+#: Stem file types accepted in a stems folder.
+STEM_EXTENSIONS = tuple(ext for ext in READ_EXTENSIONS if ext != ".mp3")
 
 
-@dataclass(frozen=True)
-class RoleGuess:
-    """A stem's role and why.
+def find_stems(folder: Path) -> tuple[dict[str, Path], list[str]]:
+    """Part name → file of every audio file in ``folder`` (not recursive), and warnings.
 
-    Attributes:
-        role: one of :data:`ROLES`.
-        source: ``"name"`` (a word of the file name), ``"content"`` (the sound) or ``"set"``
-            (given by the user).
-        reason: the word read, or the measures, in a few words.
+    A stem whose file name names no role (see :func:`trackwright.analysis.roles.role_from_name`)
+    is mentioned: its role will be guessed from its sound.
+
+    Raises ParameterError when the folder is missing, holds no audio, or two files would give
+    the same part name.
     """
-
-    role: str
-    source: str
-    reason: str
-
-    def __str__(self) -> str:
-        return self.role
-
-    def to_dict(self) -> dict[str, str]:
-        """Plain data for JSON."""
-        return {"role": self.role, "source": self.source, "reason": self.reason}
-
-
-def name_words(name: str) -> list[str]:
-    """The lower-case words of a file name: split at separators, camelCase and digit runs.
-
-    ``"01_LeadVox (Stem).wav"`` → ``["lead", "vox", "stem"]``; numbers alone are dropped,
-    except ``808``.
-    """
-    stem = Path(name).stem if Path(name).suffix.lower() in (".wav", ".wave", ".flac", ".ogg", ".oga", ".opus",
-                                                             ".aif", ".aiff", ".aifc", ".mp3") else name
-    stem = re.sub(r"(?<=[a-z])(?=[A-Z])", " ", stem)
-    words = []
-    for word in re.split(r"[^0-9A-Za-z]+|(?<=[A-Za-z])(?=[0-9])|(?<=[0-9])(?=[A-Za-z])", stem):
-        word = word.lower()
-        if word and (not word.isdigit() or word == "808"):
-            words.append(word)
-    return words
-
-
-def _role_in(words: list[str]) -> tuple[str, str] | None:
-    """(role, the words read) of the last phrase or word naming a role, else None."""
-    found: tuple[int, str, str] | None = None
-    index = 0
-    while index < len(words):
-        pair = tuple(words[index:index + 2])
-        if len(pair) == 2 and pair in _PHRASES:
-            found = (index, _PHRASES[pair], " ".join(pair))
-            index += 2
+    folder = Path(folder)
+    if not folder.exists():
+        raise ParameterError(f"{folder}: no such stems folder")
+    if not folder.is_dir():
+        raise ParameterError(f"{folder}: --stems takes a folder of WAV/FLAC/OGG files, not a file")
+    stems: dict[str, Path] = {}
+    warnings: list[str] = []
+    for path in sorted(folder.iterdir()):
+        if path.name.startswith(".") or path.is_dir():
             continue
-        if words[index] in _WORDS:
-            found = (index, _WORDS[words[index]], words[index])
-        index += 1
-    return None if found is None else (found[1], found[2])
+        if path.suffix.lower() not in STEM_EXTENSIONS:
+            warnings.append(f"{path}: not a WAV/FLAC/OGG/AIFF file; left out of the stems")
+            continue
+        name = path.stem.lower()
+        if name in stems:
+            raise ParameterError(f"{folder}: {stems[name].name} and {path.name} would both be the part {name!r}; "
+                                 "rename one")
+        stems[name] = path
+    if not stems:
+        raise ParameterError(f"{folder}: holds no stems (WAV, FLAC or OGG files)")
+    warnings += [f"{path.name}: the name says nothing of its role (vocals, drums, bass…); guessed from its sound"
+                 for path in stems.values() if role_from_name(path.name) is None]
+    return stems, warnings
 
 
-def role_from_name(name: str) -> RoleGuess | None:
-    """The role a file name states, or None when it names none.
-
-    Words in round or square brackets are read first (``Bass Drop Love (Vocals).wav`` → vocals),
-    then the whole name, where the last role word wins (``My Song - Bass.wav`` → bass).
-    """
-    bracketed = re.findall(r"[(\[]([^)\]]*)[)\]]", Path(name).stem)
-    for text in reversed(bracketed):
-        found = _role_in(name_words(text))
-        if found is not None:
-            return RoleGuess(found[0], "name", f"{found[1]!r} in the file name")
-    found = _role_in(name_words(name))
-    if found is None:
-        return None
-    return RoleGuess(found[0], "name", f"{found[1]!r} in the file name")
+def check_stem(path: Path, name: str, draft_rate: int, draft_frames: int, draft_channels: int) -> list[str]:
+    """Refuse a stem that cannot play under the draft; return warnings for one that needs fitting."""
+    try:
+        info = sf.info(str(path))
+    except (sf.LibsndfileError, RuntimeError, sf.SoundFileError) as err:
+        raise AudioFileError(f"{path}: not a readable audio file ({str(err).split(':')[-1].strip()})") from err
+    if info.samplerate != draft_rate:
+        raise ParameterError(f"{path}: stem {name!r} is at {info.samplerate} Hz but the draft is at {draft_rate} Hz; "
+                             "export the stems at the draft's sample rate")
+    if info.channels != draft_channels and info.channels != 1:
+        raise ParameterError(f"{path}: stem {name!r} has {info.channels} channels but the draft has "
+                             f"{draft_channels}; export the stems with the draft's channels (or mono)")
+    return length_warnings(path, name, info.frames, draft_frames, draft_rate)
 
 
-@dataclass(frozen=True)
-class StemContent:
-    """Measures of a stem's sound (mono, at most :data:`CONTENT_SPAN_S` of its loudest part).
-
-    Attributes:
-        percussive_share: share of the energy in the percussive part of an HPSS split, 0–1.
-        low_share: share of the energy below :data:`LOW_BAND_HZ`, 0–1.
-        centroid_hz: energy-weighted mean frequency, Hz.
-        pitchedness: 1 − the median spectral flatness of the louder frames, 0–1 (1 = pure tones).
-        level_dbfs: RMS level of the measured part, dBFS.
-    """
-
-    percussive_share: float
-    low_share: float
-    centroid_hz: float
-    pitchedness: float
-    level_dbfs: float
+def length_warnings(path: Path | str, name: str, frames: int, draft_frames: int, rate: int) -> list[str]:
+    """Warn about (or refuse) a stem ``frames`` long under a draft ``draft_frames`` long."""
+    diff_s = (frames - draft_frames) / rate
+    if abs(diff_s) > STEM_LENGTH_SLACK_S + 0.5 / rate:
+        raise ParameterError(
+            f"{path}: stem {name!r} is {frames / rate:.3f} s long but the draft is {draft_frames / rate:.3f} s "
+            f"({abs(diff_s) * 1000:.0f} ms {'longer' if diff_s > 0 else 'shorter'}; at most "
+            f"{STEM_LENGTH_SLACK_S * 1000:.0f} ms is padded or trimmed); export stems and draft from the same session"
+        )
+    if frames == draft_frames:
+        return []
+    verb = "trimmed" if diff_s > 0 else "padded with silence"
+    return [f"stem {name!r} is {abs(diff_s) * 1000:.1f} ms {'longer' if diff_s > 0 else 'shorter'} than the draft; "
+            f"{verb} to match"]
 
 
-def measure_content(audio: Audio) -> StemContent:
-    """The :class:`StemContent` measures of ``audio`` (channels × frames, any rate)."""
-    from trackwright.produce.separate import hpss_masks, stft
-
-    mono = mono_at(audio, CONTENT_RATE).astype(np.float64)
-    span = int(CONTENT_SPAN_S * CONTENT_RATE)
-    if len(mono) > span:  # the loudest stretch of CONTENT_SPAN_S, found on 1 s blocks
-        blocks = np.add.reduceat(mono**2, np.arange(0, len(mono), CONTENT_RATE))
-        window = int(CONTENT_SPAN_S)
-        sums = np.convolve(blocks, np.ones(window), mode="valid")
-        start = int(np.argmax(sums)) * CONTENT_RATE
-        mono = mono[start:start + span]
-    level = float(np.sqrt(np.mean(mono**2))) if len(mono) else 0.0
-    level_dbfs = 20.0 * np.log10(max(level, 1e-12))
-    spectrum = np.abs(stft(mono.astype(np.float32), 2048))
-    power = spectrum.astype(np.float64) ** 2
-    total = float(power.sum())
-    if total <= 0.0:
-        return StemContent(0.0, 0.0, 0.0, 0.0, level_dbfs)
-    freqs = np.fft.rfftfreq(2048, 1.0 / CONTENT_RATE)
-    harmonic_mask, percussive_mask = hpss_masks(spectrum)
-    percussive = float((power * percussive_mask**2).sum())
-    harmonic = float((power * harmonic_mask**2).sum())
-    frame_power = power.sum(axis=0)
-    loud = frame_power > 0.01 * frame_power.max()
-    loud_power = power[:, loud] + 1e-20  # spectral flatness: geometric over arithmetic mean
-    flatness = np.exp(np.mean(np.log(loud_power), axis=0)) / np.mean(loud_power, axis=0)
-    return StemContent(
-        percussive_share=percussive / max(percussive + harmonic, 1e-30),
-        low_share=float(power[freqs < LOW_BAND_HZ].sum()) / total,
-        centroid_hz=float((freqs[:, None] * power).sum() / total),
-        pitchedness=float(1.0 - np.median(flatness)) if flatness.size else 0.0,
-        level_dbfs=float(level_dbfs))
-
-
-def role_from_content(content: StemContent) -> RoleGuess:
-    """A role from the :class:`StemContent` measures (drums, bass, fx or other)."""
-    reason = (f"percussive {content.percussive_share:.0%}, low band {content.low_share:.0%}, "
-              f"centroid {content.centroid_hz:.0f} Hz, pitchedness {content.pitchedness:.2f}")
-    if content.level_dbfs < -80.0:
-        return RoleGuess("other", "content", f"silent ({content.level_dbfs:.0f} dBFS)")
-    if content.low_share > 0.5 and content.centroid_hz < 400.0 and content.percussive_share < 0.5:
-        return RoleGuess("bass", "content", reason)
-    if content.percussive_share > 0.5:
-        return RoleGuess("drums", "content", reason)
-    if content.pitchedness < 0.8 and content.centroid_hz > 3000.0:
-        return RoleGuess("fx", "content", reason)
-    return RoleGuess("other", "content", reason)
-
-
-def guess_role(path: str | Path, audio: Audio | None = None) -> RoleGuess:
-    """A stem's role from its file name, else from its sound (``audio``, or read from ``path``)."""
-    named = role_from_name(Path(path).name)
-    if named is not None:
-        return named
-    return role_from_content(measure_content(audio if audio is not None else load_audio(path)))
-
-
-def guess_roles(stems: Mapping[str, str | Path]) -> dict[str, RoleGuess]:
-    """Part name → :class:`RoleGuess` for stem files (content is read only where names say nothing)."""
-    return {name: guess_role(path) for name, path in stems.items()}
-
-
-def stems_with_role(roles: Mapping[str, str | RoleGuess], role: str) -> list[str]:
-    """The part names whose role is ``role`` (e.g. "which stem is the vocal"), in name order."""
-    if role not in ROLES:
-        raise ParameterError(f"unknown role {role!r}; roles are {', '.join(ROLES)}")
-    return sorted(name for name, value in roles.items()
-                  if (value.role if isinstance(value, RoleGuess) else value) == role)
-
-
-def _project_yaml(project: Project) -> tuple[Path, dict[str, Any]]:
-    from trackwright.project.store import PROJECT_FILE
-
-    path = project.path / PROJECT_FILE
-    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    if not isinstance(data, dict):
-        raise ProjectError(f"{path}: damaged (not a mapping)")
-    return path, data
-
-
-def _set_roles(data: dict[str, Any], where: Path) -> dict[str, str]:
-    roles = data.get("roles") or {}
-    if not isinstance(roles, dict) or any(not isinstance(k, str) or v not in ROLES for k, v in roles.items()):
-        raise ProjectError(f"{where}: roles: must map part names to one of {', '.join(ROLES)}, got {roles!r}")
-    return dict(roles)
-
-
-def project_roles(project: Project) -> dict[str, RoleGuess]:
-    """Part name → role of every stem of ``project``: ``project.yaml``'s ``roles:`` where set, else guessed.
-
-    Guesses read the imported stems' file names (kept as the user named them), then their sound.
-    """
-    where, data = _project_yaml(project)
-    chosen = _set_roles(data, where)
-    out = {}
-    for name, rel in sorted(project.recipe().stem_sources.items()):
-        if name in chosen:
-            out[name] = RoleGuess(chosen[name], "set", f"project.yaml roles: {name}: {chosen[name]}")
-        else:
-            out[name] = guess_role(project.path / rel)
-    return out
-
-
-def set_project_roles(project: Project, roles: Mapping[str, str]) -> dict[str, RoleGuess]:
-    """Record roles for some stems in ``project.yaml`` (``roles:`` map, under the project lock).
-
-    Unknown part names or roles raise ParameterError. Returns :func:`project_roles` afterwards.
-    """
-    parts = project.recipe().stem_sources
-    for name, role in roles.items():
-        if name not in parts:
-            raise ParameterError(f"{name!r} is not a stem of {project.path} (stems: {', '.join(sorted(parts)) or 'none'})")
-        if role not in ROLES:
-            raise ParameterError(f"{name}: unknown role {role!r}; roles are {', '.join(ROLES)}")
-    with project.lock():
-        where, data = _project_yaml(project)
-        data["roles"] = dict(sorted({**_set_roles(data, where), **roles}.items()))
-        text = yaml.safe_dump(data, sort_keys=False)
-        write_atomic(where, lambda tmp: tmp.write_text(text, encoding="utf-8"))
-    return project_roles(project)
+def fit_stem(stem: Audio, frames: int, channels: int) -> Audio:
+    """``stem`` padded or trimmed to ``frames`` and spread from mono to ``channels``."""
+    samples = stem.samples
+    if samples.shape[1] > frames:
+        samples = samples[:, :frames]
+    elif samples.shape[1] < frames:
+        samples = np.pad(samples, ((0, 0), (0, frames - samples.shape[1])))
+    if samples.shape[0] == 1 and channels > 1:
+        samples = np.repeat(samples, channels, axis=0)
+    return Audio(np.ascontiguousarray(samples), stem.sample_rate)
 
 
 @dataclass(frozen=True)
@@ -316,11 +124,9 @@ def load_stems(folder: str | Path) -> StemSet:
     """Read a folder of stems (WAV/FLAC/OGG/AIFF), check them against each other and guess their roles.
 
     The longest stem sets the length and the most channels set the channel count; every stem
-    must share its rate and lie within :data:`~trackwright.project.sources.STEM_LENGTH_SLACK_S`
+    must share its rate and lie within :data:`STEM_LENGTH_SLACK_S`
     of that length (padded or trimmed with a warning; refused otherwise, with the reason).
     """
-    from trackwright.project.sources import check_stem, find_stems, fit_stem
-
     files, warnings = find_stems(Path(folder))
     infos = {name: sf.info(str(path)) for name, path in files.items()}
     longest = max(files, key=lambda name: (infos[name].frames, name))

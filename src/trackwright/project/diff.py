@@ -5,12 +5,12 @@ by 4 bars``, ``bass −2 dB``, ``master target streaming → broadcast``.
 
 Conventions
 -----------
-* Sections come from the draft's analysis (``[{start_s, end_s, role, bars…}]``) and are named by
-  role and occurrence: ``verse 1``, ``chorus 2``; a role heard once has no number (``intro``).
+* Sections come from the draft's analysis (:class:`~trackwright.analysis.structure.Section`) and are
+  named by role and occurrence: ``verse 1``, ``chorus 2``; a role heard once has no number (``intro``).
 * A section's *coverage* in an arrangement is the seconds of its span that the segments play,
   counting repeats; it is compared in bars, to the nearest half bar. Changes under a quarter bar
   are not reported. With the downbeats, sections are measured on the same bar grid the edits
-  use (:func:`trackwright.arrange.grid.grid_from_analysis`): from the first downbeat to the end
+  use (:func:`trackwright.arrange.grid.bar_grid`): from the first downbeat to the end
   of the last bar, so the pickup and the final ring-out belong to no section.
 """
 
@@ -22,8 +22,11 @@ from typing import Any
 
 import numpy as np
 
+from trackwright.analysis.structure import Section
 from trackwright.arrange.edl import EditList
-from trackwright.arrange.grid import grid_from_analysis
+from trackwright.arrange.grid import bar_grid
+from trackwright.produce.production import production_changes
+from trackwright.project.recipe import Recipe
 
 #: Changes smaller than this fraction of a bar (or, without bars, half a second) go unreported.
 BAR_TOLERANCE = 0.25
@@ -49,9 +52,8 @@ def _pan_words(pan: float) -> str:
     return f"{abs(pan) * 100:.0f}% {'left' if pan < 0 else 'right'}"
 
 
-def section_names(sections: Sequence[Mapping[str, Any]]) -> list[str]:
-    """``intro``, ``verse 1``, ``chorus 1``, ``verse 2``…: role plus occurrence when it recurs."""
-    roles = [str(s.get("role") or s.get("label") or "section") for s in sections]
+def section_names(roles: Sequence[str]) -> list[str]:
+    """``intro``, ``verse 1``, ``chorus 1``, ``verse 2``…: each role plus its occurrence when it recurs."""
     counts, seen, names = Counter(roles), Counter(), []
     for role in roles:
         seen[role] += 1
@@ -59,10 +61,10 @@ def section_names(sections: Sequence[Mapping[str, Any]]) -> list[str]:
     return names
 
 
-def _bar_length(section: Mapping[str, Any], downbeats: np.ndarray) -> float | None:
-    start, end = float(section["start_s"]), float(section["end_s"])
-    bars = section.get("bars")
-    if isinstance(bars, (int, float)) and bars > 0 and end > start:
+def _bar_length(section: Section, downbeats: np.ndarray) -> float | None:
+    start, end = float(section.start_s), float(section.end_s)
+    bars = section.bars
+    if bars > 0 and end > start:
         return (end - start) / float(bars)
     if len(downbeats) >= 2:
         inside = downbeats[(downbeats >= start - 0.05) & (downbeats <= end + 0.05)]
@@ -95,17 +97,17 @@ def _first_heard(edits: EditList, spans: list[tuple[float, float]], tolerances: 
     return order
 
 
-def describe_diff(a: Any, b: Any, sections: Sequence[Mapping[str, Any]], *,
-                  downbeats_s: Sequence[float] | None = None) -> list[str]:
+def describe_diff(a: Recipe, b: Recipe, sections: Sequence[Section], *,
+                  downbeats_s: Sequence[float] | np.ndarray | None = None) -> list[str]:
     """The changes from recipe ``a`` to recipe ``b``, one short phrase each.
 
     Parameters
     ----------
     a, b : Recipe
         The older and the newer recipe.
-    sections : list of dict
-        The draft's sections (``start_s``, ``end_s``, ``role``, optionally ``bars``), as in the
-        analysis JSON.
+    sections : list of Section
+        The draft's sections (:attr:`trackwright.analysis.analyze.Analysis.structure`); a
+        section with ``bars`` 0 has its bar length measured from the downbeats.
     downbeats_s : list of float, optional
         The draft's downbeats, for bar lengths where a section has no bar count.
 
@@ -119,11 +121,9 @@ def describe_diff(a: Any, b: Any, sections: Sequence[Mapping[str, Any]], *,
                                np.asarray(downbeats_s if downbeats_s is not None else [], dtype=float))
     lines += _part_lines(a, b)
     lines += _master_lines(a.master, b.master)
-    lines += _list_lines(getattr(a, "score", ()), getattr(b, "score", ()), _score_words)
-    lines += _list_lines(getattr(a, "automation", ()), getattr(b, "automation", ()), _move_words)
-    if getattr(a, "production", None) != getattr(b, "production", None):
-        from trackwright.produce.project import production_changes
-
+    lines += _list_lines(a.score, b.score, _score_words)
+    lines += _list_lines(a.automation, b.automation, _move_words)
+    if a.production != b.production:
         lines += production_changes(a.production, b.production)
     if dict(a.sources) != dict(b.sources):
         lines.append("sources changed")
@@ -177,20 +177,20 @@ def _amount(seconds: float, bar_s: float | None) -> str:
     return f"{bars:g} bars"
 
 
-def _arrangement_lines(ea: EditList, eb: EditList, sections: Sequence[Mapping[str, Any]],
+def _arrangement_lines(ea: EditList, eb: EditList, sections: Sequence[Section],
                        downbeats: np.ndarray) -> list[str]:
     if ea.merged().to_dict() == eb.merged().to_dict():
         return []
     if not sections:
         end = max(s.end_s for s in (*ea.segments, *eb.segments))
-        sections = [{"start_s": 0.0, "end_s": end, "role": "track"}]
-    names = section_names(sections)
-    spans = [(float(s["start_s"]), float(s["end_s"])) for s in sections]
+        sections = [Section(0.0, end, "A", "track", 0, 0.0)]
+    names = section_names([s.role or s.label or "section" for s in sections])
+    spans = [(float(s.start_s), float(s.end_s)) for s in sections]
     bar_lengths = [_bar_length(s, downbeats) for s in sections]
     if len(downbeats) >= 2:  # measure on the bar grid the edits themselves use
-        grid = grid_from_analysis({"duration_s": max(spans[-1][1], float(downbeats[-1])), "beats_s": [],
-                                   "downbeats_s": list(downbeats), "sections": list(sections)})
-        names = section_names([{"role": g.role} for g in grid.sections])
+        grid = bar_grid(max(spans[-1][1], float(downbeats[-1])), downbeats, [],
+                        [(s.start_s, s.end_s, s.label, s.role) for s in sections])
+        names = section_names([g.role for g in grid.sections])
         spans = [(float(grid.starts_s[g.first_bar]), float(grid.ends_s[g.end_bar - 1])) for g in grid.sections]
         bar_lengths = [grid.bar_s] * len(spans)
     tolerances = [BAR_TOLERANCE * bar if bar else _SECONDS_TOLERANCE for bar in bar_lengths]

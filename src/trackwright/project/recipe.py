@@ -51,6 +51,11 @@ import yaml
 
 from trackwright.arrange.edl import EditList
 from trackwright.errors import ParameterError, ProjectError, reject_unknown_fields
+from trackwright.mix.automation import Move, moves_from_list
+from trackwright.mix.mixer import MixPlan
+from trackwright.mix.targets import CEILING_RANGE, TARGETS, Target, resolve_target
+from trackwright.produce.production import Production
+from trackwright.score.compose import validate_ops
 
 #: The project format this trackwright reads and writes (project.yaml, project.db, recipes).
 FORMAT_VERSION = 1
@@ -61,9 +66,9 @@ PAN_RANGE = (-1.0, 1.0)
 
 STEMS_FOLDER = "sources/stems/"
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
-_MIX_FIELD = "mix"  # the mix: block (trackwright.mix.mixer.MixPlan), optional
+_MIX_FIELD = "mix"  # the mix: block (MixPlan), optional
 _TOP_FIELDS = ("format", "version", "sources", "arrangement", "parts", "master", "score", "automation")
-_PRODUCTION_FIELD = "production"  # the production: block (trackwright.produce.project.Production), optional
+_PRODUCTION_FIELD = "production"  # the production: block (Production), optional
 
 
 def newer_format_message(where: str, found: int) -> str:
@@ -216,12 +221,10 @@ class MasterSettings:
         object.__setattr__(self, "target", target)
         object.__setattr__(self, "ceiling_dbtp", ceiling)
 
-    def resolved(self):  # noqa: ANN201 - trackwright.mix.targets.Target | None
+    def resolved(self) -> Target | None:
         """The :class:`~trackwright.mix.targets.Target` to master to, or None."""
         if self.target is None:
             return None
-        from trackwright.mix.targets import resolve_target
-
         return resolve_target(self.target, ceiling_dbtp=self.ceiling_dbtp)
 
     @property
@@ -247,8 +250,6 @@ class MasterSettings:
 
 
 def _check_master(target: Any, ceiling: Any, field_name: str) -> tuple[str | float | None, float | None]:
-    from trackwright.mix.targets import CEILING_RANGE, TARGETS, resolve_target
-
     if ceiling is not None:
         ceiling = _number(ceiling, f"{field_name}.ceiling_dbtp", CEILING_RANGE, " dBTP")
     if target is None:
@@ -291,9 +292,10 @@ class Recipe:
         arrangement: which stretches of the draft play, in what order (source seconds).
         parts: stem name → :class:`PartSettings`; stems not named play as delivered.
         master: :class:`MasterSettings` (target None = no mastering).
-        mix: the mix decisions (:meth:`trackwright.mix.mixer.MixPlan.to_dict`: style, bus and each
+        mix: the mix decisions (:class:`~trackwright.mix.mixer.MixPlan`: style, bus and each
             part's role, fader, high-pass, unmasking cuts, compressor, pan, width, reverb send), or
-            None: stems summed as delivered with only ``parts`` applied.
+            None: stems summed as delivered with only ``parts`` applied. A mapping in the
+            recipe-file form is parsed.
         sources: relative path → sha256 of every source file.
         version: the version block when the recipe was read from (or committed to) a project;
             not part of the music, so ignored by ``==``.
@@ -302,7 +304,8 @@ class Recipe:
         automation: :class:`~trackwright.mix.automation.Move` s on parts (or ``"*"``, every part)
             over stretches of the output, applied after the edit; empty by default.
         production: MIDI parts re-rendered with instruments and expression, and a drum layer
-            (:meth:`trackwright.produce.project.Production.to_dict`), or None (nothing rebuilt).
+            (:class:`~trackwright.produce.production.Production`), or None (nothing rebuilt). A
+            mapping in the recipe-file form is parsed; an empty one is None.
 
     Frozen: make changed copies with :meth:`replace` or :meth:`with_part`.
     """
@@ -312,15 +315,12 @@ class Recipe:
     master: MasterSettings = field(default_factory=MasterSettings)
     sources: Mapping[str, str] = field(default_factory=dict)
     version: VersionInfo | None = field(default=None, compare=False)
-    mix: Mapping[str, Any] | None = field(default=None, kw_only=True)
+    mix: MixPlan | None = field(default=None, kw_only=True)
     score: tuple[Mapping[str, Any], ...] = ()
-    automation: tuple[Any, ...] = field(default=(), kw_only=True)
-    production: Mapping[str, Any] | None = field(default=None, kw_only=True)
+    automation: tuple[Move, ...] = field(default=(), kw_only=True)
+    production: Production | None = field(default=None, kw_only=True)
 
     def __post_init__(self) -> None:
-        from trackwright.mix.automation import Move, moves_from_list
-        from trackwright.score.compose import validate_ops
-
         object.__setattr__(self, "automation", tuple(
             m if isinstance(m, Move) else moves_from_list([m], "automation")[0] for m in self.automation))
 
@@ -335,16 +335,14 @@ class Recipe:
         _check_sources(self.sources, "sources")
         _check_part_names(self.parts, self.sources)
         if self.mix is not None:
-            from trackwright.mix.mixer import MixPlan
-
-            object.__setattr__(self, "mix", _plain(MixPlan.from_dict(self.mix, _MIX_FIELD).to_dict()))
+            plan = self.mix.to_dict() if isinstance(self.mix, MixPlan) else self.mix
+            object.__setattr__(self, "mix", MixPlan.from_dict(_plain(MixPlan.from_dict(plan, _MIX_FIELD).to_dict()),
+                                                              _MIX_FIELD))
         if self.production is not None:
-            from trackwright.produce.project import Production
-
             production = Production.from_dict(self.production, _PRODUCTION_FIELD)
             if self.sources:
                 production.check_stems(sorted(self.stem_sources))
-            object.__setattr__(self, "production", None if production.is_empty else _plain(production.to_dict()))
+            object.__setattr__(self, "production", None if production.is_empty else production)
 
     # -- copies -------------------------------------------------------------------------------
     def replace(self, **changes: Any) -> Recipe:
@@ -376,9 +374,9 @@ class Recipe:
         return {"arrangement": self.arrangement.merged().to_dict(),
                 "parts": {name: part.to_dict() for name, part in self.parts.items() if not part.is_default},
                 "master": self.master.to_dict(), **({"score": _plain(list(self.score))} if self.score else {}),
-                **({_MIX_FIELD: self.mix} if self.mix is not None else {}),
+                **({_MIX_FIELD: _plain(self.mix.to_dict())} if self.mix is not None else {}),
                 **({"automation": [m.to_dict() for m in self.automation]} if self.automation else {}),
-                **({_PRODUCTION_FIELD: self.production} if self.production is not None else {})}
+                **({_PRODUCTION_FIELD: _plain(self.production.to_dict())} if self.production is not None else {})}
 
     def same_music(self, other: Recipe) -> bool:
         """True when both recipes sound the same (same music and sources)."""
@@ -395,13 +393,13 @@ class Recipe:
         out["parts"] = {name: part.to_dict() for name, part in self.parts.items()}
         out["master"] = self.master.to_dict()
         if self.mix is not None:
-            out[_MIX_FIELD] = _plain(dict(self.mix))
+            out[_MIX_FIELD] = _plain(self.mix.to_dict())
         if self.score:
             out["score"] = _plain([dict(op) for op in self.score])
         if self.automation:
             out["automation"] = [m.to_dict() for m in self.automation]
         if self.production is not None:
-            out[_PRODUCTION_FIELD] = _plain(dict(self.production))
+            out[_PRODUCTION_FIELD] = _plain(self.production.to_dict())
         return out
 
     @classmethod
@@ -441,10 +439,6 @@ class Recipe:
         _check_part_names(parts, sources)
         master = MasterSettings.from_dict(data.get("master"), "master")
         mix = data.get(_MIX_FIELD)
-        from trackwright.score.compose import validate_ops
-
-        from trackwright.mix.automation import moves_from_list
-
         return cls(arrangement, parts, master, sources, version, tuple(validate_ops(data.get("score"))), mix=mix,
                    automation=moves_from_list(data.get("automation"), "automation"),
                    production=data.get(_PRODUCTION_FIELD))

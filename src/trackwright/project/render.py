@@ -20,20 +20,31 @@ Conventions
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from trackwright.analysis.analyze import Analysis
+from trackwright.arrange.grid import Span, grid_from_analysis, played_sections
+from trackwright.arrange.midi import edit_midi
+from trackwright.arrange.splice import SplicePlan, apply_plan, plan_splices
 from trackwright.audio import Audio, save_audio, write_atomic
+from trackwright.mix.automation import apply_moves
+from trackwright.mix.master import master
+from trackwright.mix.mixer import apply_mix
+from trackwright.produce.fluidsynth import render_midi
+from trackwright.produce.production import MIDI_PREFIX, Production, render_production
 from trackwright.progress import ProgressCallback, ignore_progress
 from trackwright.project.recipe import FORMAT_VERSION, PartSettings, Recipe
 from trackwright.project.sources import sha256_file
+from trackwright.score.compose import compose_midi
 
 #: Bumped whenever the renderer would give different audio for the same recipe.
 RENDER_ENGINE = "1"
@@ -122,12 +133,10 @@ def part_gains(part: PartSettings, channels: int) -> np.ndarray:
     return gains
 
 
-def place_stems(recipe: Recipe, stems: Mapping[str, Audio], plan: Any, *,
+def place_stems(recipe: Recipe, stems: Mapping[str, Audio], plan: SplicePlan, *,
                 progress: ProgressCallback | None = None) -> dict[str, Audio]:
-    """Each stem edited by ``plan`` (a :class:`~trackwright.arrange.splice.SplicePlan` of the
-    recipe's arrangement) with its part's gain, pan and mute applied, by name (sorted)."""
-    from trackwright.arrange.splice import apply_plan
-
+    """Each stem edited by ``plan`` (the splice plan of the recipe's arrangement) with its part's
+    gain, pan and mute applied, by name (sorted)."""
     report = progress or ignore_progress
     placed = {}
     for index, (name, stem) in enumerate(sorted(stems.items())):
@@ -138,30 +147,61 @@ def place_stems(recipe: Recipe, stems: Mapping[str, Audio], plan: Any, *,
     return placed
 
 
-def load_edit_midi() -> Callable[..., Any] | None:
-    """``trackwright.arrange.midi.edit_midi`` when that module exists, else None."""
-    try:
-        from trackwright.arrange.midi import edit_midi
-    except ModuleNotFoundError as err:
-        if err.name in ("trackwright.arrange.midi",):
-            return None
-        raise
-    return edit_midi
+def render_score_ops(midi: Path, ops: Sequence[Mapping[str, Any]], midi_out: Path,
+                     write_audio: Callable[[Audio], None] | None, *, sample_rate: int = 44100) -> list[str]:
+    """Apply a recipe's ``score:`` operations to ``midi`` and write the result to ``midi_out`` (atomically).
+
+    ``write_audio`` receives its FluidSynth render (float32, channels × frames at ``sample_rate``
+    Hz); None renders nothing. Returns one warning line per operation whose written parts break
+    a voice-leading rule.
+    """
+    score, results = compose_midi(midi, ops)
+    data = score.to_bytes()
+    write_atomic(Path(midi_out), lambda tmp: tmp.write_bytes(data))
+    if write_audio is not None:
+        write_audio(render_midi(score.to_midi(), sample_rate=sample_rate))
+    return [f"score: {r.op}: {len(r.violations)} voice-leading violation(s), first: {r.violations[0].detail}"
+            for r in results if r.violations]
+
+
+def rebuild_production(recipe: Recipe, folder: Path, placed: Mapping[str, Audio], plan: SplicePlan, draft: Audio,
+                       analysis: Callable[[], Analysis] | None, warnings: list[str]) -> tuple[dict[str, Audio], bool]:
+    """:func:`~trackwright.produce.production.render_production` of the recipe's ``production:`` block.
+
+    Reads the edited MIDI from the render ``folder`` (``score.mid`` when the recipe has score
+    operations, else ``arrangement.mid``), the sections as played from ``analysis()`` (the draft's
+    analysis; None: the whole output is one section), and appends warnings to ``warnings``.
+    Returns the new placed parts and whether the draft's residual leaves the sum.
+    """
+    production = recipe.production or Production()
+    midi = next((folder / name for name in (SCORE_MIDI_FILE, MIDI_FILE) if (folder / name).is_file()), None)
+    if midi is None and production.parts:
+        warnings.append("production parts not rendered: the project has no MIDI source")
+        production = Production({}, production.drums if production.drums is None
+                                 or not production.drums.stem.startswith(MIDI_PREFIX) else None)
+    sections: list[Span] = []
+    bar_s = 2.0
+    if analysis is not None and any(p.arc == "auto" for p in production.parts.values()):
+        grid = grid_from_analysis(analysis(), draft)
+        sections = played_sections(grid, recipe.arrangement)
+        bar_s = float(np.median(grid.ends_s - grid.starts_s))
+    done = render_production(production, midi, placed, sample_rate=draft.sample_rate, frames=plan.frames,
+                             channels=draft.channels, sections=sections, bar_s=bar_s,
+                             edge_fades=(plan.fade_in, plan.fade_out))
+    warnings.extend(done.warnings)
+    return done.parts, done.replaces_draft
 
 
 def render_recipe(recipe: Recipe, draft: Audio, stems: Mapping[str, Audio], midi: Path | None, folder: Path, *,
                   version: int, key: str, notes: list[str] | None = None,
                   progress: ProgressCallback | None = None,
-                  analysis: Callable[[], Mapping[str, Any]] | None = None) -> dict[str, Any]:
+                  analysis: Callable[[], Analysis] | None = None) -> dict[str, Any]:
     """Render ``recipe`` into the (empty, existing) ``folder``; write ``render.json`` last and return it.
 
     ``stems`` must already match the draft's rate, length and channels
-    (:func:`trackwright.project.sources.fit_stem`). ``analysis`` gives the draft's analysis (its
+    (:func:`trackwright.produce.stems.fit_stem`). ``analysis`` gives the draft's analysis (its
     sections shape a ``production:`` arc); it is only called when the recipe needs it.
     """
-    from trackwright.arrange.splice import apply_plan, plan_splices
-    from trackwright.mix.automation import apply_moves
-
     report = progress or ignore_progress
     files: dict[str, dict[str, str]] = {}
     warnings: list[str] = list(notes or [])
@@ -176,21 +216,15 @@ def render_recipe(recipe: Recipe, draft: Audio, stems: Mapping[str, Audio], midi
     report(0.02, "planning the splices")
     plan = plan_splices(draft, recipe.arrangement)
     if midi is not None:
-        edit_midi = load_edit_midi()
-        if edit_midi is None:
-            warnings.append("MIDI not rendered: this trackwright has no MIDI editing (trackwright.arrange.midi)")
-        else:
-            report(0.03, "editing the MIDI")
-            edit_midi(midi, plan).save(str(folder / MIDI_FILE))
-            files[MIDI_FILE] = {"kind": "midi", "sha256": sha256_file(folder / MIDI_FILE)}
-            if recipe.score:
-                from trackwright.score.render import render_score_ops
-
-                report(0.04, "composing the score")
-                warnings.extend(render_score_ops(folder / MIDI_FILE, recipe.score, folder / SCORE_MIDI_FILE,
-                                                 lambda audio: write(audio, SCORE_AUDIO_FILE, "score_audio"),
-                                                 sample_rate=draft.sample_rate))
-                files[SCORE_MIDI_FILE] = {"kind": "score_midi", "sha256": sha256_file(folder / SCORE_MIDI_FILE)}
+        report(0.03, "editing the MIDI")
+        edit_midi(midi, plan).save(str(folder / MIDI_FILE))
+        files[MIDI_FILE] = {"kind": "midi", "sha256": sha256_file(folder / MIDI_FILE)}
+        if recipe.score:
+            report(0.04, "composing the score")
+            warnings.extend(render_score_ops(folder / MIDI_FILE, recipe.score, folder / SCORE_MIDI_FILE,
+                                             lambda audio: write(audio, SCORE_AUDIO_FILE, "score_audio"),
+                                             sample_rate=draft.sample_rate))
+            files[SCORE_MIDI_FILE] = {"kind": "score_midi", "sha256": sha256_file(folder / SCORE_MIDI_FILE)}
     if recipe.score and SCORE_MIDI_FILE not in files:
         warnings.append("score operations not rendered: the project has no MIDI source")
     steps = len(stems) + 2
@@ -209,10 +243,8 @@ def render_recipe(recipe: Recipe, draft: Audio, stems: Mapping[str, Audio], midi
                              progress=lambda f, label: report(0.1 + 0.6 * f * (steps - 2) / steps, label))
         replaces_draft = False
         if recipe.production is not None:
-            from trackwright.produce.project import production_for_render
-
             report(0.6, "rebuilding the production")
-            placed, replaces_draft = production_for_render(recipe, folder, placed, plan, draft, analysis, warnings)
+            placed, replaces_draft = rebuild_production(recipe, folder, placed, plan, draft, analysis, warnings)
         if replaces_draft:  # the re-rendered parts are the whole music: no residual
             total[:] = 0.0
         else:
@@ -222,14 +254,10 @@ def render_recipe(recipe: Recipe, draft: Audio, stems: Mapping[str, Audio], midi
             for part in placed.values():
                 total += part.samples
         else:
-            import dataclasses
-
-            from trackwright.mix.mixer import MixPlan, apply_mix
-
-            report(0.7, f"mixing ({recipe.mix.get('style')})")
-            chosen = MixPlan.from_dict(recipe.mix)  # parts replaced by the production leave the plan
-            chosen = dataclasses.replace(chosen, target=None,
-                                         parts={n: p for n, p in chosen.parts.items() if n in placed})
+            report(0.7, f"mixing ({recipe.mix.style})")
+            # parts replaced by the production leave the plan
+            chosen = dataclasses.replace(recipe.mix, target=None,
+                                         parts={n: p for n, p in recipe.mix.parts.items() if n in placed})
             mixed = apply_mix(placed, chosen)
             warnings.extend(mixed.warnings)
             placed = mixed.parts
@@ -241,8 +269,6 @@ def render_recipe(recipe: Recipe, draft: Audio, stems: Mapping[str, Audio], midi
     write(mix, MIX_FILE, "mix")
     target = recipe.master.resolved()
     if target is not None:
-        from trackwright.mix.master import master
-
         report(0.8, f"mastering ({target.name})")
         result = master(mix, target, progress=lambda f, label: report(0.8 + 0.18 * f, f"mastering: {label}"))
         warnings.extend(result.warnings)

@@ -1,11 +1,6 @@
-"""Sources of a project: hashing, finding stems in a folder, fitting stems to the draft.
+"""Sources of a project: hashing the read-only copies of the user's files.
 
-Conventions
------------
-* A stem's part name is its file stem, lower-cased (``Bass.wav`` → ``bass``).
-* Every stem must have the draft's sample rate and length within :data:`STEM_LENGTH_SLACK_S`
-  (padded with silence or trimmed, with a warning); a mono stem under a multichannel draft is
-  spread to every channel; anything else is refused with the reason.
+Stem files are found, checked and fitted by :mod:`trackwright.produce.stems`.
 """
 
 from __future__ import annotations
@@ -13,16 +8,6 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
-import numpy as np
-import soundfile as sf
-
-from trackwright.audio import READ_EXTENSIONS, Audio
-from trackwright.errors import AudioFileError, ParameterError
-
-#: Largest length difference between a stem and the draft that is padded/trimmed, seconds.
-STEM_LENGTH_SLACK_S = 0.05
-#: Stem file types accepted in a stems folder.
-STEM_EXTENSIONS = tuple(ext for ext in READ_EXTENSIONS if ext != ".mp3")
 _CHUNK = 1 << 20
 
 
@@ -33,82 +18,3 @@ def sha256_file(path: Path) -> str:
         while block := f.read(_CHUNK):
             digest.update(block)
     return digest.hexdigest()
-
-
-def find_stems(folder: Path) -> tuple[dict[str, Path], list[str]]:
-    """Part name → file of every audio file in ``folder`` (not recursive), and warnings.
-
-    A stem whose file name names no role (see :func:`trackwright.produce.stems.role_from_name`)
-    is mentioned: its role will be guessed from its sound.
-
-    Raises ParameterError when the folder is missing, holds no audio, or two files would give
-    the same part name.
-    """
-    folder = Path(folder)
-    if not folder.exists():
-        raise ParameterError(f"{folder}: no such stems folder")
-    if not folder.is_dir():
-        raise ParameterError(f"{folder}: --stems takes a folder of WAV/FLAC/OGG files, not a file")
-    stems: dict[str, Path] = {}
-    warnings: list[str] = []
-    for path in sorted(folder.iterdir()):
-        if path.name.startswith(".") or path.is_dir():
-            continue
-        if path.suffix.lower() not in STEM_EXTENSIONS:
-            warnings.append(f"{path}: not a WAV/FLAC/OGG/AIFF file; left out of the stems")
-            continue
-        name = path.stem.lower()
-        if name in stems:
-            raise ParameterError(f"{folder}: {stems[name].name} and {path.name} would both be the part {name!r}; "
-                                 "rename one")
-        stems[name] = path
-    if not stems:
-        raise ParameterError(f"{folder}: holds no stems (WAV, FLAC or OGG files)")
-    from trackwright.produce.stems import role_from_name
-
-    warnings += [f"{path.name}: the name says nothing of its role (vocals, drums, bass…); guessed from its sound"
-                 for path in stems.values() if role_from_name(path.name) is None]
-    return stems, warnings
-
-
-def check_stem(path: Path, name: str, draft_rate: int, draft_frames: int, draft_channels: int) -> list[str]:
-    """Refuse a stem that cannot play under the draft; return warnings for one that needs fitting."""
-    try:
-        info = sf.info(str(path))
-    except (sf.LibsndfileError, RuntimeError, sf.SoundFileError) as err:
-        raise AudioFileError(f"{path}: not a readable audio file ({str(err).split(':')[-1].strip()})") from err
-    if info.samplerate != draft_rate:
-        raise ParameterError(f"{path}: stem {name!r} is at {info.samplerate} Hz but the draft is at {draft_rate} Hz; "
-                             "export the stems at the draft's sample rate")
-    if info.channels != draft_channels and info.channels != 1:
-        raise ParameterError(f"{path}: stem {name!r} has {info.channels} channels but the draft has "
-                             f"{draft_channels}; export the stems with the draft's channels (or mono)")
-    return length_warnings(path, name, info.frames, draft_frames, draft_rate)
-
-
-def length_warnings(path: Path | str, name: str, frames: int, draft_frames: int, rate: int) -> list[str]:
-    """Warn about (or refuse) a stem ``frames`` long under a draft ``draft_frames`` long."""
-    diff_s = (frames - draft_frames) / rate
-    if abs(diff_s) > STEM_LENGTH_SLACK_S + 0.5 / rate:
-        raise ParameterError(
-            f"{path}: stem {name!r} is {frames / rate:.3f} s long but the draft is {draft_frames / rate:.3f} s "
-            f"({abs(diff_s) * 1000:.0f} ms {'longer' if diff_s > 0 else 'shorter'}; at most "
-            f"{STEM_LENGTH_SLACK_S * 1000:.0f} ms is padded or trimmed); export stems and draft from the same session"
-        )
-    if frames == draft_frames:
-        return []
-    verb = "trimmed" if diff_s > 0 else "padded with silence"
-    return [f"stem {name!r} is {abs(diff_s) * 1000:.1f} ms {'longer' if diff_s > 0 else 'shorter'} than the draft; "
-            f"{verb} to match"]
-
-
-def fit_stem(stem: Audio, frames: int, channels: int) -> Audio:
-    """``stem`` padded or trimmed to ``frames`` and spread from mono to ``channels``."""
-    samples = stem.samples
-    if samples.shape[1] > frames:
-        samples = samples[:, :frames]
-    elif samples.shape[1] < frames:
-        samples = np.pad(samples, ((0, 0), (0, frames - samples.shape[1])))
-    if samples.shape[0] == 1 and channels > 1:
-        samples = np.repeat(samples, channels, axis=0)
-    return Audio(np.ascontiguousarray(samples), stem.sample_rate)

@@ -39,9 +39,13 @@ from contextlib import closing, contextmanager
 from pathlib import Path
 from typing import Any
 
+import mido
 import soundfile as sf
 import yaml
 
+from trackwright import __version__
+from trackwright.analysis.analyze import Analysis, analyze
+from trackwright.analysis.brief import load_brief
 from trackwright.arrange.edl import EditList, check_within
 from trackwright.audio import Audio, load_audio, write_atomic
 from trackwright.errors import ParameterError, ProjectError, TrackwrightError
@@ -62,14 +66,16 @@ from trackwright.project.recipe import (
 from trackwright.project.render import (
     RenderResult,
     cache_key,
-    load_edit_midi,
     read_manifest,
     render_recipe,
 )
-from trackwright.project.sources import check_stem, find_stems, fit_stem, length_warnings, sha256_file
+from trackwright.produce.stems import check_stem, find_stems, fit_stem, length_warnings
+from trackwright.project.sources import sha256_file
 
 PROJECT_FILE = "project.yaml"
 DB_FILE = "project.db"
+#: The draft's analysis, cached (:meth:`Project.analysis`).
+ANALYSIS_FILE = "analysis/draft.json"
 LOCK_FILE = ".lock"
 #: How long a command waits for another one holding the project, seconds.
 LOCK_TIMEOUT_S = 600.0
@@ -188,8 +194,6 @@ class Project:
             _check_midi(midi)
         cue_sheet = None
         if brief is not None:
-            from trackwright.analysis.brief import load_brief
-
             brief = Path(brief)
             cue_sheet = load_brief(brief)
         for stale in path.parent.glob(f".{path.name}.creating-*"):  # left by an interrupted `new`
@@ -218,16 +222,12 @@ class Project:
                 rel = f"sources/brief{brief.suffix.lower() or '.yaml'}"
                 sources[rel] = _copy_source(brief, building / rel)
             report(0.3, "analysing the draft")
-            from trackwright.analysis.analyze import analyze
-
             try:
                 analysis = analyze(draft, brief=cue_sheet,
                                    progress=lambda f, label: report(0.3 + 0.6 * f, f"analysing: {label}"))
             except TrackwrightError as err:
                 raise type(err)(f"{audio}: {err}") from err
-            _write_json(building / "analysis" / "draft.json", analysis.to_dict())
-            from trackwright import __version__
-
+            _write_json(building / ANALYSIS_FILE, analysis.to_dict())
             project_yaml = yaml.safe_dump({"format": FORMAT_VERSION, "created_by": f"trackwright {__version__}"},
                                           sort_keys=False)
             write_atomic(building / PROJECT_FILE, lambda tmp: tmp.write_text(project_yaml, encoding="utf-8"))
@@ -309,8 +309,6 @@ class Project:
             raise self._damaged(str(err)) from err
 
     def _create_db(self, db: Path | None = None) -> None:
-        from trackwright import __version__
-
         db = db or self._db_path
         with closing(sqlite3.connect(db, isolation_level=None)) as con:
             con.executescript(_SCHEMA)
@@ -612,8 +610,8 @@ class Project:
     def diff(self, a: int, b: int) -> list[str]:
         """:func:`describe_diff` of versions ``a`` and ``b``, sections from the draft's analysis."""
         analysis = self.analysis()
-        return describe_diff(self.recipe(a), self.recipe(b), analysis.get("sections", []),
-                             downbeats_s=analysis.get("downbeats_s"))
+        return describe_diff(self.recipe(a), self.recipe(b), analysis.structure.sections,
+                             downbeats_s=analysis.rhythm.downbeats_s)
 
     # -- sources and analysis ------------------------------------------------------------------
     def _source(self, stem: str) -> Path | None:
@@ -656,26 +654,21 @@ class Project:
         """The imported brief (YAML cue sheet), or None."""
         return self._source("brief")
 
-    def analysis(self) -> dict[str, Any]:
-        """The draft's analysis (``Analysis.to_dict()``), recomputed when its cache file is missing."""
-        path = self.path / "analysis" / "draft.json"
+    def analysis(self) -> Analysis:
+        """The draft's analysis, read from its cache file ``analysis/draft.json`` (recomputed and
+        written again when the file is missing or damaged)."""
+        path = self.path / ANALYSIS_FILE
         try:
-            return json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
+            return Analysis.from_dict(json.loads(path.read_text(encoding="utf-8")))
+        except (OSError, ValueError, ParameterError):
             pass
-        from trackwright.analysis.analyze import analyze
-
         brief_path = self.source_brief()
-        cue_sheet = None
-        if brief_path is not None:
-            from trackwright.analysis.brief import load_brief
-
-            cue_sheet = load_brief(brief_path)
-        data = analyze(self.source_audio(), brief=cue_sheet).to_dict()
+        cue_sheet = load_brief(brief_path) if brief_path is not None else None
+        analysis = analyze(self.source_audio(), brief=cue_sheet).rounded()
         with self.lock():
             path.parent.mkdir(exist_ok=True)
-            _write_json(path, data)
-        return data
+            _write_json(path, analysis.to_dict())
+        return analysis
 
     # -- rendering -----------------------------------------------------------------------------
     def render(self, number: int | None = None, *, progress: ProgressCallback | None = None) -> RenderResult:
@@ -695,7 +688,7 @@ class Project:
             if folder.exists():
                 report(0.0, "checking the cached render")
                 manifest = read_manifest(folder, key)
-                if manifest is not None and manifest.get("midi_skipped") and load_edit_midi() is not None:
+                if manifest is not None and manifest.get("midi_skipped"):
                     manifest = None  # rendered before MIDI editing existed
                 if manifest is not None:
                     self._record_render(number, key, manifest)
@@ -752,8 +745,6 @@ class Project:
         if not (self.path / PROJECT_FILE).is_file():
             if not files:
                 raise ProjectError(f"{self.path}: not a trackwright project (no {PROJECT_FILE} and no recipes)")
-            from trackwright import __version__
-
             text = yaml.safe_dump({"format": FORMAT_VERSION, "created_by": f"trackwright {__version__}"},
                                   sort_keys=False)
             write_atomic(self.path / PROJECT_FILE, lambda tmp: tmp.write_text(text, encoding="utf-8"))
@@ -856,8 +847,6 @@ def _alive(pid: int) -> bool:
 def _check_midi(path: Path) -> None:
     if not path.is_file():
         raise ParameterError(f"{path}: no such MIDI file")
-    import mido
-
     try:
         mido.MidiFile(str(path))
     except (OSError, EOFError, ValueError, KeyError, IndexError) as err:

@@ -28,7 +28,7 @@ from trackwright.audio import load_audio, write_atomic
 from trackwright.errors import ParameterError, TrackwrightError
 from trackwright.project import Project, RenderResult
 from trackwright.project.store import default_author
-from trackwright.review.jobs import JobRunner, ReviseFunction
+from trackwright.review.jobs import JobRunner, NoteEngine
 from trackwright.review.peaks import peaks
 from trackwright.review.store import ReviewStore
 from trackwright.review.timeline import place
@@ -132,7 +132,7 @@ def _static_files() -> dict[str, Path]:
     return files
 
 
-def create_app(project: str | os.PathLike[str] | Project, *, revise: ReviseFunction | None = None,
+def create_app(project: str | os.PathLike[str] | Project, *, revise: NoteEngine | None = None,
                max_upload_bytes: int = MAX_UPLOAD_BYTES) -> FastAPI:
     """The review app for one project.
 
@@ -141,8 +141,9 @@ def create_app(project: str | os.PathLike[str] | Project, *, revise: ReviseFunct
     project : path-like or Project
         The project folder (opened here) or an open project.
     revise : callable, optional
-        The note engine ``revise(project, text, *, at=(start_s, end_s))`` for revision requests;
-        default ``trackwright.revise.apply_note`` when installed (see :mod:`trackwright.review.jobs`).
+        The note engine for revision requests (:class:`~trackwright.review.jobs.NoteEngine`;
+        ``trackwright review`` passes :func:`trackwright.revise.apply_note`); without one,
+        revision requests end ``unavailable``.
     max_upload_bytes : int
         Largest reference upload accepted, bytes.
 
@@ -234,24 +235,27 @@ def create_app(project: str | os.PathLike[str] | Project, *, revise: ReviseFunct
     @app.get("/api/versions")
     def versions(found: Grant = viewer) -> list[dict[str, Any]]:  # noqa: ARG001
         approvals = store.approvals()
-        data = project.analysis()
+        found = project.analysis()
+        sections = [s.to_dict() for s in found.structure.sections]
+        findings = [f.to_dict() for f in found.findings]
         out = []
         for info in project.versions():
             edits = project.recipe(info.number).arrangement
             out.append({**info.to_dict(), "duration_s": round(edits.output_duration_s, 3),
                         "approvals": approvals.get(info.number, []),
-                        "sections": place(edits, data.get("sections", []), _SECTION_FIELDS),
-                        "findings": place(edits, data.get("findings", []), _FINDING_FIELDS)})
+                        "sections": place(edits, sections, _SECTION_FIELDS),
+                        "findings": place(edits, findings, _FINDING_FIELDS)})
         return out
 
     @app.get("/api/analysis")
     def analysis(found: Grant = viewer) -> dict[str, Any]:  # noqa: ARG001
-        data = project.analysis()
-        return {"duration_s": data.get("duration_s"), "tempo_bpm": data.get("tempo_bpm"), "key": data.get("key"),
-                "sections": [{k: s.get(k) for k in ("start_s", "end_s", *_SECTION_FIELDS)}
-                             for s in data.get("sections", [])],
-                "findings": [{k: f.get(k) for k in ("start_s", "end_s", *_FINDING_FIELDS)}
-                             for f in data.get("findings", [])]}
+        found = project.analysis()
+        return {"duration_s": round(found.duration_s, 3), "tempo_bpm": round(found.rhythm.tempo_bpm, 2),
+                "key": found.harmony.key.to_dict(),
+                "sections": [{k: s.to_dict()[k] for k in ("start_s", "end_s", *_SECTION_FIELDS)}
+                             for s in found.structure.sections],
+                "findings": [{k: f.to_dict()[k] for k in ("start_s", "end_s", *_FINDING_FIELDS)}
+                             for f in found.findings]}
 
     @app.get("/api/versions/{number}/audio")
     def audio(number: int, found: Grant = viewer) -> Response:  # noqa: ARG001

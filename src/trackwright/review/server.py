@@ -7,7 +7,7 @@ import os
 from collections.abc import Callable, Sequence
 
 from trackwright.errors import MissingDependencyError, ParameterError
-from trackwright.review.jobs import ReviseFunction
+from trackwright.review.jobs import NoteEngine
 from trackwright.review.tokens import ROLES, sign_token
 
 try:
@@ -31,7 +31,7 @@ def is_loopback(host: str) -> bool:
 
 
 def serve(project: str | os.PathLike[str], *, host: str = "127.0.0.1", port: int = 8765,
-          share: Sequence[str] = (), share_days: float = 7.0, revise: ReviseFunction | None = None,
+          share: Sequence[str] = (), share_days: float = 7.0, revise: NoteEngine | None = None,
           announce: Callable[[str], None] = print) -> None:
     """Serve the review room for ``project`` until interrupted.
 

@@ -20,6 +20,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from trackwright.analysis.findings import clock
 from trackwright.errors import ParameterError, reject_unknown_fields
 
 #: The dimensions a note can move, each with what "more" means.
@@ -77,8 +78,6 @@ class Scope:
 
     def describe(self) -> str:
         """The scope in words: "the whole piece", "0:40–0:52", "chorus 2", "until the last section"."""
-        from trackwright.analysis.findings import clock
-
         if self.kind == "all":
             return "the whole piece"
         if self.kind == "range":

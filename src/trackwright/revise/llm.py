@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from trackwright.errors import ParameterError, TrackwrightError
+from trackwright.revise.interpret import interpret
 from trackwright.revise.directives import DIMENSIONS, PART_ROLES, SCOPE_KINDS, Directive, Interpretation, Scope
 
 ENV_URL = "TRACKWRIGHT_NOTES_URL"
@@ -111,7 +112,5 @@ def interpret_with_model(note: str, endpoint: ModelEndpoint, *, at: Scope | None
 
 def read_note(note: str, *, at: Scope | None = None, endpoint: ModelEndpoint | None = None) -> Interpretation:
     """The configured model's reading when there is one, else the built-in reader's."""
-    from trackwright.revise.interpret import interpret
-
     endpoint = endpoint or ModelEndpoint.from_environment()
     return interpret(note, at=at) if endpoint is None else interpret_with_model(note, endpoint, at=at)

@@ -20,6 +20,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from trackwright.analysis.dynamics import SHORT_WINDOW_CENTRE_S
+from trackwright.analysis.loudness import short_term_series
 from trackwright.audio import Audio
 
 DESCRIPTORS = ("loudness_lufs", "loudness_range_lu", "onset_density_per_s", "centroid_hz", "width_db", "presence_db",
@@ -51,9 +53,6 @@ class _Measured:
 
 
 def _prepare(audio: Audio) -> _Measured:
-    from trackwright.analysis.dynamics import SHORT_WINDOW_CENTRE_S
-    from trackwright.analysis.loudness import short_term_series
-
     series = short_term_series(audio)
     return _Measured(audio, np.asarray(series.times_s, dtype=float) - SHORT_WINDOW_CENTRE_S,
                      np.asarray(series.lufs, dtype=float))

@@ -17,16 +17,30 @@ made. ``dry_run`` plans and explains without committing or rendering.
 
 from __future__ import annotations
 
+import dataclasses
 import json
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
+from trackwright.arrange.edl import MAX_STRETCH_DEVIATION, EditList, Segment
+from trackwright.arrange.grid import grid_from_analysis
 from trackwright.audio import load_audio, write_atomic
 from trackwright.errors import ParameterError
+from trackwright.mix.automation import REVERB_TAIL_S
+from trackwright.mix.mixer import guess_role
+from trackwright.produce.production import Production
 from trackwright.progress import ProgressCallback, ignore_progress
-from trackwright.revise.directives import Interpretation, Scope
+from trackwright.project import Project, Recipe, RenderResult
+from trackwright.project.operations import make_version
+from trackwright.revise.directives import Directive, Interpretation, Scope
+from trackwright.revise.interpret import POINT_SPAN_S
+from trackwright.revise.llm import read_note
+from trackwright.score.compose import compose_midi
 from trackwright.revise.measure import EXPECTED, describe_span, outside_difference_db, prepare
-from trackwright.revise.scope import Span, resolve_scope
+from trackwright.arrange.grid import Span
+from trackwright.revise.scope import resolve_scope
 from trackwright.revise.techniques import Change, plan_directive
 
 NOTES_FOLDER = "notes"
@@ -67,32 +81,27 @@ class NoteResult:
         return lines
 
 
-def _parts(project: Any, recipe: Any) -> dict[str, str]:
-    from trackwright.mix.mixer import guess_role
-
+def _parts(recipe: Recipe) -> dict[str, str]:
     return {name: guess_role(name) for name in recipe.stem_sources}
 
 
-def _rebuilt(recipe: Any) -> dict[str, str]:
+def _rebuilt(recipe: Recipe) -> dict[str, str]:
     """Rebuilt MIDI part → its instrument preset, from the recipe's ``production:`` block."""
-    parts = (recipe.production or {}).get("parts", {})
-    return {name: str(part["instrument"]) for name, part in parts.items() if isinstance(part.get("instrument"), str)}
+    production = recipe.production or Production()
+    return {name: part.instrument for name, part in production.parts.items()}
 
 
-def _reorchestrated(recipe: Any, changes: list[Change]) -> Any:
-    """The recipe's production block with the instrument changes applied (unchanged without any)."""
-    swaps = {c.data["part"]: c.data["instrument"] for c in changes if c.layer == "instrument"}
-    if not swaps:
+def _reorchestrated(recipe: Recipe, changes: list[Change]) -> Production | None:
+    """The recipe's production with the instrument changes applied (unchanged without any)."""
+    swaps = {c.part: c.instrument for c in changes if c.layer == "instrument" and c.part and c.instrument}
+    if not swaps or recipe.production is None:
         return recipe.production
-    production = dict(recipe.production)
-    production["parts"] = {name: ({**part, "instrument": swaps[name]} if name in swaps else dict(part))
-                           for name, part in production["parts"].items()}
-    return production
+    parts = {name: dataclasses.replace(part, instrument=swaps[name]) if name in swaps else part
+             for name, part in recipe.production.parts.items()}
+    return Production(parts, recipe.production.drums)
 
 
-def _apply_tempo(arrangement: Any, stretch: float) -> Any:
-    from trackwright.arrange.edl import MAX_STRETCH_DEVIATION, EditList, Segment
-
+def _apply_tempo(arrangement: EditList, stretch: float) -> EditList:
     segments = []
     for segment in arrangement.segments:
         combined = min(max(segment.stretch * stretch, 1 - MAX_STRETCH_DEVIATION), 1 + MAX_STRETCH_DEVIATION)
@@ -101,22 +110,17 @@ def _apply_tempo(arrangement: Any, stretch: float) -> Any:
     return EditList(tuple(segments), arrangement.fade_in_s, arrangement.fade_out_s, duration)
 
 
-def apply_note(project: Any, text: str, *, at: tuple[float, float] | None = None, dry_run: bool = False,
+def apply_note(project: Project, text: str, *, at: tuple[float, float] | None = None, dry_run: bool = False,
                author: str | None = None, progress: ProgressCallback | None = None) -> NoteResult:
-    """Turn ``text`` into a new version of ``project`` (a :class:`~trackwright.project.Project`).
+    """Turn ``text`` into a new version of ``project``.
 
     ``at`` is ``(start_s, end_s)`` of the current version's output for notes without a scope
     of their own (``--at 1:20-1:45``).
     """
-    from trackwright.arrange.grid import grid_from_analysis
-    from trackwright.revise.llm import read_note
-
     report = progress or ignore_progress
     if not text or not text.strip():
         raise ParameterError("the note is empty: say what should change, e.g. \"warmer in the chorus\"")
     if at is not None and at[1] - at[0] < 1.0:  # a comment pinned to a moment: the few bars from there
-        from trackwright.revise.interpret import POINT_SPAN_S
-
         at = (at[0], at[0] + POINT_SPAN_S)
     scope_at = Scope("range", at[0], at[1]) if at is not None else None
     reading = read_note(text, at=scope_at)
@@ -130,11 +134,11 @@ def apply_note(project: Any, text: str, *, at: tuple[float, float] | None = None
         parent = project.latest()
         recipe = project.recipe()
         grid = grid_from_analysis(project.analysis(), project.source_audio())
-        parts = _parts(project, recipe)
+        parts = _parts(recipe)
         changes: list[Change] = []
         notes: list[str] = []
         scopes: list[dict[str, Any]] = []
-        spans_all: list[tuple[Span, Any]] = []
+        spans_all: list[tuple[Span, Directive]] = []
         for directive in reading.directives:
             spans = resolve_scope(directive.scope, grid, recipe.arrangement)
             scopes.append({"directive": directive.describe(), "spans": [[round(s.start_s, 3), round(s.end_s, 3)]
@@ -151,35 +155,33 @@ def apply_note(project: Any, text: str, *, at: tuple[float, float] | None = None
             raise ParameterError("nothing I can change for this note here: " + "; ".join(result.notes))
         if dry_run:
             return result
-        from trackwright.mix.automation import Move
-
         report(0.1, "rendering the current version")
         before = project.render(parent)
         changes = _playable(changes, recipe.score, before.midi, result.notes)
         result.changes = changes
-        moves = list(recipe.automation) + [Move.from_dict(data) for c in changes if c.layer == "automation"
-                                           for data in c.data.get("moves", [c.data])]
-        score = list(recipe.score) + [dict(c.data) for c in changes if c.layer == "score"]
+        moves = list(recipe.automation) + [m for c in changes if c.layer == "automation" for m in c.moves]
+        score = list(recipe.score) + [dict(c.op or {}) for c in changes if c.layer == "score"]
         arrangement = recipe.arrangement
         for change in changes:
-            if change.layer == "tempo":
-                arrangement = _apply_tempo(arrangement, float(change.data["stretch"]))
+            if change.layer == "tempo" and change.stretch is not None:
+                arrangement = _apply_tempo(arrangement, change.stretch)
         new_recipe = recipe.replace(automation=tuple(moves), score=tuple(score), arrangement=arrangement,
                                     production=_reorchestrated(recipe, changes))
-        version = project.commit(new_recipe, f"note: {text.strip()}", author=author)
-        result.version = version.number
         report(0.3, "rendering the new version")
-        after = project.render(version.number)
+        made = make_version(project, lambda _: (new_recipe, f"note: {text.strip()}"), author=author)
+        result.version = made.version.number
+        after = made.rendered
         report(0.8, "measuring")
         _measure(result, before, after, spans_all)
         (project.path / NOTES_FOLDER).mkdir(exist_ok=True)
-        write_atomic(project.path / NOTES_FOLDER / f"v{version.number:04d}.json",
+        write_atomic(project.path / NOTES_FOLDER / f"v{made.version.number:04d}.json",
                      lambda tmp: tmp.write_text(json.dumps(result.to_dict(), indent=1, ensure_ascii=False) + "\n"))
         report(1.0, "done")
     return result
 
 
-def _playable(changes: list[Change], current: Any, midi: Any, notes: list[str]) -> list[Change]:
+def _playable(changes: list[Change], current: Sequence[Mapping[str, Any]], midi: Path | None,
+              notes: list[str]) -> list[Change]:
     """Drop composition operations that cannot apply to this music (say why), so the new
     version always renders: each is tried on the current version's MIDI after the ones before it."""
     ops = [c for c in changes if c.layer == "score"]
@@ -188,22 +190,20 @@ def _playable(changes: list[Change], current: Any, midi: Any, notes: list[str]) 
     if midi is None:
         notes.append("composition changes skipped: the current version has no MIDI")
         return [c for c in changes if c.layer != "score"]
-    from trackwright.score.compose import compose_midi
-
     kept: list[Any] = list(current)
     dropped = set()
     for change in ops:
         try:
-            compose_midi(str(midi), [*kept, dict(change.data)])
+            compose_midi(str(midi), [*kept, dict(change.op or {})])
         except ParameterError as err:
             notes.append(f"{change.what} not made: {err}")
             dropped.add(id(change))
             continue
-        kept.append(dict(change.data))
+        kept.append(dict(change.op or {}))
     return [c for c in changes if id(c) not in dropped]
 
 
-def _measure(result: NoteResult, before: Any, after: Any, spans: list[tuple[Span, Any]]) -> None:
+def _measure(result: NoteResult, before: RenderResult, after: RenderResult, spans: list[tuple[Span, Directive]]) -> None:
     mix_before, mix_after = load_audio(before.mix), load_audio(after.mix)
     stems_before = {n: load_audio(p) for n, p in before.stems.items()}
     stems_after = {n: load_audio(p) for n, p in after.stems.items()}
@@ -218,9 +218,6 @@ def _measure(result: NoteResult, before: Any, after: Any, spans: list[tuple[Span
         as_asked = all((a[key] - b[key]) * expected[key] * sign > 0 for key in expected) if expected else True
         result.measurements.append({"scope": span.name, "directive": directive.describe(), "before": b, "after": a,
                                     "watch": watch, "as_asked": as_asked})
-    from trackwright.mix.automation import REVERB_TAIL_S
-
-    reverb = any(c.layer == "automation" and any(m.get("kind") == "reverb" for m in c.data.get("moves", [c.data]))
-                 for c in result.changes)
+    reverb = any(c.layer == "automation" and any(m.kind == "reverb" for m in c.moves) for c in result.changes)
     result.outside_change_db = outside_difference_db(mix_before, mix_after, [(s.start_s, s.end_s) for s, _ in spans],
                                                      margin_s=1.0 + (REVERB_TAIL_S if reverb else 0.0))

@@ -8,30 +8,11 @@ second chorus the listener hears in this version, not in the draft.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
+from trackwright.analysis.findings import clock
 from trackwright.arrange.edl import EditList
-from trackwright.arrange.grid import BarGrid, edits_to_units, occurrences
+from trackwright.arrange.grid import BarGrid, Span, played_sections
 from trackwright.errors import ParameterError
 from trackwright.revise.directives import Scope
-
-
-@dataclass(frozen=True)
-class Span:
-    """A stretch of the output, seconds, with the name it was resolved from."""
-
-    start_s: float
-    end_s: float
-    name: str
-
-
-def played_sections(grid: BarGrid, edits: EditList) -> list[Span]:
-    """Every section as the arrangement plays it, in output seconds, named "intro", "chorus 2"…"""
-    units = edits_to_units(grid, edits)
-    starts = [0.0]
-    for unit in units:
-        starts.append(starts[-1] + float(unit.end_s - unit.start_s) * unit.stretch)
-    return [Span(float(starts[o.first]), float(starts[o.end]), o.name) for o in occurrences(grid, units)]
 
 
 def _matching(sections: list[Span], name: str) -> list[Span]:
@@ -95,6 +76,4 @@ def resolve_scope(scope: Scope, grid: BarGrid, edits: EditList) -> list[Span]:
 
 
 def _clock(seconds: float) -> str:
-    from trackwright.analysis.findings import clock
-
     return clock(seconds)

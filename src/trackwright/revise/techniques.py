@@ -44,7 +44,7 @@ from typing import Any
 
 from trackwright.mix.automation import ALL_PARTS, Move
 from trackwright.revise.directives import Directive
-from trackwright.revise.scope import Span
+from trackwright.arrange.grid import Span
 
 #: Mixer roles from least to most important, for thinning and for "intimacy".
 SUPPORT_ROLES = ("fx", "pad", "other", "strings", "keys", "guitar", "drums")
@@ -83,18 +83,35 @@ def reorchestrate(dimension: str, direction: int, instrument: str) -> str | None
 class Change:
     """One recipe change and why it was made.
 
-    ``layer`` is ``automation`` (``data`` is a Move's dict, or ``{"moves": [...]}`` for a
-    gesture made of several), ``score`` (a composition operation), ``tempo`` (``{"stretch": factor}``)
-    or ``instrument`` (``{"part": name, "instrument": preset}``: a rebuilt part re-rendered).
+    ``layer`` says which field carries it: ``automation`` (``moves``: one :class:`Move`, or several
+    for a gesture such as a filter rise), ``score`` (``op``: a composition operation in its recipe
+    form), ``tempo`` (``stretch``: the arrangement's time-stretch factor) or ``instrument``
+    (``part`` and ``instrument``: a rebuilt part re-rendered with another preset).
     """
 
     layer: str
     what: str
     because: str
-    data: Mapping[str, Any] = field(default_factory=dict)
+    moves: tuple[Move, ...] = ()
+    op: Mapping[str, Any] | None = None
+    stretch: float | None = None
+    part: str | None = None
+    instrument: str | None = None
+
+    @property
+    def data(self) -> dict[str, Any]:
+        """The change as plain data (what ``to_dict`` shows under ``data``)."""
+        if self.layer == "automation":
+            return self.moves[0].to_dict() if len(self.moves) == 1 else {"moves": [m.to_dict() for m in self.moves]}
+        if self.layer == "score":
+            return dict(self.op or {})
+        if self.layer == "tempo":
+            return {"stretch": self.stretch}
+        return {"part": self.part, "instrument": self.instrument}
 
     def to_dict(self) -> dict[str, Any]:
-        return {"layer": self.layer, "what": self.what, "because": self.because, "data": dict(self.data)}
+        """JSON-ready form."""
+        return {"layer": self.layer, "what": self.what, "because": self.because, "data": self.data}
 
 
 @dataclass
@@ -116,7 +133,7 @@ class _Plan:
                       "reverb": f"reverb send {value:.0f} dB (large room)",
                       "saturation": f"soft saturation, drive {value:.1f} dB"}.get(
                 kind, f"{kind.replace('_', ' ')} {value:+.1f} dB")
-            self.changes.append(Change("automation", f"{who}: {amount} in {span.name}", because, move.to_dict()))
+            self.changes.append(Change("automation", f"{who}: {amount} in {span.name}", because, moves=(move,)))
 
     def score(self, spans: Sequence[Span], op: str, because: str, **options: Any) -> bool:
         if not self.has_midi:
@@ -125,14 +142,14 @@ class _Plan:
         for index, span in enumerate(spans):
             data = {"op": op, "seed": index, "start_s": round(span.start_s, 3), "end_s": round(span.end_s, 3),
                     **options}
-            self.changes.append(Change("score", f"{op.replace('_', ' ')} in {span.name}", because, data))
+            self.changes.append(Change("score", f"{op.replace('_', ' ')} in {span.name}", because, op=data))
         return True
 
 
 def _thin(plan: _Plan, spans: Sequence[Span], amount: float, because: str) -> None:
     """Mute parts from the lowest priority up: one part per 0.35 of ``amount``."""
     candidates = [name for role in SUPPORT_ROLES for name in plan.parts_with((role,))]
-    count = max(1, int(amount / 0.35 + 1e-9))
+    count = max(1, int(amount / THIN_STEP + 1e-9))
     keep_one = len(plan.parts) - 1  # never mute everything
     chosen = candidates[: min(count, keep_one)]
     if not chosen:
@@ -153,124 +170,203 @@ def _instrumentation(plan: _Plan, directive: Directive, spans: Sequence[Span], r
         swap = reorchestrate(directive.dimension, directive.direction, instrument)
         if swap is not None:
             plan.changes.append(Change("instrument", f"{part}: re-rendered as {swap} (was {instrument})",
-                                       directive.words or directive.dimension, {"part": part, "instrument": swap}))
+                                       directive.words or directive.dimension, part=part, instrument=swap))
+
+
+#: Named amounts of the planner, dB per unit of the directive's signed amount k (−1…+1) unless
+#: said otherwise; widths are factors (1 = unchanged).
+LOUDNESS_DB = 4.0
+ENERGY_RHYTHM_DB, ENERGY_WHOLE_DB, ENERGY_SHELF_DB = 3.0, 2.0, 1.5
+INTIMACY_SUPPORT_DB, INTIMACY_FRONT_DB, INTIMACY_WIDTH, INTIMACY_LEVEL_DB = -6.0, 2.0, -0.4, -1.5
+INTIMACY_MUTE_FROM = 0.9                 #: intimacy this strong mutes the supporting parts
+OPEN_WIDTH, OPEN_PADS_DB = -0.3, -3.0    #: less intimate: wider, pads and strings up
+RESTRAINT_DB, RESTRAINT_SHELF_DB, RESTRAINT_DRUMS_DB, RESTRAINT_WIDTH = -4.0, -2.0, -8.0, -0.3
+TENSION_FILTER_DB, TENSION_WIDTH = -6.0, -0.2  #: the filter rise starts this dark; narrower
+RELEASE_SHELF_DB, RELEASE_LOW_MID_DB = -1.0, -1.0  #: less tension: a little more open, less mid-heavy
+VALENCE_SHELF_DB, VALENCE_LOW_MID_DB = 2.0, -1.0
+SIZE_WIDTH, SIZE_LOW_SHELF_DB, SIZE_REVERB_DB, SIZE_REVERB_BASE_DB = 0.35, 2.0, 6.0, -16.0
+WARMTH_LOW_MID_DB, WARMTH_SHELF_DB, WARMTH_DRIVE_DB = 2.0, -2.0, 6.0
+BRIGHTNESS_SHELF_DB = 4.0
+DENSITY_PADS_DB = 3.0
+CLEARANCE_DIP_DB, CLEARANCE_LEAD_DB, CLEARANCE_LEVEL_DB = -5.0, -8.0, -1.5
+PRESENCE_DB = 5.0
+PACE_STRETCH = 0.03                      #: the whole piece stretched by ∓3 % per unit of k
+THIN_STEP = 0.35                         #: one more part muted per this much of "less dense"
+
+#: Part groups the table names: mixer roles (an empty tuple is every part at once).
+EVERY: tuple[str, ...] = ()
+GROUPS: dict[str, tuple[str, ...]] = {
+    "every": EVERY, "rhythm": RHYTHM_ROLES, "front": FRONT_ROLES, "drums": ("drums",), "lead": ("lead",),
+    "pads": ("pad", "strings"), "support": ("pad", "strings", "fx", "drums"),
+}
+
+
+@dataclass(frozen=True)
+class Level:
+    """An automation move the table asks for: ``kind`` on the parts of ``group`` (or every part),
+    valued ``per_k × k + base`` (dB, or a width factor)."""
+
+    group: str
+    kind: str
+    per_k: float
+    base: float = 0.0
+    when: str = "any"                  #: "more" (k > 0), "less" (k < 0) or "any"
+    fallback_per_k: float | None = None  #: no part in the group: move every part by this instead
+    mute_from: float | None = None     #: a gain becomes a mute at this k or more
+    not_subtle: bool = False           #: only for notes that may be obvious
+    floor: float | None = None         #: the value never goes below this
+
+
+@dataclass(frozen=True)
+class Compose:
+    """A composition operation the table asks for (needs the project's MIDI)."""
+
+    op: str
+    options: Mapping[str, Any]
+    when: str = "any"
+    quiet: bool = False                #: skip without saying so when there is no MIDI
+    subtle_options: Mapping[str, Any] | None = None  #: options for a subtle note, when they differ
+
+
+@dataclass(frozen=True)
+class Special:
+    """A technique with its own logic: ``filter_rise``, ``thin``, ``presence``, ``tempo``, ``mode``."""
+
+    name: str
+    when: str = "any"
+
+
+Step = Level | Compose | Special
+
+#: What each dimension does, in order (the order the explanation lists the changes in).
+TECHNIQUES: dict[str, tuple[Step, ...]] = {
+    "loudness": (Level("every", "gain", LOUDNESS_DB),),
+    "energy": (Level("rhythm", "gain", ENERGY_RHYTHM_DB, fallback_per_k=ENERGY_WHOLE_DB),
+               Level("every", "high_shelf", ENERGY_SHELF_DB)),
+    "intimacy": (Compose("revoice", {"spacing": "close"}, when="more", quiet=True),
+                 Level("support", "gain", INTIMACY_SUPPORT_DB, when="more", mute_from=INTIMACY_MUTE_FROM),
+                 Level("front", "gain", INTIMACY_FRONT_DB, when="more"),
+                 Level("every", "width", INTIMACY_WIDTH, base=1.0, when="more"),
+                 Level("every", "gain", INTIMACY_LEVEL_DB, when="more"),
+                 Level("every", "width", OPEN_WIDTH, base=1.0, when="less"),
+                 Level("pads", "gain", OPEN_PADS_DB, when="less")),
+    "restraint": (Level("every", "gain", RESTRAINT_DB), Level("every", "high_shelf", RESTRAINT_SHELF_DB),
+                  Level("drums", "gain", RESTRAINT_DRUMS_DB, when="more"),
+                  Level("every", "width", RESTRAINT_WIDTH, base=1.0, when="more")),
+    "tension": (Compose("pedal", {"degree": "dominant"}, when="more", quiet=True),
+                Compose("delay_resolution", {"how": "extend"}, when="more", quiet=True,
+                        subtle_options={"how": "suspension"}),
+                Special("filter_rise", when="more"),
+                Level("every", "width", TENSION_WIDTH, base=1.0, when="more"),
+                Level("every", "high_shelf", RELEASE_SHELF_DB, when="less"),
+                Level("every", "low_mid", RELEASE_LOW_MID_DB, when="less")),
+    "valence": (Special("mode"), Level("every", "high_shelf", VALENCE_SHELF_DB),
+                Level("every", "low_mid", VALENCE_LOW_MID_DB)),
+    "size": (Compose("revoice", {"spacing": "spread"}, when="more", quiet=True),
+             Level("every", "width", SIZE_WIDTH, base=1.0, floor=0.0),
+             Level("every", "low_shelf", SIZE_LOW_SHELF_DB),
+             Level("every", "reverb", SIZE_REVERB_DB, base=SIZE_REVERB_BASE_DB, when="more")),
+    "warmth": (Level("every", "low_mid", WARMTH_LOW_MID_DB), Level("every", "high_shelf", WARMTH_SHELF_DB),
+               Level("every", "saturation", WARMTH_DRIVE_DB, when="more", not_subtle=True)),
+    "brightness": (Level("every", "high_shelf", BRIGHTNESS_SHELF_DB),),
+    "density": (Special("thin", when="less"), Compose("texture", {"change": "thin"}, when="less", quiet=True),
+                Compose("texture", {"change": "thicken"}, when="more", quiet=True),
+                Level("pads", "gain", DENSITY_PADS_DB, when="more")),
+    "clearance": (Special("clear_presence"), Level("lead", "gain", CLEARANCE_LEAD_DB),
+                  Level("every", "gain", CLEARANCE_LEVEL_DB)),
+    "presence": (Special("presence"),),
+    "pace": (Special("tempo"),),
+}
+
+
+def _applies(when: str, k: float) -> bool:
+    return when == "any" or (when == "more") == (k > 0)
+
+
+def _level(plan: _Plan, step: Level, spans: Sequence[Span], k: float, because: str) -> None:
+    value = step.per_k * k + step.base if step.base else step.per_k * k
+    if step.floor is not None:
+        value = max(step.floor, value)
+    kind = "mute" if step.mute_from is not None and k >= step.mute_from else step.kind
+    if step.group == "every":
+        plan.move(spans, ALL_PARTS, kind, value, because)
+        return
+    names = plan.parts_with(GROUPS[step.group])
+    for name in names:
+        plan.move(spans, name, kind, value, because)
+    if not names and step.fallback_per_k is not None:
+        plan.move(spans, ALL_PARTS, step.kind, step.fallback_per_k * k, because)
+
+
+def _filter_rise(plan: _Plan, spans: Sequence[Span], k: float, because: str) -> None:
+    """A slow filter rise across each span: four overlapping high-shelf steps from dark to open."""
+    for span in spans:
+        steps = 4
+        length = (span.end_s - span.start_s) / steps
+        moves = tuple(Move(span.start_s + step * length, span.start_s + (step + 1) * length, ALL_PARTS,
+                           "high_shelf", round(TENSION_FILTER_DB * k * (1 - step / steps), 2), min(length, 2.0),
+                           because)
+                      for step in range(steps))
+        plan.changes.append(Change("automation", f"everything: a slow filter rise (high shelf "
+                                   f"{TENSION_FILTER_DB * k:+.1f} → 0 dB) across {span.name}", because, moves=moves))
+
+
+def _special(plan: _Plan, step: Special, directive: Directive, spans: Sequence[Span], k: float, because: str) -> None:
+    if step.name == "filter_rise":
+        _filter_rise(plan, spans, k, because)
+    elif step.name == "thin":
+        _thin(plan, spans, -k, because)
+    elif step.name == "mode":
+        if not plan.score(spans, "change_mode", because, mode="major" if k > 0 else "minor"):
+            plan.notes[-1] = "a change of mode needs the draft's MIDI; changed the colour only"
+    elif step.name == "clear_presence":
+        others = [n for n in plan.parts if plan.parts[n] != "vocals"] or [ALL_PARTS]
+        for name in others:
+            plan.move(spans, name, "presence_dip", CLEARANCE_DIP_DB * k, because)
+    elif step.name == "presence":
+        names = plan.parts_with(PART_TO_ROLES.get(directive.part or "", ()))
+        if not names:
+            have = ", ".join(f"{n} ({r})" for n, r in plan.parts.items()) or "none: the project has no stems"
+            plan.notes.append(f"no {directive.part} part to change (parts: {have})")
+        for name in names:
+            if directive.direction < 0 and directive.amount >= 1.0:
+                plan.move(spans, name, "mute", 0.0, because)
+            else:
+                plan.move(spans, name, "gain", PRESENCE_DB * k, because)
+    elif step.name == "tempo":
+        if len(spans) == 1 and spans[0].name == "the whole piece":
+            stretch = round(1.0 - PACE_STRETCH * k, 4)
+            plan.changes.append(Change("tempo", f"tempo {100 * (1 / stretch - 1):+.1f} % (whole piece)", because,
+                                       stretch=stretch))
+        else:
+            plan.notes.append("a tempo change inside a section is not made (it would break the bar grid); "
+                              "ask for the whole piece")
+    else:
+        raise ValueError(f"no technique named {step.name!r}")  # a bug in TECHNIQUES, not a user error
 
 
 def plan_directive(directive: Directive, spans: Sequence[Span], parts: Mapping[str, str], *,
                    has_midi: bool, rebuilt: Mapping[str, str] | None = None) -> tuple[list[Change], list[str]]:
     """Changes for one directive over ``spans`` (output seconds); also notes on what could not be done.
 
-    ``parts`` maps each stem (part) name to its mixer role; empty when the project has no stems.
-    ``rebuilt`` maps each part the version rebuilds from the MIDI to its instrument preset.
+    The directive's dimension picks its steps in :data:`TECHNIQUES`. ``parts`` maps each stem
+    (part) name to its mixer role; empty when the project has no stems. ``rebuilt`` maps each
+    part the version rebuilds from the MIDI to its instrument preset.
     """
     plan = _Plan(parts, has_midi)
     _instrumentation(plan, directive, spans, rebuilt or {})
     k = directive.signed
     because = directive.words or directive.dimension
-    dim = directive.dimension
-    every = ALL_PARTS
-    if dim == "loudness":
-        plan.move(spans, every, "gain", 4.0 * k, because)
-    elif dim == "energy":
-        rhythm = plan.parts_with(RHYTHM_ROLES)
-        for name in rhythm:
-            plan.move(spans, name, "gain", 3.0 * k, because)
-        if not rhythm:
-            plan.move(spans, every, "gain", 2.0 * k, because)
-        plan.move(spans, every, "high_shelf", 1.5 * k, because)
-    elif dim == "intimacy":
-        if k > 0 and plan.has_midi:
-            plan.score(spans, "revoice", because, spacing="close")  # voicings drawn in, nearer the melody
-        if k > 0:
-            support = plan.parts_with(("pad", "strings", "fx", "drums"))
-            for name in support:
-                plan.move(spans, name, "mute" if k >= 0.9 else "gain", -6.0 * k, because)
-            for name in plan.parts_with(FRONT_ROLES):
-                plan.move(spans, name, "gain", 2.0 * k, because)
-            plan.move(spans, every, "width", 1.0 - 0.4 * k, because)
-            plan.move(spans, every, "gain", -1.5 * k, because)
+    for step in TECHNIQUES.get(directive.dimension, ()):
+        if not _applies(step.when, k):
+            continue
+        if isinstance(step, Level):
+            if not (step.not_subtle and directive.subtle):
+                _level(plan, step, spans, k, because)
+        elif isinstance(step, Compose):
+            if plan.has_midi or not step.quiet:
+                options = step.subtle_options if directive.subtle and step.subtle_options else step.options
+                plan.score(spans, step.op, because, **options)
         else:
-            plan.move(spans, every, "width", 1.0 - 0.3 * k, because)
-            for name in plan.parts_with(("pad", "strings")):
-                plan.move(spans, name, "gain", -3.0 * k, because)
-    elif dim == "restraint":
-        plan.move(spans, every, "gain", -4.0 * k, because)
-        plan.move(spans, every, "high_shelf", -2.0 * k, because)
-        if k > 0:
-            for name in plan.parts_with(("drums",)):
-                plan.move(spans, name, "gain", -8.0 * k, because)
-            plan.move(spans, every, "width", 1.0 - 0.3 * k, because)
-    elif dim == "tension":
-        if k > 0:
-            if plan.has_midi:
-                plan.score(spans, "pedal", because, degree="dominant")
-                plan.score(spans, "delay_resolution", because, how="suspension" if directive.subtle else "extend")
-            for span in spans:  # a slow filter rise: four overlapping steps from dark to open
-                steps = 4
-                length = (span.end_s - span.start_s) / steps
-                moves = [Move(span.start_s + step * length, span.start_s + (step + 1) * length, every, "high_shelf",
-                              round(-6.0 * k * (1 - step / steps), 2), min(length, 2.0), because).to_dict()
-                         for step in range(steps)]
-                plan.changes.append(Change("automation", f"everything: a slow filter rise (high shelf "
-                                           f"{-6.0 * k:+.1f} → 0 dB) across {span.name}", because, {"moves": moves}))
-            plan.move(spans, every, "width", 1.0 - 0.2 * k, because)
-        else:  # less tension: a little more open and less mid-heavy
-            plan.move(spans, every, "high_shelf", 1.0 * -k, because)
-            plan.move(spans, every, "low_mid", 1.0 * -k, because)
-    elif dim == "valence":
-        if not plan.score(spans, "change_mode", because, mode="major" if k > 0 else "minor"):
-            plan.notes[-1] = "a change of mode needs the draft's MIDI; changed the colour only"
-        plan.move(spans, every, "high_shelf", 2.0 * k, because)
-        plan.move(spans, every, "low_mid", -1.0 * k, because)
-    elif dim == "size":
-        if k > 0 and plan.has_midi:
-            plan.score(spans, "revoice", because, spacing="spread")  # open voicings fill the register
-        plan.move(spans, every, "width", max(0.0, 1.0 + 0.35 * k), because)
-        plan.move(spans, every, "low_shelf", 2.0 * k, because)
-        if k > 0:
-            plan.move(spans, every, "reverb", -16.0 + 6.0 * k, because)
-    elif dim == "warmth":
-        plan.move(spans, every, "low_mid", 2.0 * k, because)
-        plan.move(spans, every, "high_shelf", -2.0 * k, because)
-        if k > 0 and not directive.subtle:
-            plan.move(spans, every, "saturation", 6.0 * k, because)
-    elif dim == "brightness":
-        plan.move(spans, every, "high_shelf", 4.0 * k, because)
-    elif dim == "density":
-        if k < 0:
-            _thin(plan, spans, -k, because)
-            if plan.has_midi:
-                plan.score(spans, "texture", because, change="thin")
-        else:
-            if plan.has_midi:
-                plan.score(spans, "texture", because, change="thicken")
-            for name in plan.parts_with(("pad", "strings")):
-                plan.move(spans, name, "gain", 3.0 * k, because)
-    elif dim == "clearance":
-        others = [n for n in plan.parts if plan.parts[n] != "vocals"] or [every]
-        for name in others:
-            plan.move(spans, name, "presence_dip", -5.0 * k, because)
-        for name in plan.parts_with(("lead",)):
-            plan.move(spans, name, "gain", -8.0 * k, because)
-        plan.move(spans, every, "gain", -1.5 * k, because)
-    elif dim == "presence":
-        roles = PART_TO_ROLES.get(directive.part or "", ())
-        names = plan.parts_with(roles)
-        if not names:
-            have = ", ".join(f"{n} ({r})" for n, r in parts.items()) or "none: the project has no stems"
-            plan.notes.append(f"no {directive.part} part to change (parts: {have})")
-        for name in names:
-            if directive.direction < 0 and directive.amount >= 1.0:
-                plan.move(spans, name, "mute", 0.0, because)
-            else:
-                plan.move(spans, name, "gain", 5.0 * k, because)
-    elif dim == "pace":
-        whole = len(spans) == 1 and spans[0].name == "the whole piece"
-        if whole:
-            stretch = round(1.0 - 0.03 * k, 4)
-            plan.changes.append(Change("tempo", f"tempo {100 * (1 / stretch - 1):+.1f} % (whole piece)", because,
-                                       {"stretch": stretch}))
-        else:
-            plan.notes.append("a tempo change inside a section is not made (it would break the bar grid); "
-                              "ask for the whole piece")
+            _special(plan, step, directive, spans, k, because)
     return plan.changes, plan.notes

@@ -125,11 +125,6 @@ class Chord:
         return NOTE_NAMES[self.root] + self.quality
 
 
-def chord_label(root: int, quality: str) -> str:
-    """The label of a chord, e.g. ``chord_label(9, "m") == "Am"``."""
-    return NOTE_NAMES[root % 12] + quality
-
-
 @dataclass(frozen=True)
 class Score:
     """A song as parts of notes on a beat grid.
@@ -357,20 +352,6 @@ def _best_chords(weights: np.ndarray, lowest: np.ndarray) -> list[tuple[int, str
              + 0.25 * total * (lowest[:, None] == _ROOTS[None, :])
              + 0.5 * weights[:, _ROOTS] + 0.3 * weights[:, (_ROOTS + 7) % 12])
     return [_TEMPLATES[i] for i in np.argmax(score, axis=1)]
-
-
-def _best_chord(weights: np.ndarray, lowest: int) -> tuple[int, str]:
-    """(root, quality) of the template best explaining pitch-class ``weights`` (shape (12,))."""
-    return _best_chords(weights[None, :], np.array([lowest]))[0]
-
-
-def estimate_chord(notes: Sequence[Note], start: float, end: float) -> tuple[int, str] | None:
-    """(root, quality) best explaining the notes sounding in ``[start, end)`` beats, or None when silent."""
-    weights = pitch_class_weights(notes, start, end)
-    if weights.sum() <= 0:
-        return None
-    sounding = [n for n in notes if n.start < end and n.end > start]
-    return _best_chord(weights, min(sounding, key=lambda n: n.pitch).pitch % 12)
 
 
 def estimate_chords(score: Score, *, step_beats: float = 1.0, start: float = 0.0,

@@ -210,17 +210,6 @@ def _session() -> Any:
     return onnxruntime.InferenceSession(str(model_path()), sess_options=options, providers=["CPUExecutionProvider"])
 
 
-def posteriors(audio: Audio, *, progress: ProgressCallback | None = None) -> dict[str, np.ndarray]:
-    """The model's ``note``, ``onset`` (frames × 88) and ``contour`` (frames × 264) posteriors, 0–1.
-
-    Frames are ~11.6 ms apart (86.13 per second).
-    """
-    report = progress or ignore_progress
-    validate_audio(audio)
-    _, _, constants = _basic_pitch()
-    return _posteriors(mono_at(audio, constants.AUDIO_SAMPLE_RATE), report)
-
-
 def _posteriors(mono: np.ndarray, report: ProgressCallback) -> dict[str, np.ndarray]:
     inference, _, constants = _basic_pitch()
     session = _session()
@@ -358,7 +347,7 @@ def transcribe_stems(stems: Mapping[str, Audio], roles: Mapping[str, str], *,
     stems : mapping
         Part name → stem audio.
     roles : mapping
-        Part name → role (see :mod:`trackwright.produce.stems`); drums, fx and other are skipped.
+        Part name → role (see :mod:`trackwright.analysis.roles`); drums, fx and other are skipped.
     """
     report = progress or ignore_progress
     melodic = [name for name in stems if roles.get(name) in MELODIC_ROLES]

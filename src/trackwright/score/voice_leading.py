@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from trackwright.score.symbolic import Chord, Key, Note, Part
+from trackwright.score.symbolic import Chord, Key, Part
 
 #: Choir voices by part name, MIDI pitch (low, high).
 VOICE_RANGES = {"soprano": (59, 81), "alto": (52, 74), "tenor": (45, 69), "bass": (36, 64)}
@@ -115,8 +115,3 @@ def check_parts(parts: Sequence[Part], chords: Sequence[Chord], key: Key, *,
                 found.append(Violation("leading_tone", t1, names,
                                        f"leading tone {h0} over {c0.label} goes to {h1}, not the tonic"))
     return sorted(found, key=lambda v: (v.beat, v.kind))
-
-
-def notes_sounding(notes: Sequence[Note], beat: float) -> list[Note]:
-    """Notes sounding at ``beat``."""
-    return [n for n in notes if n.start <= beat + 1e-6 < n.end]

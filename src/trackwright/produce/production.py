@@ -1,4 +1,4 @@
-"""The production layer of a project: MIDI parts re-rendered with instruments and expression, drum layers.
+"""The production layer: MIDI parts re-rendered with instruments and expression, drum layers.
 
 A recipe's optional ``production:`` block (:class:`Production`) says, per MIDI part (the part
 names of :func:`trackwright.produce.instruments.part_names`), which instrument plays it, whose
@@ -20,7 +20,7 @@ Conventions
   the project's rate, fitted to the output's channels and length, with the arrangement's edge
   fades.
 * ``arc: auto`` shapes velocities and CC1/CC11 along :func:`~trackwright.produce.expression.arc_from_sections`
-  of the sections *as played* (:func:`trackwright.revise.scope.played_sections`); ``humanize_seed``
+  of the sections *as played* (:func:`trackwright.arrange.grid.played_sections`); ``humanize_seed``
   humanises timing (≤ 10 ms) and velocity (± 8) reproducibly; ``legato`` overlaps the part's notes.
 * Drum layering (:func:`~trackwright.produce.drums.layer_drums`) applies to the named part's
   placed audio (a stem, or ``midi:<part>``), before automation and the mix.
@@ -31,13 +31,21 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import mido
 import numpy as np
 
+from trackwright.analysis.loudness import measure_loudness
+from trackwright.arrange.grid import Span
+from trackwright.arrange.splice import apply_edge_fades
 from trackwright.audio import Audio
 from trackwright.errors import ParameterError, reject_unknown_fields
+from trackwright.parallel import thread_map
+from trackwright.produce.drums import layer_drums
+from trackwright.produce.expression import Arc, arc_from_sections, humanize, legato, shape_dynamics
+from trackwright.produce.instruments import assign_instrument, render_part, resolve_instrument, split_parts
 
 #: ``replaces`` value that replaces the whole draft (residual and every stem).
 REPLACE_DRAFT = "draft"
@@ -113,8 +121,6 @@ class PartProduction:
 
 
 def _check_part(part: PartProduction, field_name: str) -> None:
-    from trackwright.produce.instruments import resolve_instrument
-
     if not isinstance(part.instrument, str) or not part.instrument.strip():
         raise _field_error(f"{field_name}.instrument", f"must be a preset name or form like gm:48, got {part.instrument!r}")
     try:
@@ -284,15 +290,12 @@ class ProductionRender:
     warnings: list[str] = field(default_factory=list)
 
 
-def section_arc(sections: Sequence[Any], *, length_s: float, bar_s: float):  # noqa: ANN201 - Arc
-    """The dynamic arc over ``sections`` as played: ``(start_s, end_s, name)`` or :class:`Span` s
-    named "chorus 2" etc. (the trailing number is dropped to give the role); the whole output as one
-    section when there are none."""
-    from trackwright.produce.expression import arc_from_sections
-
+def section_arc(sections: Sequence[Span], *, length_s: float, bar_s: float) -> Arc:
+    """The dynamic arc over ``sections`` as played (output seconds), named "chorus 2" etc. (the
+    trailing number is dropped to give the role); the whole output as one section when there are none."""
     spans = []
     for item in sections:
-        start, end, name = (item.start_s, item.end_s, item.name) if hasattr(item, "start_s") else item
+        start, end, name = item.start_s, item.end_s, item.name
         role = re.sub(r"\s*\d+$", "", str(name)).strip().lower() or "section"
         if end > start:
             spans.append((float(start), float(end), role))
@@ -324,14 +327,14 @@ def _fit(audio: Audio, channels: int, frames: int) -> np.ndarray:
     return samples.astype(np.float32)
 
 
-def render_production(production: Production | Mapping[str, Any], midi: Any, placed: Mapping[str, Audio], *,
-                      sample_rate: int, frames: int, channels: int = 2, sections: Sequence[Any] = (),
+def render_production(production: Production, midi: str | Path | mido.MidiFile, placed: Mapping[str, Audio], *,
+                      sample_rate: int, frames: int, channels: int = 2, sections: Sequence[Span] = (),
                       bar_s: float = 2.0, edge_fades: tuple[int, int] = (0, 0)) -> ProductionRender:
     """Rebuild the configured MIDI parts and the drum layer into the placed parts.
 
     Parameters
     ----------
-    production : Production or its recipe form
+    production : Production
     midi : path or mido.MidiFile
         The edited MIDI (output timeline): ``arrangement.mid`` or ``score.mid``.
     placed : mapping of str to Audio
@@ -340,9 +343,9 @@ def render_production(production: Production | Mapping[str, Any], midi: Any, pla
         The project's rate, Hz.
     frames, channels : int
         The output's length (frames) and channels: every rebuilt part is fitted to them.
-    sections : sequence
-        The sections as played (:class:`~trackwright.revise.scope.Span` or ``(start_s, end_s, name)``),
-        output seconds, for ``arc: auto``.
+    sections : sequence of Span
+        The sections as played (:func:`~trackwright.arrange.grid.played_sections`), output
+        seconds, for ``arc: auto``.
     bar_s : float
         One bar, seconds (the arc's swell and phrase length).
     edge_fades : (int, int)
@@ -357,12 +360,6 @@ def render_production(production: Production | Mapping[str, Any], midi: Any, pla
     ParameterError
         A configured part is not in the MIDI, or the drum layer names no placed part.
     """
-    from trackwright.arrange.splice import _apply_edge_fades
-    from trackwright.parallel import thread_map
-    from trackwright.produce.expression import humanize, legato, shape_dynamics
-    from trackwright.produce.instruments import assign_instrument, render_part, resolve_instrument, split_parts
-
-    production = Production.from_dict(production)
     out = dict(placed)
     warnings: list[str] = []
     if production.parts:
@@ -391,15 +388,13 @@ def render_production(production: Production | Mapping[str, Any], midi: Any, pla
         names = list(production.parts)
         for name, audio in zip(names, thread_map(one, names)):
             samples = _fit(audio, channels, frames)
-            _apply_edge_fades(samples, *edge_fades)
+            apply_edge_fades(samples, *edge_fades)
             out[f"{MIDI_PREFIX}{name}"] = Audio(samples, sample_rate)
         for stem in production.replaced_stems:
             out.pop(stem, None)
         if production.replaces_draft:
             out = {name: audio for name, audio in out.items() if name.startswith(MIDI_PREFIX)}
     if production.drums is not None:
-        from trackwright.produce.drums import layer_drums
-
         name = production.drums.stem
         if name not in out:
             raise ParameterError(f"production.drums.stem: no placed part named {name!r} (parts: {', '.join(out)})")
@@ -410,43 +405,7 @@ def render_production(production: Production | Mapping[str, Any], midi: Any, pla
     return ProductionRender(dict(sorted(out.items())), production.replaces_draft, warnings)
 
 
-def production_for_render(recipe: Any, folder: Any, placed: Mapping[str, Audio], plan: Any, draft: Audio,
-                          analysis: Any, warnings: list[str]) -> tuple[dict[str, Audio], bool]:
-    """:func:`render_production` as :func:`trackwright.project.render.render_recipe` calls it.
-
-    Reads the edited MIDI from the render ``folder`` (``score.mid`` when the recipe has score
-    operations, else ``arrangement.mid``), the sections as played from ``analysis()`` (the draft's
-    analysis; None: the whole output is one section), and appends warnings to ``warnings``.
-    Returns the new placed parts and whether the draft's residual leaves the sum.
-    """
-    from pathlib import Path
-
-    from trackwright.project.render import MIDI_FILE, SCORE_MIDI_FILE
-
-    production = Production.from_dict(recipe.production)
-    midi = next((Path(folder) / name for name in (SCORE_MIDI_FILE, MIDI_FILE) if (Path(folder) / name).is_file()),
-                None)
-    if midi is None and production.parts:
-        warnings.append("production parts not rendered: the project has no MIDI source")
-        production = Production({}, production.drums if production.drums is None
-                                 or not production.drums.stem.startswith(MIDI_PREFIX) else None)
-    sections: list[Any] = []
-    bar_s = 2.0
-    if analysis is not None and any(p.arc == "auto" for p in production.parts.values()):
-        from trackwright.arrange.grid import grid_from_analysis
-        from trackwright.revise.scope import played_sections
-
-        grid = grid_from_analysis(analysis(), draft)
-        sections = played_sections(grid, recipe.arrangement)
-        bar_s = float(np.median(grid.ends_s - grid.starts_s))
-    done = render_production(production, midi, placed, sample_rate=draft.sample_rate, frames=plan.frames,
-                             channels=draft.channels, sections=sections, bar_s=bar_s,
-                             edge_fades=(plan.fade_in, plan.fade_out))
-    warnings.extend(done.warnings)
-    return done.parts, done.replaces_draft
-
-
-def production_changes(old: Mapping[str, Any] | None, new: Mapping[str, Any] | None) -> list[str]:
+def production_changes(old: Production | None, new: Production | None) -> list[str]:
     """What changed between two recipes' ``production:`` blocks, in words (for ``trackwright diff``).
 
     e.g. ``["lead re-rendered as ms-strings, replacing stem keys", "pad back to its own audio"]``.
@@ -458,150 +417,6 @@ def production_changes(old: Mapping[str, Any] | None, new: Mapping[str, Any] | N
         lines += [line for line in Production({}, b.drums).describe()] if b.drums is not None else \
             [f"drum layer on {a.drums.stem} removed"]  # type: ignore[union-attr]
     return lines
-
-
-@dataclass(frozen=True)
-class ProduceResult:
-    """A version made by :func:`produce_project`.
-
-    Attributes:
-        version: the new version; parent: the one it was made from.
-        production: the new ``production:`` block; changes: what changed, in words.
-        mix, master: the rendered files (master None without a master target).
-        warnings: one line each.
-    """
-
-    version: int
-    parent: int
-    production: dict[str, Any]
-    changes: list[str]
-    mix: Any
-    master: Any
-    warnings: list[str] = field(default_factory=list)
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready form."""
-        return {"version": self.version, "parent": self.parent, "production": self.production,
-                "changes": list(self.changes), "mix": str(self.mix),
-                "master": None if self.master is None else str(self.master), "warnings": list(self.warnings)}
-
-
-def produce_project(project_dir: Any, *, instruments: Mapping[str, str] | None = None,
-                    replaces: Mapping[str, str] | None = None, arc: str | None = None,
-                    humanize_seed: int | None = None, legato: bool | None = None,
-                    layer_drums: str | None = None, blend_db: float = -3.0, author: str | None = None,
-                    progress: Any = None) -> ProduceResult:
-    """Rebuild parts of a project's latest version from its MIDI; commit the new version and render it.
-
-    Parameters
-    ----------
-    project_dir : path
-        A project with a MIDI source.
-    instruments : mapping, optional
-        MIDI part → instrument (preset or text form, see :func:`~trackwright.produce.instruments.resolve_instrument`).
-    replaces : mapping, optional
-        MIDI part → stem name (or ``draft``) whose audio it replaces.
-    arc, humanize_seed, legato : optional
-        Expression for the parts named in ``instruments``/``replaces`` (every re-rendered part when
-        none is named): ``auto``/``none``, a seed, True/False; None keeps each part's setting.
-    layer_drums : str, optional
-        ``STEM`` or ``STEM:KIT``: layer a Hydrogen kit on that part's kicks and snares at ``blend_db``.
-
-    Raises
-    ------
-    ParameterError
-        One line: no MIDI, an unknown part, a part to replace with no instrument, no change.
-    """
-    from trackwright.produce.instruments import part_names
-    from trackwright.project import Project
-    from trackwright.progress import ignore_progress
-
-    report = progress or ignore_progress
-    instruments = {k.lower(): v for k, v in (instruments or {}).items()}
-    replaces = {k.lower(): v for k, v in (replaces or {}).items()}
-    project = Project.open(project_dir)
-    with project.lock():
-        recipe = project.recipe()
-        parent = project.latest()
-        midi = project.source_midi()
-        if midi is None and (instruments or replaces):
-            raise ParameterError(f"{project_dir}: has no MIDI to re-render (make the project with --midi FILE)")
-        current = Production.from_dict(recipe.production)
-        named = [*instruments, *(k for k in replaces if k not in instruments)]
-        if named:
-            have = part_names(midi)
-            unknown = [name for name in named if name not in have]
-            if unknown:
-                raise ParameterError(f"no part named {unknown[0]!r} in the project's MIDI (parts: {', '.join(have)})")
-        parts = dict(current.parts)
-        for name in named:
-            old = parts.get(name)
-            if name not in instruments and old is None:
-                raise ParameterError(f"--replace {name}=…: part {name} needs an instrument too (--instrument {name}=PRESET)")
-            fields = old.to_dict() if old is not None else {"instrument": instruments[name]}
-            if name in instruments:
-                fields["instrument"] = instruments[name]
-            if name in replaces:
-                fields["replaces"] = replaces[name]
-            parts[name] = PartProduction.from_dict(fields, f"part {name}")
-        for name in (named or list(parts)):
-            fields = parts[name].to_dict()
-            if arc is not None:
-                fields["arc"] = arc
-            if humanize_seed is not None:
-                fields["humanize_seed"] = humanize_seed
-            if legato is not None:
-                fields["legato"] = legato
-            parts[name] = PartProduction.from_dict(fields, f"--arc/--humanize/--legato ({name})")
-        drums = current.drums
-        if layer_drums is not None:
-            prefix = MIDI_PREFIX if layer_drums.startswith(MIDI_PREFIX) else ""
-            stem, _, kit = layer_drums[len(prefix):].partition(":")
-            stem = prefix + stem
-            drums = DrumLayer.from_dict({"stem": stem, "kit": kit or None, "blend_db": blend_db}, "--layer-drums")
-        production = Production(parts, drums)
-        new = recipe.replace(production=production.to_dict())
-        changes = production_changes(recipe.production, new.production)
-        if not changes:
-            raise ParameterError("nothing to change: the latest version already has this production")
-        report(0.05, "committing")
-        version = project.commit(new, "; ".join(changes), author=author)
-        rendered = project.render(version.number, progress=lambda f, label: report(0.1 + 0.9 * f, label))
-    return ProduceResult(version.number, parent, dict(project.recipe(version.number).production or {}), changes,
-                         rendered.mix, rendered.master, list(rendered.warnings))
-
-
-def placed_parts(project: Any, recipe: Any = None, *, warnings: list[str] | None = None) -> dict[str, Audio]:
-    """A project version's parts as its render places them, before automation and the mix.
-
-    The stems edited by the arrangement with their gain/pan/mute, with the recipe's production
-    applied (replaced stems gone, ``midi:<part>`` added, drum layer): what
-    :func:`trackwright.mix.mixer.mix_project` plans a mix for. ``recipe`` defaults to the latest.
-    """
-    import tempfile
-    from pathlib import Path
-
-    from trackwright.arrange.splice import plan_splices
-    from trackwright.project.render import MIDI_FILE, SCORE_MIDI_FILE, load_edit_midi, place_stems
-
-    recipe = recipe if recipe is not None else project.recipe()
-    warnings = warnings if warnings is not None else []
-    draft = project.source_audio()
-    plan = plan_splices(draft, recipe.arrangement)
-    placed = place_stems(recipe, project.source_stems(draft), plan)
-    if recipe.production is None:
-        return placed
-    midi, edit_midi = project.source_midi(), load_edit_midi()
-    with tempfile.TemporaryDirectory(prefix="trackwright-produce-") as folder:
-        if midi is not None and edit_midi is not None:
-            edit_midi(midi, plan).save(str(Path(folder) / MIDI_FILE))
-            if recipe.score:
-                from trackwright.score.render import render_score_ops
-
-                warnings.extend(render_score_ops(Path(folder) / MIDI_FILE, recipe.score, Path(folder) / SCORE_MIDI_FILE,
-                                                 lambda _: None, sample_rate=draft.sample_rate))
-        parts, _ = production_for_render(recipe, folder, placed, plan, draft, project.analysis, warnings)
-    return parts
 
 
 def measure_production(audio: Audio) -> dict[str, float | None]:
@@ -616,8 +431,6 @@ def measure_production(audio: Audio) -> dict[str, float | None]:
         ``centroid_hz`` (power-weighted spectral centroid, Hz: brightness) and ``width``
         (side/mid RMS ratio: 0 mono, 1 as wide as it is centred).
     """
-    from trackwright.analysis.loudness import measure_loudness
-
     report = measure_loudness(audio)
     series = report.short_term.lufs
     audible = series[np.isfinite(series) & (series > -70.0)]

@@ -47,7 +47,7 @@ from trackwright.project.sources import sha256_file
 from trackwright.score.compose import compose_midi
 
 #: Bumped whenever the renderer would give different audio for the same recipe.
-RENDER_ENGINE = "1"
+RENDER_ENGINE = "2"  # 2: automation at the very start or end applies there in full (no half ramp)
 RENDER_MANIFEST = "render.json"
 MIX_FILE = "mix.wav"
 RESIDUAL_FILE = "residual.wav"

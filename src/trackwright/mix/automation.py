@@ -137,15 +137,25 @@ def envelope(move: Move, frames: int, sample_rate: int) -> tuple[int, np.ndarray
     hi = min(frames, int(np.ceil((move.end_s + ramp / 2) * sample_rate)) + 1)
     if hi <= lo:
         return lo, np.zeros(0)
-    t = np.arange(lo, hi, dtype=np.float64) / sample_rate
+    weight = np.ones(hi - lo, dtype=np.float64)
 
-    def rise(edge: float) -> np.ndarray:
+    def ramp_at(edge: float, rising: bool) -> None:  # only the frames inside the ramp are computed
+        a = max(lo, int(np.floor((edge - ramp / 2) * sample_rate)))
+        b = min(hi, int(np.ceil((edge + ramp / 2) * sample_rate)) + 1)
+        t = np.arange(a, b, dtype=np.float64) / sample_rate
         x = np.clip((t - (edge - ramp / 2)) / ramp, 0.0, 1.0)
-        return 0.5 - 0.5 * np.cos(np.pi * x)
+        curve = 0.5 - 0.5 * np.cos(np.pi * x)
+        weight[a - lo: b - lo] *= curve if rising else 1.0 - curve
+        if rising:
+            weight[: max(a - lo, 0)] = 0.0
+        else:
+            weight[max(b - lo, 0):] = 0.0
 
-    start = np.ones_like(t) if move.start_s <= 0.0 else rise(move.start_s)
-    end = np.zeros_like(t) if move.end_s * sample_rate >= frames - 1 else rise(move.end_s)
-    return lo, start * (1.0 - end)
+    if move.start_s > 0.0:
+        ramp_at(move.start_s, True)
+    if move.end_s * sample_rate < frames - 1:
+        ramp_at(move.end_s, False)
+    return lo, weight
 
 
 def _filter(samples: np.ndarray, sample_rate: int, move: Move) -> np.ndarray:
@@ -215,7 +225,14 @@ def apply_moves(audio: Audio, part: str, moves: Sequence[Move]) -> Audio:
             _add_reverb(out, lo, w, move.value, audio.sample_rate)
             continue
         processed = _filter(out[:, lo:hi], audio.sample_rate, move)
-        out[:, lo:hi] = out[:, lo:hi] + w * (processed - out[:, lo:hi])
+        full = np.flatnonzero(w >= 1.0)  # where the move is fully on, the processed audio as it is
+        ramps = w < 1.0
+        section = out[:, lo:hi]
+        section[:, ramps] += w[ramps] * (processed[:, ramps] - section[:, ramps])
+        if len(full):
+            section[:, full[0]: full[-1] + 1] = np.where(w[full[0]: full[-1] + 1] >= 1.0,
+                                                          processed[:, full[0]: full[-1] + 1],
+                                                          section[:, full[0]: full[-1] + 1])
     return audio if out is audio.samples else Audio(out, audio.sample_rate)
 
 

@@ -303,7 +303,7 @@ def _sections(clause: _Clause) -> None:
             role = "pre-chorus"
         if role is None and text in _SINGLE and (clause.word(i - 1) in ("the", "its", "our", "at") or
                                                  clause.word(i - 2) in ("the", "a", "an", "its", "our")) and \
-                not (text == "end" and clause.word(i - 2) in ("low", "top", "bottom", "high", "back", "front")):
+                not (text == "end" and clause.word(i - 1) in ("low", "top", "bottom", "high", "back", "front")):
             name = _SINGLE[text]
             lead = i - 1 if clause.word(i - 1) in ("the", "its", "our", "at") else i
             clause.take(lead, i + 1)
@@ -559,6 +559,14 @@ def _qualities(clause: _Clause, subtle: bool, scope: Scope, complaint_before: bo
             if end - start >= 2 and any(0 <= q_start - end <= 4 for q_start, _, _ in first_pass):
                 clause.take(start, end)
                 clause.modifiers.update(range(start, end))
+    for start, end, q in first_pass:  # "the low end is too big": the excess words describe the noun
+        if QUALITIES[q].noun:
+            for e in range(end, min(end + 4, len(tokens))):
+                stop = next((p.match(tokens, e) for p in EXCESS if p.match(tokens, e) is not None), None)
+                if stop is not None:
+                    clause.modifiers.update(range(e, stop))
+                    clause.take(e, stop)
+                    break
     matches = find_phrases(_QUALITY_PHRASES, tokens, clause.taken)
     kept = []
     for index, (start, end, q) in enumerate(matches):
@@ -575,7 +583,8 @@ def _qualities(clause: _Clause, subtle: bool, scope: Scope, complaint_before: bo
         direction = quality.direction
         fault = phrase_text in FAULTS or tokens[start].text in FAULTS or any(
             f.endswith("*") and tokens[start].text.startswith(f[:-1]) for f in FAULTS)
-        excess = any(phrase.match(tokens, e) is not None for phrase in EXCESS for e in range(end, min(end + 4, len(tokens))))
+        excess = any(phrase.match(tokens, e) is not None for phrase in EXCESS for e in range(end, min(end + 4, len(tokens)))
+                     if e in clause.modifiers or not clause.taken[e])
         if how in ("reduce", "too", "negate_so"):
             direction = -direction
         elif how in ("boost", "enough"):
@@ -1074,7 +1083,16 @@ def _overlap(a: Scope, b: Scope) -> bool:
     return a == b or a.kind == "all" or b.kind == "all"
 
 
-def _contradictions(directives: list[Directive], holds: list[Hold]) -> None:
+def contradiction(directives: Sequence[Directive], holds: Sequence[Hold]) -> str | None:
+    """Why a reading contradicts itself (opposites in one place, or a change it also forbids), or None."""
+    try:
+        _contradictions(directives, holds)
+    except _Refusal as refusal:
+        return str(refusal)
+    return None
+
+
+def _contradictions(directives: Sequence[Directive], holds: Sequence[Hold]) -> None:
     """Refuse a note that asks for opposites in one place, or for a change it also forbids."""
     for i, a in enumerate(directives):
         for b in directives[i + 1:]:

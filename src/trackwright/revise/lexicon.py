@@ -80,7 +80,8 @@ QUALITIES: tuple[Quality, ...] = tuple(
     + _q("intimacy", -1, "distant", "detached", "aloof", "remote")
     # restraint
     + _q("restraint", 1, "hold [it|things|emotion*|emotionally|everything|back]? back",
-         "hold [the|its] [energy|intensity|level|dynamics] back", "held back", "restrain*", "understat*",
+         "hold [the|its] [energy|intensity|level|dynamics] back",
+         "hold back [the|its]? [energy|intensity|level|dynamics]", "held back", "restrain*", "understat*",
          "reserved", "save it", "keep it [down|low]", "keep it under control")
     + _q("restraint", -1, "let [it]? go", "unleash*", "all out", "go for it", "blow [it]? up", "release",
          "let rip")

@@ -45,7 +45,7 @@ clearance +    a 300 Hz–3 kHz dip on all but the voice, the lead down (cal: 30
 presence ±     that part up or down (cal: its level against the mix), or muted; a mix without the
                part: the band or the mid channel that carries it, and the offer of a split
 width ±        side gain (cal: width)
-punch ±        a transient shaper (cal: crest)
+punch ±        a transient shaper; less: soft saturation, the peaks rounded like a bus compressor (cal: crest)
 dynamics ±     slow expansion (or compression) (cal: loudness range)
 reverb +       a large room's send (cal: gaps); − an ambience reducer (cal: gaps)
 REGION ±       a shelf or a bell on the band: rumble 40 Hz, sub 60 Hz, low end 120 Hz shelves; mud
@@ -73,7 +73,7 @@ from trackwright.audio import Audio
 from trackwright.mix.automation import ALL_PARTS, Move
 from trackwright.revise.calibrate import Preview, solve_scale, target, tier
 from trackwright.revise.directives import REGIONS, Directive, Hold
-from trackwright.revise.measure import HELD_BY, change_of, expected_for, judge, judge_hold
+from trackwright.revise.measure import EXPECTED, HELD_BY, change_of, expected_for, judge, judge_hold
 
 #: Mixer roles from least to most important, for thinning and for "intimacy".
 SUPPORT_ROLES = ("fx", "pad", "other", "strings", "keys", "guitar", "drums")
@@ -91,7 +91,7 @@ PART_TO_ROLES: dict[str, tuple[str, ...]] = {
 PART_NAMES: dict[str, tuple[str, ...]] = {"kick": ("kick", "bd"), "snare": ("snare", "sd", "clap"),
                                           "hats": ("hat", "hh", "cymbal", "ride")}
 #: A part the mix-only draft lacks: what carries it in a mix (a region, punch, or the mid channel).
-MIX_FALLBACK: dict[str, str] = {"bass": "low_end", "kick": "low_end", "snare": "harshness", "hats": "top",
+MIX_FALLBACK: dict[str, str] = {"bass": "low_end", "kick": "punch", "snare": "harshness", "hats": "top",
                                 "drums": "punch", "percussion": "punch", "lead": "lead_mid", "vocals": "lead_mid",
                                 "guitar": "clarity"}
 
@@ -308,7 +308,8 @@ TECHNIQUES: dict[str, tuple[Step, ...]] = {
                   Level("every", "gain", -1.5, effect="loudness", fixed=True)),
     "presence": (Special("presence"),),
     "width": (Level("every", "width", 0.5, base=1.0, floor=0.0, effect="width"),),
-    "punch": (Level("every", "transient", 4.0, effect="punch"),),
+    "punch": (Level("every", "transient", 4.0, when="more", effect="punch"),
+              Level("every", "saturation", -8.0, when="less", effect="punch")),
     "dynamics": (Level("every", "expand", 3.0, effect="dynamics"),),
     "reverb": (Level("every", "reverb", 8.0, base=-22.0, when="more", effect="reverb"),
                Level("every", "ambience", -8.0, when="less", effect="reverb")),
@@ -461,6 +462,19 @@ def _scaled(plan: _Plan, directive: Directive, spans: Sequence[Span], steps: Seq
             _add(plan, group, span.name)
 
 
+def _goal(directive: Directive, holds: Sequence[Hold]) -> tuple[str, int] | None:
+    """The descriptor that sizes ``directive``: its dimension's goal, or — when a hold keeps that
+    descriptor ("more energy but not louder") — the next one its dimension may move."""
+    held = {HELD_BY[h.dimension][0] for h in holds if h.part is None and h.dimension in HELD_BY}
+    goal = GOALS.get(directive.dimension)
+    if goal is None or goal[0] not in held:
+        return goal
+    for descriptor, sign in EXPECTED[directive.dimension][1]:
+        if descriptor not in held and descriptor in PREDICTABLE:
+            return descriptor, sign
+    return None
+
+
 def _wrong_terms(preview: Preview, moves: list[Move], checks: Sequence[tuple[str, int]]) -> list[str]:
     """The descriptors of ``checks`` that ``moves`` would move audibly the wrong way in some span."""
     if not checks:
@@ -482,7 +496,7 @@ def _solve(plan: _Plan, directive: Directive, spans: Sequence[Span], steps: Sequ
     def build(scale: float) -> list[Move]:
         return [m for step in steps for m in _level_moves(plan, step, spans, k, scale)]
 
-    goal = GOALS.get(directive.dimension)
+    goal = _goal(directive, plan.context.holds)
     scale = 1.0
     short = None
     if directive.quantity is not None and directive.unit == "dB" and directive.dimension == "loudness":
@@ -883,7 +897,8 @@ def _special(plan: _Plan, step: Special, directive: Directive, spans: Sequence[S
     elif step.name == "punch":
         proxy = Directive("punch", directive.direction, directive.amount, directive.subtle, directive.scope,
                           directive.words)
-        _scaled(plan, proxy, spans, [Level("every", "transient", 4.0, effect="punch")], k)
+        _scaled(plan, proxy, spans, [step for step in TECHNIQUES["punch"] if isinstance(step, Level)
+                                     and _applies(step.when, k)], k)
     elif step.name == "tempo":
         _tempo(plan, directive, spans)
     elif step.name == "key":

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import os
 import sys
+import tempfile
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
+
+# The review room keeps its signing secrets in the user's config folder: tests use one of their own.
+os.environ.setdefault("TRACKWRIGHT_CONFIG_DIR", tempfile.mkdtemp(prefix="trackwright-test-config-"))
 
 SHARED_AUDIO = Path(__file__).resolve().parents[1].parent / "shared" / "audio"
 

@@ -1,4 +1,5 @@
-"""A session with known ground truth for the export tests: tempo and metre changes, audio and note clips, markers.
+"""A session with known ground truth for the export tests: tempo and metre changes, audio and note clips, markers;
+and the tests' own DAWproject reading aids (the schema, a beats → seconds reader).
 
 The grid: 4/4 at 120 bpm for 4 bars (0–8 s), 4/4 at 90 bpm for 3 bars (8–16 s), then 3/4 at
 140 bpm. Audio files are generated here (short tones and noise); notes sit on a 16th grid with
@@ -10,6 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pytest
 import soundfile as sf
 
 from trackwright.export.session import (AudioClip, Marker, MarkerKind, MeterChange, Note, NoteClip, Session,
@@ -69,3 +71,31 @@ def make_session(folder: Path) -> Session:
                  Marker(17.0, "Louder here?", MarkerKind.COMMENT, "from the director")),
         key=Key(0, "major"), composer="A. Composer",
     )
+
+
+SCHEMAS = Path(__file__).parent / "data" / "dawproject"
+
+
+def dawproject_schema(name: str):  # an lxml XMLSchema
+    """The DAWproject XSD ``name`` (Project.xsd, MetaData.xsd) from tests/data; skips when absent."""
+    etree = pytest.importorskip("lxml.etree")
+    path = SCHEMAS / name
+    if not path.exists():
+        pytest.skip(f"{path} missing (copy it from the bitwig/dawproject repository)")
+    return etree.XMLSchema(etree.parse(str(path)))
+
+
+class HeldTempo:
+    """Beats → seconds from a file's own tempo points (beats, bpm), each held until the next."""
+
+    def __init__(self, points: list[tuple[float, float]]) -> None:
+        self.points = sorted(points)
+
+    def seconds(self, beats: float) -> float:
+        seconds, at_beats, bpm = 0.0, 0.0, self.points[0][1]
+        for point_beats, point_bpm in self.points[1:]:
+            if point_beats > beats:
+                break
+            seconds += (point_beats - at_beats) * 60.0 / bpm
+            at_beats, bpm = point_beats, point_bpm
+        return seconds + (beats - at_beats) * 60.0 / bpm

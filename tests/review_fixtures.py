@@ -1,8 +1,13 @@
-"""Review-room test helpers: a project made from the project tests' song, a fake note engine."""
+"""Review-room test helpers: a project made from the project tests' song, a fake note engine, a
+real HTTP server on 127.0.0.1 (uvicorn on a thread)."""
 
 from __future__ import annotations
 
+import socket
+import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -55,3 +60,36 @@ def wait_for_job(get: Any, job_id: int, timeout_s: float = 30.0) -> dict[str, An
             return job
         time.sleep(0.05)
     raise AssertionError(f"job {job_id} still running after {timeout_s} s")
+
+
+def free_port() -> int:
+    """A TCP port free on 127.0.0.1 right now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextmanager
+def serving(app: Any, port: int | None = None) -> Iterator[str]:
+    """Serve ``app`` with uvicorn on 127.0.0.1 on a thread; yield its base URL, stop it after."""
+    import uvicorn  # the review extra; callers skip without it
+
+    port = port or free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise RuntimeError("the review server did not start")
+        time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+def share_token(app: Any, role: str, name: str, lifetime_s: float = 86400.0) -> str:
+    """A share link's token for ``role`` in the name of ``name``, made by the app's room."""
+    return app.state.room.share(role, name, lifetime_s=lifetime_s)[1]

@@ -18,7 +18,7 @@ SRC = Path(__file__).resolve().parents[1] / "src" / "trackwright"
 #: package and anything on a lower floor. Arrangement sits just above the score (an edit of the
 #: audio is applied to the MIDI too), batch just above deliver (it delivers a catalogue).
 FLOORS = {
-    "trackwright": 1, "audio": 1, "errors": 1, "progress": 1, "parallel": 1, "sqlite": 1,
+    "trackwright": 1, "audio": 1, "errors": 1, "progress": 1, "parallel": 1, "sqlite": 1, "files": 1,
     "analysis": 2,
     "score": 3, "arrange": 3.5,
     "produce": 4, "mix": 4,

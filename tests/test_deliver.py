@@ -65,7 +65,9 @@ def test_industry_names_and_every_kind(delivered):
                  "NightDrive_Loop_Main_v1.wav", "NightDrive_Stem_MasterDiff_v1.wav"):
         assert name in names
     assert "NightDrive_60s_v1.wav" not in names and any("60 s cutdown skipped" in w for w in manifest["warnings"])
-    assert {p.name for p in folder.iterdir()} == names | {"deliverables.json", "NightDrive_CueSheet_v1.csv"}
+    # no composer was named: the technical file list, and no music cue sheet (a warning says why)
+    assert {p.name for p in folder.iterdir()} == names | {"deliverables.json", "NightDrive_Files_v1.csv"}
+    assert any(w.startswith("cue sheet skipped: name a composer") for w in manifest["warnings"])
     assert not list(folder.parent.glob(".out.delivering-*"))
 
 
@@ -211,9 +213,10 @@ def test_bext_and_cue_sheet(delivered):
     assert bext.loudness_lufs == pytest.approx(_files(manifest, "main")[0]["integrated_lufs"], abs=0.01)
     assert bext.originator_reference and len(bext.date) == 10 and "A=PCM" in bext.coding_history
     assert sf.info(str(main)).frames == _files(manifest, "main")[0]["frames"]  # the audio still reads
-    rows = list(csv.DictReader((folder / "NightDrive_CueSheet_v1.csv").open()))
+    rows = list(csv.DictReader((folder / "NightDrive_Files_v1.csv").open()))
     assert [r["file"] for r in rows] == [f["name"] for f in manifest["files"]]
     assert all(r["version"] == "v1" for r in rows) and "isrc" in manifest["files"][0]
+    assert {r["format"] for r in rows} == {"wav 22.05 kHz 24-bit", "wav 22.05 kHz 32-bit float"}
 
 
 def test_chunks_round_trip(tmp_path, rng):
@@ -302,7 +305,7 @@ def test_section_loops_get_unique_names(tmp_path):
     audio = Audio((0.1 * rng.standard_normal((2, 6 * 8000))).astype(np.float32), 8000)
     writer = DeliveryWriter(tmp_path, "T", 1, resolve_target("streaming"), "0" * 16)
     write_loops(writer, audio, grid, np.ones((12, 12)), None, [])
-    names = [job[2] for job in writer.pending]
+    names = [job.name for job in writer.pending]
     assert names == ["T_Loop_Verse_v1.wav", "T_Loop_VerseD_v1.wav", "T_Loop_VerseE_v1.wav"]
 
 

@@ -8,34 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from export_fixtures import RATE, make_session
+from export_fixtures import RATE, HeldTempo as _Tempo, dawproject_schema as _schema, make_session
 from trackwright.export.dawproject import write_dawproject
 
 etree = pytest.importorskip("lxml.etree")
-SCHEMAS = Path(__file__).parent / "data" / "dawproject"
-
-
-def _schema(name: str):
-    path = SCHEMAS / name
-    if not path.exists():
-        pytest.skip(f"{path} missing (copy it from the bitwig/dawproject repository)")
-    return etree.XMLSchema(etree.parse(str(path)))
-
-
-class _Tempo:
-    """Beats → seconds from the file's own TempoAutomation points (held steps)."""
-
-    def __init__(self, points: list[tuple[float, float]]) -> None:
-        self.points = sorted(points)
-
-    def seconds(self, beats: float) -> float:
-        seconds, at_beats, bpm = 0.0, 0.0, self.points[0][1]
-        for point_beats, point_bpm in self.points[1:]:
-            if point_beats > beats:
-                break
-            seconds += (point_beats - at_beats) * 60.0 / bpm
-            at_beats, bpm = point_beats, point_bpm
-        return seconds + (beats - at_beats) * 60.0 / bpm
 
 
 @pytest.fixture

@@ -6,6 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from trackwright.arrange.edl import EditList, Segment
+from trackwright.arrange.grid import bar_grid, played_bars
 from trackwright.errors import ParameterError
 from trackwright.export.session import (AudioClip, MeterChange, Note, NoteClip, Session, TempoChange, TempoMap, Track,
                                         note_clip, tempo_from_downbeats)
@@ -52,3 +54,30 @@ def test_note_clip_from_absolute_beats() -> None:
     clip = note_clip([Note(9.0, 1.0, 64), Note(8.0, 0.5, 60)], start_beats=8.0)
     assert (clip.start_beats, clip.length_beats) == (8.0, 2.0)
     assert clip.notes == (Note(0.0, 0.5, 60), Note(1.0, 1.0, 64))
+
+
+def test_bars_of_their_own_length_change_the_metre() -> None:
+    downbeats = [0.37, 2.37, 3.87, 5.87]  # a pickup, a 4/4 bar, a bar an edit cut to 3 beats, a 4/4 bar
+    tempo, meters = tempo_from_downbeats(downbeats, [4, 3, 4])
+    assert [(m.numerator, round(m.time_s, 2)) for m in meters] == [(1, 0.0), (4, 0.37), (3, 2.37), (4, 3.87)]
+    session = Session("Cut", 48000, tempo=tempo, meters=meters)
+    assert [session.tempo_map.seconds_at(b.start_beats) for b in session.bars(5.87)] == \
+        pytest.approx([0.0, *downbeats[:-1]], abs=1e-9)
+    assert [c.bpm for c in tempo] == pytest.approx([60 / 0.37, 120.0, 120.0, 120.0])
+    # a first downbeat under half a beat in has no pickup: the first bar starts at 0 s
+    tempo, meters = tempo_from_downbeats([0.014, 2.0, 4.0], 4)
+    assert [m.time_s for m in meters] == [0.0] and tempo[0].bpm == pytest.approx(120.0, rel=1e-12)
+    assert tempo[1] == TempoChange(2.0, 120.0)
+    with pytest.raises(ParameterError, match="3 beat counts"):
+        tempo_from_downbeats([0.0, 2.0, 4.0], [4, 4, 4])
+
+
+def test_played_bars_follow_an_edit() -> None:
+    grid = bar_grid(16.0, np.arange(8) * 2.0, np.arange(32) * 0.5)
+    # bars 1–2, then bar 5 cut after 3 beats, then bars 7–8 (source seconds)
+    edits = EditList((Segment(0.0, 4.0), Segment(8.0, 9.5), Segment(12.0, 16.0)))
+    bars = played_bars(grid, edits)
+    assert bars.lines_s.tolist() == pytest.approx([0.0, 2.0, 4.0, 5.5, 7.5, 9.5])
+    assert bars.beats.tolist() == [4, 4, 3, 4, 4]
+    assert edits.output_times(8.5) == [4.5] and edits.output_times(6.0) == []
+    assert EditList((Segment(0.0, 4.0), Segment(2.0, 4.0))).output_times(3.0) == [3.0, 5.0]

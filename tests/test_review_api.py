@@ -28,6 +28,8 @@ from trackwright.review.tokens import AccessError  # noqa: E402
 from trackwright.revise import apply_note  # noqa: E402
 
 DAY_S = 86400.0
+#: The room answers to IP addresses and localhost only (TestClient's own "testserver" is refused).
+BASE = "http://127.0.0.1"
 
 
 @pytest.fixture(scope="module")
@@ -35,11 +37,10 @@ def room(tmp_path_factory: pytest.TempPathFactory):
     """(client, tokens by role, project) over a 12 s project, uploads limited to 300 kB."""
     project = make_project(tmp_path_factory.mktemp("review"))
     app = create_app(project.path, revise=fake_apply_note, max_upload_bytes=300_000)
-    store = app.state.room.store
-    tokens = {role: sign_token(store.secret, store.project_id, role, lifetime_s=DAY_S, name=f"{role} person")
+    tokens = {role: app.state.room.share(role, f"{role} person", lifetime_s=DAY_S)[1]
               for role in ("viewer", "commenter", "approver")}
     tokens["owner"] = app.state.room.owner_token()
-    with TestClient(app) as client:
+    with TestClient(app, base_url=BASE) as client:
         yield client, tokens, project
 
 
@@ -62,7 +63,8 @@ ROUTES = [("GET", "/api/session", None), ("GET", "/api/versions", None), ("GET",
           ("POST", "/api/comments", {"version": 1, "start_s": 1.0, "body": "x"}),
           ("PATCH", "/api/comments/1", {"state": "resolved"}),
           ("POST", "/api/versions/1/approve", None), ("POST", "/api/comments/1/revise", {}),
-          ("GET", "/api/jobs/1", None), ("POST", "/api/share", {"role": "viewer"})]
+          ("GET", "/api/jobs/1", None), ("POST", "/api/share", {"role": "viewer"}), ("GET", "/api/share", None),
+          ("DELETE", "/api/share/999", None)]
 
 
 def bad_tokens(store_secret: bytes, project_id: str) -> dict[str, dict[str, str]]:
@@ -73,7 +75,9 @@ def bad_tokens(store_secret: bytes, project_id: str) -> dict[str, dict[str, str]
         "forged signature": bearer(sign_token(store_secret, project_id, "owner", lifetime_s=DAY_S)[:-3] + "AAA"),
         "other room's secret": bearer(sign_token(other_secret, project_id, "owner", lifetime_s=DAY_S)),
         "wrong project": bearer(sign_token(store_secret, "0" * 32, "owner", lifetime_s=DAY_S)),
-        "expired link": bearer(sign_token(store_secret, project_id, "owner", lifetime_s=60, now_s=1_000_000.0)),
+        "expired link": bearer(sign_token(store_secret, project_id, "owner", lifetime_s=60, now_s=1_000_000.0,
+                                          link_id=1)),
+        "no link id": bearer(sign_token(store_secret, project_id, "owner", lifetime_s=DAY_S)),
         "cookie from another room": {"Cookie": "tw_review=" + sign_token(other_secret, "x", "owner", lifetime_s=60)},
     }
 
@@ -100,7 +104,7 @@ def test_roles_are_enforced(room) -> None:
     allowed = {  # the weakest role that may call each route
         ("POST", "/api/comments"): "commenter", ("PATCH", "/api/comments/1"): "commenter",
         ("POST", "/api/versions/1/approve"): "approver", ("POST", "/api/comments/1/revise"): "approver",
-        ("POST", "/api/share"): "owner",
+        ("POST", "/api/share"): "owner", ("GET", "/api/share"): "owner", ("DELETE", "/api/share/999"): "owner",
     }
     order = ["viewer", "commenter", "approver", "owner"]
     client.post("/api/comments", json={"version": 1, "start_s": 2.0, "body": "first"}, headers=bearer(tokens["owner"]))
@@ -118,7 +122,7 @@ def test_roles_are_enforced(room) -> None:
     assert sum(len(v["approvals"]) for v in after) == before["approvals"]
     for role in order:  # everyone may read
         for method, url, _ in ROUTES:
-            if method == "GET" and "jobs" not in url:
+            if method == "GET" and "jobs" not in url and "share" not in url:
                 assert client.get(url, headers=bearer(tokens[role])).status_code == 200, (role, url)
 
 
@@ -222,19 +226,22 @@ def test_uploads_are_limited_checked_by_content_and_renamed(room, tmp_path: Path
         "empty.wav": (b"", 415),
         "huge.wav": (wav_bytes(10.0), 413),  # 441 kB > the 300 kB limit
     }
+    octet = {"Content-Type": "application/octet-stream"}
     for name, (content, status) in refused.items():
-        response = client.post("/api/uploads", files={"file": (name, content, "audio/wav")}, headers=dana)
+        response = client.post("/api/uploads", content=content, headers={**dana, **octet})
         assert response.status_code == status, (name, response.text)
         assert stored() == [], name
-    path_name = "../../../project.db"
-    good = client.post("/api/uploads", files={"file": (path_name, wav_bytes(1.0), "audio/wav")}, headers=dana)
+    good = client.post("/api/uploads", content=wav_bytes(1.0), headers={**dana, **octet})
     assert good.status_code == 201, good.text
     record = good.json()
     assert record["file_name"] == f"{record['id']}.wav" and len(record["id"]) == 32
     assert (record["sample_rate"], record["channels"], record["duration_s"]) == (22050, 1, 1.0)
+    assert record["author"] == "commenter person"
     assert stored() == [record["file_name"]]
-    assert client.post("/api/uploads", files={"file": ("a.wav", wav_bytes(1.0))},
-                       headers=bearer(tokens["viewer"])).status_code == 403
+    assert client.post("/api/uploads", content=wav_bytes(1.0),
+                       headers={**bearer(tokens["viewer"]), **octet}).status_code == 403
+    form = client.post("/api/uploads", files={"file": ("a.wav", wav_bytes(1.0), "audio/wav")}, headers=dana)
+    assert form.status_code == 415 and stored() == [record["file_name"]]  # a form is not a file
     back = client.get(f"/api/uploads/{record['id']}/audio", headers=bearer(tokens["viewer"]))
     assert back.content == wav_bytes(1.0)
     (folder / record["file_name"]).unlink()  # leave the module's project as it was
@@ -243,9 +250,8 @@ def test_uploads_are_limited_checked_by_content_and_renamed(room, tmp_path: Path
 def test_a_revision_request_runs_the_note_engine_and_renders_the_new_version(tmp_path: Path) -> None:
     project = make_project(tmp_path)
     app = create_app(project.path, revise=fake_apply_note)
-    approver = bearer(sign_token(app.state.room.store.secret, app.state.room.store.project_id, "approver",
-                                 lifetime_s=DAY_S, name="Sam"))
-    with TestClient(app) as client:
+    approver = bearer(app.state.room.share("approver", "Sam", lifetime_s=DAY_S)[1])
+    with TestClient(app, base_url=BASE) as client:
         comment = client.post("/api/comments", json={"version": 1, "start_s": 3.0, "end_s": 5.0,
                                                      "body": "less bass in the chorus"}, headers=approver).json()
         queued = client.post(f"/api/comments/{comment['id']}/revise", json={}, headers=approver)
@@ -267,7 +273,7 @@ def test_without_a_note_engine_the_job_says_so(tmp_path: Path) -> None:
     project = make_project(tmp_path, seconds=6.0)
     app = create_app(project.path)  # no note engine handed in
     owner = bearer(app.state.room.owner_token())
-    with TestClient(app) as client:
+    with TestClient(app, base_url=BASE) as client:
         comment = client.post("/api/comments", json={"version": 1, "start_s": 1.0, "body": "warmer"},
                               headers=owner).json()
         job = client.post(f"/api/comments/{comment['id']}/revise", json={}, headers=owner).json()
@@ -281,7 +287,7 @@ def test_review_db_is_kept_beside_the_project_and_survives_restarts(room) -> Non
     assert (project.path / REVIEW_DB).is_file()
     again = create_app(project.path)
     assert again.state.room.store.project_id == client.app.state.room.store.project_id
-    with TestClient(again) as second:
+    with TestClient(again, base_url=BASE) as second:
         assert second.get("/api/session", headers=bearer(tokens["viewer"])).status_code == 200
 
 
@@ -364,7 +370,7 @@ def test_a_revision_request_runs_the_real_note_engine(tmp_path: Path) -> None:
     project = make_project(tmp_path)
     app = create_app(project.path, revise=apply_note)  # the engine `trackwright review` hands in
     owner = bearer(app.state.room.owner_token())
-    with TestClient(app) as client:
+    with TestClient(app, base_url=BASE) as client:
         comment = client.post("/api/comments", json={"version": 1, "start_s": 4.0, "end_s": 8.0,
                                                      "body": "quieter drums"}, headers=owner).json()
         job = client.post(f"/api/comments/{comment['id']}/revise", json={}, headers=owner).json()

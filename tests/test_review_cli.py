@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -16,13 +15,7 @@ import pytest
 pytest.importorskip("fastapi", reason="the review extra (fastapi) is not installed")
 httpx = pytest.importorskip("httpx", reason="httpx is not installed (test extra)")
 from clirun import run  # noqa: E402
-from review_fixtures import make_project  # noqa: E402
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from review_fixtures import free_port, make_project  # noqa: E402
 
 
 def test_review_serves_the_printed_links_on_loopback(tmp_path: Path) -> None:

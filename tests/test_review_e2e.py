@@ -10,9 +10,6 @@ from __future__ import annotations
 import io
 import os
 import shutil
-import socket
-import threading
-import time
 from pathlib import Path
 
 import numpy as np
@@ -22,7 +19,7 @@ import soundfile as sf
 pytest.importorskip("fastapi", reason="the review extra (fastapi) is not installed")
 uvicorn = pytest.importorskip("uvicorn", reason="the review extra (uvicorn) is not installed")
 sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (test extra)")
-from review_fixtures import fake_apply_note, make_project  # noqa: E402
+from review_fixtures import fake_apply_note, make_project, serving  # noqa: E402
 
 from trackwright.review import create_app, sign_token  # noqa: E402
 
@@ -40,30 +37,14 @@ def tone_wav(seconds: float = 2.0, rate: int = 44100) -> bytes:
     return buffer.getvalue()
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory):
     """(base URL, app) for a 45 s project with two versions, served by uvicorn on a thread."""
     project = make_project(tmp_path_factory.mktemp("review-e2e"), seconds=45.0)
     project.commit(project.recipe().with_part("keys", gain_db=-4.0), "keys down 4 dB", author="composer")
     app = create_app(project.path, revise=fake_apply_note)
-    port = free_port()
-    srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not srv.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("the review server did not start")
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}", app
-    srv.should_exit = True
-    thread.join(timeout=10)
+    with serving(app) as base:
+        yield base, app
 
 
 @pytest.fixture(scope="module")
@@ -86,8 +67,7 @@ def wait_ready(page, number: int) -> None:  # noqa: ANN001
 
 def test_review_in_chromium(server, browser) -> None:
     base, app = server
-    store = app.state.room.store
-    link = f"{base}/?t=" + sign_token(store.secret, store.project_id, "approver", lifetime_s=3600, name="Dana")
+    link = f"{base}/?t=" + app.state.room.share("approver", "Dana", lifetime_s=3600)[1]
     page = browser.new_page(viewport={"width": 1400, "height": 900})
     errors: list[str] = []
     page.on("pageerror", lambda err: errors.append(str(err)))
@@ -200,7 +180,7 @@ def test_a_viewer_sees_no_comment_form_and_a_bad_link_sees_nothing(server, brows
     base, app = server
     store = app.state.room.store
     page = browser.new_page()
-    page.goto(f"{base}/?t=" + sign_token(store.secret, store.project_id, "viewer", lifetime_s=60, name="Lee"))
+    page.goto(f"{base}/?t=" + app.state.room.share("viewer", "Lee", lifetime_s=60)[1])
     wait_ready(page, 1)
     assert page.locator("#comment-form").is_hidden()
     assert page.locator(".approve").first.is_hidden()

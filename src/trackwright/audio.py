@@ -10,22 +10,27 @@ Conventions
 * :func:`save_audio` writes WAV (16/24-bit PCM, 32-bit float) or FLAC (16/24-bit) atomically:
   a temporary file in the destination folder, flushed to disk, then renamed over the final name,
   so an interrupted write never leaves a half-written file under that name.
+* File names reach libsndfile as bytes (:func:`os.fsencode`), so names that are not UTF-8
+  work; a write that fails (a read-only folder, a full disk, a file-size limit, a name too
+  long) is one :class:`~trackwright.errors.FileSystemError` line naming the file and the reason.
 """
 
 from __future__ import annotations
 
 import os
+import resource
 import shutil
 import struct
-import tempfile
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
 import soundfile as sf
 
-from trackwright.errors import AudioFileError, InvalidAudioError, ParameterError
+from trackwright.errors import AudioFileError, FileSystemError, InvalidAudioError, ParameterError
+from trackwright.files import file_system_error, fit_name, pid_alive, printable, renamed, reporting, temp_name
 
 MIN_SAMPLE_RATE = 8_000
 MAX_SAMPLE_RATE = 384_000
@@ -143,6 +148,26 @@ def _declared_pcm_frames(path: Path, head: bytes) -> tuple[int, int] | None:
     return None
 
 
+def sound_name(path: str | os.PathLike[str]) -> bytes:
+    """``path`` as libsndfile should get it: bytes, so that names that are not UTF-8 open too."""
+    return os.fsencode(path)
+
+
+def audio_info(path: str | os.PathLike[str]) -> sf._SoundFileInfo:
+    """libsndfile's header information of ``path`` (rate, frames, channels, format, subtype).
+
+    Raises
+    ------
+    AudioFileError
+        One line naming the file when it is missing or not audio (a text file named ``.wav``).
+    """
+    try:
+        return sf.info(sound_name(path))
+    except (sf.LibsndfileError, RuntimeError, sf.SoundFileError) as err:
+        detail = str(err).split(":")[-1].strip() or "unknown format"
+        raise AudioFileError(f"{printable(path)}: not a readable audio file ({detail})") from err
+
+
 def _check_file(path: Path) -> None:
     if not path.exists():
         raise AudioFileError(f"{path}: no such file")
@@ -214,7 +239,7 @@ def load_audio(path: str | os.PathLike[str], *, validate: bool = True) -> Audio:
     path = Path(path)
     _check_file(path)
     try:
-        with sf.SoundFile(str(path)) as f:
+        with sf.SoundFile(sound_name(path)) as f:
             channels, rate, frames = f.channels, f.samplerate, f.frames
             if channels > MAX_CHANNELS:
                 raise InvalidAudioError(
@@ -258,24 +283,123 @@ def write_atomic(path: str | os.PathLike[str], write) -> Path:  # noqa: ANN001 -
     """Call ``write(tmp_path)`` on a temporary file beside ``path``, then rename it to ``path``.
 
     The temporary file is removed when ``write`` fails, so the final name holds either the
-    old content or the complete new one.
+    old content or the complete new one. Its name (``.NAME.RANDOM.part.EXT``) never exceeds
+    255 bytes, however long ``NAME`` is.
+
+    Raises
+    ------
+    FileSystemError
+        The folder is missing or read-only, the disk is full, a file-size limit is reached, the
+        name is too long: one line naming ``path`` and the reason.
     """
     path = Path(path)
     folder = path.parent if str(path.parent) else Path(".")
     if not folder.is_dir():
-        raise AudioFileError(f"{path}: folder {folder} does not exist")
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part" + path.suffix, dir=folder)
-    os.close(fd)
-    tmp = Path(tmp_name)
+        raise AudioFileError(f"{printable(path)}: folder {printable(folder)} does not exist")
+    if len(os.fsencode(path.name)) > 255:
+        raise FileSystemError(f"{printable(path)}: cannot write: name too long (at most 255 bytes per name, "
+                              f"this one has {len(os.fsencode(path.name))})")
+    tmp = None
     try:
+        for _ in range(100):
+            candidate = folder / temp_name(path)
+            try:
+                os.close(os.open(candidate, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+            except FileExistsError:
+                continue
+            tmp = candidate
+            break
+        else:
+            raise FileExistsError(17, "no free temporary name", str(folder))
         write(tmp)
         with tmp.open("rb") as f:
             os.fsync(f.fileno())
         os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
+    except BaseException as err:
+        if tmp is not None:
+            tmp.unlink(missing_ok=True)
+        if isinstance(err, OSError) and (err.filename is None or tmp is None or str(err.filename) == str(tmp)
+                                         or str(err.filename) == str(folder)):
+            raise file_system_error(err, path, action="write") from err
         raise
     return path
+
+
+_Made = TypeVar("_Made")
+
+
+def write_folder_atomic(folder: str | os.PathLike[str], write: Callable[[Path], _Made], *, what: str = "output",
+                        tag: str = "writing") -> _Made:
+    """Call ``write(staging)`` on a hidden folder beside ``folder``, then rename it to ``folder``.
+
+    ``folder`` must not exist, or be an empty folder (a :class:`ParameterError` naming ``what``
+    otherwise); its parent must exist. The staging folder is ``.<name>.<tag>-<pid>``; on any
+    error it is removed, so ``folder`` ends up complete or untouched. Returns what ``write``
+    returned (paths in it still name the staging folder).
+    """
+    out = Path(folder)
+    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+        raise ParameterError(f"{printable(out)}: already exists and is not empty; choose a new folder for the {what}")
+    if not out.parent.is_dir():
+        raise ParameterError(f"{printable(out)}: folder {printable(out.parent)} does not exist")
+    clean_stale_staging(out.parent, tag)
+    staging = out.parent / f".{fit_name(out.name, reserve=len(tag) + 12)}.{tag}-{os.getpid()}"
+    with reporting(out, f"create the {what} folder"):
+        if staging.exists():
+            shutil.rmtree(staging)
+        staging.mkdir()
+    try:
+        made = write(staging)
+        if out.exists():
+            out.rmdir()  # an empty folder the caller made
+        os.rename(staging, out)
+    except BaseException as err:
+        shutil.rmtree(staging, ignore_errors=True)
+        shown = renamed(err, staging, out)  # a full disk names the output folder, not its staging folder
+        if shown is err:
+            raise
+        raise shown from err
+    return made
+
+
+def clean_stale_staging(folder: Path, tag: str) -> list[Path]:
+    """Remove the ``.NAME.TAG-<pid>`` staging folders that killed commands left in ``folder``
+    (their process is gone); return what was removed."""
+    removed = []
+    for entry in folder.glob(f".*.{tag}-*"):
+        pid = entry.name.rsplit("-", 1)[-1]
+        if pid.isdigit() and entry.is_dir() and not entry.is_symlink() and not pid_alive(int(pid)):
+            shutil.rmtree(entry, ignore_errors=True)
+            removed.append(entry)
+    return removed
+
+
+def available_memory_bytes() -> int | None:
+    """Memory the kernel says is available now (``MemAvailable`` in ``/proc/meminfo``), bytes; None elsewhere."""
+    try:
+        with open("/proc/meminfo", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        return None
+    return None
+
+
+def check_memory(needed_bytes: float, what: str) -> None:
+    """Refuse, before the work starts, what would need more memory than is available.
+
+    Parameters
+    ----------
+    needed_bytes : float
+        An estimate of the working memory, bytes.
+    what : str
+        What needs it, for the message (e.g. ``"a 600 s cue"``).
+    """
+    available = available_memory_bytes()
+    if available is not None and needed_bytes > available:
+        raise ParameterError(f"{what} needs about {needed_bytes / 2**30:.1f} GiB of memory and "
+                             f"{available / 2**30:.1f} GiB is available; ask for less")
 
 
 def _tpdf_dither(samples: np.ndarray, bits: int, seed: int = 0) -> np.ndarray:
@@ -328,6 +452,7 @@ def save_audio(
     bit_depth: str = "24",
     dither: bool = True,
     inputs: Iterable[str | os.PathLike[str]] = (),
+    tags: Mapping[str, str] | None = None,
 ) -> list[str]:
     """Write ``audio`` to a WAV or FLAC file, atomically.
 
@@ -343,6 +468,9 @@ def save_audio(
         TPDF-dither 16-bit output (default); 24-bit and float are written as they are.
     inputs : paths
         Source files of this output; writing over one of them is refused.
+    tags : mapping, optional
+        Text fields libsndfile writes (``title``, ``artist``, ``copyright``, ``comment``,
+        ``album``…): FLAC's Vorbis comments, a WAV's ``LIST``/``INFO``.
 
     Returns
     -------
@@ -367,12 +495,47 @@ def save_audio(
             data = np.clip(data, -limit, limit)
 
     def write(tmp: Path) -> None:
-        sf.write(str(tmp), data.T, audio.sample_rate, subtype=subtype, format=container)
+        try:
+            if tags:
+                write_tagged(tmp, data, audio.sample_rate, container, subtype, tags)
+            else:
+                sf.write(sound_name(tmp), data.T, audio.sample_rate, subtype=subtype, format=container)
+        except (sf.LibsndfileError, RuntimeError, sf.SoundFileError) as err:
+            raise FileSystemError(f"{printable(out)}: cannot write: {_why_unwritten(tmp, data.nbytes)} "
+                                  f"(libsndfile: {str(err).strip()})") from err
         if subtype == "FLOAT":
             _clear_peak_timestamp(tmp)
 
     write_atomic(out, write)
     return warnings
+
+
+def write_tagged(path: Path, samples: np.ndarray, sample_rate: int, container: str, subtype: str,
+                 tags: Mapping[str, str], **options: float) -> None:
+    """Write ``samples`` (channels × frames) with libsndfile and its text ``tags`` (``title``,
+    ``artist``…; unknown names raise ParameterError). ``options`` go to the file (``compression_level``)."""
+    with sf.SoundFile(sound_name(path), "w", sample_rate, samples.shape[0], subtype=subtype, format=container,
+                      **options) as file:
+        for key, value in tags.items():
+            if key not in sf._str_types:  # libsndfile's own list of text fields
+                raise ParameterError(f"{key}: not a text field an audio file holds")
+            if value:
+                setattr(file, key, value)
+        file.write(samples.T)
+
+
+def _why_unwritten(path: Path, size: int) -> str:
+    """libsndfile says only "System error": the likely reason a write of about ``size`` bytes failed."""
+    try:
+        limit = resource.getrlimit(resource.RLIMIT_FSIZE)[0]
+        if limit != resource.RLIM_INFINITY and limit < size + 65536:
+            return f"file too large for the file-size limit ({limit} bytes, `ulimit -f`)"
+        room = os.statvfs(path.parent)
+        if room.f_bavail * room.f_frsize < size + 65536:
+            return "no space left on the disk"
+    except OSError:
+        pass
+    return "the file could not be written (a full disk, a file-size limit or an I/O error)"
 
 
 def export_audio(source: str | os.PathLike[str], output: str | os.PathLike[str], *, bit_depth: str = "24") -> list[str]:
@@ -383,7 +546,7 @@ def export_audio(source: str | os.PathLike[str], output: str | os.PathLike[str],
     """
     src, out = Path(source), Path(output)
     output_format(out, bit_depth)
-    if out.suffix.lower() == ".wav" and bit_depth == "float" and sf.info(str(src)).subtype == "FLOAT":
+    if out.suffix.lower() == ".wav" and bit_depth == "float" and audio_info(src).subtype == "FLOAT":
         write_atomic(out, lambda tmp: shutil.copyfile(src, tmp))
         return []
     return save_audio(load_audio(src), out, bit_depth=bit_depth)

@@ -1,7 +1,8 @@
 """The ``trackwright`` command: a thin layer over the public API.
 
-Exit status: 0 success; 1 a user error (bad input, bad flags), one line on stderr;
-2 an internal error, with a hint to re-run with ``--debug`` for the traceback.
+Exit status: 0 success; 1 a user error (bad input, bad flags, a file-system error such as a
+read-only folder or a full disk), one line on stderr naming the path and the reason; 2 an
+internal error, with a hint to re-run with ``--debug`` for the traceback.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ import json
 import sys
 import traceback
 import warnings
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -19,6 +21,7 @@ from rich.table import Table
 
 from trackwright import __version__
 from trackwright.errors import MeasurementError, ParameterError, TrackwrightError
+from trackwright.files import os_error_line
 from trackwright.progress import progress_bar
 
 try:  # Typer ≥ 0.29 carries its own copy of Click
@@ -596,22 +599,42 @@ def deliver(
                                              "underscore, lite, alternates, cutdowns, stingers, loops, layers, "
                                              "segments, stems.")] = None,
     cutdowns: Annotated[str, typer.Option("--cutdowns", help="Cutdown lengths, seconds.")] = "60,30,15,6",
-    title: Annotated[str | None, typer.Option("--title", help="Title in the file names (default: the project's "
-                                                              "folder name).")] = None,
+    title: Annotated[str | None, typer.Option("--title", help="Title in the file names and metadata (default: the "
+                                                              "brief's title, else the project's folder name).")] = None,
     ceiling: Annotated[float | None, typer.Option("--ceiling", help="True-peak ceiling, dBTP (overrides the target's).")] = None,
     separation_model: Annotated[Path | None, typer.Option(
         "--separation-model", help="Demucs weights on disk, to split a project without stems ([separation] extra).")] = None,
+    formats: Annotated[list[str] | None, typer.Option(
+        "--format", help="File format: SPEC for every file or KIND=SPEC for one kind (repeatable), e.g. wav:48k:24, "
+                         "wav:48k:16 (dithered), flac:96k:24, stems=wav:48k:float, main=mp3.")] = None,
+    previews: Annotated[list[str] | None, typer.Option(
+        "--preview", help="Also a copy of the main, alternates and cutdowns in this format (repeatable): mp3, ogg, "
+                          "opus, flac:16.")] = None,
+    name_template: Annotated[str | None, typer.Option(
+        "--name-template", help="File names, e.g. '{title}_{kind}_{length}s_{target}' (fields: title kind length "
+                                "target version rate bits format).")] = None,
+    artist: Annotated[str | None, typer.Option(help="Artist, in the files' metadata.")] = None,
+    composer: Annotated[str | None, typer.Option(help="Composer(s), 'A / B': metadata and the music cue sheet.")] = None,
+    publisher: Annotated[str | None, typer.Option(help="Publisher(s), 'A / B': metadata and the cue sheet.")] = None,
+    isrc: Annotated[str | None, typer.Option(help="The main's ISRC (CC-XXX-YY-NNNNN).")] = None,
+    catalogue_number: Annotated[str | None, typer.Option("--catalogue-number", help="Catalogue number.")] = None,
+    copyright_: Annotated[str | None, typer.Option("--copyright", help="Copyright line, e.g. '℗ 2026 Label'.")] = None,
     as_json: JsonOption = False,
     quiet: QuietOption = False,
 ) -> None:
-    """Deliver a version: master, alternates, cutdowns, stingers, loops, game layers, stems, cue sheet."""
+    """Deliver a version: master, alternates, cutdowns, stingers, loops, game layers, stems, cue sheet.
+
+    Formats, names and metadata come from these flags over the brief's delivery: block."""
     from trackwright.deliver import deliver as deliver_package
 
     lengths = _seconds_list(cutdowns, "--cutdowns")
+    metadata = {"artist": artist, "composer": composer, "publisher": publisher, "isrc": isrc,
+                "catalogue_number": catalogue_number, "copyright": copyright_}
     with progress_bar("Delivering", quiet=quiet or _state["quiet"]) as progress:
         result = deliver_package(project_dir, target=target, version=version, output=output, only=only,
                                  cutdowns=lengths, title=title, ceiling_dbtp=ceiling,
-                                 separation_model=separation_model, progress=progress)
+                                 separation_model=separation_model, formats=formats or (), previews=previews or (),
+                                 name_template=name_template, metadata=metadata, progress=progress)
     if as_json:
         _print_json(result.to_dict())
         return
@@ -623,6 +646,35 @@ def deliver(
         print(f"  {item.name:<{width}}  {item.duration_s:7.2f} s  {level:>12}  {item.true_peak_dbtp:6.2f} dBTP")
 
 
+# --- hand-off: DAW sessions, scores, game-engine imports --------------------------------------------
+@app.command()
+def export(
+    path: Annotated[Path, typer.Argument(metavar="PATH", help="A project folder (dawproject, reaper, musicxml) or a "
+                                                               "delivery folder (fmod, wwise).")],
+    to: Annotated[str, typer.Option("--to", help="dawproject, reaper, musicxml, fmod or wwise.")],
+    output: Annotated[Path | None, typer.Option("-o", "--output", help="Folder to write (new or empty; default "
+                                                                        "PROJECT/exports/v<N>-<to>, or the delivery "
+                                                                        "folder itself for fmod and wwise).")] = None,
+    version: Annotated[int | None, typer.Option("--version", help="The project version (default: the latest).")] = None,
+    as_json: JsonOption = False,
+    quiet: QuietOption = False,
+) -> None:
+    """Hand a version on: a DAWproject or REAPER session, a MusicXML score, an FMOD script or a Wwise import."""
+    from trackwright.export import export as run_export
+
+    with progress_bar("Exporting", quiet=quiet or _state["quiet"]) as progress:
+        result = run_export(path, to=to, output=output, version=version, progress=progress)
+    if as_json:
+        _print_json({"path": str(result.path), "files": [str(f) for f in result.files],
+                     "warnings": list(result.warnings)})
+        return
+    _warn(list(result.warnings))
+    print(f"{to} → {result.path}")
+    for item in result.files:
+        if item != result.path:
+            print(f"  {item}")
+
+
 # --- review room: comments, A/B, approvals in a browser --------------------------------------------
 @app.command()
 def review(
@@ -631,17 +683,40 @@ def review(
     = "127.0.0.1",
     port: Annotated[int, typer.Option(help="TCP port.")] = 8765,
     share: Annotated[list[str] | None, typer.Option(
-        help="Also print a share link for this role: viewer, commenter or approver (repeatable).")] = None,
+        help="Also print a share link: ROLE or ROLE=NAME, ROLE viewer, commenter or approver; NAME is stamped on "
+             "that reviewer's comments (repeatable).")] = None,
     share_days: Annotated[float, typer.Option(help="How long the share links stay valid, days (at most 90).")] = 7.0,
+    allow_host: Annotated[list[str] | None, typer.Option(
+        "--allow-host", help="Also answer to this host name (besides IP addresses and localhost); repeatable.")] = None,
+    links: Annotated[bool, typer.Option("--links", help="List the room's share links and exit.")] = False,
+    revoke: Annotated[int | None, typer.Option("--revoke", metavar="ID", help="Revoke share link ID at once and "
+                                                                             "exit.")] = None,
+    as_json: JsonOption = False,
 ) -> None:
     """Open the review room: waveforms per version, timestamped comments, A/B, approvals, revisions.
 
     Prints the owner's link (keep it private) and serves until Ctrl-C.
     """
-    from trackwright.review import serve
+    from trackwright.review.server import revoke_link, serve, share_links
+
+    if links or revoke is not None:
+        shown = [revoke_link(project_dir, revoke)] if revoke is not None else share_links(project_dir)
+        if as_json:
+            _print_json([link.to_dict() for link in shown])
+            return
+        table = Table(title=f"share links of {project_dir}", show_header=True, header_style="bold")
+        for column in ("id", "role", "name", "made (UTC)", "expires (UTC)", "state"):
+            table.add_column(column, justify="right" if column == "id" else "left")
+        for link in shown:
+            expires = datetime.fromtimestamp(link.expires_s, tz=timezone.utc).strftime("%Y-%m-%d %H:%M")
+            table.add_row(str(link.id), link.role, link.name, link.created_utc.replace("T", " ").removesuffix("Z"),
+                          expires, link.state)
+        _out().print(table)
+        return
     from trackwright.revise import apply_note
 
-    serve(project_dir, host=host, port=port, share=share or (), share_days=share_days, revise=apply_note)
+    serve(project_dir, host=host, port=port, share=share or (), share_days=share_days, revise=apply_note,
+          allow_hosts=allow_host or ())
 
 
 # --- composition: symbolic harmony and melody operations ------------------------------------------
@@ -1095,6 +1170,9 @@ def main(argv: list[str] | None = None) -> int:
     command = typer.main.get_command(app)
     args = sys.argv[1:] if argv is None else list(argv)
     _state.update(debug="--debug" in args, quiet=False)
+    for stream in (sys.stdout, sys.stderr):  # a file name that is not UTF-8 is printed with \xNN escapes
+        if hasattr(stream, "reconfigure"):
+            stream.reconfigure(errors="backslashreplace")
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -1113,6 +1191,9 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     except TrackwrightError as err:
         print(f"error: {err}", file=sys.stderr)
+        return 1
+    except OSError as err:  # a read-only folder, a full disk, a name too long…: the user's to fix
+        print(f"error: {os_error_line(err)}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("error: interrupted", file=sys.stderr)

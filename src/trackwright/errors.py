@@ -38,8 +38,16 @@ class MissingDependencyError(TrackwrightError):
     """An optional extra or a system package (FluidSynth, a SoundFont) is missing."""
 
 
+class FileSystemError(TrackwrightError):
+    """A file or folder cannot be read or written: permissions, a full disk, a name too long."""
+
+
 class ProjectError(TrackwrightError):
     """A project folder is missing, damaged, busy, or was written by a newer trackwright."""
+
+
+class BusyError(ProjectError):
+    """A project (or its database) is held by another process for longer than we wait; nothing is damaged."""
 
 
 def reject_unknown_fields(data: Mapping[str, Any], allowed: Iterable[str], where: str = "") -> None:

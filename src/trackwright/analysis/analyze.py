@@ -185,7 +185,8 @@ def _analysis_from_dict(data: Mapping[str, Any]) -> Analysis:
         brief = Brief(title=raw["title"], duration_s=raw["duration_s"], tolerance_s=raw["tolerance_s"],
                       dialogue=[(float(a), float(b)) for a, b in raw["dialogue"]],
                       hits=[(float(h["at"]), str(h["what"])) for h in raw["hits"]], arc=raw["arc"],
-                      peak_at=raw["peak_at"], restrained_until=raw["restrained_until"])
+                      peak_at=raw["peak_at"], restrained_until=raw["restrained_until"],
+                      composer=str(raw.get("composer", "")))
     return Analysis(duration_s=float(data["duration_s"]), sample_rate=int(data["sample_rate"]),
                     channels=loudness.channels, loudness=loudness, rhythm=rhythm, harmony=harmony,
                     structure=structure, dynamics=dynamics, tonal=tonal, findings=findings, strengths=strengths,

@@ -11,6 +11,9 @@ A brief looks like this (times as seconds, ``m:ss`` or ``m:ss.s``; positions als
     hits:                     # sync points that need a musical event
       - {at: "0:30.5", what: door slam}
     arc: "restrained until 80%, peak at the end"
+    composer: A. Writer       # credited in exports and delivered files' metadata
+    delivery:                 # the spec sheet: read by `trackwright deliver` (see trackwright.deliver.spec)
+      format: wav:48k:24
 
 Findings: the length mismatch; music that competes with dialogue (loudness in the span not at
 least 6 LU under the song's loudest passages, or — unless it is 10 LU down — the 300 Hz–3 kHz
@@ -54,12 +57,16 @@ class Brief:
     arc: str = ""
     peak_at: float | None = None
     restrained_until: float | None = None
+    composer: str = ""
+    #: The ``delivery:`` block as written (a mapping); deliver checks it field by field.
+    delivery: dict[str, Any] = field(default_factory=dict, compare=False)
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready form."""
+        """JSON-ready form (without the delivery block, which deliver reads from the brief itself)."""
         return {"title": self.title, "duration_s": self.duration_s, "tolerance_s": self.tolerance_s,
                 "dialogue": [list(span) for span in self.dialogue], "hits": [{"at": t, "what": w} for t, w in self.hits],
-                "arc": self.arc, "peak_at": self.peak_at, "restrained_until": self.restrained_until}
+                "arc": self.arc, "peak_at": self.peak_at, "restrained_until": self.restrained_until,
+                "composer": self.composer}
 
 
 def parse_time(value: Any, what: str = "time") -> float:
@@ -134,7 +141,8 @@ def load_brief(path: str | Path) -> Brief:
         raise ParameterError(f"{path}: not a readable YAML brief ({str(error).splitlines()[0]})") from None
     if not isinstance(data, dict):
         raise ParameterError(f"{path}: a brief is a YAML mapping (duration, dialogue, hits, arc)")
-    known = {"title", "duration", "duration_s", "tolerance", "dialogue", "hits", "arc", "peak_at", "restrained_until"}
+    known = {"title", "duration", "duration_s", "tolerance", "dialogue", "hits", "arc", "peak_at", "restrained_until",
+             "composer", "delivery"}
     unknown = set(data) - known
     if unknown:
         raise ParameterError(f"{path}: unknown brief field(s): {', '.join(sorted(unknown))}")
@@ -152,7 +160,12 @@ def load_brief(path: str | Path) -> Brief:
         peak = _position(str(data["peak_at"]), duration)
     if data.get("restrained_until") is not None:
         restrained = _position(str(data["restrained_until"]), duration)
-    return Brief(title=str(data.get("title") or ""), duration_s=duration,
+    delivery = data.get("delivery") or {}
+    if not isinstance(delivery, dict):
+        raise ParameterError(f"{path}: delivery: must be a mapping (format, formats, previews, name, metadata, "
+                             "cue_sheet)")
+    return Brief(title=str(data.get("title") or ""), duration_s=duration, composer=str(data.get("composer") or ""),
+                 delivery=delivery,
                  tolerance_s=parse_time(data.get("tolerance", 1.0), "tolerance"),
                  dialogue=[_span(s) for s in data.get("dialogue") or []], hits=sorted(hits), arc=arc,
                  peak_at=peak, restrained_until=restrained)

@@ -117,6 +117,24 @@ class EditList:
             t += segment.duration_s
         return starts
 
+    def output_times(self, source_s: float) -> list[float]:
+        """Every output time (seconds) at which source time ``source_s`` plays, in order.
+
+        Empty when the arrangement cut it; a repeated passage gives one time per repetition.
+        Times past the output's end (``duration_s``) are left out.
+
+        >>> EditList((Segment(0.0, 4.0), Segment(2.0, 4.0))).output_times(3.0)
+        [3.0, 5.0]
+        """
+        end = self.output_duration_s
+        out = []
+        for segment, start in zip(self.segments, self.output_starts_s()):
+            if segment.start_s <= source_s < segment.end_s:
+                at = start + (source_s - segment.start_s) * segment.stretch
+                if at < end:
+                    out.append(at)
+        return out
+
     def merged(self) -> EditList:
         """The same arrangement with contiguous segments of equal stretch joined."""
         out: list[Segment] = []

@@ -29,7 +29,7 @@ from trackwright.analysis.features import Features, compute_features
 from trackwright.analysis.structure import bar_similarity
 from trackwright.arrange.edl import MAX_STRETCH_DEVIATION, EditList
 from trackwright.arrange.grid import PICKUP, TAIL, BarGrid, Unit, grid_from_analysis, units_to_edits
-from trackwright.audio import Audio
+from trackwright.audio import Audio, check_memory
 from trackwright.errors import ParameterError
 
 ENDINGS = ("natural", "fade")
@@ -427,6 +427,24 @@ def bar_likeness(features: Features, grid: BarGrid) -> np.ndarray:
     return harmonic * timbral
 
 
+#: Longest cue :func:`fit_audio` makes, seconds (half an hour: a 20-minute cue of an 8 s loop took 47 s
+#: and 0.7 GB).
+MAX_CUE_S = 1800.0
+#: Bytes of working memory per output sample (float32 channels × frames), measured about 3.5.
+_BYTES_PER_OUTPUT_SAMPLE = 4 * 4
+
+
+def check_cue_duration(duration_s: float, audio: Audio) -> None:
+    """Refuse, before any work, a cue that is not a positive number of seconds up to :data:`MAX_CUE_S`
+    or whose rendering would need more memory than is free (:func:`~trackwright.audio.check_memory`)."""
+    if not isinstance(duration_s, (int, float)) or not math.isfinite(duration_s) or duration_s <= 0:
+        raise ParameterError(f"--duration must be a positive number of seconds, got {duration_s!r}")
+    if duration_s > MAX_CUE_S:
+        raise ParameterError(f"--duration {duration_s:g} s is longer than the {MAX_CUE_S:g} s a fitted cue may last")
+    check_memory(duration_s * audio.sample_rate * audio.channels * _BYTES_PER_OUTPUT_SAMPLE,
+                 f"a {duration_s:g} s cue")
+
+
 def fit_audio(audio: Audio, duration_s: float, *, hits: Sequence[float] = (), ending: str = "natural",
               analysis: Analysis | None = None, features: Features | None = None,
               grid: BarGrid | None = None) -> FitResult:
@@ -434,7 +452,9 @@ def fit_audio(audio: Audio, duration_s: float, *, hits: Sequence[float] = (), en
 
     The bar grid is ``grid`` when given, else that of ``analysis`` (analysed here when None) with
     its beats moved onto the attacks of ``audio``; ``features`` are computed when not given.
+    ``duration_s`` is checked (:func:`check_cue_duration`) before any of that work.
     """
+    check_cue_duration(duration_s, audio)
     if grid is None:
         if analysis is None:
             analysis = analyze(audio).rounded()  # the grid a project's cached analysis gives

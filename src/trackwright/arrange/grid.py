@@ -308,10 +308,74 @@ class Span:
     name: str
 
 
-def played_sections(grid: BarGrid, edits: EditList) -> list[Span]:
-    """Every section as the arrangement plays it, in output seconds, named "intro", "chorus 2"…"""
-    units = edits_to_units(grid, edits)
+def _unit_starts(units: Sequence[Unit]) -> list[float]:
+    """Output time (seconds) where each unit starts, then where the last one ends."""
     starts = [0.0]
     for unit in units:
         starts.append(starts[-1] + float(unit.end_s - unit.start_s) * unit.stretch)
+    return starts
+
+
+def played_sections(grid: BarGrid, edits: EditList) -> list[Span]:
+    """Every section as the arrangement plays it, in output seconds, named "intro", "chorus 2"…"""
+    units = edits_to_units(grid, edits)
+    starts = _unit_starts(units)
     return [Span(float(starts[o.first]), float(starts[o.end]), o.name) for o in occurrences(grid, units)]
+
+
+@dataclass(frozen=True)
+class PlayedBars:
+    """The bar lines of an arrangement as it plays, in output seconds.
+
+    Attributes
+    ----------
+    lines_s : np.ndarray
+        Every bar line: the downbeat of each bar played from its start, then the end of the
+        last bar (where the ring-out, if any, begins). Bar ``i`` spans ``lines_s[i]`` to
+        ``lines_s[i + 1]``; audio before ``lines_s[0]`` is a pickup.
+    beats : np.ndarray
+        Whole beats in each bar (``len(lines_s) - 1`` of them): the source's beats per bar for
+        a whole bar, fewer for a bar the arrangement shortened (at least one).
+    """
+
+    lines_s: np.ndarray
+    beats: np.ndarray
+
+
+def played_bars(grid: BarGrid, edits: EditList) -> PlayedBars:
+    """The source's bar grid mapped through ``edits`` onto the output timeline (seconds).
+
+    A bar line falls wherever a source bar starts playing from its downbeat; a bar that is cut
+    short ends at the next such line. Each bar's beats are its length over the source's median
+    beat (bar length / beats per bar) rounded, so tempo-map bars follow the music's downbeats
+    and a shortened bar gets the metre of the beats it keeps.
+
+    Raises
+    ------
+    ParameterError
+        Fewer than one whole bar plays.
+    """
+    units = edits_to_units(grid, edits)
+    starts = _unit_starts(units)
+    end_s = edits.output_duration_s
+    lines: list[float] = []
+    for index, unit in enumerate(units):
+        if unit.bar < 0 or abs(unit.start_s - float(grid.starts_s[unit.bar])) > 1e-3:
+            continue
+        if starts[index] < end_s - 1e-6 and (not lines or starts[index] > lines[-1] + 1e-6):
+            lines.append(starts[index])
+    closing = [starts[i + 1] for i, u in enumerate(units) if u.bar >= 0]  # where the last bar played ends
+    if closing and lines and closing[-1] > lines[-1] + 1e-6:
+        lines.append(min(closing[-1], end_s))
+    if len(lines) < 2:
+        raise ParameterError("the arrangement plays less than one whole bar: there is no bar grid to export")
+    beat_s = grid.bar_s / grid.beats_per_bar
+    index = 1
+    while index < len(lines) and len(lines) > 2:  # a sliver under half a beat joins the bar before it
+        if lines[index] - lines[index - 1] < 0.5 * beat_s:
+            del lines[index - 1]  # (the first bar's downbeat: the sliver becomes the pickup)
+        else:
+            index += 1
+    lengths = np.diff(lines)
+    beats = np.maximum(1, np.round(lengths / beat_s)).astype(int)
+    return PlayedBars(np.asarray(lines, dtype=float), beats)

@@ -143,9 +143,15 @@ def edit_midi(midi: str | os.PathLike[str] | mido.MidiFile, plan: SplicePlan) ->
     return out
 
 
-def midi_notes(midi: str | os.PathLike[str] | mido.MidiFile) -> list[tuple[float, float, int, int]]:
-    """Every note as (start_s, end_s, channel, pitch), sorted; for checks and tests."""
+def timed_notes(midi: str | os.PathLike[str] | mido.MidiFile) -> list[tuple[float, float, int, int, int]]:
+    """Every note as (start_s, end_s, channel, pitch, velocity), sorted, times in seconds through
+    the file's own tempo map."""
     source = load_midi(midi)
     tempos = _tempo_map(source)
     notes = [n for track in source.tracks for n in _read_track(track, tempos, source.ticks_per_beat)[0]]
-    return sorted((n.start_s, n.end_s, n.channel, n.pitch) for n in notes)
+    return sorted((n.start_s, n.end_s, n.channel, n.pitch, n.velocity) for n in notes)
+
+
+def midi_notes(midi: str | os.PathLike[str] | mido.MidiFile) -> list[tuple[float, float, int, int]]:
+    """Every note as (start_s, end_s, channel, pitch), sorted; for checks and tests."""
+    return [note[:4] for note in timed_notes(midi)]

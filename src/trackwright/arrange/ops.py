@@ -30,10 +30,20 @@ def _bars(count: int) -> str:
     return f"{count} bar" if count == 1 else f"{count} bars"
 
 
+#: Most extra times one ``repeat`` may play a section.
+MAX_REPEATS = 64
+#: Longest arrangement an edit may make, seconds (an hour).
+MAX_ARRANGEMENT_S = 3600.0
+
+
 def _rebuild(edits: EditList, units: list[Unit], message: str, **fades: float) -> EditResult:
     fade_in = fades.get("fade_in_s", edits.fade_in_s)
     fade_out = fades.get("fade_out_s", edits.fade_out_s)
-    return EditResult(units_to_edits(units, fade_in_s=fade_in, fade_out_s=fade_out), message)
+    made = units_to_edits(units, fade_in_s=fade_in, fade_out_s=fade_out)
+    if made.output_duration_s > MAX_ARRANGEMENT_S:
+        raise ParameterError(f"this edit would make the piece {made.output_duration_s:.0f} s long; an arrangement "
+                             f"lasts at most {MAX_ARRANGEMENT_S:.0f} s")
+    return EditResult(made, message)
 
 
 def _whole(units: list[Unit], first: int, end: int) -> int:
@@ -52,8 +62,8 @@ def cut(edits: EditList, grid: BarGrid, target: str) -> EditResult:
 
 def repeat(edits: EditList, grid: BarGrid, target: str, times: int = 1) -> EditResult:
     """Play ``target`` ``times`` more times right after itself (a loop)."""
-    if times < 1:
-        raise ParameterError(f"--times must be at least 1, got {times}")
+    if not 1 <= times <= MAX_REPEATS:
+        raise ParameterError(f"--times must be 1–{MAX_REPEATS}, got {times}")
     units = edits_to_units(grid, edits)
     first, end, name = resolve(grid, units, target)
     body = [u for u in units[first:end] if u.bar not in (PICKUP, TAIL)]

@@ -141,7 +141,7 @@ class AlternateJob:
     def write(self, writer: DeliveryWriter, made: Mastered) -> None:
         """Queue its file."""
         name = self.kind.value
-        writer.write(made.result.audio, writer.name(name.capitalize()), name,
+        writer.write(made.result.audio, (name.capitalize(),), name,
                      f"{writer.title} {name} ({self.kind.words})", target_lufs=made.result.target.integrated_lufs,
                      info={"removed_stems": list(made.removed)})
 
@@ -172,7 +172,7 @@ class CutdownJob:
         if fit is None:
             raise RuntimeError("a cutdown was mastered without its fit")  # a bug, not a user error
         seconds = f"{self.length_s:g}"
-        writer.write(made.result.audio, writer.name(f"{seconds}s"), "cutdown",
+        writer.write(made.result.audio, (f"{seconds}s",), "cutdown",
                      f"{writer.title} {seconds} s cutdown with the song's own ending",
                      target_lufs=made.result.target.integrated_lufs,
                      info={"length_s": float(self.length_s), "ending": fit.ending, "source_bars": fit.bars,
@@ -228,9 +228,11 @@ def cutdown_jobs(source: Source, lengths: Sequence[float], grid: BarGrid, likene
 def write_stems(writer: DeliveryWriter, stems: Mapping[str, Audio], roles: Mapping[str, str], master_audio: Audio,
                 gain: float) -> None:
     """Queue one float stem per delivery role (the master's EQ'd parts × the master's gain) and MasterDiff."""
-    # the sum is checked against the master as written (24-bit) when it is part of the delivery
-    master_24 = load_audio(writer.folder / writer.name("Main")) if any(
-        f.kind == "main" for f in writer.files) else master_audio
+    # the sum is checked against the master as written (24-bit, or 16-bit dithered) when it is part of
+    # the delivery at the master's rate; a resampled delivery sums to the float master, resampled alike
+    main = writer.find("main")
+    master_24 = load_audio(writer.folder / main.name) if main is not None and main.sample_rate == \
+        master_audio.sample_rate and main.name.endswith((".wav", ".flac")) else master_audio
     total = np.zeros(master_24.samples.shape, dtype=np.float64)
     for role, label in ROLE_STEMS.items():
         parts = sorted(p for p, r in roles.items() if r == role)
@@ -238,13 +240,13 @@ def write_stems(writer: DeliveryWriter, stems: Mapping[str, Audio], roles: Mappi
             continue
         summed = sum(stems[p].samples.astype(np.float64) for p in parts) * gain
         total += summed
-        writer.write(master_24.with_samples(summed.astype(np.float32)), writer.name("Stem", label), "stem",
+        writer.write(master_24.with_samples(summed.astype(np.float32)), ("Stem", label), "stem",
                      f"{label} stem ({', '.join(parts)}) with the main master's EQ and gain", target_lufs=None,
-                     ceiling=False, bit_depth="float", info={"parts": parts, "role": role})
+                     ceiling=False, info={"parts": parts, "role": role})
     diff = master_24.samples.astype(np.float64) - total
     master_power = float(np.mean(master_24.samples.astype(np.float64) ** 2))
     level = 10 * math.log10(max(float(np.mean(diff ** 2)), 1e-30) / max(master_power, 1e-30))
-    writer.write(master_24.with_samples(diff.astype(np.float32)), writer.name("Stem", "MasterDiff"), "stem",
+    writer.write(master_24.with_samples(diff.astype(np.float32)), ("Stem", "MasterDiff"), "stem",
                  "what the stems do not hold: the mix residual and the master's compression and limiting",
-                 target_lufs=None, ceiling=False, bit_depth="float",
+                 target_lufs=None, ceiling=False,
                  info={"parts": [], "role": "master_diff", "level_re_master_db": round(level, 2)})

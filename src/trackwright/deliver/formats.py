@@ -39,7 +39,8 @@ import soundfile as sf
 import soxr
 
 from trackwright.analysis.loudness import true_peak_dbtp
-from trackwright.audio import BIT_DEPTHS, Audio, check_output_path, save_audio, validate_audio, write_atomic
+from trackwright.audio import (BIT_DEPTHS, Audio, check_output_path, load_audio, save_audio, validate_audio,
+                               write_atomic, write_tagged)
 from trackwright.errors import MissingDependencyError, ParameterError, reject_unknown_fields
 
 SAMPLE_RATES = (44100, 48000, 88200, 96000, 176400, 192000)
@@ -48,8 +49,13 @@ LOSSLESS = ("wav", "flac")
 LOSSY = {"mp3": ("MP3", "MPEG_LAYER_III"), "ogg": ("OGG", "VORBIS"), "opus": ("OGG", "OPUS")}
 CONTAINERS = LOSSLESS + tuple(LOSSY)
 OPUS_RATE = 48000
+MP3_MAX_RATE = 48000
 #: Extra gain reduction when a converted file is trimmed back under its ceiling, dB.
 TRIM_MARGIN_DB = 0.02
+#: How far under the ceiling 16-bit output is held before its dither, dB (2 LSB at −1 dBFS is 0.0007 dB).
+DITHER_MARGIN_DB = 0.005
+#: Extra gain reduction when a lossy file decodes over its ceiling and is encoded again, dB.
+LOSSY_MARGIN_DB = 0.1
 DEFAULT_TEMPLATE = "{title}_{kind}_{length}s_{target}"
 #: Fields a naming template may use.
 NAME_FIELDS = ("title", "kind", "length", "target", "version", "rate", "bits", "format")
@@ -112,10 +118,14 @@ class FormatSpec:
         return " ".join(words)
 
     def target_rate(self, source_rate: int) -> int:
-        """The rate the file is written at for a source at ``source_rate`` Hz."""
+        """The rate the file is written at for a source at ``source_rate`` Hz (Opus: 48 kHz; MP3:
+        at most 48 kHz, so 88.2/176.4 kHz become 44.1 kHz and 96/192 kHz 48 kHz)."""
         if self.container == "opus":
             return OPUS_RATE
-        return self.sample_rate or source_rate
+        rate = self.sample_rate or source_rate
+        if self.container == "mp3" and rate > MP3_MAX_RATE:
+            return 44100 if rate % 44100 == 0 else MP3_MAX_RATE
+        return rate
 
 
 def parse_format(text: str) -> FormatSpec:
@@ -235,11 +245,18 @@ class Written:
 
 
 def write_format(audio: Audio, path: str | os.PathLike[str], spec: FormatSpec, *,
-                 ceiling_dbtp: float | None = None, inputs: Iterable[str | os.PathLike[str]] = ()) -> Written:
+                 ceiling_dbtp: float | None = None, inputs: Iterable[str | os.PathLike[str]] = (),
+                 tags: Mapping[str, str] | None = None) -> Written:
     """Write ``audio`` to ``path`` in ``spec``'s format, atomically.
 
     The extension of ``path`` must match the container (``.wav``, ``.flac``, ``.mp3``, ``.ogg``
-    for Vorbis, ``.opus``). 16-bit output is TPDF-dithered; 24-bit and float are not.
+    for Vorbis, ``.opus``). 16-bit output is TPDF-dithered; 24-bit and float are not. With
+    ``ceiling_dbtp``, 16-bit output is held :data:`DITHER_MARGIN_DB` under it (the dither adds up
+    to 2 LSB to a peak), and a lossy file is decoded and measured: when the codec's overshoot puts
+    its true peak over the ceiling it is encoded once more, lowered by the excess plus
+    :data:`LOSSY_MARGIN_DB` (the trim is in the result and its warnings). ``tags`` are text
+    fields for FLAC and the lossy containers (``title``, ``artist``, ``copyright``, ``comment``…;
+    WAV metadata is written as chunks by :mod:`trackwright.deliver.wavmeta`).
 
     Raises
     ------
@@ -256,20 +273,32 @@ def write_format(audio: Audio, path: str | os.PathLike[str], spec: FormatSpec, *
         if reason is not None:
             raise MissingDependencyError(f"cannot write {spec.container.upper()} previews: {reason}; deliver "
                                          "WAV or FLAC, or install a libsndfile with that codec")
-    converted = convert(audio, spec, ceiling_dbtp=ceiling_dbtp)
+    hold = None if ceiling_dbtp is None else ceiling_dbtp - (DITHER_MARGIN_DB if spec.bit_depth == "16" else 0.0)
+    converted = convert(audio, spec, ceiling_dbtp=hold)
     warnings = list(converted.warnings)
+    trim = converted.trim_db
     if spec.lossy:
         container, subtype = LOSSY[spec.container]
-        data = np.clip(converted.audio.samples, -1.0, 1.0).T
+        data = np.clip(converted.audio.samples, -1.0, 1.0)
+        level = round(1.0 - spec.quality, 3)
 
-        def write(tmp: Path) -> None:
-            sf.write(str(tmp), data, converted.audio.sample_rate, format=container, subtype=subtype,
-                     compression_level=round(1.0 - spec.quality, 3))
+        def encode(samples: np.ndarray) -> None:
+            write_atomic(out, lambda tmp: write_tagged(tmp, samples, converted.audio.sample_rate, container, subtype,
+                                                       tags or {}, compression_level=level))
 
-        write_atomic(out, write)
+        encode(data)
+        if ceiling_dbtp is not None:
+            decoded = true_peak_dbtp(load_audio(out))
+            if decoded > ceiling_dbtp:
+                extra = decoded - ceiling_dbtp + LOSSY_MARGIN_DB
+                encode(data * np.float32(10 ** (-extra / 20)))
+                trim += extra
+                warnings.append(f"{out.name}: the {spec.container.upper()} decoder's true peak was {decoded:.2f} dBTP: "
+                                f"encoded again {extra:.2f} dB lower to stay under {ceiling_dbtp:g} dBTP")
     else:
-        warnings += save_audio(converted.audio, out, bit_depth=spec.bit_depth, dither=spec.bit_depth == "16")
-    return Written(out, spec, converted.audio.sample_rate, converted.audio.frames, converted.trim_db, tuple(warnings))
+        warnings += save_audio(converted.audio, out, bit_depth=spec.bit_depth, dither=spec.bit_depth == "16",
+                               tags=tags if spec.container == "flac" else None)
+    return Written(out, spec, converted.audio.sample_rate, converted.audio.frames, trim, tuple(warnings))
 
 
 # -- names ------------------------------------------------------------------------------------------

@@ -39,7 +39,7 @@ def write_stingers(writer: DeliveryWriter, audio: Audio, grid: BarGrid, levels: 
         chunk = np.array(audio.samples[:, start:stop])
         if stop < audio.frames:
             fade_out(chunk, round(0.5 * rate))
-        writer.write(audio.with_samples(chunk), writer.name("Sting1"), "stinger",
+        writer.write(audio.with_samples(chunk), ("Sting1",), "stinger",
                      f"{writer.title} ending sting: the final bar{'s' if start_bar < grid.bars - 1 else ''} "
                      "ringing out", target_lufs=None, info={"source_start_s": round(start / rate, 4)})
     else:
@@ -53,7 +53,7 @@ def write_stingers(writer: DeliveryWriter, audio: Audio, grid: BarGrid, levels: 
         hold = round(min(0.25, grid.bar_s / grid.beats_per_bar) * rate)
         t = np.arange(length - hold) / rate
         chunk[:, hold:] *= np.exp(-t * 6.9 / max(t[-1], 1e-3)).astype(np.float32)  # −60 dB at the end
-        writer.write(audio.with_samples(chunk), writer.name("Sting2"), "stinger",
+        writer.write(audio.with_samples(chunk), ("Sting2",), "stinger",
                      f"{writer.title} hit sting: the downbeat of bar {bar + 1} and its decay", target_lufs=None,
                      info={"source_start_s": round(start / rate, 4)})
 
@@ -91,7 +91,7 @@ def write_segments(writer: DeliveryWriter, audio: Audio, grid: BarGrid, likeness
             transitions.append({"to": other, "sync": sync, "likeness": round(alike, 3),
                                 "follows_well": bool(natural or alike >= FOLLOWS_WELL_LIKENESS),
                                 "fade_s": 0.0 if natural or alike >= FOLLOWS_WELL_LIKENESS else round(grid.bar_s, 3)})
-        writer.write(audio.with_samples(chunk), writer.name(f"Segment{index + 1:02d}", title_for(section.role)),
+        writer.write(audio.with_samples(chunk), (f"Segment{index + 1:02d}", title_for(section.role)),
                      "segment", f"{writer.title} segment {index + 1}: {section.role} ({section.label}), "
                                 f"bars {section.first_bar + 1}–{section.end_bar}", target_lufs=None,
                      info={"segment": index, "label": section.label, "role": section.role,

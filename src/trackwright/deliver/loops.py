@@ -115,15 +115,15 @@ def span_frames(grid: BarGrid, first: int, end: int, rate: int) -> tuple[int, in
     return round(grid.starts_s[first] * rate), round(grid.ends_s[end - 1] * rate)
 
 
-def loop_file(writer: DeliveryWriter, audio: Audio, start: int, end: int, name: str, kind: str, description: str,
-               info: dict[str, Any]) -> None:
+def loop_file(writer: DeliveryWriter, audio: Audio, start: int, end: int, parts: tuple[str, ...], kind: str,
+              description: str, info: dict[str, Any]) -> None:
     looped = seamless_loop(audio.samples, audio.sample_rate, start, end, seam=info["seam"])
     info = {**info, "source_start_frame": start}  # where the loop lies in the main master and the stems
     peak = true_peak_dbtp(audio.with_samples(looped))
     if peak > writer.target.ceiling_dbtp - 0.02:  # the cross-fade of two peaks can add a little
         looped *= np.float32(10 ** ((writer.target.ceiling_dbtp - 0.05 - peak) / 20))
-    writer.write(audio.with_samples(looped), name, kind, description, target_lufs=None,
-                        loop=(0, looped.shape[1] - 1), info=info)
+    writer.write(audio.with_samples(looped), parts, kind, description, target_lufs=None,
+                 loop=(0, looped.shape[1] - 1), info=info)
 
 
 def write_loops(writer: DeliveryWriter, audio: Audio, grid: BarGrid, likeness: np.ndarray,
@@ -134,7 +134,7 @@ def write_loops(writer: DeliveryWriter, audio: Audio, grid: BarGrid, likeness: n
     else:
         first, end, score, seam = groove
         start, stop = span_frames(grid, first, end, rate)
-        loop_file(writer, audio, start, stop, writer.name("Loop", "Main"), "loop",
+        loop_file(writer, audio, start, stop, ("Loop", "Main"), "loop",
                    f"{writer.title} main groove, bars {first + 1}–{end}, seamless loop",
                    {"bars": [first, end], "likeness": round(score, 3), "section": "groove", "seam": seam})
     seen: set[str] = set()
@@ -153,8 +153,7 @@ def write_loops(writer: DeliveryWriter, audio: Audio, grid: BarGrid, likeness: n
         stem = role if role not in names else f"{role}{title_for(key)}"
         stem = next(f"{stem}{n}" for n in ("", *range(2, len(names) + 3)) if f"{stem}{n}" not in names)
         names.update((role, stem))
-        name = writer.name("Loop", stem)
-        loop_file(writer, audio, start, stop, name, "loop",
+        loop_file(writer, audio, start, stop, ("Loop", stem), "loop",
                    f"{writer.title} {section.role} ({section.label}), bars {first + 1}–{end}, seamless loop",
                    {"bars": [first, end], "likeness": round(score, 3), "section": section.label, "seam": seam})
 
@@ -181,12 +180,12 @@ def write_layers(writer: DeliveryWriter, stems: Mapping[str, Audio], roles: Mapp
         limited = limiter.limit(window.astype(np.float32), rate, target.ceiling_dbtp - 0.1).samples
         padded = np.zeros_like(master_audio.samples)
         padded[:, lo:hi] = limited
-        loop_file(writer, master_audio.with_samples(padded), start, stop, writer.name("Layer", f"{made + 1}{label}"),
+        loop_file(writer, master_audio.with_samples(padded), start, stop, ("Layer", f"{made + 1}{label}"),
                    "layer", f"{writer.title} vertical layer {made + 1} ({words}), bars {first + 1}–{end}",
                    {"layer": made + 1, "stems": sorted(parts), "bars": [first, end], "seam": seam})
         made += 1
     if made == 0:
         warnings.append("only the full layer was made: the stems hold no bed, bass, drums or lead to build up from")
-    loop_file(writer, master_audio, start, stop, writer.name("Layer", f"{made + 1}Full"), "layer",
+    loop_file(writer, master_audio, start, stop, ("Layer", f"{made + 1}Full"), "layer",
                f"{writer.title} vertical layer {made + 1} (full mix), bars {first + 1}–{end}",
                {"layer": made + 1, "stems": sorted(stems), "bars": [first, end], "seam": seam})

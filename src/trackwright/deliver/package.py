@@ -31,7 +31,6 @@ from __future__ import annotations
 import json
 import math
 import os
-import shutil
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -41,12 +40,13 @@ import numpy as np
 
 from trackwright import __version__
 from trackwright.analysis.analyze import Analysis, analyze
+from trackwright.analysis.brief import load_brief
 from trackwright.analysis.features import compute_features
 from trackwright.analysis.structure import bar_similarity
 from trackwright.arrange.edl import EditList
 from trackwright.arrange.fit import bar_likeness
 from trackwright.arrange.grid import BarGrid, grid_from_analysis
-from trackwright.audio import Audio, load_audio, write_atomic
+from trackwright.audio import Audio, load_audio, write_atomic, write_folder_atomic
 from trackwright.deliver.alternates import (
     Mastered,
     MasterJob,
@@ -57,10 +57,14 @@ from trackwright.deliver.alternates import (
     stem_role,
     write_stems,
 )
-from trackwright.deliver.files import LOUDNESS_TOLERANCE_LU, Deliverable, DeliveryWriter, cue_sheet
+from trackwright.deliver.cuesheet import write_cue_sheet
+from trackwright.deliver.files import (LOUDNESS_TOLERANCE_LU, Deliverable, DeliveryWriter, delivery_cue_sheet,
+                                       file_list)
 from trackwright.deliver.game import game_manifest, write_segments, write_stingers
 from trackwright.deliver.loops import best_groove, write_layers, write_loops
 from trackwright.deliver.names import title_for
+from trackwright.deliver.spec import DeliverySpec, check_names, spec_from_flags, spec_from_mapping
+from trackwright.deliver.wavmeta import TrackMetadata
 from trackwright.errors import MeasurementError, ParameterError, TrackwrightError
 from trackwright.mix.master import master, master_eq
 from trackwright.mix.targets import Target, resolve_target
@@ -122,22 +126,12 @@ def _check_cutdowns(cutdowns: Sequence[float]) -> list[float]:
     return sorted(set(out), reverse=True)
 
 
-def _stage(output: Path) -> Path:
-    if output.exists() and (not output.is_dir() or any(output.iterdir())):
-        raise ParameterError(f"{output}: already exists and is not empty; choose a new folder for the delivery")
-    if not output.parent.is_dir():
-        raise ParameterError(f"{output}: folder {output.parent} does not exist")
-    staging = output.parent / f".{output.name}.delivering-{os.getpid()}"
-    if staging.exists():
-        shutil.rmtree(staging)
-    staging.mkdir()
-    return staging
-
-
 def deliver(project: str | os.PathLike[str], *, target: str | float, version: int | None = None,
             output: str | os.PathLike[str] | None = None, only: Sequence[str] | str | None = None,
             cutdowns: Sequence[float] = DEFAULT_CUTDOWNS_S, title: str | None = None,
             ceiling_dbtp: float | None = None, separation_model: str | os.PathLike[str] | None = None,
+            formats: Sequence[str] = (), previews: Sequence[str] = (), name_template: str | None = None,
+            metadata: Mapping[str, str | None] | None = None,
             progress: ProgressCallback | None = None) -> DeliveryResult:
     """Write the delivery package of a project version into ``output``.
 
@@ -161,9 +155,22 @@ def deliver(project: str | os.PathLike[str], *, target: str | float, version: in
     cutdowns : sequence of float
         Cutdown lengths, seconds; those not shorter than the piece are skipped.
     title : str, optional
-        Title in the file names (default: the project folder's name).
+        Title in the metadata and, squeezed (``NightDrive``), in the file names (default: the brief's
+        ``title:``, else the project folder's name).
     ceiling_dbtp : float, optional
         True-peak ceiling overriding the target's, dBTP.
+    formats : sequence of str
+        ``SPEC`` (every file) or ``KIND=SPEC`` (one kind), e.g. ``wav:48k:24``, ``stems=wav:48k:float``,
+        ``main=flac:96k:24`` (:mod:`trackwright.deliver.spec`); over the brief's ``delivery:`` block.
+    previews : sequence of str
+        Preview formats (``mp3``, ``ogg``, ``opus``, ``flac:16``): a copy of the main, each
+        alternate and each cutdown.
+    name_template : str, optional
+        File names such as ``{title}_{kind}_{length}s_{target}``
+        (:func:`~trackwright.deliver.formats.render_name`); default ``Title_Kind_v3``.
+    metadata : mapping, optional
+        ``artist``, ``composer``, ``publisher``, ``isrc``, ``catalogue_number``, ``copyright``
+        for the files' iXML/INFO/tags and the cue sheet; over the brief's.
     progress : callable, optional
         ``(fraction, label)`` callback.
 
@@ -176,6 +183,8 @@ def deliver(project: str | os.PathLike[str], *, target: str | float, version: in
     MeasurementError
         A written file missed its loudness or true-peak target (the list is in the message);
         nothing is left under ``output``.
+    ParameterError
+        A bad format, template or metadata field (flag or brief), before anything is rendered.
     """
     report = progress or ignore_progress
     kinds = _parse_only(only)
@@ -184,22 +193,25 @@ def deliver(project: str | os.PathLike[str], *, target: str | float, version: in
     opened = Project.open(project)
     number = opened.latest() if version is None else version
     recipe = opened.recipe(number)
-    name = title_for(title if title is not None else opened.path.resolve().name)
+    brief_path = opened.source_brief()
+    brief = load_brief(brief_path) if brief_path is not None else None
+    spec = spec_from_flags(formats=formats, previews=previews, name_template=name_template, metadata=metadata)
+    if brief is not None:
+        spec = spec_from_mapping(brief.delivery, composer=brief.composer).merged(spec)
+    check_names(spec.name_template, kinds, lengths)
+    shown = title if title is not None else brief.title if brief is not None and brief.title.strip() else \
+        opened.path.resolve().name
+    track_meta = TrackMetadata(shown.strip(), **spec.metadata)
+    name = title_for(shown)
     out = Path(output) if output is not None else opened.path / "deliveries" / f"v{number}-{delivery_target.name}"
     if output is None:
         out.parent.mkdir(exist_ok=True)
     report(0.0, "rendering the version")
     render = opened.render(number, progress=lambda f, label: report(0.15 * f, f"rendering: {label}"))
-    staging = _stage(out)
-    try:
-        result = _build(opened, recipe, render, staging, name, number, delivery_target, kinds, lengths,
-                        lambda f, label: report(0.15 + 0.83 * f, label), separation_model)
-        if out.exists():
-            out.rmdir()  # an empty folder the caller made
-        os.rename(staging, out)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
+    result = write_folder_atomic(out, lambda staging: _build(
+        opened, recipe, render, staging, name, number, delivery_target, kinds, lengths,
+        lambda f, label: report(0.15 + 0.83 * f, label), separation_model, spec, track_meta),
+        what="delivery", tag="delivering")
     report(1.0, "done")
     return DeliveryResult(out, name, number, delivery_target, result["files"], result["manifest"], result["warnings"])
 
@@ -263,9 +275,10 @@ def _attempt(job: MasterJob, source: Source) -> Mastered | TrackwrightError:
 
 def _build(opened: Project, recipe: Recipe, render: RenderResult, folder: Path, title: str, version: int,
            target: Target, kinds: set[str], lengths: list[float], report: ProgressCallback,
-           separation_model: str | os.PathLike[str] | None = None) -> dict[str, Any]:
+           separation_model: str | os.PathLike[str] | None, spec: DeliverySpec, metadata: TrackMetadata
+           ) -> dict[str, Any]:
     warnings: list[str] = []
-    writer = DeliveryWriter(folder, title, version, target, render.cache_key)
+    writer = DeliveryWriter(folder, title, version, target, render.cache_key, spec=spec, metadata=metadata)
     source = _source(render, separation_model, warnings, report)
 
     report(0.02, "mastering the main mix")
@@ -286,7 +299,7 @@ def _build(opened: Project, recipe: Recipe, render: RenderResult, folder: Path, 
 
     report(0.6, "writing the main master")
     if "main" in kinds:
-        writer.write(main.audio, writer.name("Main"), "main", f"{title} main mix, {target.name} master",
+        writer.write(main.audio, ("Main",), "main", f"{title} main mix, {target.name} master",
                      target_lufs=target.integrated_lufs, info={"gain_db": round(main.gain_db, 2),
                                                                "max_limiting_db": round(main.max_limiting_db, 2)})
     for job, outcome in zip(jobs, outcomes):
@@ -317,11 +330,18 @@ def _build(opened: Project, recipe: Recipe, render: RenderResult, folder: Path, 
     if misses:
         raise MeasurementError(f"{len(misses)} file{'s' if len(misses) > 1 else ''} missed the "
                                f"{target.name} target: " + "; ".join(misses))
+    warnings += writer.warnings
+    sheet = delivery_cue_sheet(writer.files, spec, metadata, vocal="vocal" in source.roles.values())
+    if sheet is None:
+        warnings.append("cue sheet skipped: name a composer (--composer, or composer: in the brief) for the music "
+                        "cue sheet; the technical file list is written")
+    elif sheet.cues:
+        write_cue_sheet(sheet, folder, stem=f"{title}_CueSheet_v{version}")
     manifest = _manifest(writer, recipe, bars.grid if bars is not None else None, target, warnings)
     text = json.dumps(manifest, indent=2, ensure_ascii=False) + "\n"
     write_atomic(folder / "deliverables.json", lambda tmp: tmp.write_text(text, encoding="utf-8"))
-    sheet = cue_sheet(writer.files, version)
-    write_atomic(folder / f"{title}_CueSheet_v{version}.csv", lambda tmp: tmp.write_text(sheet, encoding="utf-8"))
+    listing = file_list(writer.files, version)
+    write_atomic(folder / f"{title}_Files_v{version}.csv", lambda tmp: tmp.write_text(listing, encoding="utf-8"))
     return {"files": writer.files, "manifest": manifest, "warnings": warnings}
 
 
@@ -355,6 +375,7 @@ def _manifest(writer: DeliveryWriter, recipe: Recipe, grid: BarGrid | None, targ
     return {"format": 1, "generator": f"trackwright {__version__}", "title": writer.title, "version": writer.version,
             "recipe_sha256": recipe.version.recipe_sha256 if recipe.version else None,
             "target": target.to_dict(), "loudness_tolerance_lu": LOUDNESS_TOLERANCE_LU,
-            "isrc": {"main": None, "note": "ISRC codes are assigned by the label; fill each file's isrc field"},
+            "isrc": {"main": writer.metadata.isrc or None,
+                     "note": "ISRC codes are assigned by the label; fill each file's isrc field"},
             "files": [f.to_dict() for f in writer.files], "game": game_manifest(writer, grid),
             "warnings": list(warnings)}

@@ -56,7 +56,8 @@ def _channel(parent: ET.Element, ids: _Ids, track: Track | None, *, master_id: s
     channel = ET.SubElement(parent, "Channel", attrs)
     gain_db = 0.0 if track is None else track.gain_db
     pan = 0.0 if track is None else track.pan
-    ET.SubElement(channel, "Mute", {"id": ids("p"), "name": "Mute", "value": "false"})
+    muted = track is not None and track.mute
+    ET.SubElement(channel, "Mute", {"id": ids("p"), "name": "Mute", "value": "true" if muted else "false"})
     ET.SubElement(channel, "Pan", {"id": ids("p"), "name": "Pan", "unit": "normalized", "min": "0.0", "max": "1.0",
                                    "value": _num((pan + 1.0) / 2.0)})
     ET.SubElement(channel, "Volume", {"id": ids("p"), "name": "Volume", "unit": "linear", "min": "0.0",

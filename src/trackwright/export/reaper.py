@@ -79,7 +79,8 @@ def _midi_events(clip: NoteClip, channel: int, program: int | None) -> list[str]
 def _track_lines(session: Session, index: int, track: Track, files: dict[Path, str]) -> list[str]:
     tempo = session.tempo_map
     lines = [f"<TRACK {_guid(session.title, 'track', index)}", f"NAME {_quote(track.name)}",
-             f"VOLPAN {_num(10 ** (track.gain_db / 20))} {_num(track.pan)} -1 -1 1"]
+             f"VOLPAN {_num(10 ** (track.gain_db / 20))} {_num(track.pan)} -1 -1 1",
+             f"MUTESOLO {1 if track.mute else 0} 0 0"]
     lines.append("NCHAN 2")
     for number, clip in enumerate(track.audio):
         lines += ["<ITEM", f"POSITION {_num(clip.start_s)}", "SNAPOFFS 0", f"LENGTH {_num(clip.length_s)}",

@@ -149,6 +149,8 @@ class Track:
         General MIDI program 0–127 for note tracks.
     drums : bool
         General MIDI percussion (MIDI channel 10).
+    mute : bool
+        The track starts muted (a reference track, such as the mix beside its stems).
     """
 
     name: str
@@ -160,6 +162,7 @@ class Track:
     instrument: str = ""
     program: int | None = None
     drums: bool = False
+    mute: bool = False
 
 
 @dataclass(frozen=True)
@@ -361,28 +364,37 @@ def note_clip(notes: Iterable[Note], *, start_beats: float = 0.0, length_beats: 
     return NoteClip(start_beats, length, inside, name)
 
 
-def tempo_from_downbeats(downbeats_s: Sequence[float], beats_per_bar: int) -> tuple[tuple[TempoChange, ...],
-                                                                                      tuple[MeterChange, ...]]:
+def tempo_from_downbeats(downbeats_s: Sequence[float], beats_per_bar: int | Sequence[int]
+                         ) -> tuple[tuple[TempoChange, ...], tuple[MeterChange, ...]]:
     """A tempo map and metres that put a bar line on every downbeat (seconds) of a measured grid.
 
-    Each bar gets the tempo that makes it exactly ``beats_per_bar`` beats long (so a DAW's bar
-    lines fall on the music's downbeats). Audio before the first downbeat becomes a pickup bar
-    of the nearest whole number of beats (at least one) in a metre of its own, at the tempo
-    that fits it exactly. The last bar's tempo holds to the end.
+    Each bar gets the tempo that makes it exactly its number of beats long (so a DAW's bar
+    lines fall on the music's downbeats). ``beats_per_bar`` is one number for every bar, or one
+    per bar (``len(downbeats_s) - 1`` of them: a bar an edit shortened keeps the beats it has),
+    and the metre changes where that number does. Audio before the first downbeat becomes a
+    pickup bar of the nearest whole number of beats in a metre of its own, at the tempo that
+    fits it exactly; under half a beat of it joins the first bar instead (whose bar line then
+    sits at 0 s, and every later one on its downbeat). The last bar's tempo holds to the end.
     """
     starts = [float(t) for t in downbeats_s]
     if len(starts) < 2 or any(b <= a for a, b in zip(starts, starts[1:])):
         raise ParameterError("a grid needs at least two increasing downbeats (seconds)")
-    if beats_per_bar < 1:
-        raise ParameterError(f"beats per bar must be at least 1, got {beats_per_bar}")
+    counts = [beats_per_bar] * (len(starts) - 1) if isinstance(beats_per_bar, int) else [int(b) for b in beats_per_bar]
+    if len(counts) != len(starts) - 1:
+        raise ParameterError(f"{len(starts)} downbeats make {len(starts) - 1} bars, but {len(counts)} beat counts "
+                             "were given")
+    if min(counts) < 1:
+        raise ParameterError(f"beats per bar must be at least 1, got {min(counts)}")
     tempo: list[TempoChange] = []
     meters: list[MeterChange] = []
-    if starts[0] > 1e-3:
-        beat_s = (starts[1] - starts[0]) / beats_per_bar
-        pickup = max(1, round(starts[0] / beat_s))
+    pickup = round(starts[0] / ((starts[1] - starts[0]) / counts[0]))
+    if pickup < 1:  # under half a beat before the first downbeat: the first bar starts at 0 s instead
+        starts[0] = 0.0
+    else:
         tempo.append(TempoChange(0.0, 60.0 * pickup / starts[0]))
         meters.append(MeterChange(0.0, pickup, 4))
-    for a, b in zip(starts, starts[1:]):
-        tempo.append(TempoChange(a if tempo else 0.0, 60.0 * beats_per_bar / (b - a)))
-    meters.append(MeterChange(starts[0] if meters else 0.0, beats_per_bar, 4))
+    for (a, b), count in zip(zip(starts, starts[1:]), counts):
+        tempo.append(TempoChange(a if tempo else 0.0, 60.0 * count / (b - a)))
+        if len(meters) <= (1 if pickup >= 1 else 0) or meters[-1].numerator != count:
+            meters.append(MeterChange(a if meters else 0.0, count, 4))
     return tuple(tempo), tuple(meters)

@@ -351,6 +351,9 @@ def _plan_mix(stems: Mapping[str, Audio], *, style: str, roles: Mapping[str, str
         raise ParameterError(f"unknown mix style {style!r}: use one of {', '.join(STYLES)}")
     _check_stems(stems)
     chosen = STYLES[style]
+    unknown = sorted(set(roles or {}) - set(stems))
+    if unknown:
+        raise ParameterError(f"--role {unknown[0]}=…: no part named {unknown[0]!r} (parts: {', '.join(stems)})")
     role_of = {name: (roles or {}).get(name) or guess_role(name, audio) for name, audio in stems.items()}
     for name, role in role_of.items():
         if role not in ROLES:

@@ -94,6 +94,18 @@ class Instrument:
             return find_soundfont()
         return find_soundfont(self.soundfont)
 
+    def check(self) -> Instrument:
+        """This instrument, after checking that it can play: its SoundFont exists and is one, or its
+        SFZ file exists and ``sfizz_render`` is installed (ParameterError or MissingDependencyError,
+        one line). Call it before committing a version that names the instrument."""
+        if self.sfz is not None:
+            if not Path(self.sfz).expanduser().is_file():
+                raise ParameterError(f"SFZ instrument {self.sfz} does not exist")
+            sfizz_binary()
+        else:
+            self.soundfont_path()
+        return self
+
     def to_dict(self) -> dict[str, Any]:
         """Plain form, for recipes and JSON."""
         return {"name": self.name, "program": self.program, "bank": self.bank, "soundfont": self.soundfont,

@@ -16,11 +16,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import soundfile as sf
 
 from trackwright.analysis.roles import RoleGuess, guess_role, role_from_name
-from trackwright.audio import READ_EXTENSIONS, Audio, load_audio
-from trackwright.errors import AudioFileError, ParameterError
+from trackwright.audio import READ_EXTENSIONS, Audio, audio_info, load_audio
+from trackwright.errors import ParameterError
 
 #: Largest length difference between a stem and the draft that is padded/trimmed, seconds.
 STEM_LENGTH_SLACK_S = 0.05
@@ -64,10 +63,7 @@ def find_stems(folder: Path) -> tuple[dict[str, Path], list[str]]:
 
 def check_stem(path: Path, name: str, draft_rate: int, draft_frames: int, draft_channels: int) -> list[str]:
     """Refuse a stem that cannot play under the draft; return warnings for one that needs fitting."""
-    try:
-        info = sf.info(str(path))
-    except (sf.LibsndfileError, RuntimeError, sf.SoundFileError) as err:
-        raise AudioFileError(f"{path}: not a readable audio file ({str(err).split(':')[-1].strip()})") from err
+    info = audio_info(path)
     if info.samplerate != draft_rate:
         raise ParameterError(f"{path}: stem {name!r} is at {info.samplerate} Hz but the draft is at {draft_rate} Hz; "
                              "export the stems at the draft's sample rate")
@@ -128,7 +124,7 @@ def load_stems(folder: str | Path) -> StemSet:
     of that length (padded or trimmed with a warning; refused otherwise, with the reason).
     """
     files, warnings = find_stems(Path(folder))
-    infos = {name: sf.info(str(path)) for name, path in files.items()}
+    infos = {name: audio_info(path) for name, path in files.items()}
     longest = max(files, key=lambda name: (infos[name].frames, name))
     rate, frames = infos[longest].samplerate, infos[longest].frames
     channels = max(info.channels for info in infos.values())

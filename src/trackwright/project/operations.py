@@ -15,6 +15,7 @@ stages below never see a project.
 
 from __future__ import annotations
 
+import contextlib
 import tempfile
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -31,7 +32,7 @@ from trackwright.arrange.splice import plan_splices
 from trackwright.audio import Audio
 from trackwright.errors import ParameterError
 from trackwright.mix.mixer import MixPlan, plan_mix
-from trackwright.produce.instruments import part_names
+from trackwright.produce.instruments import part_names, resolve_instrument
 from trackwright.produce.production import (
     MIDI_PREFIX,
     DrumLayer,
@@ -84,11 +85,21 @@ def commit_version(project: Project, change: RecipeChange, *, author: str | None
 def make_version(project: Project, change: RecipeChange, *, author: str | None = None,
                  progress: ProgressCallback | None = None) -> NewVersion:
     """:func:`commit_version`, then render the new version; all under the project's lock, so no
-    other command can commit in between."""
+    other command can commit in between.
+
+    A version whose render fails (an input that passed its checks but does not play, a full
+    disk, an interrupt) is withdrawn before the lock is released: nobody has seen it, and the
+    latest version stays one that renders.
+    """
     with project.lock():
         parent = project.latest()
         info = commit_version(project, change, author=author)
-        rendered = project.render(info.number, progress=progress)
+        try:
+            rendered = project.render(info.number, progress=progress)
+        except BaseException:
+            with contextlib.suppress(Exception):  # the render's own error is the one to report
+                project.withdraw(info.number)
+            raise
     return NewVersion(info, parent, rendered)
 
 
@@ -293,6 +304,8 @@ def _production_from_request(recipe: Recipe, midi: Path | None, instruments: Map
         unknown = [name for name in named if name not in have]
         if unknown:
             raise ParameterError(f"no part named {unknown[0]!r} in the project's MIDI (parts: {', '.join(have)})")
+    for name, spec in instruments.items():  # a SoundFont or SFZ file that is not there never reaches a version
+        resolve_instrument(spec).check()
     parts = dict(current.parts)
     for name in named:
         old = parts.get(name)

@@ -23,7 +23,6 @@ Conventions
 from __future__ import annotations
 
 import dataclasses
-import fcntl
 import getpass
 import hashlib
 import json
@@ -31,27 +30,24 @@ import os
 import re
 import shutil
 import sqlite3
-import sys
-import threading
-import time
-from collections.abc import Iterator
-from contextlib import closing, contextmanager
+from contextlib import AbstractContextManager, closing
 from pathlib import Path
 from typing import Any
 
 import mido
-import soundfile as sf
 import yaml
 
 from trackwright import __version__
 from trackwright.analysis.analyze import Analysis, analyze
 from trackwright.analysis.brief import load_brief
 from trackwright.arrange.edl import EditList, check_within
-from trackwright.audio import Audio, load_audio, write_atomic
+from trackwright.audio import Audio, audio_info, load_audio, write_atomic
 from trackwright.errors import ParameterError, ProjectError, TrackwrightError
+from trackwright.files import pid_alive, renamed
 from trackwright.progress import ProgressCallback, ignore_progress
-from trackwright.sqlite import connection
 from trackwright.project.diff import describe_diff
+from trackwright.project.index import DB_FILE, VersionIndex, insert_version, recipe_name
+from trackwright.project.lock import LOCK_TIMEOUT_S, ProjectLock
 from trackwright.project.recipe import (
     FORMAT_VERSION,
     STEMS_FOLDER,
@@ -60,7 +56,6 @@ from trackwright.project.recipe import (
     Recipe,
     VersionInfo,
     check_format,
-    newer_format_message,
     utc_iso,
 )
 from trackwright.project.render import (
@@ -73,42 +68,11 @@ from trackwright.produce.stems import check_stem, find_stems, fit_stem, length_w
 from trackwright.project.sources import sha256_file
 
 PROJECT_FILE = "project.yaml"
-DB_FILE = "project.db"
 #: The draft's analysis, cached (:meth:`Project.analysis`).
 ANALYSIS_FILE = "analysis/draft.json"
-LOCK_FILE = ".lock"
-#: How long a command waits for another one holding the project, seconds.
-LOCK_TIMEOUT_S = 600.0
-_LOCK_POLL_S = 0.05
 _RECIPE_NAME = re.compile(r"^v(\d{4,})\.yaml$")
-
-_SCHEMA = """
-CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE versions (
-    number INTEGER PRIMARY KEY,
-    parent INTEGER,
-    author TEXT NOT NULL,
-    created_utc TEXT NOT NULL,
-    message TEXT NOT NULL,
-    recipe_path TEXT NOT NULL,
-    recipe_sha256 TEXT NOT NULL
-);
-CREATE TABLE renders (
-    version INTEGER NOT NULL,
-    cache_key TEXT NOT NULL,
-    kind TEXT NOT NULL,
-    path TEXT NOT NULL,
-    sha256 TEXT NOT NULL,
-    created_utc TEXT NOT NULL,
-    UNIQUE (version, cache_key, kind)
-);
-"""
-
-
-def recipe_name(number: int) -> str:
-    """``recipes/v0003.yaml`` for 3 (relative to the project)."""
-    return f"recipes/v{number:04d}.yaml"
-
+#: Largest version number (SQLite's integers are 64-bit).
+MAX_VERSION = 2**63 - 1
 
 def default_author() -> str:
     """``$TRACKWRIGHT_AUTHOR``, else the login name, else ``unknown``."""
@@ -119,19 +83,6 @@ def default_author() -> str:
         return getpass.getuser()
     except (KeyError, OSError):
         return "unknown"
-
-
-class _HeldLock:
-    """One project's lock within this process: the flock()ed descriptor and how deeply it is held."""
-
-    def __init__(self) -> None:
-        self.thread_lock = threading.RLock()
-        self.fd: int | None = None
-        self.depth = 0
-
-
-_held_guard = threading.Lock()
-_held: dict[str, _HeldLock] = {}
 
 
 def _top_source(sources: dict[str, str], stem: str) -> str | None:
@@ -153,6 +104,8 @@ class Project:
     def __init__(self, path: str | os.PathLike[str]) -> None:
         """Point at ``path`` without checking anything (see :meth:`open`)."""
         self.path = Path(path)
+        self.index = VersionIndex(self.path)
+        self.lock_file = ProjectLock(self.path)
         self.warnings: list[str] = []
         self._recipes: dict[int, Recipe] = {}
 
@@ -198,7 +151,7 @@ class Project:
             cue_sheet = load_brief(brief)
         for stale in path.parent.glob(f".{path.name}.creating-*"):  # left by an interrupted `new`
             pid = stale.name.rsplit("-", 1)[-1]
-            if pid.isdigit() and not _alive(int(pid)):
+            if pid.isdigit() and not pid_alive(int(pid)):
                 shutil.rmtree(stale, ignore_errors=True)
         building = path.parent / f".{path.name}.creating-{os.getpid()}"
         if building.exists():
@@ -232,15 +185,18 @@ class Project:
                                           sort_keys=False)
             write_atomic(building / PROJECT_FILE, lambda tmp: tmp.write_text(project_yaml, encoding="utf-8"))
             made = cls(building)
-            made._create_db()
+            made.index.create()
             stems_parts = {name.lower(): PartSettings() for name in stem_files}
             first = Recipe(EditList.whole(draft.duration_s), stems_parts, MasterSettings(), sources)
             report(0.95, "writing version 1")
             made.commit(first, "imported draft", author=author)
             os.rename(building, path)
-        except BaseException:
+        except BaseException as err:
             shutil.rmtree(building, ignore_errors=True)
-            raise
+            shown = renamed(err, building, path)  # a full disk names the project, not its staging folder
+            if shown is err:
+                raise
+            raise shown from err
         project = cls(path)
         project.warnings = warnings
         report(1.0, "done")
@@ -256,9 +212,9 @@ class Project:
         """
         project = cls(path)
         project._check_folder()
-        numbers = project._db_versions()
+        numbers = project.index.numbers()
         if not numbers:
-            raise ProjectError(f"{project._db_path}: holds no versions; run `trackwright repair {project.path}` "
+            raise ProjectError(f"{project.index.db_path}: holds no versions; run `trackwright repair {project.path}` "
                                "to rebuild it from the recipes")
         project._tidy()
         project._check_recipe_files()
@@ -287,169 +243,27 @@ class Project:
         except ParameterError as err:
             raise ProjectError(str(err)) from err
 
-    # -- the index (project.db) ----------------------------------------------------------------
-    @property
-    def _db_path(self) -> Path:
-        return self.path / DB_FILE
-
-    def _damaged(self, detail: str) -> ProjectError:
-        return ProjectError(f"{self._db_path}: damaged ({detail}); run `trackwright repair {self.path}` "
-                            "to rebuild it from the recipes")
-
-    @contextmanager
-    def _db(self, *, write: bool = False) -> Iterator[sqlite3.Connection]:
-        """A connection to project.db (which must exist); with ``write``, one IMMEDIATE transaction."""
-        db = self._db_path
-        if not db.is_file():
-            raise ProjectError(f"{db}: missing; run `trackwright repair {self.path}` to rebuild it from the recipes")
-        try:
-            with connection(f"{db.resolve().as_uri()}?mode=rw", write=write, uri=True) as con:
-                yield con
-        except sqlite3.DatabaseError as err:
-            raise self._damaged(str(err)) from err
-
-    def _create_db(self, db: Path | None = None) -> None:
-        db = db or self._db_path
-        with closing(sqlite3.connect(db, isolation_level=None)) as con:
-            con.executescript(_SCHEMA)
-            con.executemany("INSERT INTO meta (key, value) VALUES (?, ?)",
-                            [("format_version", str(FORMAT_VERSION)), ("created_by", f"trackwright {__version__}")])
-
-    def _db_versions(self) -> list[int]:
-        """Version numbers in project.db, after checking its format and tables."""
-        with self._db() as con:
-            try:
-                rows = dict(con.execute("SELECT key, value FROM meta").fetchall())
-                numbers = [n for (n,) in con.execute("SELECT number FROM versions ORDER BY number")]
-                con.execute("SELECT count(*) FROM renders").fetchone()
-            except sqlite3.OperationalError as err:
-                raise self._damaged(str(err)) from err
-        found = rows.get("format_version")
-        if found is None or not str(found).isdigit():
-            raise self._damaged(f"meta.format_version is {found!r}")
-        if int(found) > FORMAT_VERSION:
-            raise ProjectError(newer_format_message(str(self._db_path), int(found)))
-        return numbers
-
-    def _version_row(self, number: int) -> VersionInfo | None:
-        with self._db() as con:
-            row = con.execute("SELECT number, parent, author, created_utc, message, recipe_sha256 FROM versions "
-                              "WHERE number = ?", (number,)).fetchone()
-        return None if row is None else VersionInfo(*row)
-
+    # -- the index and the lock ------------------------------------------------------------
     def versions(self) -> list[VersionInfo]:
         """Every version, oldest first."""
-        with self._db() as con:
-            rows = con.execute("SELECT number, parent, author, created_utc, message, recipe_sha256 FROM versions "
-                               "ORDER BY number").fetchall()
-        return [VersionInfo(*row) for row in rows]
+        return self.index.all()
 
     def latest(self) -> int:
         """The newest version's number."""
-        with self._db() as con:
-            (number,) = con.execute("SELECT max(number) FROM versions").fetchone()
-        if number is None:
-            raise self._damaged("no versions")
-        return int(number)
+        return self.index.latest()
 
-    # -- locking -------------------------------------------------------------------------------
-    @contextmanager
-    def lock(self, *, timeout_s: float = LOCK_TIMEOUT_S) -> Iterator[None]:
-        """Hold the project exclusively (``flock`` on ``PROJECT/.lock``).
-
-        Re-entrant within a process. When another process holds it, prints once to stderr
-        ``waiting for another trackwright command on PROJECT…`` and waits up to ``timeout_s``
-        seconds, then raises ProjectError.
-        """
-        held = self._enter_lock(timeout_s, wait=True)
-        try:
-            yield
-        finally:
-            self._exit_lock(held)
-
-    @contextmanager
-    def _try_lock(self) -> Iterator[bool]:
-        """Hold the lock if it is free right now (yields True), else yield False at once."""
-        try:
-            held = self._enter_lock(0.0, wait=False)
-        except ProjectError:  # no lock file can be made (a read-only copy): nothing to tidy either
-            held = None
-        if held is None:
-            yield False
-            return
-        try:
-            yield True
-        finally:
-            self._exit_lock(held)
-
-    def _enter_lock(self, timeout_s: float, *, wait: bool) -> _HeldLock | None:
-        key = str(self.path.resolve())
-        with _held_guard:
-            held = _held.setdefault(key, _HeldLock())
-        acquired = held.thread_lock.acquire(timeout=timeout_s) if wait else held.thread_lock.acquire(blocking=False)
-        if not acquired:
-            if not wait:
-                return None
-            raise ProjectError(f"{self.path}: still busy after {timeout_s:g} s (another command in this process)")
-        try:
-            if held.depth == 0:
-                held.fd = self._acquire_flock(timeout_s, wait=wait)
-                if held.fd is None:
-                    held.thread_lock.release()
-                    return None
-        except BaseException:
-            held.thread_lock.release()
-            raise
-        held.depth += 1
-        return held
-
-    @staticmethod
-    def _exit_lock(held: _HeldLock) -> None:
-        held.depth -= 1
-        if held.depth == 0 and held.fd is not None:
-            fcntl.flock(held.fd, fcntl.LOCK_UN)
-            os.close(held.fd)
-            held.fd = None
-        held.thread_lock.release()
-
-    def _acquire_flock(self, timeout_s: float, *, wait: bool) -> int | None:
-        try:
-            fd = os.open(self.path / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o644)
-        except OSError as err:
-            raise ProjectError(f"{self.path / LOCK_FILE}: cannot be opened ({err.strerror})") from err
-        deadline = time.monotonic() + timeout_s
-        told = False
-        while True:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if not wait:
-                    os.close(fd)
-                    return None
-                if not told:
-                    print(f"waiting for another trackwright command on {self.path}…", file=sys.stderr, flush=True)
-                    told = True
-                if time.monotonic() >= deadline:
-                    os.close(fd)
-                    raise ProjectError(f"{self.path}: another trackwright command held the project for "
-                                       f"{timeout_s:g} s; try again when it has finished") from None
-                time.sleep(_LOCK_POLL_S)
-            except BaseException:
-                os.close(fd)
-                raise
-        os.ftruncate(fd, 0)
-        os.write(fd, f"{os.getpid()}\n".encode())
-        return fd
+    def lock(self, *, timeout_s: float = LOCK_TIMEOUT_S) -> AbstractContextManager[None]:
+        """Hold the project exclusively (see :class:`~trackwright.project.lock.ProjectLock`); re-entrant."""
+        return self.lock_file.hold(timeout_s=timeout_s)
 
     def _tidy(self) -> None:
         """Remove what interrupted commands left (when no other command is running) and index
         recipe files whose db row was never written."""
-        with self._try_lock() as free:
+        with self.lock_file.try_hold() as free:
             if not free:
                 return
             self._clean_tmp()
-            known = set(self._db_versions())
+            known = set(self.index.numbers())
             for number, path in self._recipe_files().items():
                 if number not in known:
                     self._adopt(number, path)
@@ -505,8 +319,8 @@ class Project:
     def _adopt(self, number: int, path: Path) -> None:
         recipe, digest = self._read_recipe_file(number, path)
         info = dataclasses.replace(recipe.version, recipe_sha256=digest)
-        with self._db(write=True) as con:
-            _insert_version(con, info)
+        with self.index.connect(write=True) as con:
+            insert_version(con, info)
 
     def _check_recipe_files(self) -> None:
         files = self._recipe_files()
@@ -528,7 +342,7 @@ class Project:
         number = self._resolve(number)
         if number in self._recipes:
             return self._recipes[number]
-        info = self._version_row(number)
+        info = self.index.row(number)
         path = self.path / recipe_name(number)
         if info is None:
             raise self._no_version(number)
@@ -548,6 +362,8 @@ class Project:
             return self.latest()
         if isinstance(number, bool) or not isinstance(number, int):
             raise ParameterError(f"version must be a whole number, got {number!r}")
+        if not 1 <= number <= MAX_VERSION:
+            raise self._no_version(number)
         return number
 
     def _no_version(self, number: int) -> ParameterError:
@@ -569,7 +385,7 @@ class Project:
             raise ParameterError("a version needs a message saying what changed")
         author = default_author() if author is None else str(author).strip() or default_author()
         with self.lock():
-            numbers = self._db_versions()
+            numbers = self.index.numbers()
             files = self._recipe_files()
             if parent is None:
                 parent = numbers[-1] if numbers else None
@@ -581,10 +397,25 @@ class Project:
             text = dataclasses.replace(recipe, version=info).to_yaml()
             write_atomic(self.path / recipe_name(number), lambda tmp: tmp.write_text(text, encoding="utf-8"))
             info = dataclasses.replace(info, recipe_sha256=hashlib.sha256(text.encode("utf-8")).hexdigest())
-            with self._db(write=True) as con:
-                _insert_version(con, info)
+            with self.index.connect(write=True) as con:
+                insert_version(con, info)
         self._recipes.pop(number, None)
         return info
+
+    def withdraw(self, number: int) -> None:
+        """Remove version ``number`` just committed in this process (its render failed), under the lock.
+
+        Only the latest version can be withdrawn; its recipe file and row go, so the history is
+        as it was before :meth:`commit`.
+        """
+        with self.lock():
+            if number != self.latest():
+                raise ParameterError(f"only the latest version can be withdrawn, not {number}")
+            with self.index.connect(write=True) as con:
+                con.execute("DELETE FROM renders WHERE version = ?", (number,))
+                con.execute("DELETE FROM versions WHERE number = ?", (number,))
+            (self.path / recipe_name(number)).unlink(missing_ok=True)
+        self._recipes.pop(number, None)
 
     def _conform(self, recipe: Recipe, *, sources_from: int | None) -> Recipe:
         if sources_from is not None:
@@ -597,7 +428,7 @@ class Project:
         draft = _top_source(dict(recipe.sources), "draft")
         if draft is None:
             raise ParameterError("recipe sources name no draft (sources/draft.*)")
-        info = sf.info(str(self.path / draft))
+        info = audio_info(self.path / draft)
         check_within(recipe.arrangement, info.frames / info.samplerate)
         return recipe
 
@@ -631,7 +462,7 @@ class Project:
         if not recipe.stem_sources:
             return {}
         if draft is None:
-            info = sf.info(str(self._source("draft")))
+            info = audio_info(self._source("draft"))
             rate, frames, channels = info.samplerate, info.frames, info.channels
         else:
             rate, frames, channels = draft.sample_rate, draft.frames, draft.channels
@@ -691,7 +522,7 @@ class Project:
                 if manifest is not None and manifest.get("midi_skipped"):
                     manifest = None  # rendered before MIDI editing existed
                 if manifest is not None:
-                    self._record_render(number, key, manifest)
+                    self.index.record_render(number, key, manifest)
                     report(1.0, "cached")
                     return RenderResult.from_manifest(folder, manifest, version=number, cached=True)
                 shutil.rmtree(folder)
@@ -712,7 +543,7 @@ class Project:
             except BaseException:
                 shutil.rmtree(tmp, ignore_errors=True)
                 raise
-            self._record_render(number, key, manifest)
+            self.index.record_render(number, key, manifest)
         return RenderResult.from_manifest(folder, manifest, version=number, cached=False)
 
     def _verify_sources(self, recipe: Recipe) -> None:
@@ -723,14 +554,6 @@ class Project:
             if sha256_file(path) != digest:
                 raise ProjectError(f"{path}: source file changed since it was imported (sha256 differs from the "
                                    "recipe); a project's sources must stay as imported")
-
-    def _record_render(self, number: int, key: str, manifest: dict[str, Any]) -> None:
-        now = utc_iso()
-        rows = [(number, key, info["kind"], f"renders/{key}/{name}", info["sha256"], now)
-                for name, info in manifest["files"].items()]
-        with self._db(write=True) as con:
-            con.executemany("INSERT OR IGNORE INTO renders (version, cache_key, kind, path, sha256, created_utc) "
-                            "VALUES (?, ?, ?, ?, ?, ?)", rows)
 
     # -- repair --------------------------------------------------------------------------------
     def repair(self) -> int:
@@ -760,15 +583,15 @@ class Project:
                 except ProjectError as err:
                     raise ProjectError(f"{err} (repair rebuilds project.db from the recipes: fix or remove this "
                                        "file first)") from err
-            self._set_aside_damaged_db()
+            self.index.set_aside_if_damaged(self.warnings)
             building = self.path / f".{DB_FILE}.rebuild-{os.getpid()}"
             building.unlink(missing_ok=True)
             try:
-                self._create_db(building)
+                self.index.create(building)
                 with closing(sqlite3.connect(building, isolation_level=None)) as con:
                     con.execute("BEGIN")
                     for number, (recipe, digest) in recipes.items():
-                        _insert_version(con, dataclasses.replace(recipe.version, recipe_sha256=digest))
+                        insert_version(con, dataclasses.replace(recipe.version, recipe_sha256=digest))
                     for number, (recipe, _) in recipes.items():
                         key = cache_key(recipe)
                         manifest = read_manifest(self.path / "renders" / key, key)
@@ -780,44 +603,13 @@ class Project:
                                  for name, info in manifest["files"].items()])
                     con.execute("COMMIT")
                 for suffix in ("-journal", "-wal", "-shm"):
-                    Path(f"{self._db_path}{suffix}").unlink(missing_ok=True)
-                os.replace(building, self._db_path)
+                    Path(f"{self.index.db_path}{suffix}").unlink(missing_ok=True)
+                os.replace(building, self.index.db_path)
             except BaseException:
                 building.unlink(missing_ok=True)
                 raise
         self._recipes.clear()
         return len(recipes)
-
-    def _set_aside_damaged_db(self) -> Path | None:
-        db = self._db_path
-        if not db.exists():
-            return None
-        try:
-            self._db_versions()
-            with self._db() as con:
-                (verdict,) = con.execute("PRAGMA quick_check").fetchone()
-            if verdict == "ok":
-                return None
-        except ProjectError as err:
-            if "newer trackwright" in str(err):
-                raise
-        stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
-        aside = db.with_name(f"{DB_FILE}.corrupt-{stamp}")
-        os.replace(db, aside)
-        for suffix in ("-journal", "-wal", "-shm"):
-            extra = Path(f"{db}{suffix}")
-            if extra.exists():
-                os.replace(extra, Path(f"{aside}{suffix}"))
-        self.warnings.append(f"{db}: was damaged; moved aside to {aside.name}")
-        return aside
-
-
-def _insert_version(con: sqlite3.Connection, info: VersionInfo) -> None:
-    con.execute("INSERT INTO versions (number, parent, author, created_utc, message, recipe_path, recipe_sha256) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (info.number, info.parent, info.author, info.created_utc, info.message, recipe_name(info.number),
-                 info.recipe_sha256))
-
 
 def _copy_source(original: Path, copy: Path) -> str:
     """Copy ``original`` to ``copy`` (read-only afterwards); return the copy's sha256, checked."""
@@ -830,18 +622,6 @@ def _copy_source(original: Path, copy: Path) -> str:
         raise ProjectError(f"{original}: changed while it was being copied into the project; try again")
     copy.chmod(0o444)
     return digest
-
-
-def _alive(pid: int) -> bool:
-    if pid == os.getpid():
-        return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def _check_midi(path: Path) -> None:

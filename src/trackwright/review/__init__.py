@@ -9,11 +9,12 @@ comment at a time or range, approve a version or request a revision (see :mod:`.
 
 from trackwright.review.tokens import ROLES, AccessError, Grant, sign_token, verify_token
 
-__all__ = ["ROLES", "AccessError", "Grant", "create_app", "serve", "sign_token", "verify_token"]
+__all__ = ["ROLES", "AccessError", "Grant", "create_app", "revoke_link", "serve", "share_links", "sign_token",
+           "verify_token"]
 
 
 def __getattr__(name: str):  # noqa: ANN202 - lazy: FastAPI is imported only when the app is made
-    if name in ("create_app", "serve"):
+    if name in ("create_app", "serve", "share_links", "revoke_link"):
         from trackwright.review import server
 
         return getattr(server, name)

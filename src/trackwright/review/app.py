@@ -2,45 +2,49 @@
 
 Every route checks a token (see :mod:`trackwright.review.tokens`): sent as
 ``Authorization: Bearer TOKEN``, or as the ``tw_review`` cookie that opening a share link
-(``/?t=TOKEN``) sets. Files are never named by the request: audio is served by version number
-or upload id, the page's own files from a fixed list made at start.
+(``/?t=TOKEN``) sets; a change made over the cookie also needs the session's CSRF token, and
+every change must come from this server's own origin (see :mod:`trackwright.review.guard`).
+Requests whose ``Host`` is not an IP literal or an allowed name are refused (DNS rebinding).
+Files are never named by the request: audio is served by version number or upload id, the
+page's own files from a fixed list made at start, and every file served from the project is
+checked to lie inside it, reached through no link. Numbers are parsed strictly: finite floats,
+ids from 1 to :data:`MAX_ID` (anything else is 422, never a server error).
+
+The app is built from route groups (:func:`_add_page_routes`, :func:`_add_media_routes`, …),
+each registering its routes on the app over one :class:`~trackwright.review.room.ReviewRoom`.
 """
 
 from __future__ import annotations
 
 import os
-import re
-import secrets
-import shutil
-import tempfile
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any
 
-import soundfile as sf
-from fastapi import Depends, FastAPI, File, Request, UploadFile
+from fastapi import FastAPI, Query, Request
+from fastapi import Path as PathParam
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse, Response
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
-from trackwright.audio import load_audio, write_atomic
 from trackwright.errors import ParameterError, TrackwrightError
-from trackwright.project import Project, RenderResult
-from trackwright.project.store import default_author
+from trackwright.project import Project
+from trackwright.review.guard import SAFE_METHODS, host_allowed, same_origin
 from trackwright.review.jobs import JobRunner, NoteEngine
-from trackwright.review.peaks import peaks
+from trackwright.review.room import COOKIE, OWNER_LIFETIME_S, ReviewRoom, hosts_to_allow
 from trackwright.review.store import ReviewStore
 from trackwright.review.timeline import place
-from trackwright.review.tokens import ROLES, AccessError, Grant, sign_token, verify_token
+from trackwright.review.tokens import MAX_LIFETIME_S, ROLES, AccessError, Grant
+from trackwright.review.uploads import FORMATS, MAX_UPLOAD_BYTES, UPLOADS, check_declared, receive
 
-COOKIE = "tw_review"
+__all__ = ["COOKIE", "MAX_ID", "MAX_UPLOAD_BYTES", "OWNER_LIFETIME_S", "UPLOADS", "ReviewRoom", "create_app"]
+
 STATIC = Path(__file__).with_name("static")
-UPLOADS = "review-uploads"
-#: Largest reference upload, bytes (50 MiB).
-MAX_UPLOAD_BYTES = 50 * 1024 * 1024
-#: How long the owner's token lives, seconds (30 days).
-OWNER_LIFETIME_S = 30 * 24 * 3600.0
+#: Largest id (version, comment, job, link) a request may name: SQLite's integers are 64-bit.
+MAX_ID = 2**31 - 1
+#: Latest time a comment may be pinned to, seconds (a day).
+MAX_TIME_S = 86400.0
 # Only this server's own files, no framing, no referrer (a share link's token must not leak).
 _SECURITY_HEADERS = {
     "Content-Security-Policy": "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
@@ -52,73 +56,49 @@ _SECURITY_HEADERS = {
 }
 _SECTION_FIELDS = ("label", "role")
 _FINDING_FIELDS = ("kind", "severity", "message", "suggestion")
-_UPLOAD_ID = re.compile(r"^[0-9a-f]{32}$")
-_FORMATS = {"WAV": ("wav", "audio/wav"), "WAVEX": ("wav", "audio/wav"), "FLAC": ("flac", "audio/flac"),
-            "OGG": ("ogg", "audio/ogg"), "AIFF": ("aiff", "audio/aiff"), "MP3": ("mp3", "audio/mpeg")}
+_UPLOAD_ID = r"^[0-9a-f]{32}$"
+_UPLOAD_MEDIA = frozenset(media for _, media in FORMATS.values())
 _MEDIA = {".js": "text/javascript", ".mjs": "text/javascript", ".css": "text/css", ".html": "text/html",
           ".svg": "image/svg+xml", ".txt": "text/plain"}
 
-
-@dataclass
-class ReviewRoom:
-    """What the app serves: the project, its review store and job runner, limits."""
-
-    project: Project
-    store: ReviewStore
-    jobs: JobRunner
-    max_upload_bytes: int
-    static_files: dict[str, Path]
-
-    renders: dict[int, RenderResult] = field(default_factory=dict)
-    overviews: dict[tuple[int, str], dict[str, Any]] = field(default_factory=dict)
-
-    def render(self, number: int) -> RenderResult:
-        """Version ``number``'s render: made (or checked) once per run, then remembered while its files exist."""
-        known = self.renders.get(number)
-        if known is None or not known.mix.is_file():
-            known = self.renders[number] = self.project.render(number)
-        return known
-
-    def peaks(self, number: int) -> dict[str, Any]:
-        """Version ``number``'s waveform overview (:func:`~trackwright.review.peaks.peaks`), remembered."""
-        result = self.render(number)
-        key = (number, result.cache_key)
-        if key not in self.overviews:
-            self.overviews[key] = peaks(result.mix)
-        return self.overviews[key]
-
-    def owner_token(self, *, lifetime_s: float = OWNER_LIFETIME_S) -> str:
-        """A fresh owner token for this room."""
-        return sign_token(self.store.secret, self.store.project_id, "owner", lifetime_s=lifetime_s,
-                          name=default_author())
+#: An id in a path or a query: 1 … MAX_ID.
+Id = Annotated[int, PathParam(ge=1, le=MAX_ID)]
 
 
-class CommentIn(BaseModel):
-    """A new comment or reply (times in seconds)."""
+class _Strict(BaseModel):
+    """Request bodies: unknown fields refused, floats finite."""
 
-    version: int | None = None
-    start_s: float | None = Field(default=None, ge=0)
-    end_s: float | None = Field(default=None, ge=0)
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+
+class CommentIn(_Strict):
+    """A new comment (``version``, ``start_s``, ``end_s`` in seconds) or a reply (``parent_id``).
+
+    The author is the name the link was made for; a request cannot choose it.
+    """
+
+    version: int | None = Field(default=None, ge=1, le=MAX_ID)
+    start_s: float | None = Field(default=None, ge=0, le=MAX_TIME_S)
+    end_s: float | None = Field(default=None, ge=0, le=MAX_TIME_S)
     body: str = Field(max_length=4000)
-    parent_id: int | None = None
-    author: str | None = Field(default=None, max_length=80)
+    parent_id: int | None = Field(default=None, ge=1, le=MAX_ID)
 
 
-class StateIn(BaseModel):
+class StateIn(_Strict):
     """A comment's new state."""
 
-    state: str
+    state: str = Field(max_length=40)
 
 
-class ShareIn(BaseModel):
-    """A share link to make: its role, lifetime (s) and the reviewer's name."""
+class ShareIn(_Strict):
+    """A share link to make: its role, lifetime (s) and the reviewer's name (stamped on their comments)."""
 
-    role: str
-    lifetime_s: float = Field(default=7 * 24 * 3600.0, gt=0)
+    role: str = Field(max_length=40)
+    lifetime_s: float = Field(default=7 * 24 * 3600.0, gt=0, le=MAX_LIFETIME_S)
     name: str = Field(default="", max_length=80)
 
 
-class ReviseIn(BaseModel):
+class ReviseIn(_Strict):
     """A revision request: the note (default: the comment's text)."""
 
     note: str | None = Field(default=None, max_length=4000)
@@ -133,7 +113,7 @@ def _static_files() -> dict[str, Path]:
 
 
 def create_app(project: str | os.PathLike[str] | Project, *, revise: NoteEngine | None = None,
-               max_upload_bytes: int = MAX_UPLOAD_BYTES) -> FastAPI:
+               max_upload_bytes: int = MAX_UPLOAD_BYTES, allowed_hosts: Sequence[str] = ()) -> FastAPI:
     """The review app for one project.
 
     Parameters
@@ -146,17 +126,21 @@ def create_app(project: str | os.PathLike[str] | Project, *, revise: NoteEngine 
         revision requests end ``unavailable``.
     max_upload_bytes : int
         Largest reference upload accepted, bytes.
+    allowed_hosts : sequence of str
+        Host names to serve besides ``localhost`` and IP literals (the ``Host`` header's name).
 
     Returns
     -------
     FastAPI
-        The app; ``app.state.room`` is its :class:`ReviewRoom` (``room.owner_token()``).
+        The app; ``app.state.room`` is its :class:`ReviewRoom` (``room.owner_token()``,
+        ``room.share(role, name, lifetime_s=…)``). Starting it marks failed the revision jobs a
+        stopped server left unfinished.
     """
     project = project if isinstance(project, Project) else Project.open(project)
     store = ReviewStore(project.path)
     room = ReviewRoom(project, store, JobRunner(project, store, revise=revise), int(max_upload_bytes),
-                      _static_files())
-    secret, project_id = store.secret, store.project_id
+                      _static_files(), hosts_to_allow(allowed_hosts))
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:  # noqa: ARG001
         yield
@@ -164,10 +148,29 @@ def create_app(project: str | os.PathLike[str] | Project, *, revise: NoteEngine 
 
     app = FastAPI(title="trackwright review", docs_url=None, redoc_url=None, openapi_url=None, lifespan=lifespan)
     app.state.room = room
+    for add_routes in (_add_handlers, _add_page_routes, _add_media_routes, _add_comment_routes, _add_job_routes,
+                       _add_share_routes, _add_upload_routes):
+        add_routes(app, room)
+    return app
+
+
+def _add_handlers(app: FastAPI, room: ReviewRoom) -> None:
+    """Host and origin checks before anything else; security headers on every response; access,
+    user and validation errors as JSON with their status."""
+    project_path = str(room.project.path)
 
     @app.middleware("http")
-    async def _headers(request: Request, call_next):  # noqa: ANN001, ANN202 - FastAPI middleware
-        response = await call_next(request)
+    async def _guard(request: Request, call_next):  # noqa: ANN001, ANN202 - FastAPI middleware
+        host = request.headers.get("host", "")
+        if not host_allowed(host, room.allowed_hosts):
+            response: Response = JSONResponse({"detail": "unknown Host: open the room by its address "
+                                               "(127.0.0.1 or localhost, or a name given with --allow-host)"},
+                                              status_code=400)
+        elif request.method not in SAFE_METHODS and not same_origin(request.headers, host):
+            response = JSONResponse({"detail": "a change must come from this review room's own page "
+                                               "(Origin or Referer names another site)"}, status_code=403)
+        else:
+            response = await call_next(request)
         response.headers.update(_SECURITY_HEADERS)
         return response
 
@@ -177,45 +180,38 @@ def create_app(project: str | os.PathLike[str] | Project, *, revise: NoteEngine 
 
     @app.exception_handler(TrackwrightError)
     async def _user_error(request: Request, err: TrackwrightError) -> Response:  # noqa: ARG001
-        return JSONResponse({"detail": str(err).replace(str(project.path), "PROJECT")}, status_code=400)
+        return JSONResponse({"detail": str(err).replace(project_path, "PROJECT")}, status_code=400)
 
-    def grant(request: Request) -> Grant:
-        header = request.headers.get("authorization", "")
-        token = header[7:].strip() if header.lower().startswith("bearer ") else request.cookies.get(COOKIE)
-        return verify_token(secret, project_id, token)
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(request: Request, err: RequestValidationError) -> Response:  # noqa: ARG001
+        # the default handler echoes the input, which may hold NaN (not JSON) or a token
+        detail = [{"loc": [str(p) for p in e.get("loc", ())], "msg": str(e.get("msg", ""))[:200]}
+                  for e in err.errors()[:20]]
+        return JSONResponse({"detail": detail}, status_code=422)
 
-    def needs(role: str):  # noqa: ANN202 - a FastAPI dependency
-        def check(request: Request) -> Grant:
-            found = grant(request)
-            if not found.allows(role):
-                raise AccessError(f"a {found.role} cannot do this (needs {role})", status=403)
-            return found
-        return check
 
-    viewer, commenter, approver, owner = (Depends(needs(role)) for role in ROLES)
+def _unauthorised_page(err: AccessError) -> HTMLResponse:
+    return HTMLResponse(f"<!doctype html><title>trackwright review</title><p>{err}</p>", status_code=401)
 
-    def version_number(number: int) -> int:
-        if number not in {v.number for v in project.versions()}:
-            raise AccessError(f"no version {number}", status=404)
-        return number
 
-    def author(found: Grant, given: str | None = None) -> str:
-        return found.name or " ".join((given or "").split()) or found.role
+def _add_page_routes(app: FastAPI, room: ReviewRoom) -> None:
+    """The page (a share link's landing), its static files and the session it runs as."""
+    viewer = room.requires("viewer")
 
     @app.get("/", response_class=HTMLResponse)
-    def page(request: Request, t: str | None = None) -> Response:
+    def page(request: Request, t: Annotated[str | None, Query(max_length=4096)] = None) -> Response:
         if t is not None:
             try:
-                verify_token(secret, project_id, t)
+                room.verify(t)
             except AccessError as err:
-                return HTMLResponse(f"<!doctype html><title>trackwright review</title><p>{err}</p>", status_code=401)
+                return _unauthorised_page(err)
             response = RedirectResponse("/", status_code=303)
             response.set_cookie(COOKIE, t, httponly=True, samesite="strict", path="/")
             return response
         try:
-            grant(request)
+            room.grant(request)
         except AccessError as err:
-            return HTMLResponse(f"<!doctype html><title>trackwright review</title><p>{err}</p>", status_code=401)
+            return _unauthorised_page(err)
         return FileResponse(room.static_files["index.html"], media_type="text/html",
                             headers={"Cache-Control": "no-store"})
 
@@ -227,10 +223,15 @@ def create_app(project: str | os.PathLike[str] | Project, *, revise: NoteEngine 
         return FileResponse(path, media_type=_MEDIA.get(path.suffix, "application/octet-stream"))
 
     @app.get("/api/session")
-    def session(found: Grant = viewer) -> dict[str, Any]:
-        return {"project": project.path.name, "role": found.role, "name": author(found),
-                "expires_s": found.expires_s, "roles": list(ROLES),
-                "can": {role: found.allows(role) for role in ROLES}}
+    def session(request: Request, found: Grant = viewer) -> dict[str, Any]:
+        return {"project": room.project.path.name, "role": found.role, "name": room.author(found),
+                "expires_s": found.expires_s, "roles": list(ROLES), "link": found.link_id,
+                "can": {role: found.allows(role) for role in ROLES}, "csrf": room.csrf(room.session(request))}
+
+
+def _add_media_routes(app: FastAPI, room: ReviewRoom) -> None:
+    """Versions, the draft's analysis, and each version's audio, waveform overview and report."""
+    viewer, project, store = room.requires("viewer"), room.project, room.store
 
     @app.get("/api/versions")
     def versions(found: Grant = viewer) -> list[dict[str, Any]]:  # noqa: ARG001
@@ -258,17 +259,17 @@ def create_app(project: str | os.PathLike[str] | Project, *, revise: NoteEngine 
                              for f in found.findings]}
 
     @app.get("/api/versions/{number}/audio")
-    def audio(number: int, found: Grant = viewer) -> Response:  # noqa: ARG001
-        result = room.render(version_number(number))
-        return FileResponse(result.mix, media_type="audio/wav", filename=f"v{number}.wav")
+    def audio(number: Id, found: Grant = viewer) -> Response:  # noqa: ARG001
+        path = room.mix_file(room.version_number(number))
+        return FileResponse(path, media_type="audio/wav", filename=f"v{number}.wav")
 
     @app.get("/api/versions/{number}/peaks")
-    def version_peaks(number: int, found: Grant = viewer) -> dict[str, Any]:  # noqa: ARG001
-        return room.peaks(version_number(number))
+    def version_peaks(number: Id, found: Grant = viewer) -> dict[str, Any]:  # noqa: ARG001
+        return room.peaks(room.version_number(number))
 
     @app.get("/api/versions/{number}/report")
-    def report(number: int, found: Grant = viewer) -> dict[str, Any]:  # noqa: ARG001
-        number = version_number(number)
+    def report(number: Id, found: Grant = viewer) -> dict[str, Any]:  # noqa: ARG001
+        number = room.version_number(number)
         result = room.render(number)
         info = next(v for v in project.versions() if v.number == number)
         changes = project.diff(info.parent, number) if info.parent else []
@@ -276,8 +277,15 @@ def create_app(project: str | os.PathLike[str] | Project, *, revise: NoteEngine 
                 "parts": sorted(result.stems), "mastered": result.master is not None,
                 "warnings": result.warnings, "changes": changes}
 
+
+def _add_comment_routes(app: FastAPI, room: ReviewRoom) -> None:
+    """Comments and replies (their author is the link's name), their state, and approvals."""
+    viewer, commenter, approver = room.requires("viewer"), room.requires("commenter"), room.requires("approver")
+    store = room.store
+
     @app.get("/api/comments")
-    def comments(found: Grant = viewer, version: int | None = None) -> list[dict[str, Any]]:  # noqa: ARG001
+    def comments(found: Grant = viewer,  # noqa: ARG001
+                 version: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None) -> list[dict[str, Any]]:
         return [c.to_dict() for c in store.comments(version)]
 
     @app.post("/api/comments", status_code=201)
@@ -285,74 +293,84 @@ def create_app(project: str | os.PathLike[str] | Project, *, revise: NoteEngine 
         if body.parent_id is None:
             if body.version is None or body.start_s is None:
                 raise ParameterError("a comment needs a version and a time (start_s)")
-            version_number(body.version)
+            room.version_number(body.version)
         comment = store.add_comment(body.version or 0, body.start_s or 0.0, body.body,
-                                    author=author(found, body.author), end_s=body.end_s, parent_id=body.parent_id)
+                                    author=room.author(found), end_s=body.end_s, parent_id=body.parent_id)
         return comment.to_dict()
 
     @app.patch("/api/comments/{comment_id}")
-    def set_state(comment_id: int, body: StateIn, found: Grant = commenter) -> dict[str, Any]:  # noqa: ARG001
+    def set_state(comment_id: Id, body: StateIn, found: Grant = commenter) -> dict[str, Any]:  # noqa: ARG001
         return store.set_state(comment_id, body.state).to_dict()
 
     @app.post("/api/versions/{number}/approve", status_code=201)
-    def approve(number: int, found: Grant = approver) -> dict[str, Any]:
-        return store.approve(version_number(number), author=author(found))
+    def approve(number: Id, found: Grant = approver) -> dict[str, Any]:
+        return store.approve(room.version_number(number), author=room.author(found))
+
+
+def _add_job_routes(app: FastAPI, room: ReviewRoom) -> None:
+    """Revision requests (a comment becomes a note for the note engine) and their progress."""
+    viewer, approver = room.requires("viewer"), room.requires("approver")
 
     @app.post("/api/comments/{comment_id}/revise", status_code=202)
-    def request_revision(comment_id: int, body: ReviseIn, found: Grant = approver) -> dict[str, Any]:  # noqa: ARG001
-        return room.jobs.submit(store.comment(comment_id), note=body.note).to_dict()
+    def request_revision(comment_id: Id, body: ReviseIn, found: Grant = approver) -> dict[str, Any]:  # noqa: ARG001
+        return room.jobs.submit(room.store.comment(comment_id), note=body.note).to_dict()
 
     @app.get("/api/jobs/{job_id}")
-    def job(job_id: int, found: Grant = viewer) -> dict[str, Any]:  # noqa: ARG001
-        return store.job(job_id).to_dict()
+    def job(job_id: Id, found: Grant = viewer) -> dict[str, Any]:  # noqa: ARG001
+        return room.store.job(job_id).to_dict()
+
+
+def _add_share_routes(app: FastAPI, room: ReviewRoom) -> None:
+    """Share links: made, listed and revoked by the owner."""
+    owner = room.requires("owner")
 
     @app.post("/api/share", status_code=201)
     def share(body: ShareIn, found: Grant = owner) -> dict[str, Any]:  # noqa: ARG001
         if body.role == "owner":
             raise AccessError("share links are for viewers, commenters and approvers", status=400)
-        token = sign_token(secret, project_id, body.role, lifetime_s=body.lifetime_s, name=body.name)
-        return {"role": body.role, "token": token, "path": f"/?t={token}"}
+        link, token = room.share(body.role, body.name, lifetime_s=body.lifetime_s)
+        return {**link.to_dict(), "token": token, "path": f"/?t={token}"}
 
-    @app.post("/api/uploads", status_code=201)
-    async def upload(file: Annotated[UploadFile, File()], found: Grant = commenter) -> dict[str, Any]:
-        folder = project.path / UPLOADS
-        folder.mkdir(exist_ok=True)
-        with tempfile.TemporaryDirectory(dir=folder, prefix=".incoming-") as scratch:
-            tmp = Path(scratch) / "upload"
-            size = 0
-            with tmp.open("wb") as out:
-                while chunk := await file.read(1 << 20):
-                    size += len(chunk)
-                    if size > room.max_upload_bytes:
-                        raise AccessError(f"the file is larger than {room.max_upload_bytes // (1 << 20)} MiB",
-                                          status=413)
-                    out.write(chunk)
-            try:
-                kind = sf.info(str(tmp)).format
-                audio = load_audio(tmp)
-            except (TrackwrightError, RuntimeError, sf.LibsndfileError) as err:
-                raise AccessError("the file is not audio trackwright can read (WAV, FLAC, OGG, AIFF, MP3)",
-                                  status=415) from err
-            if kind not in _FORMATS:
-                raise AccessError(f"unsupported audio format {kind}", status=415)
-            ext, media = _FORMATS[kind]
-            upload_id = secrets.token_hex(16)
-            write_atomic(folder / f"{upload_id}.{ext}", lambda dest: shutil.copyfile(tmp, dest))
-        return store.add_upload(upload_id, f"{upload_id}.{ext}", media, size, audio.sample_rate, audio.channels,
-                                round(audio.duration_s, 3), author=author(found))
+    @app.get("/api/share")
+    def links(found: Grant = owner) -> list[dict[str, Any]]:  # noqa: ARG001
+        return [link.to_dict() for link in room.store.links()]
+
+    @app.delete("/api/share/{link_id}")
+    def revoke(link_id: Id, found: Grant = owner) -> dict[str, Any]:  # noqa: ARG001
+        return room.store.revoke_link(link_id).to_dict()
+
+
+def _add_upload_routes(app: FastAPI, room: ReviewRoom) -> None:
+    """Reference audio: uploaded by commenters (the body is the file, read only after the checks),
+    checked by content, stored under a generated name."""
+    viewer, commenter, project, store = room.requires("viewer"), room.requires("commenter"), room.project, room.store
+    body = {"required": True, "content": {"audio/wav": {"schema": {"type": "string", "format": "binary"}},
+                                          "application/octet-stream": {"schema": {"type": "string",
+                                                                                  "format": "binary"}}}}
+
+    @app.post("/api/uploads", status_code=201, openapi_extra={"requestBody": body})
+    async def upload(request: Request, found: Grant = commenter) -> dict[str, Any]:
+        check_declared(request.headers.get("content-type"), request.headers.get("content-length"),
+                       room.max_upload_bytes)
+        got = await receive(request.stream(), project.path / UPLOADS, room.max_upload_bytes)
+        audio = got.audio
+        return store.add_upload(got.upload_id, got.file_name, got.media_type, got.size, audio.sample_rate,
+                                audio.channels, round(audio.duration_s, 3), author=room.author(found))
 
     @app.get("/api/uploads")
     def uploads(found: Grant = viewer) -> list[dict[str, Any]]:  # noqa: ARG001
         return store.uploads()
 
     @app.get("/api/uploads/{upload_id}/audio")
-    def upload_audio(upload_id: str, found: Grant = viewer) -> Response:  # noqa: ARG001
-        if not _UPLOAD_ID.match(upload_id):
-            raise AccessError("not found", status=404)
+    def upload_audio(upload_id: Annotated[str, PathParam(pattern=_UPLOAD_ID)],
+                     found: Grant = viewer) -> Response:  # noqa: ARG001
         try:
             record = store.upload(upload_id)
         except ParameterError as err:
             raise AccessError("not found", status=404) from err
-        return FileResponse(project.path / UPLOADS / record["file_name"], media_type=record["media_type"])
-
-    return app
+        name = str(record["file_name"])
+        if name.rpartition(".")[0] != upload_id:  # a row written by hand: only the generated name is served
+            raise AccessError("not found", status=404)
+        media = str(record["media_type"])
+        media = media if media in _UPLOAD_MEDIA else "application/octet-stream"  # never text/html or a script
+        return FileResponse(room.served(Path(UPLOADS) / name), media_type=media)

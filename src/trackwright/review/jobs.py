@@ -5,19 +5,53 @@ The note engine is handed in by whoever starts the room (``trackwright review`` 
 version and returns a :class:`Revision` (its number and the explanation). ``at`` is the
 comment's ``(start_s, end_s)``, ``author`` the commenter. A room started without an engine
 answers every request with the state ``unavailable`` and :data:`NO_ENGINE`.
+
+Each job records the runner that took it (host, process id and a random id per runner). A runner
+starting on a project first marks ``failed`` (:data:`~trackwright.review.store.ORPHANED`) every
+unfinished job whose runner is gone: its process has died (a server killed or restarted), or it
+was a runner of this process that has closed. So no job stays ``running`` forever, and a page
+polling one sees it end.
 """
 
 from __future__ import annotations
 
+import os
+import secrets
+import socket
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from typing import Protocol
 
 from trackwright.errors import TrackwrightError
+from trackwright.files import pid_alive
 from trackwright.progress import ProgressCallback
 from trackwright.project import Project
-from trackwright.review.store import Comment, Job, ReviewStore
+from trackwright.review.store import ORPHANED, Comment, Job, ReviewStore
 
 NO_ENGINE = "this review room was started without a note engine; nothing was changed"
+_HOST = socket.gethostname()
+# Runners of this process that are still open (their jobs are not orphans).
+_live_guard = threading.Lock()
+_live: set[str] = set()
+
+
+def runner_is_gone(runner: str) -> bool:
+    """True when the runner ``host:pid:id`` can no longer finish its jobs.
+
+    A runner on another host is never judged gone (its process cannot be seen from here).
+    """
+    parts = runner.split(":")
+    if len(parts) < 3:
+        return True  # made before runners were recorded
+    host, pid_text = ":".join(parts[:-2]), parts[-2]
+    if host != _HOST:
+        return False
+    if not pid_text.isdigit() or not pid_alive(int(pid_text)):
+        return True
+    if int(pid_text) == os.getpid():
+        with _live_guard:
+            return runner not in _live
+    return False
 
 
 class Revision(Protocol):
@@ -55,12 +89,23 @@ class JobRunner:
         self.project = project
         self.store = store
         self._revise = revise
+        self.runner = f"{_HOST}:{os.getpid()}:{secrets.token_hex(6)}"
+        self.orphans = self.fail_orphans()
+        with _live_guard:
+            _live.add(self.runner)
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="trackwright-review-job")
+
+    def fail_orphans(self) -> list[int]:
+        """Mark ``failed`` every unfinished job whose runner is gone (:func:`runner_is_gone`); return their ids."""
+        orphans = [job_id for job_id, runner in self.store.unfinished_jobs() if runner_is_gone(runner)]
+        for job_id in orphans:
+            self.store.update_job(job_id, state="failed", progress=1.0, label=ORPHANED)
+        return orphans
 
     def submit(self, comment: Comment, *, note: str | None = None) -> Job:
         """Queue a revision for ``comment`` (its text, or ``note``); return the queued job."""
         text = (note or comment.body).strip()
-        job = self.store.add_job(comment.id, text)
+        job = self.store.add_job(comment.id, text, runner=self.runner)
         self._pool.submit(self._run, job.id, comment, text)
         return job
 
@@ -99,3 +144,5 @@ class JobRunner:
     def close(self) -> None:
         """Wait for running jobs and stop the worker."""
         self._pool.shutdown(wait=True)
+        with _live_guard:
+            _live.discard(self.runner)

@@ -37,7 +37,7 @@ def peaks(path: str | os.PathLike[str], points: int = DEFAULT_POINTS) -> dict[st
     """
     if not (16 <= points <= 20000):
         raise ParameterError(f"points must be 16–20000, got {points}")
-    with sf.SoundFile(str(path)) as f:
+    with sf.SoundFile(os.fsencode(path)) as f:
         frames, rate = f.frames, f.samplerate
         bucket = max(1, math.ceil(frames / points))
         values: list[np.ndarray] = []

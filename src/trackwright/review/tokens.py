@@ -1,10 +1,11 @@
 """Signed, expiring access tokens for the review room.
 
 A token is ``<payload>.<signature>``: the payload is URL-safe base64 of a small JSON object
-(project id, role, expiry in Unix seconds, an optional reviewer name), the signature is
-HMAC-SHA256 of the payload with the project's review secret (kept in ``review.db``). A token
-therefore opens one project only, carries its role, and stops working at its expiry; changing
-any byte breaks the signature.
+(project id, role, expiry in Unix seconds, the share link's id, the reviewer's name), the
+signature is HMAC-SHA256 of the payload with the room's secret (kept outside the project, see
+:mod:`trackwright.review.keys`). A token therefore opens one project only, carries its role,
+and stops working at its expiry or when its link is revoked; changing any byte breaks the
+signature.
 
 Roles, weakest first: ``viewer`` (listen, read comments), ``commenter`` (also comment, reply,
 resolve, upload reference audio), ``approver`` (also approve a version, request a revision),
@@ -47,12 +48,14 @@ class Grant:
         role: one of :data:`ROLES`.
         expires_s: expiry, Unix time in seconds.
         name: the reviewer's name given when the link was made ("" when none).
+        link_id: the share link's id in ``review.db`` (None in a token signed without one).
     """
 
     project_id: str
     role: str
     expires_s: float
     name: str = ""
+    link_id: int | None = None
 
     def allows(self, role: str) -> bool:
         """True when this grant's role is ``role`` or stronger."""
@@ -72,7 +75,7 @@ def _signature(secret: bytes, payload: str) -> str:
 
 
 def sign_token(secret: bytes, project_id: str, role: str, *, lifetime_s: float, name: str = "",
-               now_s: float | None = None) -> str:
+               link_id: int | None = None, now_s: float | None = None) -> str:
     """A token for ``project_id`` with ``role``, valid for ``lifetime_s`` seconds from now.
 
     Parameters
@@ -87,6 +90,9 @@ def sign_token(secret: bytes, project_id: str, role: str, *, lifetime_s: float, 
         Seconds until it expires; 0 < lifetime_s ≤ :data:`MAX_LIFETIME_S`.
     name : str
         The reviewer's name, shown as the author of their comments (at most 80 characters).
+    link_id : int, optional
+        The share link's id (:meth:`~trackwright.review.store.ReviewStore.add_link`), by which
+        the room checks that the link has not been revoked.
     now_s : float, optional
         Unix time to count from (default: now).
 
@@ -97,7 +103,7 @@ def sign_token(secret: bytes, project_id: str, role: str, *, lifetime_s: float, 
     """
     if role not in ROLES:
         raise AccessError(f"role must be one of {', '.join(ROLES)}, got {role!r}", status=400)
-    if not (0 < lifetime_s <= MAX_LIFETIME_S):
+    if not (0 < lifetime_s <= MAX_LIFETIME_S):  # False for NaN
         raise AccessError(f"a link lives between 1 s and {MAX_LIFETIME_S / 86400:.0f} days, got {lifetime_s} s",
                           status=400)
     name = " ".join(str(name).split())
@@ -109,6 +115,8 @@ def sign_token(secret: bytes, project_id: str, role: str, *, lifetime_s: float, 
     body: dict[str, Any] = {"p": project_id, "r": role, "e": int(now_s + lifetime_s)}
     if name:
         body["n"] = name
+    if link_id is not None:
+        body["l"] = int(link_id)
     payload = _b64(json.dumps(body, separators=(",", ":"), sort_keys=True).encode("utf-8"))
     return f"{payload}.{_signature(secret, payload)}"
 
@@ -131,8 +139,10 @@ def verify_token(secret: bytes, project_id: str, token: str | None, *, now_s: fl
         raise AccessError("this access token is not valid for this review room")
     try:
         body = json.loads(_unb64(payload))
-        grant = Grant(str(body["p"]), str(body["r"]), float(body["e"]), str(body.get("n", "")))
-    except (ValueError, KeyError, TypeError) as err:
+        link = body.get("l")
+        grant = Grant(str(body["p"]), str(body["r"]), float(body["e"]), str(body.get("n", "")),
+                      None if link is None else int(link))
+    except (ValueError, KeyError, TypeError, AttributeError) as err:
         raise AccessError("this access token is malformed") from err
     if not hmac.compare_digest(grant.project_id, project_id) or grant.role not in ROLES:
         raise AccessError("this access token is not valid for this review room")

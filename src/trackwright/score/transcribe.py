@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import math
 import os
 import warnings
 from collections.abc import Iterator, Mapping
@@ -271,6 +272,9 @@ def transcribe(audio: Audio, *, onset_threshold: float = 0.5, frame_threshold: f
             raise ParameterError(f"{name} must be between 0 and 1, got {value:g}")
     if not 0.0 <= min_note_s <= 10.0:
         raise ParameterError(f"min_note_s must be 0–10 seconds, got {min_note_s:g}")
+    for name, value in (("min_hz", min_hz), ("max_hz", max_hz)):
+        if value is not None and not (math.isfinite(value) and value > 0):
+            raise ParameterError(f"{name} (--{name.replace('_', '-')}) must be a positive number of Hz, got {value:g}")
     if min_hz is not None and min_hz < LOWEST_HZ:
         min_hz = None  # below the model's lowest bin; basic-pitch would index from the top
     if min_hz is not None and max_hz is not None and min_hz >= max_hz:

@@ -23,8 +23,11 @@ export function parseTime(text) {
 }
 
 async function api(path, options = {}) {
-  const response = await fetch(path, { credentials: "same-origin", ...options,
-    headers: options.body && typeof options.body === "string" ? { "Content-Type": "application/json" } : {} });
+  // every change carries the session's CSRF token (from /api/session); JSON bodies say so
+  const headers = { ...(options.headers || {}) };
+  if (options.body && typeof options.body === "string") headers["Content-Type"] = "application/json";
+  if (options.method && options.method !== "GET" && state.session) headers["X-CSRF-Token"] = state.session.csrf;
+  const response = await fetch(path, { credentials: "same-origin", ...options, headers });
   const data = response.headers.get("content-type")?.includes("json") ? await response.json() : null;
   if (!response.ok) {
     const detail = data && (typeof data.detail === "string" ? data.detail : JSON.stringify(data.detail));
@@ -257,8 +260,27 @@ async function requestRevision(comment) {
   const box = el("div", { className: "job", id: `job-${job.id}` },
                  el("strong", { textContent: `Revision: “${job.note}” ` }), bar, label);
   $("#jobs").prepend(box);
+  // poll until the job ends (done, failed, unavailable); slower as it runs on (250 ms, growing to
+  // 2 s); through a server restart (it marks the jobs it lost failed) for up to 30 s without an
+  // answer; never for longer than an hour
+  let wait = 250, unanswered = 0;
+  const deadline = Date.now() + 3600 * 1000;
   for (;;) {
-    const now = await api(`/api/jobs/${job.id}`);
+    let now;
+    try {
+      now = await api(`/api/jobs/${job.id}`);
+      unanswered = 0;
+    } catch (err) {
+      unanswered += wait;
+      if (unanswered > 30000) {
+        box.dataset.state = "lost";
+        label.textContent = `no answer about this revision (${err.message}); reload to see new versions`;
+        return;
+      }
+      await new Promise((resolve) => setTimeout(resolve, wait));
+      wait = Math.min(2000, wait * 1.25);
+      continue;
+    }
     bar.value = now.progress;
     label.textContent = now.label || now.state;
     box.dataset.state = now.state;
@@ -270,7 +292,13 @@ async function requestRevision(comment) {
       }
       return;
     }
-    await new Promise((resolve) => setTimeout(resolve, 250));
+    if (Date.now() > deadline) {
+      box.dataset.state = "lost";
+      label.textContent = "still running after an hour; reload to see new versions";
+      return;
+    }
+    await new Promise((resolve) => setTimeout(resolve, wait));
+    wait = Math.min(2000, wait * 1.25);
   }
 }
 
@@ -287,10 +315,10 @@ async function uploadReference() {
   const error = $("#upload-error");
   error.textContent = "";
   if (!input.files.length) return;
-  const form = new FormData();
-  form.append("file", input.files[0]);
+  // the file itself is the body, not a form; the server reads what it is from its content
   try {
-    await api("/api/uploads", { method: "POST", body: form });
+    await api("/api/uploads", { method: "POST", body: input.files[0],
+                                headers: { "Content-Type": "application/octet-stream" } });
   } catch (err) { error.textContent = err.message; }
   input.value = "";
   await loadUploads();

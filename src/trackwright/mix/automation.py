@@ -210,30 +210,44 @@ def apply_moves(audio: Audio, part: str, moves: Sequence[Move]) -> Audio:
         return audio
     for move in relevant:
         first, weight = envelope(move, audio.frames, audio.sample_rate)
-        active = np.flatnonzero(weight > 0)
-        if not len(active):
+        span = _support(weight > 0)
+        if span is None:
             continue
         # process a window around the move (filters need a run-up), blend it in by the envelope
         pad = int((1.0 if move.kind in ("pitch", "expand") else 0.25) * audio.sample_rate)
-        a, b = first + active[0], first + active[-1] + 1
+        a, b = first + span[0], first + span[1]
         lo, hi = max(0, a - pad), min(audio.frames, b + pad)
         if out is audio.samples:
             out = out.copy()
         w = np.zeros(hi - lo, dtype=np.float32)
-        w[a - lo: b - lo] = weight[active[0]: active[-1] + 1]
+        w[a - lo: b - lo] = weight[span[0]: span[1]]
         if move.kind == "reverb":
             _add_reverb(out, lo, w, move.value, audio.sample_rate)
             continue
         processed = _filter(out[:, lo:hi], audio.sample_rate, move)
-        full = np.flatnonzero(w >= 1.0)  # where the move is fully on, the processed audio as it is
-        ramps = w < 1.0
-        section = out[:, lo:hi]
-        section[:, ramps] += w[ramps] * (processed[:, ramps] - section[:, ramps])
-        if len(full):
-            section[:, full[0]: full[-1] + 1] = np.where(w[full[0]: full[-1] + 1] >= 1.0,
-                                                          processed[:, full[0]: full[-1] + 1],
-                                                          section[:, full[0]: full[-1] + 1])
+        _blend(out[:, lo:hi], processed, w)
     return audio if out is audio.samples else Audio(out, audio.sample_rate)
+
+
+def _support(mask: np.ndarray) -> tuple[int, int] | None:
+    """The first and one past the last index where ``mask`` is true, or None when it never is."""
+    if not len(mask) or not mask.any():
+        return None
+    return int(mask.argmax()), len(mask) - int(mask[::-1].argmax())
+
+
+def _blend(section: np.ndarray, processed: np.ndarray, w: np.ndarray) -> None:
+    """``section`` (channels × frames) moved towards ``processed`` by the weights ``w``, in place:
+    where the move is fully on, the processed audio as it is; only the ramps are mixed."""
+    full = _support(w >= 1.0)
+    if full is None or np.any(w[full[0]: full[1]] < 1.0):
+        section += w * (processed - section)
+        return
+    first, last = full
+    section[:, first:last] = processed[:, first:last]
+    for a, b in ((0, first), (last, section.shape[1])):
+        if b > a:
+            section[:, a:b] += w[a:b] * (processed[:, a:b] - section[:, a:b])
 
 
 def _add_reverb(out: np.ndarray, lo: int, send: np.ndarray, level_db: float, sample_rate: int) -> None:

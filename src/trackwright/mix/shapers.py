@@ -33,10 +33,13 @@ def _power(samples: np.ndarray) -> np.ndarray:
 def _trailing_mean(x: np.ndarray, n: int) -> np.ndarray:
     """Mean of the last ``n`` values at each index (fewer at the start)."""
     n = max(1, int(n))
-    cumulative = np.concatenate([[0.0], np.cumsum(x)])
-    index = np.arange(1, len(x) + 1)
-    lo = np.maximum(index - n, 0)
-    return (cumulative[index] - cumulative[lo]) / (index - lo)
+    cumulative = np.cumsum(x)
+    out = np.empty_like(cumulative)
+    head = min(n, len(x))
+    out[:head] = cumulative[:head] / np.arange(1, head + 1)
+    if head < len(x):
+        out[head:] = (cumulative[head:] - cumulative[:-head]) / n
+    return out
 
 
 def _centred_mean(x: np.ndarray, n: int) -> np.ndarray:

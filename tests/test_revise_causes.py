@@ -138,6 +138,27 @@ def test_a_mixer_s_techniques(song: Project, mono_mix: Project) -> None:
     assert mono_mix.latest() == latest
 
 
+def test_an_editor_s_techniques(song: Project, mono_mix: Project) -> None:
+    """A build rises into the first chorus only (the second continues it); the ending lands harder;
+    "the drop" is a place; a lead a mix lacks is brought forward in its band, and said so."""
+    result, a, b, _, _ = _note(song, "build up into the chorus")
+    rise = (level_db(b, 6.0, 8.0) - level_db(b, 0.0, 2.0)) - (level_db(a, 6.0, 8.0) - level_db(a, 0.0, 2.0))
+    assert rise >= 3.0, result.explanation()
+    chorus = round(8.0 * a.sample_rate)
+    assert np.array_equal(a.samples[:, chorus:], b.samples[:, chorus:])
+    result, a, b, _, _ = _note(song, "make the ending land harder")
+    assert lufs(b, 12.5, END) - lufs(a, 12.5, END) >= 0.5 or crest_db(b, 12.5, END) - crest_db(a, 12.5, END) >= 0.5
+    assert np.array_equal(a.samples[:, :round(10.0 * a.sample_rate)], b.samples[:, :round(10.0 * a.sample_rate)])
+    result, a, b, _, _ = _note(song, "louder at the drop")
+    changed = np.flatnonzero(np.any(a.samples != b.samples, axis=0)) / a.sample_rate
+    assert len(changed) and changed[-1] - changed[0] < END / 2, result.explanation()
+    middle = (changed[0] + changed[-1]) / 2
+    assert lufs(b, middle - 1.0, middle + 1.0) - lufs(a, middle - 1.0, middle + 1.0) >= 0.5
+    result, a, b, _, _ = _note(mono_mix, "bring the lead forward")
+    assert band_share_db(b, 0, END, 1000, 4000) - band_share_db(a, 0, END, 1000, 4000) >= 0.5, result.explanation()
+    assert any("no lead stem" in line and "--separate" in line for line in result.explanation())
+
+
 def test_contradictions_and_overlong_notes_are_refused_with_the_reason(song: Project) -> None:
     latest = song.latest()
     with pytest.raises(ParameterError, match="both more and less loudness"):

@@ -60,8 +60,15 @@ from trackwright.revise.measure import (
     parts_sounding,
     pitch_shift_st,
 )
-from trackwright.revise.scope import resolve_scope
-from trackwright.revise.techniques import Change, Context, part_stems, plan_directive
+from trackwright.revise.scope import entries, resolve_scope
+from trackwright.revise.techniques import (
+    FALLBACK_DESCRIPTOR,
+    MIX_FALLBACK,
+    Change,
+    Context,
+    part_stems,
+    plan_directive,
+)
 from trackwright.score.compose import compose_midi
 
 NOTES_FOLDER = "notes"
@@ -187,6 +194,8 @@ def apply_note(project: Project, text: str, *, at: tuple[float, float] | None = 
         planned: list[tuple[Directive, list[Span], list[Change]]] = []
         for directive in reading.directives:
             spans = resolve_scope(directive.scope, grid, recipe.arrangement, mix=mix)
+            if directive.dimension == "build":
+                spans = entries(spans)
             scopes.append({"directive": directive.describe(), "spans": [[round(s.start_s, 3), round(s.end_s, 3)]
                                                                         for s in spans]})
             found, why_not = plan_directive(directive, spans, context)
@@ -286,6 +295,12 @@ def _core(span: Span, total: float) -> tuple[float, float]:
             span.end_s - edge if span.end_s < total - 0.01 else span.end_s)
 
 
+def _build_window(span: Span, changes: Sequence[Change]) -> Span:
+    """The stretch before ``span`` that a build into it covers (where its rise is measured)."""
+    starts = [m.start_s for c in changes for m in c.moves if abs(m.end_s - span.start_s) < 0.05]
+    return Span(min(starts), span.start_s, span.name) if starts else span
+
+
 def _measure(result: NoteResult, before: RenderResult, after: RenderResult, mix_before: Audio,
              planned: Sequence[tuple[Directive, list[Span], list[Change]]], holds: Sequence[Hold],
              roles: Mapping[str, str]) -> None:
@@ -298,7 +313,7 @@ def _measure(result: NoteResult, before: RenderResult, after: RenderResult, mix_
         mode, terms = expected_for(directive)
         targets = [m.target for c in changes if c.layer == "automation" for m in c.moves if m.target in stems_after]
         for span in spans:
-            start, end = _core(span, total)
+            start, end = _core(_build_window(span, changes) if directive.dimension == "build" else span, total)
             verdicts = _directive_verdicts(directive, terms, start, end, mix_before, mix_after, stems_before,
                                            stems_after, timeline, result, list(dict.fromkeys(targets)))
             ok = achieved(mode, verdicts)
@@ -369,6 +384,12 @@ def _directive_verdicts(directive: Directive, terms: Sequence[tuple[str, int]], 
                 out.append(judge("parts", b, a, direction))
         elif descriptor == "part":
             names = list(targets)
+            carrier = FALLBACK_DESCRIPTOR.get(MIX_FALLBACK.get(directive.part or "", ""))
+            if not names and carrier is not None and not stems_before:  # a mix: what carries the part
+                b = describe_span(mix_before, start, end, [carrier])[carrier]
+                a = describe_span(mix_after, start, end, [carrier])[carrier]
+                out.append(judge(carrier, b, a, direction))
+                continue
             if not names:
                 continue
             if directive.direction < 0 and directive.amount >= 1.0:

@@ -121,3 +121,9 @@ def resolve_scope(scope: Scope, grid: BarGrid, edits: EditList, *, mix: Audio | 
 
 def _clock(seconds: float) -> str:
     return clock(seconds)
+
+
+def entries(spans: list[Span]) -> list[Span]:
+    """The spans one enters from outside the list: a chorus that follows a chorus continues it, so
+    a build "into the chorus" goes before the first of the two only."""
+    return [s for s in spans if not any(o is not s and abs(o.end_s - s.start_s) < 0.05 for o in spans)]

@@ -94,6 +94,9 @@ PART_NAMES: dict[str, tuple[str, ...]] = {"kick": ("kick", "bd"), "snare": ("sna
 MIX_FALLBACK: dict[str, str] = {"bass": "low_end", "kick": "punch", "snare": "harshness", "hats": "top",
                                 "drums": "punch", "percussion": "punch", "lead": "lead_mid", "vocals": "lead_mid",
                                 "guitar": "clarity"}
+#: What a mix fallback moves, as a descriptor of :mod:`trackwright.revise.measure` (its check).
+FALLBACK_DESCRIPTOR: dict[str, str] = {"lead_mid": "band:clarity", "punch": "crest",
+                                       **{region: f"band:{region}" for region in REGIONS}}
 
 #: Instrument swaps per dimension and direction: preset (without ``ms-``) → replacement.
 REORCHESTRATE: dict[tuple[str, int], dict[str, str]] = {
@@ -853,16 +856,18 @@ def _build(plan: _Plan, directive: Directive, spans: Sequence[Span]) -> None:
             continue
         where = Span(start, span.start_s, f"the {span.start_s - start:.0f} s before {span.name}")
         steps = 4
-        step = (span.start_s - start) / steps
+        ramp = min((span.start_s - start) / steps, 1.0)
+        step = (span.start_s - ramp / 2 - start) / steps  # the last ramp ends on the section's downbeat
         gains = [_move(Span(start + i * step, start + (i + 1) * step, where.name), t, "gain", -6.0 * (1 - i / steps),
-                       plan.because, ramp_s=min(step, 1.0)) for i in range(steps) for t in plan.targets(ALL_PARTS)]
+                       plan.because, ramp_s=ramp) for i in range(steps) for t in plan.targets(ALL_PARTS)]
         shelves = [_move(Span(start + i * step, start + (i + 1) * step, where.name), t, "high_shelf",
-                         -6.0 * (1 - i / steps), plan.because, ramp_s=min(step, 1.0))
+                         -6.0 * (1 - i / steps), plan.because, ramp_s=ramp)
                    for i in range(steps) for t in plan.targets(ALL_PARTS)]
         carrier = "mix" if not plan.parts else next(
             (n for role in ("fx", "pad", "other", "keys", "strings", "guitar", "lead") for n in plan.parts_with((role,))),
             next(iter(plan.parts)))
-        riser = _move(where, carrier, "riser", -6.0, plan.because, ramp_s=0.05)
+        riser = _move(Span(start, span.start_s - 0.025, where.name), carrier, "riser", -6.0, plan.because,
+                      ramp_s=0.05)
         plan.changes.append(Change("automation", f"a build over {where.name}: level −6 → 0 dB", plan.because,
                                    moves=tuple(gains)))
         plan.changes.append(Change("automation", f"a filter rise over {where.name}: high shelf −6 → 0 dB",

@@ -64,7 +64,7 @@ variation      a key lift of the section (a semitone)
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -876,6 +876,11 @@ def _build(plan: _Plan, directive: Directive, spans: Sequence[Span]) -> None:
                                    moves=(riser,)))
 
 
+#: Special steps that edit the timeline, the key or a section's approach, by name.
+_TIMELINE_STEPS: dict[str, Callable[[_Plan, Directive, Sequence[Span]], None]] = {
+    "tempo": _tempo, "key": _key, "fade": _fade, "length": _length, "repeat": _repeat, "build": _build}
+
+
 def _special(plan: _Plan, step: Special, directive: Directive, spans: Sequence[Span], k: float) -> None:
     if step.name == "filter_rise":
         _filter_rise(plan, spans, k, directive)
@@ -904,18 +909,8 @@ def _special(plan: _Plan, step: Special, directive: Directive, spans: Sequence[S
                           directive.words)
         _scaled(plan, proxy, spans, [step for step in TECHNIQUES["punch"] if isinstance(step, Level)
                                      and _applies(step.when, k)], k)
-    elif step.name == "tempo":
-        _tempo(plan, directive, spans)
-    elif step.name == "key":
-        _key(plan, directive, spans)
-    elif step.name == "fade":
-        _fade(plan, directive, spans)
-    elif step.name == "length":
-        _length(plan, directive, spans)
-    elif step.name == "repeat":
-        _repeat(plan, directive, spans)
-    elif step.name == "build":
-        _build(plan, directive, spans)
+    elif step.name in _TIMELINE_STEPS:
+        _TIMELINE_STEPS[step.name](plan, directive, spans)
     elif step.name == "variation":
         _key(plan, Directive("key", 1, directive.amount, directive.subtle, directive.scope, directive.words), spans,
              semitones=1.0)

@@ -156,7 +156,7 @@ def test_an_editor_s_techniques(song: Project, mono_mix: Project) -> None:
     assert lufs(b, middle - 1.0, middle + 1.0) - lufs(a, middle - 1.0, middle + 1.0) >= 0.5
     result, a, b, _, _ = _note(mono_mix, "bring the lead forward")
     assert band_share_db(b, 0, END, 1000, 4000) - band_share_db(a, 0, END, 1000, 4000) >= 0.5, result.explanation()
-    assert any("no lead stem" in line and "--separate" in line for line in result.explanation())
+    assert any("no lead stem" in line and "trackwright separate" in line for line in result.explanation())
 
 
 def test_contradictions_and_overlong_notes_are_refused_with_the_reason(song: Project) -> None:

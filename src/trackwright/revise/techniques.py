@@ -693,8 +693,8 @@ def _part_fallback(plan: _Plan, directive: Directive, spans: Sequence[Span], k: 
     part = directive.part or "part"
     have = ", ".join(f"{n} ({r})" for n, r in plan.parts.items())
     where = f"the project's stems are {have}" if plan.parts else "the draft is a mix without stems"
-    offer = ("split it into stems with `trackwright note PROJECT \"…\" --separate` (or make the project with "
-             "`trackwright new … --stems DIR`) to change the part itself")
+    offer = ("split the draft into stems with `trackwright separate DRAFT -o STEMS` and make a project with them "
+             "(`trackwright new … --stems STEMS`) to change the part itself")
     fallback = MIX_FALLBACK.get(part) if not plan.parts else None
     if fallback is None or (directive.direction < 0 and directive.amount >= 1.0):
         plan.notes.append(f"no {part} stem to change: {where}; {offer}")

@@ -59,7 +59,7 @@ check_python = if [[ -z "$(PYTHON)" ]] || ! $(call is_py311,"$(PYTHON)"); then \
 help:
 	@echo "make demo       install system packages and $(VENV), then run 'trackwright demo $(DEMO_DIR)'"
 	@echo "make test       the same set-up, then the test suite (pytest -n auto; PYTEST_ARGS=...)"
-	@echo "make bench      the same plus the bench extra, then bench/bench.py (meter, mastering vs Matchering) bench/bench_analysis.py (analysis accuracy and speed), bench/bench_fit.py (fit to a scene) … and bench/bench_realmix.py (real multitracks: stems, mix, produce, deliver; REALMIX_ARGS=--budget-min N) and bench/bench_batch.py (catalogue throughput, Ray, kill and resume, near-duplicates) and bench/bench_notes.py (creative notes, measured independently)"
+	@echo "make bench      the same plus the bench extra, then bench/bench.py (meter, mastering vs Matchering) bench/bench_analysis.py (analysis accuracy and speed), bench/bench_fit.py (fit to a scene) … and bench/bench_realmix.py (real multitracks: stems, mix, produce, deliver; REALMIX_ARGS=--budget-min N) and bench/bench_batch.py (catalogue throughput, Ray, kill and resume, near-duplicates) and bench/bench_notes.py (creative notes, measured independently) and bench/bench_note_speed.py (a note's time on a 3-minute project)"
 	@echo "make install    only $(VENV) (trackwright editable, with the test extra)"
 	@echo "make sysdeps    only the Debian packages (apt-get as root, sudo otherwise)"
 	@echo "make frontend   re-vendor the review page's wavesurfer.js from npm (needs node + npm)"
@@ -114,6 +114,7 @@ bench: sysdeps install $(BENCH_STAMP)
 	$(VENV_PY) bench/bench_realmix.py $(REALMIX_ARGS)
 	$(VENV_PY) bench/bench_batch.py
 	$(VENV_PY) bench/bench_notes.py $(NOTES_ARGS)
+	$(VENV_PY) bench/bench_note_speed.py
 
 # The review page's JavaScript (wavesurfer.js, pinned in review-frontend/package-lock.json) is
 # vendored into src/trackwright/review/static/vendor/ and committed (~75 kB), so install, test and

@@ -2,7 +2,8 @@
 #
 #   make demo    system packages + .venv, then `trackwright demo demo-out`
 #   make test    system packages + .venv, then the test suite (pytest -n auto)
-#   make bench   the same set-up plus the `bench` extra, then bench/bench.py and bench/bench_analysis.py
+#   make bench   the same set-up plus the `bench` extra, then bench/bench.py, bench/bench_analysis.py,
+#                bench/bench_metre.py (metre development set, held-out split) and the other benches
 #
 # Variables: PYTHON (interpreter for the venv), PYTEST_ARGS, BENCH_ARGS, NOTES_ARGS, REALMIX_ARGS,
 # DEMO_DIR, EXTRA_SYSDEPS (more Debian packages to require).
@@ -59,7 +60,7 @@ check_python = if [[ -z "$(PYTHON)" ]] || ! $(call is_py311,"$(PYTHON)"); then \
 help:
 	@echo "make demo       install system packages and $(VENV), then run 'trackwright demo $(DEMO_DIR)'"
 	@echo "make test       the same set-up, then the test suite (pytest -n auto; PYTEST_ARGS=...)"
-	@echo "make bench      the same plus the bench extra, then bench/bench.py (meter, mastering vs Matchering) bench/bench_analysis.py (analysis accuracy and speed), bench/bench_fit.py (fit to a scene) … and bench/bench_realmix.py (real multitracks: stems, mix, produce, deliver; REALMIX_ARGS=--budget-min N) and bench/bench_batch.py (catalogue throughput, Ray, kill and resume, near-duplicates) and bench/bench_notes.py (creative notes, measured independently) and bench/bench_note_speed.py (a note's time on a 3-minute project)"
+	@echo "make bench      the same plus the bench extra, then bench/bench.py (meter, mastering vs Matchering) bench/bench_speed.py (whole commands vs ffmpeg and Matchering, start-up, peak memory at 1/10/60 min; SPEED_ARGS=--minutes 1,10) bench/bench_analysis.py (analysis accuracy and speed), bench/bench_metre.py (pulse, metre, chords on unseen music, beside madmom and librosa), bench/bench_fit.py (fit to a scene) … and bench/bench_realmix.py (real multitracks: stems, mix, produce, deliver; REALMIX_ARGS=--budget-min N) and bench/bench_batch.py (catalogue throughput, Ray, kill and resume, near-duplicates) and bench/bench_notes.py (creative notes, measured independently) and bench/bench_note_speed.py (a note's time on a 3-minute project)"
 	@echo "make install    only $(VENV) (trackwright editable, with the test extra)"
 	@echo "make sysdeps    only the Debian packages (apt-get as root, sudo otherwise)"
 	@echo "make frontend   re-vendor the review page's wavesurfer.js from npm (needs node + npm)"
@@ -103,7 +104,12 @@ test: sysdeps install
 
 bench: sysdeps install $(BENCH_STAMP)
 	$(VENV_PY) bench/bench.py $(BENCH_ARGS)
+	@$(SYSDEPS_SCRIPT) ffmpeg time || echo "warning: without ffmpeg the speed bench has no ebur128 peer" >&2
+	@test -x bench-out/peers/bin/python || (python3 -m venv bench-out/peers && bench-out/peers/bin/pip install -q matchering==2.0.6) \
+		|| echo "warning: no Matchering venv in bench-out/peers: the speed bench reports that peer absent" >&2
+	$(VENV_PY) bench/bench_speed.py $(SPEED_ARGS)
 	$(VENV_PY) bench/bench_analysis.py
+	$(VENV_PY) bench/bench_metre.py --split all
 	$(VENV_PY) bench/bench_fit.py
 	$(VENV_PY) bench/bench_deliver.py
 	$(VENV_PY) bench/bench_produce_b.py

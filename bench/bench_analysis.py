@@ -1,4 +1,4 @@
-"""Analysis accuracy and speed (`make bench`): ours against exact ground truth, beside a librosa baseline.
+"""Analysis accuracy and speed (`make bench`): ours against exact ground truth, beside madmom and librosa.
 
 Material, all rendered with FluidSynth and the system SoundFont so the ground truth is exact:
 
@@ -12,8 +12,9 @@ Material, all rendered with FluidSynth and the system SoundFont so the ground tr
 
 Scores (mir_eval): beat and downbeat F-measure (±70 ms), key weighted score, chord majmin WCSR
 (duration-weighted over the whole set), section boundary hit-rate F at 3 s and 0.5 s.
-Baseline: librosa ``beat_track`` (downbeats = every 4th beat), beat-synchronous ``chroma_cqt``
-with major/minor templates, and the Krumhansl–Kessler key profile.
+Peers (:mod:`peers`): madmom's RNN/DBN beat and downbeat trackers, CNN/CRF chords and CNN key;
+librosa ``beat_track`` (downbeats = every 4th beat), beat-synchronous ``chroma_cqt`` with
+major/minor templates, and the Krumhansl–Kessler key profile.
 Speed: ``analyze`` on 1-, 3- and 10-minute songs (× realtime; cost per minute shows linearity),
 and peak memory for the 10-minute song in a fresh process.
 """
@@ -32,6 +33,7 @@ from pathlib import Path
 
 import mir_eval
 import numpy as np
+from peers import PITCHES, librosa_system, madmom_system, majmin_overlap, ours
 
 from trackwright.analysis.analyze import analyze
 from trackwright.audio import Audio, save_audio
@@ -39,7 +41,6 @@ from trackwright.produce.fluidsynth import render_midi
 from trackwright.score.draft import compose_song, pop_form_sections
 
 RATE = 22050
-PITCHES = ("C", "C#", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B")
 
 
 @dataclass
@@ -153,62 +154,6 @@ def chorales(count: int) -> list[Truth]:
     return out
 
 
-# --- the librosa baseline ---------------------------------------------------------------------
-KK_MAJOR = np.array([6.35, 2.23, 3.48, 2.33, 4.38, 4.09, 2.52, 5.19, 2.39, 3.66, 2.29, 2.88])
-KK_MINOR = np.array([6.33, 2.68, 3.52, 5.38, 2.60, 3.53, 2.54, 4.75, 3.98, 2.69, 3.34, 3.17])
-
-
-def baseline(audio: Audio) -> dict:
-    import librosa
-
-    y = audio.samples.mean(axis=0)
-    sr = audio.sample_rate
-    _, frames = librosa.beat.beat_track(y=y, sr=sr, hop_length=512)
-    beats = librosa.frames_to_time(frames, sr=sr, hop_length=512)
-    chroma = librosa.feature.chroma_cqt(y=y, sr=sr, hop_length=512)
-    scores = [np.corrcoef(chroma.mean(axis=1), np.roll(profile, k))[0, 1] for profile in (KK_MAJOR, KK_MINOR)
-              for k in range(12)]
-    best = int(np.argmax(scores))
-    key = f"{PITCHES[best % 12]} {'major' if best < 12 else 'minor'}"
-    bounds = np.concatenate(([0], frames, [chroma.shape[1]]))
-    synced = librosa.util.sync(chroma, bounds, aggregate=np.median)
-    templates, labels = [], []
-    for root in range(12):
-        for quality, intervals in (("maj", (0, 4, 7)), ("min", (0, 3, 7))):
-            t = np.zeros(12)
-            t[[(root + i) % 12 for i in intervals]] = 1
-            templates.append(t / np.linalg.norm(t))
-            labels.append(f"{PITCHES[root]}:{quality}")
-    norm = synced / np.maximum(np.linalg.norm(synced, axis=0, keepdims=True), 1e-9)
-    picks = np.argmax(np.array(templates) @ norm, axis=0)
-    times = np.concatenate(([0.0], beats, [audio.duration_s]))
-    chords = [(times[i], times[i + 1], labels[p]) for i, p in enumerate(picks) if times[i + 1] > times[i]]
-    return {"beats": beats, "downbeats": beats[::4], "key": key, "chords": chords}
-
-
-def ours(audio: Audio) -> dict:
-    analysis = analyze(audio)
-    return {"beats": analysis.rhythm.beats_s, "downbeats": analysis.rhythm.downbeats_s,
-            "key": analysis.harmony.key.name,
-            "chords": [(c.start_s, c.end_s, c.label) for c in analysis.harmony.chords],
-            "sections": [(s.start_s, s.end_s) for s in analysis.structure.sections]}
-
-
-def chord_overlap(truth: Truth, estimate: list[tuple[float, float, str]]) -> tuple[float, float]:
-    """(majmin score × scored duration, scored duration) for one piece."""
-    ref_int = np.array([[s, e] for s, e, _ in truth.chords])
-    ref_lab = [label for _, _, label in truth.chords]
-    est_int = np.array([[s, e] for s, e, _ in estimate])
-    est_lab = [label for _, _, label in estimate]
-    end = float(ref_int[-1, 1])
-    est_int, est_lab = mir_eval.util.adjust_intervals(est_int, est_lab, float(ref_int[0, 0]), end, "N", "N")
-    intervals, ref_l, est_l = mir_eval.util.merge_labeled_intervals(ref_int, ref_lab, est_int, est_lab)
-    durations = mir_eval.util.intervals_to_durations(intervals)
-    comparisons = mir_eval.chord.majmin(ref_l, est_l)
-    scored = comparisons >= 0
-    return float(np.sum(comparisons[scored] * durations[scored])), float(np.sum(durations[scored]))
-
-
 def evaluate(pieces: list[Truth], system) -> dict:  # noqa: ANN001 - a callable
     beat_f, down_f, key_s, seg3, seg05 = [], [], [], [], []
     chord_num = chord_den = 0.0
@@ -219,7 +164,7 @@ def evaluate(pieces: list[Truth], system) -> dict:  # noqa: ANN001 - a callable
         down_f.append(mir_eval.beat.f_measure(mir_eval.beat.trim_beats(piece.downbeats),
                                               mir_eval.beat.trim_beats(np.asarray(result["downbeats"]))))
         key_s.append(mir_eval.key.weighted_score(piece.key, result["key"]))
-        num, den = chord_overlap(piece, result["chords"])
+        num, den = majmin_overlap(piece.chords, result["chords"])
         chord_num, chord_den = chord_num + num, chord_den + den
         if piece.sections and "sections" in result:
             ref = np.array(piece.sections)
@@ -267,7 +212,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--songs", type=int, default=8)
     parser.add_argument("--chorales", type=int, default=8)
-    parser.add_argument("--skip-baseline", action="store_true")
+    parser.add_argument("--skip-baseline", action="store_true", help="ours only (no madmom, no librosa)")
     parser.add_argument("--json", type=Path, help="also write the numbers here")
     args = parser.parse_args(argv)
     print("rendering ground-truth material with FluidSynth …", flush=True)
@@ -276,19 +221,20 @@ def main(argv: list[str] | None = None) -> int:
     for label, pieces in (("composed songs", songs), ("Bach chorales", bach), ("all", songs + bach)):
         results[label] = {"ours": evaluate(pieces, ours)}
         if not args.skip_baseline:
-            results[label]["librosa"] = evaluate(pieces, baseline)
+            results[label]["madmom"] = evaluate(pieces, madmom_system)
+            results[label]["librosa"] = evaluate(pieces, librosa_system)
     goals = {"beat_f": 0.95, "downbeat_f": 0.85, "key_weighted": 0.90, "chord_majmin_wcsr": 0.80, "section_f_3s": 0.80,
              "section_f_0.5s": None}
     print(f"\nanalysis accuracy ({len(songs)} composed songs, {len(bach)} Bach chorales; mir_eval)")
     for label, by_system in results.items():
         print(f"  {label}")
         for metric, goal in goals.items():
-            ours_value = by_system["ours"][metric]
-            base = by_system.get("librosa", {}).get(metric)
-            text = "n/a" if ours_value is None else f"{ours_value:.3f}"
-            base_text = "n/a" if base is None else f"{base:.3f}"
+            cells = []
+            for system in ("ours", "madmom", "librosa"):
+                value = by_system.get(system, {}).get(metric)
+                cells.append(f"{system} {'n/a' if value is None else f'{value:.3f}':>6}")
             goal_text = f"(goal ≥ {goal})" if goal else ""
-            print(f"    {metric:<20} ours {text:>6}   librosa {base_text:>6}   {goal_text}")
+            print(f"    {metric:<20} " + "   ".join(cells) + f"   {goal_text}")
     rows = speed((1.0, 3.0, 10.0))
     print("\nanalysis speed (stereo 44.1 kHz)")
     for duration, seconds in rows:

@@ -1,11 +1,13 @@
 """The layer rules of ARCHITECTURE.md, checked on the source: a stage never imports a layer above it,
 packages on one floor do not import each other, no import cycles, no function-local imports of
 trackwright's own modules to dodge one (the command line excepted: it imports each command's
-stages when the command runs, so that start-up stays fast)."""
+stages when the command runs, so that start-up stays fast), and function-local imports of other
+packages only for the heavy or optional ones listed in :data:`LAZY_THIRD_PARTY`."""
 
 from __future__ import annotations
 
 import ast
+import sys
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,6 +34,18 @@ OPEN_FLOORS = {1, 7}
 LAZY_ALLOWED = {
     "trackwright.cli": "imports each command's stages when the command runs (start-up time)",
     "trackwright.review": "FastAPI is an optional extra: the app is imported on first use",
+}
+
+#: Third-party packages that may be imported inside a function, and why: each is optional (an
+#: extra) or heavy enough that a command which does not use it should not pay for its import.
+#: Any other package must be imported at module top, where a reader sees what a module needs.
+LAZY_THIRD_PARTY = {
+    "torch": "optional extra (separate with Demucs); seconds to import",
+    "demucs": "optional extra (separate with Demucs)",
+    "pedalboard": "native plug-in host, used only by automation renders and time-stretching",
+    "uvicorn": "optional extra (the review server)",
+    "basic_pitch": "optional extra (transcribe)",
+    "onnxruntime": "optional extra (transcribe)",
 }
 
 
@@ -124,6 +138,29 @@ def lazy_imports(imports: list[Import]) -> list[str]:
             for item in imports if not item.top_level and item.source not in LAZY_ALLOWED]
 
 
+def lazy_third_party_imports(root: Path) -> list[str]:
+    """Function-local imports of packages outside trackwright, the standard library and
+    :data:`LAZY_THIRD_PARTY`, in the package at ``root``."""
+    out = []
+    for path in sorted(root.rglob("*.py")):
+        module = module_name(path, root)
+        for function in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not isinstance(function, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                continue
+            for node in ast.walk(function):
+                if isinstance(node, ast.Import):
+                    names = [alias.name for alias in node.names]
+                elif isinstance(node, ast.ImportFrom) and not node.level:
+                    names = [node.module or ""]
+                else:
+                    continue
+                for name in names:
+                    top = name.split(".")[0]
+                    if top not in (root.name, *sys.stdlib_module_names, *LAZY_THIRD_PARTY):
+                        out.append(f"{module}:{node.lineno} imports {name} inside a function")
+    return sorted(set(out))
+
+
 def cycles(imports: list[Import]) -> list[list[str]]:
     """Strongly connected groups (more than one module) of the import-time import graph (Tarjan)."""
     graph: dict[str, set[str]] = defaultdict(set)
@@ -190,6 +227,10 @@ def test_no_function_local_imports_of_our_own_modules(imports: list[Import]) -> 
     assert lazy_imports(imports) == []
 
 
+def test_function_local_imports_of_other_packages_are_the_listed_heavy_ones() -> None:
+    assert lazy_third_party_imports(SRC) == []
+
+
 def test_no_import_cycles(imports: list[Import]) -> None:
     assert cycles(imports) == []
 
@@ -207,6 +248,7 @@ def test_the_checks_catch_what_they_are_for(tmp_path: Path) -> None:
         "project/__init__.py": "",
         "project/store.py": "import trackwright.project.render\n",
         "project/render.py": "from trackwright.project import store\n\ndef f():\n    from trackwright.audio import x\n",
+        "produce/separate.py": "def f():\n    import torch\n    import json\n    from scipy import signal\n",
     }
     for name, text in files.items():
         (root / name).parent.mkdir(parents=True, exist_ok=True)
@@ -219,3 +261,4 @@ def test_the_checks_catch_what_they_are_for(tmp_path: Path) -> None:
     ]
     assert lazy_imports(planted) == ["trackwright.project.render:4 imports trackwright.audio inside a function"]
     assert cycles(planted) == [["trackwright.project.render", "trackwright.project.store"]]
+    assert lazy_third_party_imports(root) == ["trackwright.produce.separate:4 imports scipy inside a function"]

@@ -114,7 +114,7 @@ def test_internal_errors_exit_2_with_hint(capsys: pytest.CaptureFixture[str], to
     def broken(*args: object, **kwargs: object) -> None:
         raise ZeroDivisionError("boom")
 
-    monkeypatch.setattr(meter, "measure_loudness", broken)
+    monkeypatch.setattr(meter, "measure_loudness_file", broken)  # what the command calls
     code, _, err = run(capsys, "loudness", tone_file)
     assert code == 2 and "--debug" in err and "Traceback" not in err
     code, _, err = run(capsys, "--debug", "loudness", tone_file)

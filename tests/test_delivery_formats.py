@@ -130,3 +130,20 @@ def test_naming_template() -> None:
         check_template("master")
     with pytest.raises(ParameterError, match="two files the name a.wav"):
         check_unique(["A.wav", "B.wav", "a.wav"])
+
+
+@pytest.mark.parametrize(("spec", "known"), [(FormatSpec("wav", 48000, "24"), True), (FormatSpec("wav", None, "float"), True),
+                                             (FormatSpec("flac", None, "24"), True), (FormatSpec("wav", None, "16"), False)])
+def test_what_the_writer_says_it_wrote_is_the_file(tmp_path: Path, master: Audio, spec: FormatSpec,
+                                                   known: bool) -> None:
+    """Deliver measures a file once, from what the writer hands back; that must be the file's content
+    (within one 24-bit step) and its true peak, or nothing when dither changed the content."""
+    written = write_format(master, tmp_path / f"k{spec.extension}", spec, ceiling_dbtp=CEILING)
+    back = load_audio(written.path)
+    if not known:
+        assert written.audio is None and written.true_peak_dbtp is None
+        return
+    assert written.audio is not None and written.true_peak_dbtp is not None
+    assert (written.audio.sample_rate, written.audio.frames) == (back.sample_rate, back.frames)
+    assert np.abs(written.audio.samples - back.samples).max() <= 1.01 * 2.0 ** -23  # libsndfile truncates
+    assert written.true_peak_dbtp == pytest.approx(true_peak_dbtp(back), abs=0.001)

@@ -11,7 +11,7 @@ from clirun import run
 
 from trackwright.analysis.features import compute_features
 from trackwright.arrange.fit import DURATION_TOLERANCE_S, HIT_TOLERANCE_S, NO_STRETCH_S, fit_audio
-from trackwright.arrange.grid import TAIL
+from trackwright.arrange.grid import TAIL, bar_grid
 from trackwright.arrange.splice import find_attack, render_edits
 from trackwright.audio import load_audio, save_audio
 from trackwright.errors import ParameterError
@@ -53,6 +53,33 @@ def test_natural_ending_plays_the_song_s_last_bar_and_rings_out(song) -> None:  
     result, out = _fit(song, 24.0, [8.0])
     assert result.bars[-1] == TAIL and result.bars[-2] == info.bars - 1
     assert rms_db(out, out.duration_s - 0.05, out.duration_s) < rms_db(out, 20.0, 22.0) - 10.0
+
+
+def test_a_song_slowing_at_its_end_still_ends_naturally_after_a_hit(song) -> None:  # noqa: ANN001
+    """Its last six bars slow by up to 25 % (a ritardando; the bars the path plays there run longer
+    than the median it planned with): the region after the hit is planned again at their length.
+    The code before this stop refused some of them ("the cue ends too soon after the last hit")."""
+    info, audio, _, features = song
+    beats = np.asarray(info.beat_times_s, dtype=float)
+    intervals = np.diff(beats)
+    intervals[-24:] *= np.linspace(1.0, 1.25, 24)
+    beats = np.concatenate(([beats[0]], beats[0] + np.cumsum(intervals)))
+    beats = beats[beats < audio.duration_s - 0.1]
+    grid = bar_grid(audio.duration_s, beats[::4], beats, list(info.sections), audio)
+    fitted = 0
+    for duration in (12.0, 14.0, 15.0, 16.0, 18.0, 20.0, 22.0):
+        for hit in (3.0, 4.0, 5.0, 6.0, 7.0, 8.0):
+            try:
+                result = fit_audio(audio, duration, hits=[hit], grid=grid, features=features)
+            except ParameterError as err:  # a hit no whole number of the (slower) median beats reaches
+                assert "whole number of beats" in str(err)
+                continue
+            fitted += 1
+            assert abs(result.edits.output_duration_s - duration) <= DURATION_TOLERANCE_S
+            assert all(abs(s - 1.0) <= 0.03 + 1e-9 for s in result.stretches)
+            assert result.bars[-1] in (TAIL, grid.bars - 1)  # the song's own last bar ends the cue
+            assert abs(result.hits[0]["downbeat_s"] - hit) <= NO_STRETCH_S + 1e-9
+    assert fitted >= 30
 
 
 def test_fade_ending_fades_to_silence(song) -> None:  # noqa: ANN001

@@ -5,17 +5,23 @@ Every case runs at 48 kHz (the reference rate) and 44.1 kHz; tolerances are the 
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 import scipy.signal
+import soundfile as sf
 from signals import audio, db_to_amp, sequence, silence, tone
 
 from trackwright.analysis.loudness import (
+    LoudnessMeter,
     integrated_loudness,
     k_weighting_sos,
     loudness_range,
     measure_loudness,
+    measure_loudness_file,
     true_peak_dbtp,
+    weighted_power,
 )
 
 RATES = [48000, 44100]
@@ -187,6 +193,21 @@ def test_k_weighting_response_at_other_rates_matches_48k() -> None:
         assert 20 * np.log10(np.abs(resp)) == pytest.approx(20 * np.log10(np.abs(ref)), abs=0.05)
 
 
+@pytest.mark.parametrize(("rate", "layout"), [(8000, "mono"), (44100, "stereo"), (48000, "5.1"), (192000, "stereo")])
+def test_weighted_power_equals_the_recursive_filter(rate: int, layout: str) -> None:
+    """The meter applies K-weighting as a cut impulse response by FFT; scipy's recursive
+    filter of the same sections is the reference, over noise long enough to span many blocks."""
+    channels = {"mono": 1, "stereo": 2, "5.1": 6}[layout]
+    frames = 3 * rate + 1234
+    samples = (np.random.default_rng(rate).standard_normal((channels, frames)) * 0.2).astype(np.float32)
+    samples[0, : rate // 2] = 0.0  # a silent start: the impulse response must not leak backwards
+    weights = {"mono": [1.0], "stereo": [1.0, 1.0], "5.1": [1.0, 1.0, 1.0, 0.0, 1.41, 1.41]}[layout]
+    filtered = scipy.signal.sosfilt(k_weighting_sos(rate), samples.astype(np.float64), axis=1)
+    expected = np.tensordot(weights, filtered**2, axes=1)
+    got = weighted_power(audio(samples, rate), layout=layout)
+    assert np.abs(got - expected).max() < 1e-9 * expected.max()
+
+
 def test_mono_sine_weight_one() -> None:
     report = measure_loudness(audio(tone(-20, 5, 48000, channels=1), 48000))
     assert report.integrated_lufs == pytest.approx(-23.01, abs=0.05)
@@ -206,3 +227,41 @@ def test_sample_peak_and_report_keys() -> None:
         "true_peak_dbtp", "sample_peak_dbfs", "duration_s", "sample_rate", "channels",
     ]
     assert d["sample_rate"] == 44100 and d["channels"] == 2 and d["duration_s"] == 4.0
+
+
+def test_a_meter_fed_in_odd_blocks_reads_as_the_whole_signal_at_once(tmp_path: Path) -> None:
+    """The streaming meter against sums over the whole K-weighted power, computed here."""
+    rate = 44100
+    rng = np.random.default_rng(3)
+    t = np.arange(int(7.3 * rate)) / rate
+    samples = (0.2 * rng.standard_normal((2, t.size)) * (1.2 + np.sin(2 * np.pi * 0.4 * t))).astype(np.float32)
+    samples[:, rate: 2 * rate] = 0.0  # a silent second: the gates have something to drop
+    meter = LoudnessMeter(rate, 2)
+    start = 0
+    for size in [1, 1000, 77777, 3 * rate, 5, rate // 3] * 4:
+        meter.add(samples[:, start: start + size])
+        start += size
+    meter.add(samples[:, start:])
+    got = meter.report()
+
+    power = np.tensordot([1.0, 1.0], scipy.signal.sosfilt(k_weighting_sos(rate), samples.astype(np.float64)) ** 2, 1)
+    running = np.concatenate([[0.0], np.cumsum(power)])
+    block, short, hop = int(0.4 * rate), 3 * rate, rate // 10
+    def lufs(mean_power):
+        with np.errstate(divide="ignore"):
+            return -0.691 + 10 * np.log10(mean_power)
+    momentary = [(running[s + block] - running[s]) / block for s in range(0, t.size - block + 1, hop)]
+    short_term = [(running[s + short] - running[s]) / short for s in range(0, t.size - short + 1, hop)]
+    assert got.momentary.lufs == pytest.approx(lufs(np.array(momentary)), abs=1e-6)
+    assert got.short_term.lufs == pytest.approx(lufs(np.array(short_term)), abs=1e-6)
+    assert got.momentary_max_lufs == pytest.approx(lufs(np.max(running[block:] - running[:-block]) / block), abs=1e-6)
+    assert got.short_term_max_lufs == pytest.approx(lufs(np.max(running[short:] - running[:-short]) / short), abs=1e-6)
+    whole = measure_loudness(audio(samples, rate))
+    assert got.integrated_lufs == pytest.approx(whole.integrated_lufs, abs=1e-9)
+    assert got.true_peak_dbtp == pytest.approx(whole.true_peak_dbtp, abs=1e-6)
+    assert got.duration_s == pytest.approx(t.size / rate)
+
+    path = tmp_path / "noise.wav"
+    sf.write(path, samples.T, rate, subtype="FLOAT")
+    from_file = measure_loudness_file(path)
+    assert from_file.to_dict() == whole.to_dict()

@@ -21,7 +21,7 @@ import os
 import resource
 import shutil
 import struct
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
@@ -260,6 +260,44 @@ def load_audio(path: str | os.PathLike[str], *, validate: bool = True) -> Audio:
     if validate:
         validate_audio(audio, name=str(path))
     return audio
+
+
+def stream_audio(path: str | os.PathLike[str], *, block_frames: int = _READ_BLOCK) -> Iterator[Audio]:
+    """Read an audio file as consecutive blocks of ``block_frames`` frames (the last shorter).
+
+    The file is never held whole, so its length is not limited by memory; the blocks are
+    float32 (channels, frames) at the file's rate and are checked as :func:`load_audio` checks
+    a file (the errors are the same, raised when the bad block is reached).
+
+    Raises
+    ------
+    AudioFileError, InvalidAudioError
+        As :func:`load_audio`.
+    """
+    path = Path(path)
+    _check_file(path)
+    position = 0
+    try:
+        with sf.SoundFile(sound_name(path)) as f:
+            channels, rate = f.channels, f.samplerate
+            validate_audio(Audio(np.zeros((channels, 1), dtype=np.float32), rate), name=str(path))
+            while True:
+                block = f.read(block_frames, dtype="float32", always_2d=True)
+                if not len(block):
+                    break
+                audio = Audio(np.ascontiguousarray(block.T), rate)
+                finite = np.isfinite(audio.samples).all(axis=0)
+                if not finite.all():
+                    first = (position + int(np.flatnonzero(~finite)[0])) / rate
+                    raise InvalidAudioError(f"{path}: contains NaN/Inf samples (first at {first:.3f} s); "
+                                            "repair or re-export the file")
+                position += audio.frames
+                yield audio
+    except (sf.LibsndfileError, RuntimeError, sf.SoundFileError) as err:
+        detail = str(err).split(":")[-1].strip() or "unknown format"
+        raise AudioFileError(f"{path}: not a readable audio file ({detail})") from err
+    if position == 0:
+        raise AudioFileError(f"{path}: holds no audio frames")
 
 
 def _same_file(a: Path, b: Path) -> bool:

@@ -101,15 +101,14 @@ def loudness(
     quiet: QuietOption = False,
 ) -> None:
     """Measure loudness to ITU-R BS.1770-4 / EBU R128 (integrated, momentary, short-term, LRA, true peak)."""
-    from trackwright.analysis.loudness import measure_loudness
-    from trackwright.audio import load_audio
+    from trackwright.analysis.loudness import measure_loudness_file
 
     results: list[dict[str, Any]] = []
     with progress_bar("Measuring", quiet=quiet or _state["quiet"]) as progress:
         for index, path in enumerate(files):
             progress(index / len(files), path.name)
             try:
-                report = measure_loudness(load_audio(path), layout=layout)
+                report = measure_loudness_file(path, layout=layout)  # read block by block: any length
             except TrackwrightError as err:
                 message = str(err)
                 raise type(err)(message if message.startswith(str(path)) else f"{path}: {message}") from err
@@ -226,6 +225,12 @@ def analyze(
     audio = load_audio(mix or source)
     with progress_bar("Analysing", quiet=quiet or _state["quiet"]) as progress:
         result = run_analysis(audio, brief=cue_sheet, progress=progress)
+        if mix is not None:  # a project: its latest version on the grid the user set (grid_source "user")
+            from trackwright.project import Project
+            from trackwright.project.grid import on_version_grid
+
+            opened = Project.open(source)
+            result = on_version_grid(result, opened, opened.recipe())
         if html is not None:
             from trackwright.analysis.report import write_html_report
 
@@ -238,7 +243,8 @@ def analyze(
     console = _out()
     key = result.harmony.key
     console.print(f"[bold]{source.name}[/bold]  {result.duration_s:.1f} s · {result.rhythm.tempo_bpm:.1f} BPM "
-                  f"{result.rhythm.time_signature} · {key.name} (confidence {key.confidence:.2f}) · "
+                  f"{result.rhythm.time_signature}{' (user-set grid)' if result.rhythm.user_set else ''} · "
+                  f"{key.name} (confidence {key.confidence:.2f}) · "
                   f"{result.loudness.integrated_lufs:.1f} LUFS")
     console.print("form: " + " ".join(f"{s.label}({s.role})" for s in result.structure.sections))
     table = Table(title="Findings", show_header=True, header_style="bold")
@@ -578,6 +584,48 @@ def arrange(
                      "duration_s": round(result.edits.output_duration_s, 3), "arrangement": result.edits.to_dict()})
         return
     print(f"version {version.number}: {result.message} ({result.edits.output_duration_s:.1f} s)")
+
+
+@app.command()
+def grid(
+    project_dir: Annotated[Path, typer.Argument(metavar="PROJECT", help="A project folder (trackwright new).")],
+    bpm: Annotated[float | None, typer.Option("--bpm", help="A steady tempo, beats per minute (the dotted "
+                                                            "quarter in 6/8, 9/8, 12/8).")] = None,
+    half: Annotated[bool, typer.Option("--half", help="Half the heard (or set) tempo.")] = False,
+    double: Annotated[bool, typer.Option("--double", help="Double the heard (or set) tempo.")] = False,
+    metre: Annotated[str | None, typer.Option("--metre", "--meter",
+                                              help="2/4, 3/4, 4/4, 6/8, 9/8 or 12/8.")] = None,
+    downbeat: Annotated[str | None, typer.Option("--downbeat", help="A time on a bar line in the draft, "
+                                                                    "seconds or m:ss.xx (e.g. 0:00.42).")] = None,
+    clear: Annotated[bool, typer.Option("--clear", help="Back to the grid as heard.")] = False,
+    author: Annotated[str | None, typer.Option(help="Author of the new version.")] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Correct the beat grid every later edit stands on (fit, arrange, notes, deliver); a new version."""
+    from trackwright.analysis.brief import parse_time
+    from trackwright.analysis.findings import clock
+    from trackwright.project import Project
+    from trackwright.project.operations import grid_project
+
+    try:
+        downbeat_s = parse_time(downbeat, "--downbeat") if downbeat is not None else None
+    except ParameterError:
+        raise ParameterError(f"--downbeat {downbeat!r} is not a time: give seconds or m:ss.xx (e.g. 0:00.42)") from None
+    made = grid_project(Project.open(project_dir), bpm=bpm, half=half, double=double, metre=metre,
+                        downbeat_s=downbeat_s, clear=clear, author=author)
+    rhythm = made.analysis.rhythm
+    source = "user" if rhythm.user_set else "heard"
+    if as_json:
+        _print_json({"project": str(project_dir), "version": made.version.number,
+                     "grid": made.grid.to_dict() if made.grid else None, "grid_source": source,
+                     "tempo_bpm": round(rhythm.tempo_bpm, 2), "time_signature": rhythm.time_signature,
+                     "beat_subdivision": rhythm.subdivision,
+                     "first_downbeat_s": round(float(rhythm.downbeats_s[0]), 3) if len(rhythm.downbeats_s) else None,
+                     "bars": len(rhythm.downbeats_s)})
+        return
+    first = f", first bar line {clock(float(rhythm.downbeats_s[0]))}" if len(rhythm.downbeats_s) else ""
+    print(f"version {made.version.number}: beat grid {made.grid.describe() if made.grid else 'as heard'}")
+    print(f"  {source}: {rhythm.tempo_bpm:.1f} BPM {rhythm.time_signature}{first}, {len(rhythm.downbeats_s)} bars")
 
 
 # --- delivery: alternates, cutdowns, stingers, loops, game layers, stems, metadata ------------------

@@ -6,6 +6,12 @@ Stable JSON keys (see :meth:`Analysis.to_dict`): ``duration_s``, ``sample_rate``
 ``role``}], ``loudness`` (the meter's keys plus ``short_term_lufs`` and ``short_term_hop_s``),
 ``findings`` and ``strengths``; then the details: ``tempo_curve``, ``harmony``, ``transitions``,
 ``dynamics``, ``tonal`` and, with a brief, ``brief``.
+
+``time_signature`` is one of 2/4, 3/4, 4/4 (simple: ``beat_subdivision`` 2) or 6/8, 9/8, 12/8
+(compound: ``beat_subdivision`` 3). ``beats_s`` and ``tempo_bpm`` are always the *metrical*
+beat: the quarter note in x/4, the dotted quarter in x/8 (a 6/8 jig has two beats to the bar);
+the eighth notes are each beat divided in ``beat_subdivision`` equal parts. ``grid_source`` is
+``"heard"``, or ``"user"`` when the grid was set by hand (:mod:`.beat_grid`).
 """
 
 from __future__ import annotations
@@ -18,13 +24,15 @@ from typing import Any
 
 import numpy as np
 
+from trackwright.analysis.beat_grid import GridOverride
 from trackwright.analysis.brief import Brief, check_brief
 from trackwright.analysis.critique import critique
 from trackwright.analysis.dynamics import Dynamics, analyze_dynamics
 from trackwright.analysis.features import Features, compute_features
 from trackwright.analysis.findings import Finding, Strength, sort_findings
-from trackwright.analysis.harmony import Chord, Harmony, Key, Loop, analyze_harmony
+from trackwright.analysis.harmony import Chord, Harmony, Key, Loop, analyze_harmony, harmony_on_grid
 from trackwright.analysis.loudness import LoudnessReport, LoudnessSeries, measure_loudness
+from trackwright.analysis.metre import parse_signature
 from trackwright.analysis.rhythm import Rhythm, analyze_rhythm
 from trackwright.analysis.structure import Section, Structure, Transition, analyze_structure
 from trackwright.analysis.tonal import Tonal, analyze_tonal
@@ -72,6 +80,8 @@ class Analysis:
             "beats_s": _r(self.rhythm.beats_s),
             "downbeats_s": _r(self.rhythm.downbeats_s),
             "time_signature": self.rhythm.time_signature,
+            "beat_subdivision": self.rhythm.subdivision,
+            "grid_source": "user" if self.rhythm.user_set else "heard",
             "key": harmony.key.to_dict(),
             "chords": [c.to_dict() for c in harmony.chords],
             "sections": [s.to_dict() for s in self.structure.sections],
@@ -96,6 +106,26 @@ class Analysis:
         features kept: what a project's cached analysis reads back, so that every edit stands on
         the same grid whether the analysis was just made or read from the cache."""
         return dataclasses.replace(Analysis.from_dict(self.to_dict()), features=self.features)
+
+    def with_grid(self, grid: GridOverride | None) -> Analysis:
+        """This analysis on the grid the user set (:class:`~.beat_grid.GridOverride`, applied to the
+        rhythm as heard; see :meth:`with_rhythm`). Itself when ``grid`` is None or sets nothing."""
+        if grid is None or grid.is_empty:
+            return self
+        return self.with_rhythm(grid.apply(self.rhythm, self.duration_s))
+
+    def with_rhythm(self, rhythm: Rhythm) -> Analysis:
+        """This analysis on another beat grid (a user-set one, ``grid_source`` ``"user"``): the
+        chords read on its bars, the structure's bar lines and each section's bar count taken
+        from it. Sections keep their times (an edit places them on the nearest bar line)."""
+        downbeats = rhythm.downbeats_s
+        reach = 30.0 / max(rhythm.tempo_bpm, 1.0)  # half a beat
+        sections = [dataclasses.replace(s, bars=max(1, int(np.count_nonzero((downbeats >= s.start_s - reach)
+                                                                            & (downbeats < s.end_s - reach)))))
+                    for s in self.structure.sections]
+        structure = dataclasses.replace(self.structure, sections=sections, bar_times_s=downbeats)
+        harmony = harmony_on_grid(self.harmony.chords, self.harmony.key, rhythm, self.duration_s)
+        return dataclasses.replace(self, rhythm=rhythm, structure=structure, harmony=harmony)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Analysis:
@@ -142,11 +172,12 @@ def _analysis_from_dict(data: Mapping[str, Any]) -> Analysis:
         duration_s=float(loud["duration_s"]), sample_rate=int(loud["sample_rate"]), channels=int(loud["channels"]),
         momentary=empty, short_term=LoudnessSeries(short_times, short_lufs))
     curve = data.get("tempo_curve") or {}
-    beats_per_bar = int(str(data["time_signature"]).split("/")[0])
+    beats_per_bar, subdivision = parse_signature(data["time_signature"])
     rhythm = Rhythm(tempo_bpm=float(data["tempo_bpm"]), beats_s=_floats(data["beats_s"]),
                     downbeats_s=_floats(data["downbeats_s"]), beats_per_bar=beats_per_bar,
                     tempo_curve_s=_floats(curve.get("times_s")), tempo_curve_bpm=_floats(curve.get("bpm")),
-                    drifts=bool(curve.get("drifts", False)))
+                    drifts=bool(curve.get("drifts", False)), subdivision=subdivision,
+                    user_set=data.get("grid_source", "heard") == "user")
     details = data.get("harmony") or {}
     loop = details.get("loop")
     harmony = Harmony(key=Key(**data["key"]), chords=[Chord(**c) for c in data.get("chords", [])],

@@ -11,6 +11,9 @@ Everything works on the mono mix resampled to 22.05 kHz:
 * ``chroma`` — pitch-class magnitude (12 × n, every 100 ms) from a ~370 ms STFT mapped to
   semitones between 80 Hz and 5 kHz; ``bass_chroma`` — the same for 38–160 Hz from a 0.93 s
   window on the signal decimated to 4.41 kHz (≈1 Hz resolution, enough for bass semitones);
+  ``chord_chroma`` — the same ~370 ms STFT weighted towards the register where accompaniments
+  voice their chords: full weight 80–400 Hz, then −12 dB an octave, so a loud tune over quiet
+  chords no longer reads as the tune's harmony;
 * ``rms_db`` — frame level, dBFS; ``bands_db`` — 40 log-spaced band levels (30 Hz–8 kHz, dB),
   a timbre description at the onset frame rate.
 """
@@ -32,6 +35,10 @@ CHROMA_FFT = 8192
 CHROMA_HOP = 2205  # 100 ms
 BASS_RATE = 4410
 BASS_FFT = 4096
+#: Low edge and knee of ``chord_chroma``'s register, Hz.
+CHORD_CHROMA_HZ = (80.0, 400.0)
+#: How fast ``chord_chroma`` falls above its knee: weight (knee / f)², −12 dB an octave.
+CHORD_CHROMA_SLOPE = 2.0
 #: The 40 timbre bands of ``bands_db``: log-spaced between these limits, Hz.
 BANDS_HZ = (30.0, 8000.0)
 BAND_COUNT = 40
@@ -56,6 +63,7 @@ class Features:
     chroma_hop: int
     chroma: np.ndarray
     bass_chroma: np.ndarray
+    chord_chroma: np.ndarray
 
     @property
     def onset_rate(self) -> float:
@@ -170,6 +178,14 @@ def _chroma_map(freqs: np.ndarray, lo_hz: float, hi_hz: float) -> np.ndarray:
     return mapping
 
 
+def _chord_weighting(freqs: np.ndarray) -> np.ndarray:
+    """The chroma map of :data:`CHORD_CHROMA_HZ`'s register: full weight from its low edge to its
+    knee, then falling as (knee / f)^:data:`CHORD_CHROMA_SLOPE` up to 5 kHz."""
+    lo, knee = CHORD_CHROMA_HZ
+    weight = np.where(freqs <= knee, 1.0, (knee / np.maximum(freqs, 1e-9)) ** CHORD_CHROMA_SLOPE)
+    return (_chroma_map(freqs, lo, 5000.0) * weight[np.newaxis, :]).astype(np.float32)
+
+
 def compute_features(audio: Audio) -> Features:
     """Compute :class:`Features` for ``audio`` (any rate and channel count)."""
     mono = mono_at(audio)
@@ -189,15 +205,18 @@ def compute_features(audio: Audio) -> Features:
     low_onset = _flux(low_bands)
     rms_db = 10.0 * np.log10(np.maximum(total / (8.0 * 0.375), 1e-12))
     long_freqs = np.fft.rfftfreq(CHROMA_FFT, 1.0 / rate)
-    chroma = _stft_project(mono, CHROMA_FFT, CHROMA_HOP, _chroma_map(long_freqs, 80.0, 5000.0), power=False)
+    both = _stft_project(mono, CHROMA_FFT, CHROMA_HOP, np.vstack((_chroma_map(long_freqs, 80.0, 5000.0),
+                                                                  _chord_weighting(long_freqs))), power=False)
+    chroma, chord_chroma = both[:12], both[12:]
     # the bass register needs ~1 Hz resolution: a 0.93 s window on the signal decimated to 4.41 kHz
     low = soxr.resample(mono, rate, BASS_RATE, quality="HQ")
     bass_hop = CHROMA_HOP * BASS_RATE // rate
     bass = _stft_project(low, BASS_FFT, bass_hop, _chroma_map(np.fft.rfftfreq(BASS_FFT, 1.0 / BASS_RATE), 38.0, 160.0),
                          power=False)
     frames = min(chroma.shape[1], bass.shape[1])
-    chroma, bass = chroma[:, :frames], bass[:, :frames]
+    chroma, bass, chord_chroma = chroma[:, :frames], bass[:, :frames], chord_chroma[:, :frames]
     return Features(rate=rate, duration_s=audio.duration_s, onset_hop=ONSET_HOP, onset=onset, low_onset=low_onset,
                     pitch_onset=pitch_onset, pitch_novelty=pitch_novelty,
                     bands_db=(10.0 * np.log10(np.maximum(bands, 1e-10))).astype(np.float32),
-                    rms_db=rms_db.astype(np.float32), chroma_hop=CHROMA_HOP, chroma=chroma, bass_chroma=bass)
+                    rms_db=rms_db.astype(np.float32), chroma_hop=CHROMA_HOP, chroma=chroma, bass_chroma=bass,
+                    chord_chroma=chord_chroma)

@@ -2,8 +2,9 @@
 
 * **Chords**: decoded on a beat-synchronous grid — each beat split into four steps (a 16th
   note; before the first and after the last beat the grid runs on at the median beat period,
-  and without a beat grid a 120 BPM stand-in grid is used). Each step's mean chroma (and bass
-  chroma) is matched against templates of eight qualities for every root — major, minor,
+  and without a beat grid a 120 BPM stand-in grid is used). Each step's mean chord chroma
+  (:attr:`Features.chord_chroma`: the accompaniment's register, a melody above it weighed
+  down) and bass chroma is matched against templates of eight qualities for every root — major, minor,
   dominant 7th, major 7th, minor 7th, diminished, suspended 2nd and 4th — by cosine
   similarity. The templates hold each chord tone's first six harmonics (weights 0.7ⁿ), as the
   chroma of real instruments does, so a chord's own overtones (the fifth above each tone, the
@@ -234,7 +235,7 @@ def recognise_chords(features: Features, steps_s: np.ndarray, stay: np.ndarray |
     if len(steps_s) == 0:
         return []
     templates, roots, priors = _templates()
-    chroma = _unit(np.sqrt(beat_chroma(features, steps_s)))
+    chroma = _unit(np.sqrt(beat_chroma(features, steps_s, features.chord_chroma)))
     bass = beat_chroma(features, steps_s, features.bass_chroma)
     bass = bass / np.maximum(bass.max(axis=0, keepdims=True), 1e-9)
     # the bass credits the root most, and any other chord tone a little (inversions)
@@ -282,7 +283,7 @@ def refine_qualities(features: Features, chords: list[Chord]) -> list[Chord]:
     templates, _, priors = _templates()
     qualities = list(QUALITIES)
     starts = np.array([c.start_s for c in chords])
-    chroma = _unit(np.sqrt(beat_chroma(features, starts)))
+    chroma = _unit(np.sqrt(beat_chroma(features, starts, features.chord_chroma)))
     refined = []
     for i, chord in enumerate(chords):
         label = chord.label
@@ -393,8 +394,15 @@ def analyze_harmony(features: Features, rhythm: Rhythm) -> Harmony:
     stay = np.where(on_beat, _BEAT_STAY_PROBABILITY, _STEP_STAY_PROBABILITY)
     chords = refine_qualities(features, segments(recognise_chords(features, steps, stay), steps, features.duration_s))
     key = estimate_key(features.chroma.sum(axis=1), chords, features.bass_chroma.sum(axis=1))
+    return harmony_on_grid(chords, key, rhythm, features.duration_s)
+
+
+def harmony_on_grid(chords: list[Chord], key: Key, rhythm: Rhythm, duration_s: float) -> Harmony:
+    """The :class:`Harmony` of ``chords`` (seconds) in ``key`` read on a beat grid: the chord of
+    each bar, the looped progression, changes per bar and the mean chord length in beats. A grid
+    the user sets (:mod:`.beat_grid`) re-reads the same chords on its bars."""
     voiced = [c for c in chords if c.label != "N"]
-    bars = bar_chords(chords, rhythm.downbeats_s, features.duration_s) if len(rhythm.downbeats_s) else []
+    bars = bar_chords(chords, rhythm.downbeats_s, duration_s) if len(rhythm.downbeats_s) else []
     # harmonic rhythm counts changes of harmony, not a seventh coming and going over one root
     family = {"7": "maj", "maj7": "maj", "min7": "min"}
     triads = [c.label.split(":")[0] + ":" + family.get(c.label.split(":")[1], c.label.split(":")[1])
@@ -403,6 +411,6 @@ def analyze_harmony(features: Features, rhythm: Rhythm) -> Harmony:
     n_bars = max(len(rhythm.downbeats_s), 1)
     beat_s = 60.0 / max(rhythm.tempo_bpm, 1.0)
     mean_beats = float(np.mean([(c.end_s - c.start_s) / beat_s for c in voiced])) if voiced else 0.0
-    loop = find_loop(bars, rhythm.downbeats_s, features.duration_s) if bars else None
+    loop = find_loop(bars, rhythm.downbeats_s, duration_s) if bars else None
     return Harmony(key=key, chords=chords, changes_per_bar=changes / n_bars, mean_chord_beats=mean_beats,
                    bar_chords=bars, loop=loop)

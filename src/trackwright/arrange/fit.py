@@ -387,8 +387,9 @@ def _assemble(grid: BarGrid, regions: list[_Region], slots: list[tuple[int, int 
                 keep_end = last.end_s - cut
                 if keep_end - last.start_s < 0.5 * grid.bar_s / grid.beats_per_bar:
                     stretch = length / played
-                    if stretch < 1 - MAX_STRETCH_DEVIATION:
-                        raise ParameterError("the cue ends too soon after the last hit for the song's final bar")
+                    if stretch < 1 - MAX_STRETCH_DEVIATION:  # the bars played run longer than planned
+                        raise _Misfit("the cue ends too soon after the last hit for the song's final bar", r,
+                                      played / length)
                 else:
                     units[-1] = Unit(last.bar, last.start_s, keep_end)
                     fade_out = min(END_FADE_S, keep_end - last.start_s)

@@ -17,6 +17,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from trackwright.analysis.analyze import Analysis
+from trackwright.analysis.metre import signature
+from trackwright.analysis.rhythm import Rhythm, rhythm_from_grid
 from trackwright.arrange.edl import EditList, Segment
 from trackwright.arrange.splice import attack_near
 from trackwright.audio import Audio
@@ -51,6 +53,9 @@ class BarGrid:
     duration_s : float
         Length of the source, seconds.
     sections : tuple of GridSection
+    subdivision : int
+        How each beat divides: 2 (simple metres, beats are quarters) or 3 (compound metres,
+        beats are dotted quarters).
     """
 
     starts_s: np.ndarray
@@ -58,6 +63,7 @@ class BarGrid:
     beats_s: np.ndarray
     duration_s: float
     sections: tuple[GridSection, ...]
+    subdivision: int = 2
 
     @property
     def bars(self) -> int:
@@ -73,6 +79,11 @@ class BarGrid:
         inside = [np.count_nonzero((self.beats_s >= s - 0.02) & (self.beats_s < e - 0.02))
                   for s, e in zip(self.starts_s, self.ends_s)]
         return max(1, int(np.median(inside))) if inside else 4
+
+    @property
+    def time_signature(self) -> str:
+        """``"3/4"``, ``"6/8"``…: :attr:`beats_per_bar` beats divided in :attr:`subdivision`."""
+        return signature(self.beats_per_bar, self.subdivision)
 
     def section_of(self, bar: int) -> int:
         """Index of the section holding source bar ``bar`` (the pickup joins the first, the tail the last)."""
@@ -103,12 +114,27 @@ class BarGrid:
 def grid_from_analysis(analysis: Analysis, audio: Audio | None = None) -> BarGrid:
     """The bar grid of an :class:`~trackwright.analysis.analyze.Analysis` (see :func:`bar_grid`)."""
     sections = [(s.start_s, s.end_s, s.label, s.role) for s in analysis.structure.sections]
-    return bar_grid(analysis.duration_s, analysis.rhythm.downbeats_s, analysis.rhythm.beats_s, sections, audio)
+    return bar_grid(analysis.duration_s, analysis.rhythm.downbeats_s, analysis.rhythm.beats_s, sections, audio,
+                    subdivision=analysis.rhythm.subdivision)
+
+
+def rhythm_in_output(rhythm: Rhythm, edits: EditList) -> Rhythm:
+    """A beat grid of the source (seconds) carried into the output of ``edits``: every beat and
+    bar line at each output time its source time plays (none where the edit cut it, one per
+    repetition). Edits join on beats, so the carried grid stays regular; the tempo is read from
+    it again (stretched segments play slower or faster)."""
+    def carried(times: np.ndarray) -> np.ndarray:
+        return np.array(sorted(t for s in times for t in edits.output_times(float(s))), dtype=float)
+
+    return rhythm_from_grid(carried(rhythm.beats_s), carried(rhythm.downbeats_s), rhythm.beats_per_bar,
+                            rhythm.subdivision, user_set=rhythm.user_set)
 
 
 def bar_grid(duration_s: float, downbeats_s: Sequence[float] | np.ndarray, beats_s: Sequence[float] | np.ndarray,
-             sections: Sequence[tuple[float, float, str, str]] = (), audio: Audio | None = None) -> BarGrid:
-    """Build the grid from downbeats and beats (seconds) and sections ``(start_s, end_s, label, role)``.
+             sections: Sequence[tuple[float, float, str, str]] = (), audio: Audio | None = None, *,
+             subdivision: int = 2) -> BarGrid:
+    """Build the grid from downbeats and beats (seconds) and sections ``(start_s, end_s, label, role)``;
+    ``subdivision`` (2 or 3) says how each beat divides (3: a compound metre such as 6/8).
 
     With ``audio``, every beat is moved onto its attack (within ±35 ms; see
     :func:`~trackwright.arrange.splice.find_attack`): the analysis' beats sit on a 10 ms frame
@@ -143,7 +169,7 @@ def bar_grid(duration_s: float, downbeats_s: Sequence[float] | np.ndarray, beats
         first = 0 if index == 0 else section.first_bar
         end = placed[index + 1].first_bar if index + 1 < len(placed) else len(starts)
         tiled.append(GridSection(first, end, section.label, section.role))
-    return BarGrid(starts, ends, beats, duration, tuple(tiled))
+    return BarGrid(starts, ends, beats, duration, tuple(tiled), subdivision)
 
 
 def regular_bars(downbeats_s: np.ndarray, beats_s: np.ndarray) -> np.ndarray:

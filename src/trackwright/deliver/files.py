@@ -243,8 +243,9 @@ class DeliveryWriter:
                                       ceiling_dbtp=self.target.ceiling_dbtp if job.ceiling else None, tags=tags)
         self.warnings.extend(w if w.startswith(job.name) else f"{job.name}: {w}" for w in written_format.warnings)
         info = {**job.info, "trim_db": round(written_format.trim_db, 3)} if written_format.trim_db else job.info
-        written = load_audio(path)  # measure what a client will get
-        report = measure_loudness(written)
+        # measure what a client will get: read back unless the writer knows it (see Written)
+        written = written_format.audio if written_format.audio is not None else load_audio(path)
+        report = measure_loudness(written, true_peak_dbtp=written_format.true_peak_dbtp)
         integrated = report.integrated_lufs if math.isfinite(report.integrated_lufs) else None
         if job.spec.container == "wav":
             bits = {"float": "32", "16": "16", "24": "24"}[job.spec.bit_depth]

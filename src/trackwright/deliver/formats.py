@@ -234,7 +234,14 @@ def convert(audio: Audio, spec: FormatSpec, *, ceiling_dbtp: float | None = None
 
 @dataclass(frozen=True)
 class Written:
-    """A file written to a format: where, at what rate and length, and what the conversion did."""
+    """A file written to a format: where, at what rate and length, and what the conversion did.
+
+    ``audio`` is what the file holds when that is known without reading it back — a float or
+    24-bit lossless file within full scale (equal to what was written to within one 24-bit
+    step), or a lossy file as its decoder returned it — else ``None``; ``true_peak_dbtp`` is that
+    audio's true peak when it was measured on the way (else ``None``). Both let a caller
+    measure each file once.
+    """
 
     path: Path
     spec: FormatSpec
@@ -242,6 +249,8 @@ class Written:
     frames: int
     trim_db: float = 0.0
     warnings: tuple[str, ...] = field(default_factory=tuple)
+    audio: Audio | None = None
+    true_peak_dbtp: float | None = None
 
 
 def write_format(audio: Audio, path: str | os.PathLike[str], spec: FormatSpec, *,
@@ -277,6 +286,8 @@ def write_format(audio: Audio, path: str | os.PathLike[str], spec: FormatSpec, *
     converted = convert(audio, spec, ceiling_dbtp=hold)
     warnings = list(converted.warnings)
     trim = converted.trim_db
+    known: Audio | None = None
+    known_peak: float | None = None
     if spec.lossy:
         container, subtype = LOSSY[spec.container]
         data = np.clip(converted.audio.samples, -1.0, 1.0)
@@ -288,17 +299,24 @@ def write_format(audio: Audio, path: str | os.PathLike[str], spec: FormatSpec, *
 
         encode(data)
         if ceiling_dbtp is not None:
-            decoded = true_peak_dbtp(load_audio(out))
+            held = load_audio(out)
+            decoded = true_peak_dbtp(held)
+            known, known_peak = held, decoded
             if decoded > ceiling_dbtp:
                 extra = decoded - ceiling_dbtp + LOSSY_MARGIN_DB
                 encode(data * np.float32(10 ** (-extra / 20)))
+                known, known_peak = None, None
                 trim += extra
                 warnings.append(f"{out.name}: the {spec.container.upper()} decoder's true peak was {decoded:.2f} dBTP: "
                                 f"encoded again {extra:.2f} dB lower to stay under {ceiling_dbtp:g} dBTP")
     else:
         warnings += save_audio(converted.audio, out, bit_depth=spec.bit_depth, dither=spec.bit_depth == "16",
                                tags=tags if spec.container == "flac" else None)
-    return Written(out, spec, converted.audio.sample_rate, converted.audio.frames, trim, tuple(warnings))
+        samples = converted.audio.samples
+        exact = spec.bit_depth == "float" or (spec.bit_depth == "24" and float(np.abs(samples).max(initial=0.0)) <= 1.0)
+        known, known_peak = (converted.audio, converted.true_peak_dbtp) if exact else (None, None)
+    return Written(out, spec, converted.audio.sample_rate, converted.audio.frames, trim, tuple(warnings),
+                   known, known_peak)
 
 
 # -- names ------------------------------------------------------------------------------------------

@@ -103,12 +103,16 @@ def write_segments(writer: DeliveryWriter, audio: Audio, grid: BarGrid, likeness
 
 def game_manifest(writer: DeliveryWriter, grid: BarGrid | None) -> dict[str, Any]:
     """The adaptive part of ``deliverables.json``: tempo, bar grid, loops, layers, segments and
-    transitions, with how each maps onto Wwise and FMOD; empty without a bar grid."""
+    transitions, with how each maps onto Wwise and FMOD; empty without a bar grid.
+
+    ``tempo_bpm`` counts the metrical beat (the quarter in 2/4, 3/4, 4/4, the dotted quarter in
+    6/8, 9/8, 12/8), ``beats_per_bar`` of them to a bar; ``meter`` is the time signature.
+    """
     game: dict[str, Any] = {}
     if grid is not None:
         tempo = 60.0 / (grid.bar_s / grid.beats_per_bar)
         game = {
-            "tempo_bpm": round(tempo, 3), "meter": f"{grid.beats_per_bar}/4",
+            "tempo_bpm": round(tempo, 3), "meter": grid.time_signature, "beats_per_bar": grid.beats_per_bar,
             "bar_grid_s": [round(float(t), 4) for t in grid.starts_s],
             "loops": [{"file": f.name, "loop_start_frame": f.loop[0], "loop_end_frame": f.loop[1],
                        "bars": f.info.get("bars")} for f in writer.files if f.loop is not None and f.kind == "loop"],

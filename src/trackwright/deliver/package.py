@@ -72,6 +72,7 @@ from trackwright.parallel import thread_map
 from trackwright.produce.separate import separate
 from trackwright.progress import ProgressCallback, ignore_progress
 from trackwright.project import Project, Recipe, RenderResult
+from trackwright.project.grid import on_version_grid
 
 #: What ``--only`` may name; ``alternates`` stands for instrumental, underscore and lite.
 DELIVERABLE_KINDS = ("main", "instrumental", "underscore", "lite", "cutdowns", "stingers", "loops", "layers",
@@ -217,12 +218,14 @@ def deliver(project: str | os.PathLike[str], *, target: str | float, version: in
 
 
 def _analysis_of(opened: Project, recipe: Recipe, mix: Audio) -> Analysis:
-    """The analysis of the version's mix: the project's own when the arrangement is untouched."""
-    analysis = opened.analysis()
+    """The analysis of the version's mix: the project's own (on the version's grid) when the
+    arrangement is untouched; else the mix's, on the user's grid carried through the edit when
+    the recipe sets one."""
+    analysis = opened.analysis().with_grid(recipe.grid)
     whole = EditList.whole(analysis.duration_s)
     if recipe.arrangement.merged() == whole and abs(analysis.duration_s - mix.duration_s) < 0.01:
         return analysis
-    return analyze(mix).rounded()
+    return on_version_grid(analyze(mix).rounded(), opened, recipe)
 
 
 def _source(render: RenderResult, separation_model: str | os.PathLike[str] | None, warnings: list[str],

@@ -143,6 +143,8 @@ def adaptive_from_manifest(manifest: Mapping[str, Any]) -> AdaptiveMusic:
         beats_per_bar = int(meter.split("/")[0])
     except ValueError as err:
         raise ParameterError(f"manifest game.meter must look like 4/4, got {meter!r}") from err
+    if "beats_per_bar" in game:  # the beats tempo_bpm counts (2 in 6/8: dotted quarters); older manifests lack it
+        beats_per_bar = int(_number(game, "beats_per_bar", "game"))
     return AdaptiveMusic(str(manifest.get("title", "Music")), _number(game, "tempo_bpm", "game"), beats_per_bar,
                          tuple(sorted(layers, key=lambda layer: layer.number)), tuple(segments), tuple(transitions))
 

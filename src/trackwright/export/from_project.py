@@ -271,7 +271,7 @@ def project_session(project: str | os.PathLike[str] | Project, *, version: int |
     report(0.8, "reading the grid")
     warnings: list[str] = []
     _, rate = _frames(render.mix)
-    analysis = opened.analysis()
+    analysis = opened.analysis_on_grid(number)  # the grid the user set (`trackwright grid`), if any
     brief = _brief(opened)
     title = brief.title.strip() if brief is not None and brief.title.strip() else opened.path.resolve().name
     tempo, meters, markers = _tempo(opened, analysis, recipe, warnings)

@@ -52,14 +52,15 @@ class LimiterResult:
 
 def peak_envelope_db(samples: np.ndarray, sample_rate: int) -> np.ndarray:
     """Per-frame true-peak envelope in dBTP, shape (frames,), float32 (floored at −300 dB)."""
-    envelope = oversampled_peak_envelope(samples, sample_rate).astype(np.float32)
+    envelope = oversampled_peak_envelope(samples, sample_rate).astype(np.float32, copy=False)
     np.maximum(envelope, np.float32(1e-15), out=envelope)
     np.log10(envelope, out=envelope)
     envelope *= np.float32(20.0)
     return envelope
 
 
-def attenuation_db(peak_db: np.ndarray, ceiling_db: float, *, lookahead: int, release_db: float) -> np.ndarray:
+def attenuation_db(peak_db: np.ndarray, ceiling_db: float, *, lookahead: int, release_db: float,
+                   overwrite: bool = False) -> np.ndarray:
     """Gain reduction, dB (≥ 0), shape like ``peak_db``, that keeps every peak under the ceiling.
 
     Parameters
@@ -72,10 +73,16 @@ def attenuation_db(peak_db: np.ndarray, ceiling_db: float, *, lookahead: int, re
         Look-ahead (= attack) length in steps, ≥ 0.
     release_db : float
         Recovery rate, dB per step, > 0.
+    overwrite : bool
+        ``peak_db`` (float32) is scratch the function may overwrite: one array fewer.
     """
     if lookahead < 0 or not release_db > 0:
         raise ParameterError("limiter needs lookahead ≥ 0 and a positive release")
-    required = np.asarray(peak_db, dtype=np.float32) - np.float32(ceiling_db)
+    if overwrite and isinstance(peak_db, np.ndarray) and peak_db.dtype == np.float32:
+        required = peak_db
+        required -= np.float32(ceiling_db)
+    else:
+        required = np.asarray(peak_db, dtype=np.float32) - np.float32(ceiling_db)
     np.maximum(required, 0.0, out=required)
     active = np.flatnonzero(required)
     if not active.size:
@@ -162,10 +169,13 @@ def limit(samples: np.ndarray, sample_rate: int, ceiling_dbtp: float, *, gain_db
     if peak_db is None:
         peak_db = peak_envelope_db(samples, sample_rate)
     lookahead = max(1, round(lookahead_s * sample_rate))
-    reduction = attenuation_db(peak_db + gain_db, ceiling_dbtp, lookahead=lookahead,
+    reduction = attenuation_db(peak_db + gain_db, ceiling_dbtp, lookahead=lookahead, overwrite=True,
                                release_db=release_db_per_frame(release_s, sample_rate))
-    gain = reduction.astype(np.float32)
-    gain -= np.float32(gain_db)
-    gain *= np.float32(-math.log(10.0) / 20.0)
-    np.exp(gain, out=gain)
-    return LimiterResult(np.multiply(samples, gain, dtype=np.float32), reduction)
+    out = np.empty(samples.shape, dtype=np.float32)
+    for start in range(0, samples.shape[-1], _RELEASE_CHUNK):  # the gain a chunk at a time: no song-length copy
+        gain = reduction[start: start + _RELEASE_CHUNK].astype(np.float32)
+        gain -= np.float32(gain_db)
+        gain *= np.float32(-math.log(10.0) / 20.0)
+        np.exp(gain, out=gain)
+        np.multiply(samples[..., start: start + _RELEASE_CHUNK], gain, out=out[..., start: start + _RELEASE_CHUNK])
+    return LimiterResult(out, reduction)

@@ -33,7 +33,6 @@ from trackwright.analysis.loudness import (
     HOP_S,
     LoudnessReport,
     gated_block_loudness,
-    gated_loudness,
     integrated_loudness,
     measure_loudness,
     weighted_power,
@@ -160,9 +159,15 @@ class _LimitedLoudnessModel:
         reduction = limiter.attenuation_db(self.peak_db + gain_db, self.ceiling_db,
                                            lookahead=self.lookahead, release_db=self.release)
         power = self.power * np.power(10.0, (gain_db - reduction) / 10.0)
+        return self._gated(power), float(reduction.max()) if reduction.size else 0.0
+
+    def unlimited_lufs(self) -> float:
+        """Integrated loudness (LUFS) as it is, before gain and limiting."""
+        return self._gated(self.power)
+
+    def _gated(self, power: np.ndarray) -> float:
         cumulative = np.concatenate(([0.0], np.cumsum(power)))
-        blocks = (cumulative[self.starts + self.window_steps] - cumulative[self.starts]) / self.window
-        return gated_block_loudness(blocks), float(reduction.max()) if reduction.size else 0.0
+        return gated_block_loudness((cumulative[self.starts + self.window_steps] - cumulative[self.starts]) / self.window)
 
 
 def _solve_gain(model: _LimitedLoudnessModel, goal_lufs: float, start_db: float) -> float:
@@ -321,15 +326,21 @@ def _master_chain(audio: Audio, target: Target | None, reference: Audio | None, 
         power = weighing.result()
     ceiling = target.ceiling_dbtp - 0.02
     model = _LimitedLoudnessModel(power, peak_db, rate, ceiling)
+    del power, weighing  # the model keeps it summed per step: no song-length float64 array while limiting
     goal = target.integrated_lufs
-    shaped_lufs = gated_loudness(power, rate)
+    shaped_lufs = model.unlimited_lufs()
     if not math.isfinite(shaped_lufs):
         raise MeasurementError("audio is quieter than the −70 LUFS absolute gate; nothing to master")
     gain = _solve_gain(model, goal, goal - shaped_lufs)
+    envelope: np.ndarray | None = peak_db
+    del peak_db
     result = after = None
     for attempt in range(6):
         report(0.6 + 0.06 * attempt, "limiting")
-        result = limiter.limit(shaped, rate, ceiling, gain_db=gain, peak_db=peak_db)
+        result = None  # a missed attempt's audio goes before the next is made
+        envelope = envelope if envelope is not None else limiter.peak_envelope_db(shaped, rate)
+        result = limiter.limit(shaped, rate, ceiling, gain_db=gain, peak_db=envelope)
+        envelope = None  # not held while the result is measured: remade for a retry (rare)
         after = measure_loudness(audio.with_samples(result.samples))
         error = after.integrated_lufs - target.integrated_lufs
         over = after.true_peak_dbtp - target.ceiling_dbtp
@@ -337,7 +348,7 @@ def _master_chain(audio: Audio, target: Target | None, reference: Audio | None, 
             break
         if over > 0:
             ceiling -= over + 0.02
-            model = _LimitedLoudnessModel(power, peak_db, rate, ceiling)
+            model.ceiling_db = ceiling
         goal -= error
         gain = _solve_gain(model, goal, gain)
     assert result is not None and after is not None

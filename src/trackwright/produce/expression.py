@@ -26,7 +26,7 @@ import numpy as np
 
 from trackwright.arrange.midi import _tempo_map, load_midi
 from trackwright.errors import ParameterError
-from trackwright.score.midifile import TrackNotes, track_notes
+from trackwright.score.midifile import TrackNotes, append_in_order, track_notes
 
 #: Intensity of each section role, 0…1.
 ROLE_LEVELS: dict[str, float] = {"intro": 0.35, "verse": 0.55, "pre-chorus": 0.7, "prechorus": 0.7, "chorus": 0.95,
@@ -130,11 +130,8 @@ def _pack(track: TrackNotes) -> mido.MidiTrack:
     for on, off, channel, pitch, velocity in track.notes:
         events.append((on, 2, mido.Message("note_on", note=pitch, velocity=int(velocity), channel=channel)))
         events.append((max(off, on + 1), 0, mido.Message("note_off", note=pitch, velocity=0, channel=channel)))
-    events.sort(key=lambda e: (e[0], e[1]))
-    out, now = mido.MidiTrack(), 0
-    for tick, _, msg in events:
-        out.append(msg.copy(time=tick - now))
-        now = tick
+    out = mido.MidiTrack()
+    now = append_in_order(out, events)
     out.append(mido.MetaMessage("end_of_track", time=max(0, track.end_tick - now)))
     return out
 

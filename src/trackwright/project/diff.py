@@ -125,6 +125,8 @@ def describe_diff(a: Recipe, b: Recipe, sections: Sequence[Section], *,
     lines += _list_lines(a.automation, b.automation, _move_words)
     if a.production != b.production:
         lines += production_changes(a.production, b.production)
+    if a.grid != b.grid:
+        lines.append(f"beat grid: {b.grid.describe()}" if b.grid is not None else "beat grid: as heard")
     if dict(a.sources) != dict(b.sources):
         lines.append("sources changed")
     return lines or ["no musical change"]

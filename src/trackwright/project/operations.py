@@ -3,8 +3,8 @@
 Each operation here does the same four steps, in one place: hold the project's lock, change the
 latest recipe (through a stage: :mod:`~trackwright.arrange.fit`, :mod:`~trackwright.arrange.ops`,
 :mod:`~trackwright.score.compose`, :mod:`~trackwright.mix.mixer`,
-:mod:`~trackwright.produce.production`), commit it with a message saying what changed, and render
-it (cached). The command line, the demo, the review room and the notes engine all come here; the
+:mod:`~trackwright.produce.production`, :mod:`~trackwright.project.grid`), commit it with a
+message saying what changed, and render it (cached). The command line, the demo, the review room and the notes engine all come here; the
 stages below never see a project.
 
 >>> project = Project.open("song")                                        # doctest: +SKIP
@@ -22,6 +22,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from trackwright.analysis.analyze import Analysis
+from trackwright.analysis.beat_grid import GridOverride
 from trackwright.analysis.features import compute_features
 from trackwright.arrange import ops as arrange_ops
 from trackwright.arrange.fit import FitResult, fit_audio
@@ -41,6 +43,7 @@ from trackwright.produce.production import (
     production_changes,
 )
 from trackwright.progress import ProgressCallback, ignore_progress
+from trackwright.project.grid import updated_grid
 from trackwright.project.recipe import Recipe, VersionInfo
 from trackwright.project.render import (
     MIDI_FILE,
@@ -121,7 +124,7 @@ def fit_project(project: Project, duration_s: float, *, hits: Sequence[float] = 
     def change(recipe: Recipe) -> tuple[Recipe, str]:
         audio = project.source_audio()
         report(0.1, "bar likeness")
-        result = fit_audio(audio, duration_s, hits=hits, ending=ending, analysis=project.analysis(),
+        result = fit_audio(audio, duration_s, hits=hits, ending=ending, analysis=project.analysis_on_grid(),
                            features=compute_features(audio))
         found.append(result)
         message = (f"fit to {duration_s:g} s" + (f", hits at {', '.join(f'{h:g}' for h in hits)} s" if hits else "")
@@ -147,13 +150,47 @@ def arrange_project(project: Project, operation: str, target: str, *, author: st
     found: list[EditResult] = []
 
     def change(recipe: Recipe) -> tuple[Recipe, str]:
-        grid = grid_from_analysis(project.analysis(), project.source_audio())
+        grid = grid_from_analysis(project.analysis_on_grid(), project.source_audio())
         result = arrange_ops.apply_operation(operation, recipe.arrangement, grid, target, **options)
         found.append(result)
         return recipe.replace(arrangement=result.edits), result.message
 
     info = commit_version(project, change, author=author)
     return ArrangeVersion(found[0], info)
+
+
+@dataclass(frozen=True)
+class GridVersion:
+    """A version made by :func:`grid_project`: the recipe's new ``grid:`` block (None: as heard),
+    the draft's analysis on it, and the version (not rendered)."""
+
+    grid: GridOverride | None
+    analysis: Analysis
+    version: VersionInfo
+
+
+def grid_project(project: Project, *, bpm: float | None = None, half: bool = False, double: bool = False,
+                 metre: str | None = None, downbeat_s: float | None = None, clear: bool = False,
+                 author: str | None = None) -> GridVersion:
+    """Set the beat grid every later stage uses (:func:`~trackwright.project.grid.updated_grid`:
+    a tempo in BPM, half or double time, a metre such as ``"6/8"``, a bar line at ``downbeat_s``
+    seconds of the draft, or ``clear`` for the grid as heard); a new version, not rendered.
+
+    The new grid is tried on the draft's analysis before it is committed, so a bar line outside
+    the draft is refused with nothing committed.
+    """
+    found: list[tuple[GridOverride | None, Analysis]] = []
+
+    def change(recipe: Recipe) -> tuple[Recipe, str]:
+        grid = updated_grid(recipe.grid, bpm=bpm, half=half, double=double, metre=metre, downbeat_s=downbeat_s,
+                            clear=clear)
+        if grid == recipe.grid:
+            raise ParameterError(f"the beat grid is already {grid.describe() if grid else 'as heard'}")
+        found.append((grid, project.analysis().with_grid(grid)))
+        return recipe.replace(grid=grid), f"beat grid: {grid.describe() if grid else 'as heard'}"
+
+    info = commit_version(project, change, author=author)
+    return GridVersion(found[0][0], found[0][1], info)
 
 
 # -- composition ---------------------------------------------------------------------------------

@@ -26,6 +26,12 @@ so a recipe *is* its version: ``recipes/v0003.yaml`` looks like this::
       target: streaming
       ceiling_dbtp: null
 
+A ``grid:`` block, written only when the user set one (``trackwright grid``), corrects the beat
+grid heard in the draft (:class:`~trackwright.analysis.beat_grid.GridOverride`); every stage
+that edits on bars reads the draft's analysis on that grid::
+
+    grid: {bpm: 123.0, metre: 4/4, downbeat_s: 0.42}
+
 Conventions
 -----------
 * Levels in dB, pan from −1 (left) to +1 (right), times in seconds.
@@ -49,6 +55,7 @@ from typing import Any
 
 import yaml
 
+from trackwright.analysis.beat_grid import GridOverride
 from trackwright.arrange.edl import EditList
 from trackwright.errors import ParameterError, ProjectError, reject_unknown_fields
 from trackwright.mix.automation import Move, moves_from_list
@@ -69,6 +76,7 @@ _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 _MIX_FIELD = "mix"  # the mix: block (MixPlan), optional
 _TOP_FIELDS = ("format", "version", "sources", "arrangement", "parts", "master", "score", "automation")
 _PRODUCTION_FIELD = "production"  # the production: block (Production), optional
+_GRID_FIELD = "grid"  # the grid: block (GridOverride), optional
 
 
 def newer_format_message(where: str, found: int) -> str:
@@ -306,6 +314,10 @@ class Recipe:
         production: MIDI parts re-rendered with instruments and expression, and a drum layer
             (:class:`~trackwright.produce.production.Production`), or None (nothing rebuilt). A
             mapping in the recipe-file form is parsed; an empty one is None.
+        grid: the user's correction of the draft's beat grid
+            (:class:`~trackwright.analysis.beat_grid.GridOverride`: bpm, half, double, metre,
+            downbeat_s), or None (the grid as heard). A mapping in the recipe-file form is parsed;
+            an empty one is None.
 
     Frozen: make changed copies with :meth:`replace` or :meth:`with_part`.
     """
@@ -319,6 +331,7 @@ class Recipe:
     score: tuple[Mapping[str, Any], ...] = ()
     automation: tuple[Move, ...] = field(default=(), kw_only=True)
     production: Production | None = field(default=None, kw_only=True)
+    grid: GridOverride | None = field(default=None, kw_only=True)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "automation", tuple(
@@ -343,6 +356,9 @@ class Recipe:
             if self.sources:
                 production.check_stems(sorted(self.stem_sources))
             object.__setattr__(self, "production", None if production.is_empty else production)
+        if self.grid is not None:
+            grid = self.grid if isinstance(self.grid, GridOverride) else GridOverride.from_dict(self.grid, _GRID_FIELD)
+            object.__setattr__(self, "grid", None if grid.is_empty else grid)
 
     # -- copies -------------------------------------------------------------------------------
     def replace(self, **changes: Any) -> Recipe:
@@ -376,7 +392,8 @@ class Recipe:
                 "master": self.master.to_dict(), **({"score": _plain(list(self.score))} if self.score else {}),
                 **({_MIX_FIELD: _plain(self.mix.to_dict())} if self.mix is not None else {}),
                 **({"automation": [m.to_dict() for m in self.automation]} if self.automation else {}),
-                **({_PRODUCTION_FIELD: _plain(self.production.to_dict())} if self.production is not None else {})}
+                **({_PRODUCTION_FIELD: _plain(self.production.to_dict())} if self.production is not None else {}),
+                **({_GRID_FIELD: self.grid.to_dict()} if self.grid is not None else {})}
 
     def same_music(self, other: Recipe) -> bool:
         """True when both recipes sound the same (same music and sources)."""
@@ -392,6 +409,8 @@ class Recipe:
         out["arrangement"] = _plain(self.arrangement.to_dict())
         out["parts"] = {name: part.to_dict() for name, part in self.parts.items()}
         out["master"] = self.master.to_dict()
+        if self.grid is not None:
+            out[_GRID_FIELD] = self.grid.to_dict()
         if self.mix is not None:
             out[_MIX_FIELD] = _plain(self.mix.to_dict())
         if self.score:
@@ -423,7 +442,7 @@ class Recipe:
         if "format" not in data:
             raise ParameterError("format: missing (a recipe starts with `format: 1`)")
         check_format(data["format"], where)
-        reject_unknown_fields(data, (*_TOP_FIELDS, _MIX_FIELD, _PRODUCTION_FIELD), "")
+        reject_unknown_fields(data, (*_TOP_FIELDS, _MIX_FIELD, _PRODUCTION_FIELD, _GRID_FIELD), "")
         version = VersionInfo.from_block(data["version"]) if data.get("version") is not None else None
         sources = dict(_mapping(data.get("sources") or {}, "sources", "path: sha256"))
         _check_sources(sources, "sources")
@@ -441,7 +460,7 @@ class Recipe:
         mix = data.get(_MIX_FIELD)
         return cls(arrangement, parts, master, sources, version, tuple(validate_ops(data.get("score"))), mix=mix,
                    automation=moves_from_list(data.get("automation"), "automation"),
-                   production=data.get(_PRODUCTION_FIELD))
+                   production=data.get(_PRODUCTION_FIELD), grid=data.get(_GRID_FIELD))
 
     def to_yaml(self) -> str:
         """The human-readable recipe file."""
@@ -449,6 +468,8 @@ class Recipe:
         data["arrangement"] = {key: ([_Flow(s) for s in value] if key == "segments" else value)
                                for key, value in data["arrangement"].items()}
         data["parts"] = {name: _Flow(value) for name, value in data["parts"].items()}
+        if _GRID_FIELD in data:
+            data[_GRID_FIELD] = _Flow(data[_GRID_FIELD])
         head = "# trackwright recipe"
         if self.version is not None:
             head += f", version {self.version.number}"

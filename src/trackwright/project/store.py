@@ -440,7 +440,7 @@ class Project:
 
     def diff(self, a: int, b: int) -> list[str]:
         """:func:`describe_diff` of versions ``a`` and ``b``, sections from the draft's analysis."""
-        analysis = self.analysis()
+        analysis = self.analysis_on_grid(b)
         return describe_diff(self.recipe(a), self.recipe(b), analysis.structure.sections,
                              downbeats_s=analysis.rhythm.downbeats_s)
 
@@ -501,6 +501,13 @@ class Project:
             _write_json(path, analysis.to_dict())
         return analysis
 
+    def analysis_on_grid(self, number: int | None = None) -> Analysis:
+        """The draft's analysis on the beat grid of version ``number`` (None: the latest): the
+        grid the user set (the recipe's ``grid:`` block, ``trackwright grid``), else the grid as
+        heard. Every stage that edits on beats and bars (fit, arrange, notes, production, deliver)
+        reads this, so one correction carries through all of them."""
+        return self.analysis().with_grid(self.recipe(number).grid)
+
     # -- rendering -----------------------------------------------------------------------------
     def render(self, number: int | None = None, *, progress: ProgressCallback | None = None) -> RenderResult:
         """Render version ``number`` (None: the latest) into ``renders/<cache_key>/``, or reuse it.
@@ -535,7 +542,8 @@ class Project:
             tmp.mkdir()
             try:
                 manifest = render_recipe(recipe, draft, stems, self.source_midi(), tmp, version=number, key=key,
-                                         notes=list(self.warnings), analysis=self.analysis,
+                                         notes=list(self.warnings),
+                                         analysis=lambda: self.analysis().with_grid(recipe.grid),
                                          progress=lambda f, label: report(0.05 + 0.95 * f, label))
                 _fsync_dir(tmp)
                 os.rename(tmp, folder)

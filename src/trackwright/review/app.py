@@ -250,7 +250,7 @@ def _add_media_routes(app: FastAPI, room: ReviewRoom) -> None:
 
     @app.get("/api/analysis")
     def analysis(found: Grant = viewer) -> dict[str, Any]:  # noqa: ARG001
-        found = project.analysis()
+        found = project.analysis_on_grid()  # the tempo the user set with `trackwright grid`, if any
         return {"duration_s": round(found.duration_s, 3), "tempo_bpm": round(found.rhythm.tempo_bpm, 2),
                 "key": found.harmony.key.to_dict(),
                 "sections": [{k: s.to_dict()[k] for k in ("start_s", "end_s", *_SECTION_FIELDS)}

@@ -180,7 +180,7 @@ def apply_note(project: Project, text: str, *, at: tuple[float, float] | None = 
         before = project.render(parent)
         mix = load_audio(before.mix)
         stems = {n: load_audio(p) for n, p in before.stems.items()}
-        grid = grid_from_analysis(project.analysis(), project.source_audio())
+        grid = grid_from_analysis(project.analysis_on_grid(), project.source_audio())
         sections = played_sections(grid, recipe.arrangement)
         roles = {name: guess.role for name, guess in project_roles(project).items()} if recipe.stem_sources else {}
         context = Context(roles, project.source_midi() is not None, _rebuilt(recipe), mix, stems, mix.duration_s,
@@ -255,7 +255,7 @@ def _edit(project: Project, arrangement: EditList, grid: BarGrid, op: Mapping[st
     name = str(op["op"])
     if name == "fit":
         audio = project.source_audio()
-        fitted = fit_audio(audio, float(op["duration_s"]), analysis=project.analysis(),
+        fitted = fit_audio(audio, float(op["duration_s"]), analysis=project.analysis_on_grid(),
                            features=compute_features(audio), grid=grid)
         return fitted.edits
     if name == "fade":

@@ -14,6 +14,7 @@ import mido
 import numpy as np
 
 from trackwright.errors import ParameterError
+from trackwright.score.midifile import append_in_order
 
 TICKS_PER_BEAT = 480
 BEATS_PER_BAR = 4
@@ -270,10 +271,6 @@ def _to_midi(notes: dict[str, list[Note]], bpm: float, tonic: int, minor: bool, 
             on, off = round(start / seconds_per_tick), round(end / seconds_per_tick)
             events.append((off, 0, mido.Message("note_off", note=pitch, velocity=0, channel=channel)))
             events.append((on, 1, mido.Message("note_on", note=pitch, velocity=velocity, channel=channel)))
-        events.sort(key=lambda e: (e[0], e[1]))
-        now = 0
-        for tick, _, message in events:
-            track.append(message.copy(time=tick - now))
-            now = tick
+        append_in_order(track, events)
         midi.tracks.append(track)
     return midi

@@ -1,4 +1,5 @@
-"""Reading Standard MIDI Files: one-line errors, and a track as paired notes plus other events.
+"""Reading Standard MIDI Files: one-line errors, and a track as paired notes plus other events;
+writing a track from events at absolute ticks.
 
 Every module that reads MIDI (the arrangement editor, the symbolic layer, expression shaping)
 pairs note-ons with note-offs the same way: first on, first off, per channel and pitch; a
@@ -8,6 +9,7 @@ note-on with velocity 0 is a note-off; a note still sounding at the end of the t
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import mido
@@ -68,3 +70,19 @@ def track_notes(track: mido.MidiTrack) -> TrackNotes:
         for note in started:
             note[1] = tick
     return TrackNotes(notes, other, tick)
+
+
+def append_in_order(track: mido.MidiTrack, events: Iterable[tuple[int, int, mido.Message]]) -> int:
+    """Append ``(tick, order, message)`` events to ``track``, sorted by absolute tick and then by
+    ``order`` (e.g. note-offs before note-ons on the same tick), each with its delta time.
+
+    Returns
+    -------
+    int
+        The absolute tick of the last event appended (0 when there were none).
+    """
+    now = 0
+    for tick, _, message in sorted(events, key=lambda e: (e[0], e[1])):
+        track.append(message.copy(time=tick - now))
+        now = tick
+    return now

@@ -37,6 +37,7 @@ from trackwright.analysis.features import mono_at
 from trackwright.audio import Audio, validate_audio, write_atomic
 from trackwright.errors import MissingDependencyError, ParameterError
 from trackwright.progress import ProgressCallback, ignore_progress
+from trackwright.score.midifile import append_in_order
 
 #: Sample rate the basic-pitch model runs at, Hz.
 MODEL_RATE = 22050
@@ -138,11 +139,7 @@ class Transcription:
                         events.append((tick, 1, mido.Message("pitchwheel", pitch=value, channel=0)))
                         last = value
                 events.append((off, 1, mido.Message("pitchwheel", pitch=0, channel=0)))
-        events.sort(key=lambda e: (e[0], e[1]))
-        now = 0
-        for tick, _, message in events:
-            track.append(message.copy(time=tick - now))
-            now = tick
+        append_in_order(track, events)
         return midi
 
 

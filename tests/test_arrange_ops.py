@@ -101,3 +101,26 @@ def test_midi_follows_the_cut_note_for_note(song) -> None:  # noqa: ANN001
     found = sorted((round(s, 3), c, p) for s, _, c, p in after if 27.99 <= s < 35.99)
     assert np.allclose([x[0] for x in shifted], [x[0] for x in found], atol=0.002)
     assert [x[1:] for x in shifted] == [x[1:] for x in found]
+
+
+def test_an_extended_section_keeps_its_name_and_the_edit_says_where(song) -> None:  # noqa: ANN001
+    """`extend "verse 1"` must not make a "verse 2" that collides with the real one (issue 15)."""
+    _, _, _, grid, whole = song
+    for bars in (2, 4, 8):
+        longer = ops.extend(whole, grid, "verse 1", bars)
+        assert _names(grid, longer.edits) == _names(grid, whole), bars
+        moved = ops.move(longer.edits, grid, "verse 2", after="end")
+        units = edits_to_units(grid, moved.edits)
+        # the moved "verse 2" is the source's second verse, whole: bars 10–13 of the source
+        tail = [u.bar for u in units if u.bar >= 0][-4:]
+        assert tail == [10, 11, 12, 13], (bars, tail)
+    longer = ops.extend(whole, grid, "verse 1", 4)
+    assert longer.touched is not None and longer.touched.what == "verse 1 now"
+    assert (longer.touched.first_bar, longer.touched.last_bar) == (3, 10)
+    assert longer.touched.end_s - longer.touched.start_s == pytest.approx(8 * BAR_S, abs=0.01)
+    cut = ops.cut(whole, grid, "chorus 2")
+    assert (cut.touched.first_bar, cut.touched.last_bar) == (15, 18)
+    assert cut.touched.start_s == pytest.approx(28.0, abs=0.01) and cut.touched.end_s == pytest.approx(36.0, abs=0.01)
+    faded = ops.fade(whole, grid, "out", bars=2)
+    assert faded.touched is not None and faded.touched.last_bar == 28
+    assert faded.touched.end_s - faded.touched.start_s == pytest.approx(2 * BAR_S, abs=0.01)

@@ -95,3 +95,38 @@ def test_arrange_refuses_bad_requests_in_one_line(tmp_path, capsys, sources) -> 
     assert code == 1 and "project" in err
     code, out, _ = run(capsys, "versions", project, "--json")
     assert len(json.loads(out)) == 1  # nothing was committed by the refused edits
+
+
+def test_sections_lists_bars_and_times_and_an_extension_keeps_the_names(tmp_path, capsys, sources) -> None:  # noqa: ANN001
+    """`trackwright sections`: every section with its bars and times, tiling the version; `arrange
+    extend "chorus 1"` says which bars it touched and leaves "chorus 2" the real second chorus."""
+    project = tmp_path / "cue"
+    assert run(capsys, "-q", "new", project, "--audio", sources["draft"])[0] == 0
+    code, out, err = run(capsys, "sections", project, "--json")
+    assert code == 0, err
+    before = json.loads(out)["sections"]
+    draft = load_audio(sources["draft"])
+    assert before[0]["start_s"] == 0.0 and before[-1]["end_s"] == pytest.approx(draft.duration_s, abs=0.01)
+    for a, b in zip(before, before[1:]):  # contiguous in bars and in time
+        assert b["bars"][0] == a["bars"][1] + 1 and b["start_s"] == pytest.approx(a["end_s"], abs=1e-3)
+    names = [s["name"] for s in before]
+    first = next(n for n in names if n.endswith(" 1"))           # e.g. "chorus 1", with a "chorus 2" after it
+    second = first[:-1] + "2"
+    assert second in names
+    one = next(s for s in before if s["name"] == first)
+    code, out, err = run(capsys, "arrange", project, "extend", first, "--bars", "4", "--json")
+    assert code == 0, err
+    touched = json.loads(out)["touched"]
+    assert touched["bars"] == [one["bars"][0], one["bars"][1] + 4]
+    assert touched["end_s"] - touched["start_s"] == pytest.approx(one["end_s"] - one["start_s"] + 4 * BAR_S, abs=0.05)
+    code, out, _ = run(capsys, "sections", project)
+    assert code == 0 and first in out and second in out
+    code, out, _ = run(capsys, "sections", project, "--json")
+    after = json.loads(out)["sections"]
+    assert [s["name"] for s in after] == names                       # the extension made no new section
+    two_before = next(s for s in before if s["name"] == second)
+    two_after = next(s for s in after if s["name"] == second)
+    assert two_after["source_start_s"] == pytest.approx(two_before["source_start_s"], abs=1e-3)
+    assert two_after["bars"][0] == two_before["bars"][0] + 4
+    code, out, _ = run(capsys, "sections", project, "--version", "1", "--json")
+    assert [s["bars"] for s in json.loads(out)["sections"]] == [s["bars"] for s in before]

@@ -17,7 +17,7 @@ from trackwright.analysis.loudness import measure_loudness
 from trackwright.audio import Audio, load_audio, save_audio
 from trackwright.deliver import deliver, read_bext, read_loop_points, write_wav_chunks
 from trackwright.deliver import files as delivery_files
-from trackwright.deliver.alternates import UNDERSCORE_DROP_LU, stem_role
+from trackwright.deliver.alternates import UNDERSCORE_DROP_LU, delivery_roles
 from trackwright.deliver.files import LOUDNESS_TOLERANCE_LU, DeliveryWriter
 from trackwright.deliver.loops import loop_wrap_step, seamless_loop, write_loops
 from trackwright.mix.targets import resolve_target
@@ -232,9 +232,11 @@ def test_chunks_round_trip(tmp_path, rng):
         LoopPoint(5, 5)
 
 
-def test_stem_roles():
-    assert [stem_role(n) for n in ("Lead Vocal", "vox_dbl", "Drums", "perc", "Bass", "synth lead", "pads")] == \
-        ["vocal", "vocal", "drums", "drums", "bass", "lead", "bed"]
+def test_delivery_roles():
+    roles = {"a": "vocals", "b": "drums", "c": "bass", "d": "lead", "e": "pad", "f": "keys"}
+    assert delivery_roles(roles, [*roles, "residual", "unknown"]) == \
+        {"a": "vocal", "b": "drums", "c": "bass", "d": "lead", "e": "bed", "f": "bed", "residual": "residual",
+         "unknown": "bed"}
 
 
 def test_a_miss_fails_and_leaves_nothing(delivered, tmp_path, monkeypatch):

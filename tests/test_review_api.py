@@ -198,6 +198,7 @@ def test_audio_and_reports_are_served_by_id_only(room) -> None:
     assert ranged.status_code == 206 and len(ranged.content) == 100
     report = client.get("/api/versions/1/report", headers=owner).json()
     assert report["parts"] == ["bass", "drums", "keys"] and str(project.path) not in str(report)
+    assert report["roles"] == {"bass": "bass", "drums": "drums", "keys": "keys"}   # the project's roles
     analysis = client.get("/api/analysis", headers=owner).json()
     assert analysis["sections"] and analysis["sections"][-1]["end_s"] == pytest.approx(12.0, abs=0.05)
     traversal = ["/static/../project.db", "/static/..%2Fproject.db", "/static/%2e%2e/review.db",

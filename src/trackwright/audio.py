@@ -342,7 +342,8 @@ def write_atomic(path: str | os.PathLike[str], write) -> Path:  # noqa: ANN001 -
         for _ in range(100):
             candidate = folder / temp_name(path)
             try:
-                os.close(os.open(candidate, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+                # 0o666 less the umask (0644 under umask 022): the mode open() gives any new file
+                os.close(os.open(candidate, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
             except FileExistsError:
                 continue
             tmp = candidate

@@ -21,7 +21,7 @@ from rich.table import Table
 
 from trackwright import __version__
 from trackwright.errors import MeasurementError, ParameterError, TrackwrightError
-from trackwright.files import os_error_line
+from trackwright.files import os_error_line, reporting
 from trackwright.progress import progress_bar
 
 try:  # Typer ≥ 0.29 carries its own copy of Click
@@ -59,6 +59,12 @@ def _print_json(data: Any) -> None:
 
 def _fmt(value: float | None, unit: str = "") -> str:
     return "—" if value is None else f"{value:.2f}{unit}"
+
+
+def _make_folder_of(output: Path) -> None:
+    """Create the folder an ``-o`` file goes into (and its parents), as ``mkdir -p`` would."""
+    with reporting(output.parent, "create the folder"):
+        output.parent.mkdir(parents=True, exist_ok=True)
 
 
 def _version(value: bool) -> None:
@@ -177,6 +183,7 @@ def master(
 
     sources = [input_file] + ([reference] if reference else [])
     check_output_path(output, sources)
+    _make_folder_of(output)
     chosen = resolve_target(target, ceiling_dbtp=ceiling) if target else None
     audio = load_audio(input_file)
     ref_audio = load_audio(reference) if reference else None
@@ -304,9 +311,11 @@ def new(
                                  progress=progress)
     recipe = project.recipe()
     analysis = project.analysis()
+    found = project.stem_sum()
     summary = {"project": str(project_dir), "version": 1, "sources": dict(recipe.sources),
                "parts": sorted(recipe.stem_sources), "duration_s": round(analysis.duration_s, 3),
-               "tempo_bpm": round(analysis.rhythm.tempo_bpm, 2), "warnings": list(project.warnings)}
+               "tempo_bpm": round(analysis.rhythm.tempo_bpm, 2),
+               "stems_sum": None if found is None else found.to_dict(), "warnings": list(project.warnings)}
     if as_json:
         _print_json(summary)
         return
@@ -315,6 +324,8 @@ def new(
     print(f"  draft     {audio.name}: {summary['duration_s']:.1f} s, {summary['tempo_bpm']:.1f} BPM")
     if summary["parts"]:
         print(f"  stems     {', '.join(summary['parts'])}")
+    if found is not None:
+        print(f"  sum       the stems leave a {_fmt(found.residual_db, ' dB')} residual against the draft")
     if project.source_midi() is not None:
         print(f"  midi      {midi.name if midi else ''}")
     if project.source_brief() is not None:
@@ -502,8 +513,7 @@ def fit(
     if output is not None:
         check_output_path(output, [source] if not is_project else [])
         output_format(output, bit_depth)
-        if not output.parent.is_dir():
-            raise ParameterError(f"{output}: folder {output.parent} does not exist")
+        _make_folder_of(output)
     with progress_bar("Fitting", quiet=quiet or _state["quiet"]) as progress:
         if is_project:
             from trackwright.project import Project
@@ -581,9 +591,40 @@ def arrange(
     result, version = made.edit, made.version
     if as_json:
         _print_json({"project": str(project_dir), "version": version.number, "message": result.message,
-                     "duration_s": round(result.edits.output_duration_s, 3), "arrangement": result.edits.to_dict()})
+                     "duration_s": round(result.edits.output_duration_s, 3),
+                     "touched": None if result.touched is None else result.touched.to_dict(),
+                     "arrangement": result.edits.to_dict()})
         return
     print(f"version {version.number}: {result.message} ({result.edits.output_duration_s:.1f} s)")
+    if result.touched is not None:
+        print(f"  {result.touched.describe()}")
+
+
+@app.command()
+def sections(
+    project_dir: ProjectArgument,
+    version: Annotated[int | None, typer.Option("--version", help="The version to list (default: the latest).")] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """List a version's sections as it plays them: the names edits and notes use, their bars and times."""
+    from trackwright.analysis.findings import clock
+    from trackwright.project import Project
+    from trackwright.project.sections import project_sections
+
+    project = Project.open(project_dir)
+    number = version if version is not None else project.latest()
+    found = project_sections(project, number)
+    if as_json:
+        _print_json({"project": str(project_dir), "version": number, "sections": [s.to_dict() for s in found]})
+        return
+    table = Table(title=f"{project_dir} v{number}", show_header=True, header_style="bold")
+    for column in ("section", "bars", "time", "length", "from the draft"):
+        table.add_column(column, justify="left" if column == "section" else "right")
+    for row in found:
+        table.add_row(row.name, f"{row.first_bar}–{row.last_bar}", f"{clock(row.start_s)}–{clock(row.end_s)}",
+                      f"{row.bars} bar{'s' if row.bars != 1 else ''}, {row.end_s - row.start_s:.1f} s",
+                      f"{clock(row.source_start_s)}–{clock(row.source_end_s)}")
+    _out().print(table)
 
 
 @app.command()
@@ -690,7 +731,8 @@ def deliver(
     print(f"version {result.version} delivered for {result.target.name} → {result.folder}")
     width = max(len(f.name) for f in result.files) if result.files else 0
     for item in result.files:
-        level = "" if item.integrated_lufs is None else f"{item.integrated_lufs:7.2f} LUFS"
+        level = ("near-silent" if item.info.get("near_silent") else "") if item.integrated_lufs is None \
+            else f"{item.integrated_lufs:7.2f} LUFS"
         print(f"  {item.name:<{width}}  {item.duration_s:7.2f} s  {level:>12}  {item.true_peak_dbtp:6.2f} dBTP")
 
 
@@ -857,11 +899,45 @@ def _pairs(values: list[str] | None, flag: str) -> dict[str, str]:
     return out
 
 
+def _print_mix(title: str, plan: dict[str, Any], balance: dict[str, Any] | None) -> None:
+    """The mix decisions with their reasons, then each part's balance before → after."""
+    print(f"mix of {title} ({plan['style']}):")
+    for name, part in plan["parts"].items():
+        if part["mute"]:
+            print(f"  {name:<14} left out (silent)")
+            continue
+        cuts = ", ".join(f"{c['gain_db']:+.1f} dB @ {c['freq_hz']:.0f} Hz" for c in part["cuts"]) or "no cuts"
+        print(f"  {name:<14} {part['role']:<8} fader {part['gain_db']:+6.1f} dB  HPF {part['highpass_hz']:>4.0f} Hz  "
+              f"width {part['width']:.2f}  {cuts}")
+        for why in part["why"][1:]:
+            print(f"  {'':<14}   · {why}")
+    for move in plan["bus"].get("eq") or []:
+        print(f"  bus            · {move['why']}")
+    for why in plan["bus"].get("why") or []:
+        print(f"  bus            · {why}")
+    if not balance:
+        return
+
+    def level(value: float | None) -> str:
+        return "   —  " if value is None else f"{value:6.1f}"
+
+    print(f"  {'balance':<14} {'LUFS before → after':>22}  {'side/mid dB':>16}  largest band move")
+    for name, row in balance.items():
+        before, after = row["before"], row["after"]
+        moves = {band: after["bands_db"][band] - before["bands_db"][band] for band in before["bands_db"]
+                 if before["bands_db"][band] is not None and after["bands_db"][band] is not None}
+        band = max(moves, key=lambda b: abs(moves[b]), default=None)
+        biggest = f"{moves[band]:+.1f} dB at {band} Hz" if band is not None else "—"
+        print(f"  {name:<14} {level(before['loudness_lufs'])} → {level(after['loudness_lufs'])}       "
+              f"{level(before['side_mid_db'])} → {level(after['side_mid_db'])}  {biggest}")
+
+
 @app.command()
 def mix(
     source: Annotated[Path, typer.Argument(metavar="STEMS_DIR|PROJECT", help="A folder of stems, or a project folder.")],
     output: Annotated[Path | None, typer.Option("-o", "--output", help="Write the mix (master) here (WAV/FLAC).")] = None,
-    style: Annotated[str, typer.Option(help="cinematic, pop, intimate or electronic: space, glue, width.")] = "pop",
+    style: Annotated[str, typer.Option(help="pop, rock, metal, electronic, cinematic, orchestral, ambient or "
+                                            "intimate: the target curve, space, glue, width.")] = "pop",
     target: Annotated[str | None, typer.Option(help="Master target for a stems folder (name or LUFS; none for no "
                                                     "master). A project uses its own master setting.")] = None,
     role: Annotated[list[str] | None, typer.Option("--role", help="PART=ROLE when the name misleads (repeatable): "
@@ -871,7 +947,7 @@ def mix(
     as_json: JsonOption = False,
     quiet: QuietOption = False,
 ) -> None:
-    """Mix stems: gain staging, high-pass, unmasking EQ, compression, pan/width, reverb bus, glue, master."""
+    """Mix stems from their own balance, moving only what a measured problem asks for (each move with its reason)."""
     from trackwright.audio import check_output_path, export_audio, output_format, save_audio
     from trackwright.mix.mixer import mix_stems
     from trackwright.produce.stems import load_stems
@@ -883,8 +959,7 @@ def mix(
     if output is not None:
         check_output_path(output, [])
         output_format(output, bit_depth)
-        if not output.parent.is_dir():
-            raise ParameterError(f"{output}: folder {output.parent} does not exist")
+        _make_folder_of(output)
     with progress_bar("Mixing", quiet=quiet or _state["quiet"]) as progress:
         if is_project:
             from trackwright.project import Project
@@ -910,15 +985,7 @@ def mix(
         _print_json(data)
         return
     _warn(warnings_seen)
-    plan = data["plan"]
-    print(f"mix of {source.name} ({plan['style']}):")
-    for name, part in plan["parts"].items():
-        if part["mute"]:
-            print(f"  {name:<14} left out (silent)")
-            continue
-        cuts = ", ".join(f"{c['gain_db']:+.1f} dB @ {c['freq_hz']:.0f} Hz" for c in part["cuts"]) or "no cuts"
-        print(f"  {name:<14} {part['role']:<8} fader {part['gain_db']:+6.1f} dB  HPF {part['highpass_hz']:>4.0f} Hz  "
-              f"pan {part['pan']:+.2f}  {cuts}")
+    _print_mix(source.name, data["plan"], data.get("balance"))
     if is_project:
         print(f"project {source}: version {data['version']} → {data['master'] or data['mix']}")
     elif data.get("master"):
@@ -1063,11 +1130,16 @@ def stems(
                                                        "project.yaml (repeatable).")] = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Each stem's role (vocals, lead, drums, bass, guitar, keys, strings, pad, fx, other) and why."""
+    """Each stem's role (vocals, lead, drums, bass, guitar, keys, strings, pad, fx, other) and why; for a
+    project, also how the stems add up to the draft (residual, each stem's gain, polarity and delay)."""
+    from trackwright.analysis.roles import RoleGuess
+    from trackwright.analysis.stemsum import RESIDUAL_WARN_DB
     from trackwright.produce.stems import load_stems
+    from trackwright.project.render import RESIDUAL_PART
     from trackwright.project.roles import project_roles, set_project_roles
 
     warnings_seen: list[str] = []
+    found = None
     if (source / "project.yaml").is_file():
         from trackwright.project import Project
 
@@ -1079,6 +1151,12 @@ def stems(
                 raise ParameterError(f"--set takes PART=ROLE, got {item!r}")
             wanted[name.strip()] = role.strip().lower()
         roles = set_project_roles(project, wanted) if wanted else project_roles(project)
+        found = project.stem_sum()
+        if found is not None:
+            warnings_seen = found.warnings()
+            if found.left_db > RESIDUAL_WARN_DB:
+                roles = {**roles, RESIDUAL_PART: RoleGuess("other", "residual", "what no stem holds "
+                                                           f"({found.left_db:.1f} dB re the draft)")}
     else:
         if set_role:
             raise ParameterError("--set records roles in a project; for a stems folder rename the files instead")
@@ -1086,12 +1164,18 @@ def stems(
         roles, warnings_seen = loaded.roles, loaded.warnings
     if as_json:
         _print_json({"source": str(source), "roles": {n: g.to_dict() for n, g in roles.items()},
-                     "warnings": warnings_seen})
+                     "stems_sum": None if found is None else found.to_dict(), "warnings": warnings_seen})
         return
     _warn(warnings_seen)
     width = max((len(n) for n in roles), default=4)
     for name, guess in roles.items():
-        print(f"  {name:<{width}}  {guess.role:<7}  {guess.source:<7}  {guess.reason}")
+        place = found.stems.get(name) if found is not None else None
+        where = "" if place is None or place.as_given else (f"  [{_fmt(place.gain_db, ' dB')} in the draft"
+                                          + (", reversed" if place.polarity < 0 else "")
+                                          + (f", {place.delay_s * 1000:+.1f} ms" if place.delay_frames else "") + "]")
+        print(f"  {name:<{width}}  {guess.role:<7}  {guess.source:<8}  {guess.reason}{where}")
+    if found is not None:
+        print(f"  the stems leave a {_fmt(found.residual_db, ' dB')} residual against the draft")
 
 
 # --- creative notes -----------------------------------------------------------------------------

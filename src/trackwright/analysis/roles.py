@@ -85,8 +85,9 @@ class RoleGuess:
 
     Attributes:
         role: one of :data:`ROLES`.
-        source: ``"name"`` (a word of the file name), ``"content"`` (the sound) or ``"set"``
-            (given by the user).
+        source: ``"name"`` (a word of the file name), ``"content"`` (the sound), ``"set"``
+            (given by the user), ``"replaces"`` (a rebuilt part: the role of the stem it
+            replaces) or ``"residual"`` (what no stem holds).
         reason: the word read, or the measures, in a few words.
     """
 

@@ -267,7 +267,11 @@ class Occurrence:
 def occurrences(grid: BarGrid, units: Sequence[Unit]) -> list[Occurrence]:
     """The sections as they occur in ``units``, named "intro", "verse 1", "chorus 2"…
 
-    A new occurrence starts where the source section changes or the music jumps back.
+    A new occurrence starts where the source section changes or the music jumps back. One jump
+    back does not: from the section's last bar to a bar inside it other than its first — the
+    section looping its last phrase, as :func:`trackwright.arrange.ops.extend` does — lengthens
+    that occurrence, so an extended "verse 1" stays "verse 1" and the verses after it keep their
+    numbers; a repeat of bars from the middle of a section still starts a new occurrence.
     """
     runs: list[tuple[int, int, int]] = []  # (section, first, end)
     for index, unit in enumerate(units):
@@ -277,7 +281,9 @@ def occurrences(grid: BarGrid, units: Sequence[Unit]) -> list[Occurrence]:
             previous = units[index - 1]
             onward = unit.bar == TAIL or previous.bar == PICKUP or unit.bar > previous.bar or \
                 (unit.bar == previous.bar and unit.start_s >= previous.end_s - 1e-4)
-            if section == last_section and onward:
+            looped = previous.bar == grid.sections[section].end_bar - 1 and unit.bar >= 0 \
+                and unit.bar != grid.sections[section].first_bar
+            if section == last_section and (onward or looped):
                 runs[-1] = (section, first, index + 1)
                 continue
         runs.append((section, index, index + 1))

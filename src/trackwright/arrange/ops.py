@@ -8,9 +8,14 @@ so every join lands on a downbeat.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import dataclasses
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
+import numpy as np
+
+from trackwright.analysis.findings import clock
 from trackwright.arrange.edl import EditList
 from trackwright.arrange.grid import PICKUP, TAIL, BarGrid, Unit, edits_to_units, resolve, units_to_edits
 from trackwright.errors import ParameterError
@@ -19,11 +24,56 @@ OPERATIONS = ("cut", "repeat", "move", "extend", "shorten", "fade")
 
 
 @dataclass(frozen=True)
+class Touched:
+    """Where an edit acted, on the timeline it names (the new arrangement; the old one for a cut).
+
+    Attributes:
+        what: the stretch in words ("verse 1 now", "the repeats", "removed from").
+        first_bar, last_bar: its bars, 1-based and inclusive, counted in that arrangement.
+        start_s, end_s: its times in that arrangement's output, seconds.
+    """
+
+    what: str
+    first_bar: int
+    last_bar: int
+    start_s: float
+    end_s: float
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        return {"what": self.what, "bars": [self.first_bar, self.last_bar], "start_s": round(self.start_s, 3),
+                "end_s": round(self.end_s, 3)}
+
+    def describe(self) -> str:
+        """``"verse 1 now: bars 5–16, 0:09.6–0:32"``."""
+        bars = f"bar {self.first_bar}" if self.first_bar == self.last_bar else f"bars {self.first_bar}–{self.last_bar}"
+        return f"{self.what}: {bars}, {clock(self.start_s)}–{clock(self.end_s)}"
+
+
+@dataclass(frozen=True)
 class EditResult:
-    """The new arrangement and what the edit did, in words."""
+    """The new arrangement, what the edit did in words, and where it acted (None for a fade of length 0)."""
 
     edits: EditList
     message: str
+    touched: Touched | None = None
+
+
+def touched_span(units: Sequence[Unit], first: int, end: int, what: str) -> Touched:
+    """The :class:`Touched` of units ``[first, end)`` of an arrangement: bars counted over whole
+    bars (the pickup and the tail are not bars), times from the units' played lengths."""
+    starts = [0.0]
+    for unit in units:
+        starts.append(starts[-1] + float(unit.end_s - unit.start_s) * unit.stretch)
+    numbers = []
+    count = 0
+    for unit in units:
+        if unit.bar not in (PICKUP, TAIL):
+            count += 1
+        numbers.append(count)
+    inside = [numbers[i] for i in range(first, end) if units[i].bar not in (PICKUP, TAIL)]
+    lo, hi = (inside[0], inside[-1]) if inside else (max(numbers[first], 1), max(numbers[first], 1))
+    return Touched(what, lo, hi, starts[first], starts[end])
 
 
 def _bars(count: int) -> str:
@@ -36,14 +86,15 @@ MAX_REPEATS = 64
 MAX_ARRANGEMENT_S = 3600.0
 
 
-def _rebuild(edits: EditList, units: list[Unit], message: str, **fades: float) -> EditResult:
+def _rebuild(edits: EditList, units: list[Unit], message: str, touched: Touched | None = None,
+             **fades: float) -> EditResult:
     fade_in = fades.get("fade_in_s", edits.fade_in_s)
     fade_out = fades.get("fade_out_s", edits.fade_out_s)
     made = units_to_edits(units, fade_in_s=fade_in, fade_out_s=fade_out)
     if made.output_duration_s > MAX_ARRANGEMENT_S:
         raise ParameterError(f"this edit would make the piece {made.output_duration_s:.0f} s long; an arrangement "
                              f"lasts at most {MAX_ARRANGEMENT_S:.0f} s")
-    return EditResult(made, message)
+    return EditResult(made, message, touched)
 
 
 def _whole(units: list[Unit], first: int, end: int) -> int:
@@ -57,7 +108,8 @@ def cut(edits: EditList, grid: BarGrid, target: str) -> EditResult:
     keep = [u for i, u in enumerate(units) if not first <= i < end or u.bar in (PICKUP, TAIL)]
     if not any(u.bar not in (PICKUP, TAIL) for u in keep):
         raise ParameterError(f"cutting {name} would leave no bars")
-    return _rebuild(edits, keep, f"{name} removed ({_bars(_whole(units, first, end))})")
+    return _rebuild(edits, keep, f"{name} removed ({_bars(_whole(units, first, end))})",
+                    touched_span(units, first, end, f"{name} was (in the arrangement before the cut)"))
 
 
 def repeat(edits: EditList, grid: BarGrid, target: str, times: int = 1) -> EditResult:
@@ -67,10 +119,10 @@ def repeat(edits: EditList, grid: BarGrid, target: str, times: int = 1) -> EditR
     units = edits_to_units(grid, edits)
     first, end, name = resolve(grid, units, target)
     body = [u for u in units[first:end] if u.bar not in (PICKUP, TAIL)]
-    new = units[:end] + body * times + units[end:]
-    if units[end - 1].bar == TAIL:  # repeating the last section: the ring-out goes after the repeats
-        new = units[:end - 1] + body * times + units[end - 1:]
-    return _rebuild(edits, new, f"{name} repeated{'' if times == 1 else f' {times}×'} (+{_bars(len(body) * times)})")
+    at = end - 1 if units[end - 1].bar == TAIL else end  # repeating the last section: the ring-out goes after
+    new = units[:at] + body * times + units[at:]
+    return _rebuild(edits, new, f"{name} repeated{'' if times == 1 else f' {times}×'} (+{_bars(len(body) * times)})",
+                    touched_span(new, at, at + len(body) * times, "the repeats"))
 
 
 def move(edits: EditList, grid: BarGrid, target: str, *, before: str | None = None,
@@ -97,7 +149,8 @@ def move(edits: EditList, grid: BarGrid, target: str, *, before: str | None = No
         else:
             at = a_end - (1 if rest[a_end - 1].bar == TAIL else 0)
         where = f"{'before' if before is not None else 'after'} {a_name}"
-    return _rebuild(edits, rest[:at] + body + rest[at:], f"{name} moved {where}")
+    new = rest[:at] + body + rest[at:]
+    return _rebuild(edits, new, f"{name} moved {where}", touched_span(new, at, at + len(body), f"{name} now"))
 
 
 def extend(edits: EditList, grid: BarGrid, target: str, bars: int) -> EditResult:
@@ -109,18 +162,21 @@ def extend(edits: EditList, grid: BarGrid, target: str, bars: int) -> EditResult
     body = [u for u in units[first:end] if u.bar not in (PICKUP, TAIL)]
     if not body:
         raise ParameterError(f"{name} has no whole bars to repeat")
-    phrase = body[-min(len(body), _phrase_length(bars)):]
+    phrase = body[-_phrase_length(bars, len(body)):]
     added = [phrase[i % len(phrase)] for i in range(bars)]
     # right after the phrase: it plays again (whole times over), so the section still ends as it did
     at = max(i for i in range(first, end) if units[i].bar not in (PICKUP, TAIL)) + 1
     new = units[:at] + added + units[at:]
-    return _rebuild(edits, new, f"{name} extended by {_bars(bars)}")
+    return _rebuild(edits, new, f"{name} extended by {_bars(bars)}",
+                    touched_span(new, first, end + bars, f"{name} now"))
 
 
-def _phrase_length(bars: int) -> int:
-    """Bars in the phrase repeated to extend by ``bars``: 4, or 2 or 1 for short extensions, 8 for long ones."""
+def _phrase_length(bars: int, section_bars: int) -> int:
+    """Bars in the phrase repeated to extend by ``bars``: 8, 4 or 2 when they divide ``bars``, else 1;
+    always fewer than the section's ``section_bars`` (when it has more than one), so the extension
+    loops *inside* the section rather than repeating it whole — the section keeps its name."""
     for size in (8, 4, 2):
-        if bars % size == 0:
+        if bars % size == 0 and size < section_bars:
             return size
     return 1
 
@@ -136,7 +192,8 @@ def shorten(edits: EditList, grid: BarGrid, target: str, bars: int, *, from_end:
         raise ParameterError(f"{name} has {_bars(len(inside))}; shortening it by {bars} would remove it (use cut)")
     drop = set(inside[-bars:] if from_end else inside[:bars])
     new = [u for i, u in enumerate(units) if i not in drop]
-    return _rebuild(edits, new, f"{name} shortened by {_bars(bars)}")
+    return _rebuild(edits, new, f"{name} shortened by {_bars(bars)}",
+                    touched_span(new, first, end - bars, f"{name} now"))
 
 
 def fade(edits: EditList, grid: BarGrid, direction: str, *, bars: float | None = None,
@@ -152,8 +209,16 @@ def fade(edits: EditList, grid: BarGrid, direction: str, *, bars: float | None =
     units = edits_to_units(grid, edits)
     what = f"{_bars(int(bars))}" if bars is not None and float(bars).is_integer() else f"{length:.1f} s"
     key = "fade_in_s" if direction == "in" else "fade_out_s"
+    total = edits.output_duration_s
+    span = (0.0, length) if direction == "in" else (total - length, total)
+    touched = None
+    if length:
+        starts = np.cumsum([0.0] + [float(u.end_s - u.start_s) * u.stretch for u in units])
+        over = [i for i in range(len(units)) if starts[i] < span[1] - 1e-6 and starts[i + 1] > span[0] + 1e-6]
+        found = touched_span(units, over[0], over[-1] + 1, f"the fade {direction}")
+        touched = dataclasses.replace(found, start_s=span[0], end_s=span[1])
     return _rebuild(edits, units, f"fade {direction} over {what}" if length else f"fade {direction} removed",
-                    **{key: length})
+                    touched, **{key: length})
 
 
 def apply_operation(name: str, edits: EditList, grid: BarGrid, target: str, **options: object) -> EditResult:

@@ -23,7 +23,6 @@ from enum import Enum
 import numpy as np
 import pedalboard
 
-from trackwright.analysis.roles import role_from_name
 from trackwright.arrange.fit import FitResult, fit_to_duration
 from trackwright.arrange.grid import BarGrid
 from trackwright.arrange.splice import apply_plan, plan_splices
@@ -31,6 +30,7 @@ from trackwright.audio import Audio, load_audio
 from trackwright.deliver.files import DeliveryWriter
 from trackwright.mix.master import MasterResult, master
 from trackwright.mix.targets import Target
+from trackwright.project.render import RESIDUAL_PART
 
 #: The underscore is mastered this much under the target, LU.
 UNDERSCORE_DROP_LU = 6.0
@@ -40,8 +40,11 @@ PRESENCE_HZ, PRESENCE_DB, PRESENCE_Q = 950.0, -5.0, 0.35
 UNDERSCORE_DRUMS_DB = -8.0
 #: Delivery roles: a stem role (:mod:`trackwright.analysis.roles`) → the delivered stem group.
 DELIVERY_ROLES = {"vocals": "vocal", "drums": "drums", "bass": "bass", "lead": "lead"}
+#: The delivery group of the residual part (what no stem holds, when the stems do not add up to the draft).
+RESIDUAL_GROUP = "residual"
 #: Delivered stems: one per delivery role (the parts of that role summed), in this order, under these names.
-ROLE_STEMS = {"drums": "Drums", "bass": "Bass", "bed": "Music", "lead": "Lead", "vocal": "Vocals"}
+ROLE_STEMS = {"drums": "Drums", "bass": "Bass", "bed": "Music", "lead": "Lead", "vocal": "Vocals",
+              RESIDUAL_GROUP: "Residual"}
 
 
 def delivery_role(role: str) -> str:
@@ -49,10 +52,12 @@ def delivery_role(role: str) -> str:
     return DELIVERY_ROLES.get(role, "bed")
 
 
-def stem_role(name: str) -> str:
-    """The delivery group of a stem from its name alone (:func:`trackwright.analysis.roles.role_from_name`)."""
-    guess = role_from_name(name)
-    return delivery_role(guess.role if guess is not None else "other")
+def delivery_roles(roles: Mapping[str, str], parts: Sequence[str]) -> dict[str, str]:
+    """Part name → delivery group of each of ``parts``, from the project's roles (part name → role,
+    :func:`trackwright.project.roles.part_roles`); the residual part is its own group and a part
+    with no role is in the bed."""
+    return {part: RESIDUAL_GROUP if part == RESIDUAL_PART else delivery_role(roles.get(part, "other"))
+            for part in parts}
 
 
 def presence_dip(audio: Audio, *, gain_db: float = PRESENCE_DB) -> Audio:
@@ -192,8 +197,8 @@ def alternate_jobs(source: Source, kinds: set[str], target: Target, warnings: li
             warnings.append("instrumental skipped: the project has no stems (import them with `trackwright new "
                             "--stems`, or give --separation-model with Demucs weights to split the mix)")
         elif not vocals:
-            warnings.append(f"instrumental skipped: no stem is named as a vocal (vocal/vox/voice); stems: "
-                            f"{', '.join(stems)}")
+            warnings.append(f"instrumental skipped: no part has the role vocals (stems: {', '.join(stems)}; set one "
+                            "with `trackwright stems PROJECT --set PART=vocals`)")
         else:
             jobs.append(AlternateJob(Alternate.INSTRUMENTAL, {p: 0.0 for p in vocals}, vocals, target))
     if "underscore" in kinds:
@@ -207,7 +212,8 @@ def alternate_jobs(source: Source, kinds: set[str], target: Target, warnings: li
         drums = source.parts("drums")
         if not drums:
             warnings.append("lite skipped: " + ("the project has no stems" if not stems else
-                            f"no stem is named as drums or percussion; stems: {', '.join(stems)}"))
+                            f"no part has the role drums (stems: {', '.join(stems)}; set one with "
+                            "`trackwright stems PROJECT --set PART=drums`)"))
         else:
             jobs.append(AlternateJob(Alternate.LITE, {p: 0.0 for p in drums}, drums, target))
     return jobs

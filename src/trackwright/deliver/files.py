@@ -32,14 +32,16 @@ from typing import Any
 
 import numpy as np
 
-from trackwright.analysis.loudness import measure_loudness
+from trackwright.analysis.loudness import ABSOLUTE_GATE_LUFS as SILENCE_GATE_LUFS
+from trackwright.analysis.loudness import BLOCK_S as MIN_LOUDNESS_S
+from trackwright.analysis.loudness import measure_loudness, true_peak_dbtp
 from trackwright.audio import Audio, load_audio
 from trackwright.deliver.cuesheet import Cue, CueSheet, Party
 from trackwright.deliver.formats import FormatSpec, render_name, resample, write_format
 from trackwright.deliver.spec import PREVIEW_KINDS, DeliverySpec
 from trackwright.deliver.wavmeta import (BextInfo, LoopPoint, TrackMetadata, bext_chunk, info_chunk, ixml_chunk,
                                          smpl_chunk, write_wav_chunks)
-from trackwright.errors import ParameterError
+from trackwright.errors import MeasurementError, ParameterError
 from trackwright.mix.targets import Target
 from trackwright.parallel import thread_map
 
@@ -103,7 +105,7 @@ class Deliverable:
         data = asdict(self)
         for key in ("duration_s", "integrated_lufs", "true_peak_dbtp", "loudness_range_lu"):
             if data[key] is not None:
-                data[key] = round(data[key], 3)
+                data[key] = round(data[key], 3) if math.isfinite(data[key]) else None  # digital silence: no peak
         data["loop"] = None if self.loop is None else {"start_frame": self.loop[0], "end_frame": self.loop[1]}
         data["isrc"] = self.isrc or None
         return data
@@ -245,8 +247,12 @@ class DeliveryWriter:
         info = {**job.info, "trim_db": round(written_format.trim_db, 3)} if written_format.trim_db else job.info
         # measure what a client will get: read back unless the writer knows it (see Written)
         written = written_format.audio if written_format.audio is not None else load_audio(path)
-        report = measure_loudness(written, true_peak_dbtp=written_format.true_peak_dbtp)
-        integrated = report.integrated_lufs if math.isfinite(report.integrated_lufs) else None
+        integrated, loudness_range, true_peak = _measure(written, written_format.true_peak_dbtp)
+        description = job.description
+        if integrated is None and written.duration_s >= MIN_LOUDNESS_S:
+            # near-silent (the MasterDiff of a clean master, an empty layer): written, and said so
+            info = {**info, "near_silent": True}
+            description = f"{description} (near-silent: below the {SILENCE_GATE_LUFS:g} LUFS gate)"
         if job.spec.container == "wav":
             bits = {"float": "32", "16": "16", "24": "24"}[job.spec.bit_depth]
             steps = [f"trackwright deliver {self.target.name}"]
@@ -258,8 +264,8 @@ class DeliveryWriter:
                        f"M={'stereo' if written.channels == 2 else 'mono' if written.channels == 1 else 'multi'},"
                        f"T={'; '.join(steps)}")
             reference = f"TW{self.reference[:10]}{job.index:04d}"[:32]
-            bext = BextInfo(job.description[:256], ORIGINATOR, reference, self.date, self.time, integrated,
-                            report.loudness_range_lu, report.true_peak_dbtp, history)
+            bext = BextInfo(description[:256], ORIGINATOR, reference, self.date, self.time, integrated,
+                            loudness_range, true_peak if math.isfinite(true_peak) else None, history)
             chunks = {b"bext": bext_chunk(bext),
                       b"iXML": ixml_chunk(meta, project=self.metadata.title, scene=job.label, note=job.description,
                                           file_uid=reference, sample_rate=written.sample_rate, bit_depth=int(bits)),
@@ -267,10 +273,22 @@ class DeliveryWriter:
             if loop is not None:
                 chunks[b"smpl"] = smpl_chunk([LoopPoint(*loop)], written.sample_rate)
             write_wav_chunks(path, chunks)
-        return Deliverable(job.name, job.kind, job.description, written.duration_s, written.frames, integrated,
-                           report.true_peak_dbtp, report.loudness_range_lu, job.target_lufs,
+        return Deliverable(job.name, job.kind, description, written.duration_s, written.frames, integrated,
+                           true_peak, loudness_range, job.target_lufs,
                            self.target.ceiling_dbtp if job.ceiling else None, loop, info, written.sample_rate,
                            job.spec.label(job.audio.sample_rate), job.isrc, job.label)
+
+
+def _measure(audio: Audio, known_peak_dbtp: float | None = None) -> tuple[float | None, float | None, float]:
+    """(integrated LUFS, loudness range LU, true peak dBTP) of a written file (its true peak taken
+    from ``known_peak_dbtp`` when the writer measured it); loudness and range are None when it is
+    below the BS.1770 absolute gate (or digital silence: true peak −inf)."""
+    try:
+        report = measure_loudness(audio, true_peak_dbtp=known_peak_dbtp)
+    except MeasurementError:
+        return None, None, true_peak_dbtp(audio) if known_peak_dbtp is None else known_peak_dbtp
+    integrated = report.integrated_lufs if math.isfinite(report.integrated_lufs) else None
+    return integrated, report.loudness_range_lu, report.true_peak_dbtp
 
 
 def file_list(files: Sequence[Deliverable], version: int) -> str:

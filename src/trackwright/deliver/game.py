@@ -20,6 +20,8 @@ from trackwright.deliver.names import title_for
 
 #: Stinger length, seconds.
 STING_RANGE_S = (2.0, 5.0)
+#: Fade at a file's cut edges so its first and last samples do not click, seconds (raised cosine).
+EDGE_FADE_S = 0.005
 #: Transitions: bars this alike may jump at the next bar; less alike ones wait for the exit cue.
 NEXT_BAR_LIKENESS = 0.7
 FOLLOWS_WELL_LIKENESS = 0.4
@@ -39,6 +41,7 @@ def write_stingers(writer: DeliveryWriter, audio: Audio, grid: BarGrid, levels: 
         chunk = np.array(audio.samples[:, start:stop])
         if stop < audio.frames:
             fade_out(chunk, round(0.5 * rate))
+        edge_fades(chunk, rate)
         writer.write(audio.with_samples(chunk), ("Sting1",), "stinger",
                      f"{writer.title} ending sting: the final bar{'s' if start_bar < grid.bars - 1 else ''} "
                      "ringing out", target_lufs=None, info={"source_start_s": round(start / rate, 4)})
@@ -53,14 +56,30 @@ def write_stingers(writer: DeliveryWriter, audio: Audio, grid: BarGrid, levels: 
         hold = round(min(0.25, grid.bar_s / grid.beats_per_bar) * rate)
         t = np.arange(length - hold) / rate
         chunk[:, hold:] *= np.exp(-t * 6.9 / max(t[-1], 1e-3)).astype(np.float32)  # −60 dB at the end
+        edge_fades(chunk, rate)
         writer.write(audio.with_samples(chunk), ("Sting2",), "stinger",
                      f"{writer.title} hit sting: the downbeat of bar {bar + 1} and its decay", target_lufs=None,
                      info={"source_start_s": round(start / rate, 4)})
 
 
 def fade_out(samples: np.ndarray, n: int) -> None:
+    """Raised-cosine fade over the last ``n`` frames of ``samples`` (channels × frames), in place."""
     n = min(n, samples.shape[1])
     samples[:, samples.shape[1] - n:] *= (0.5 + 0.5 * np.cos(np.linspace(0, np.pi, n))).astype(np.float32)
+
+
+def fade_in(samples: np.ndarray, n: int) -> None:
+    """Raised-cosine fade over the first ``n`` frames of ``samples`` (channels × frames), in place."""
+    n = min(n, samples.shape[1])
+    samples[:, :n] *= (0.5 - 0.5 * np.cos(np.linspace(0, np.pi, n))).astype(np.float32)
+
+
+def edge_fades(samples: np.ndarray, rate: int, *, fade_s: float = EDGE_FADE_S) -> None:
+    """Micro-fades (``fade_s`` seconds) at both ends of a cut, in place: a file cut from the
+    middle of the music starts and ends at zero, without a click."""
+    n = max(2, round(fade_s * rate))
+    fade_in(samples, n)
+    fade_out(samples, n)
 
 
 def write_segments(writer: DeliveryWriter, audio: Audio, grid: BarGrid, likeness: np.ndarray) -> None:
@@ -76,8 +95,7 @@ def write_segments(writer: DeliveryWriter, audio: Audio, grid: BarGrid, likeness
         chunk = np.array(audio.samples[:, lo:hi])
         pre, tail = round(pre_s * rate), hi - round(exit_s * rate)
         if pre:  # the pickup plays as it is; a 5 ms fade keeps the file's first sample from clicking
-            edge = min(pre, round(0.005 * rate))
-            chunk[:, :edge] *= (0.5 - 0.5 * np.cos(np.linspace(0, np.pi, edge))).astype(np.float32)
+            fade_in(chunk, min(pre, round(EDGE_FADE_S * rate)))
         if tail > 0 and not last:
             fade_out(chunk, tail)
         transitions = []

@@ -54,7 +54,7 @@ from trackwright.deliver.alternates import (
     alternate_jobs,
     cutdown_jobs,
     delivery_role,
-    stem_role,
+    delivery_roles,
     write_stems,
 )
 from trackwright.deliver.cuesheet import write_cue_sheet
@@ -73,6 +73,7 @@ from trackwright.produce.separate import separate
 from trackwright.progress import ProgressCallback, ignore_progress
 from trackwright.project import Project, Recipe, RenderResult
 from trackwright.project.grid import on_version_grid
+from trackwright.project.roles import part_roles
 
 #: What ``--only`` may name; ``alternates`` stands for instrumental, underscore and lite.
 DELIVERABLE_KINDS = ("main", "instrumental", "underscore", "lite", "cutdowns", "stingers", "loops", "layers",
@@ -229,13 +230,14 @@ def _analysis_of(opened: Project, recipe: Recipe, mix: Audio) -> Analysis:
 
 
 def _source(render: RenderResult, separation_model: str | os.PathLike[str] | None, warnings: list[str],
-            report: ProgressCallback) -> Source:
-    """The render's mix, stems and residual with each stem's delivery role; without stems, the
-    Demucs split of the mix when ``separation_model`` is given."""
+            report: ProgressCallback, part_roles: Mapping[str, str]) -> Source:
+    """The render's mix, stems and residual with each stem's delivery role (from the project's
+    ``part_roles``, part name → role); without stems, the Demucs split of the mix when
+    ``separation_model`` is given."""
     mix = load_audio(render.mix)
     stems = {part: load_audio(path) for part, path in render.stems.items()}
     residual = load_audio(render.residual) if render.residual is not None else None
-    roles = {part: stem_role(part) for part in stems}
+    roles = delivery_roles(part_roles, list(stems))
     if not stems and separation_model is not None:
         report(0.01, "separating the mix (Demucs)")
         split = separate(mix, method="demucs", model=separation_model)
@@ -282,10 +284,16 @@ def _build(opened: Project, recipe: Recipe, render: RenderResult, folder: Path, 
            ) -> dict[str, Any]:
     warnings: list[str] = []
     writer = DeliveryWriter(folder, title, version, target, render.cache_key, spec=spec, metadata=metadata)
-    source = _source(render, separation_model, warnings, report)
+    roles = {name: guess.role for name, guess in part_roles(opened, recipe).items()}
+    source = _source(render, separation_model, warnings, report, roles)
 
     report(0.02, "mastering the main mix")
-    main = master(source.mix, target)
+    try:
+        main = master(source.mix, target)
+    except TrackwrightError as err:  # every error names the deliverable
+        main_name = writer.file_name(("Main",), "main", source.mix.duration_s, writer.spec.format_for("main"),
+                                     source.mix.sample_rate)
+        raise type(err)(f"{main_name}: {err}") from err
     warnings += [f"main: {line}" for line in main.warnings]
     gain = 10.0 ** (main.gain_db / 20.0)
 

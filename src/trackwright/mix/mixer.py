@@ -1,4 +1,4 @@
-"""Mixing stems: gain staging, high-pass, unmasking EQ, compression, pan and width, a space bus, glue, master.
+"""Mixing stems that first does no harm: the source's own balance, moved only where a problem is measured.
 
 Conventions
 -----------
@@ -6,21 +6,46 @@ Conventions
   into a :class:`MixPlan`, plain data that round-trips through a recipe's ``mix:`` block and
   ``--json``), and :func:`apply_mix` *does* (renders a plan). A revised plan — one part's gain
   changed by hand — renders without re-deciding anything else.
-* Each part has a *role* (vocals, lead, drums, bass, keys, guitar, strings, pad, fx, other)
-  guessed from its name, else its sound (:mod:`trackwright.analysis.roles`); roles carry a priority (vocals highest) used for unmasking, a level
-  relative to the lead, a high-pass, a compressor, a pan and a width (:data:`ROLES`).
-* Unmasking: every part's long-term spectrum in third-octave bands (63 Hz–10 kHz) is measured
-  after gain staging. For each higher-priority part, its *key bands* are the two bands where it
-  stands out most from its own average (among those within 12 dB of its loudest band); a lower-priority part whose level in a key band is
-  within :data:`MASKING_MARGIN_DB` of the higher one's gets a peak cut there (Q 1.4) deep enough
-  to clear the margin by 3 dB (2–6 dB). Faders are set before the cuts, so a carve stays a carve.
+* The plan starts from the source's own balance: every fader at 0 dB, every part centred as
+  delivered, its width as delivered. It moves only where it measures a problem, and writes the
+  reason beside each move (``why``):
+
+  - **masking**: a lower-priority part as loud as a higher one (within :data:`MASKING_MARGIN_DB`)
+    in one of the higher one's *key bands* (the two third-octave bands, 63 Hz–10 kHz, where it
+    stands out most from its own average, among those within 12 dB of its loudest) gets a peak
+    cut there (Q 1.4), :data:`MIN_CUT_DB`–:data:`MAX_EQ_DB` deep;
+  - **rumble**: a part whose role has no business low down gets its role's high-pass only when
+    the stem's own power under the corner is at most :data:`RUMBLE_SHARE_DB` of its whole
+    (rumble, not content) — never on a full-band or bass-carrying stem;
+  - **dynamics**: a part whose loudness range (EBU R128 LRA) exceeds :data:`WANDERING_LRA_LU`
+    gets its role's compressor (scaled by the style), with its fader making up the loudness
+    it took, so the balance holds;
+  - **tonal balance** against the style's target curve (:class:`Style`): the sum's
+    third-octave spectrum, aligned over 250 Hz–4 kHz, in the bands of
+    :data:`trackwright.analysis.tonal.PROBLEM_BANDS` (boomy, muddy, boxy, harsh, sibilant; thin,
+    dull): half the excess beyond the style's tolerance (a deficit: :data:`BOOST_EXTRA_DB` more)
+    is corrected on the bus, at most :data:`MAX_EQ_DB`;
+  - **space**: the style's reverb return is lowered until it widens the mix's side/mid by at
+    most :data:`SPACE_WIDTH_DB` and sits :data:`SPACE_UNDER_LU` under the dry mix, so a near-mono
+    source stays near mono;
+  - **peaks**: when the sum's peak-to-loudness ratio exceeds :data:`PLR_ALLOWANCE_DB`, a master
+    to the style's target would limit more than :data:`MAX_LIMITING_DB`; the glue is set deeper
+    by the excess.
+
+  The style's width applies to every part, capped at ±:data:`MAX_WIDTH_DB` of side/mid.
+* Each part has a *role* (:data:`trackwright.analysis.roles.ROLES`, the one vocabulary):
+  given (a project's roles, ``--role``), else guessed from its name, else its sound. Roles
+  carry a priority (vocals highest) for unmasking, a high-pass corner, a compressor and a send
+  (:data:`ROLE_SETTINGS`).
+* :func:`balance_report` measures each part before and after (loudness, octave bands, width).
 * Levels in dB/LUFS, frequencies in Hz, times in ms where named so. Audio is channels × frames.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
@@ -28,9 +53,12 @@ from typing import Any
 import numpy as np
 import pedalboard
 
-from trackwright.analysis.loudness import integrated_loudness
-from trackwright.analysis.roles import guess_role as guess_stem_role
-from trackwright.analysis.roles import role_from_name
+from trackwright.analysis.bands import OCTAVE_BANDS_HZ, octave_levels_db, side_mid_db
+from trackwright.analysis.loudness import integrated_loudness, measure_loudness
+from trackwright.analysis.roles import ROLES as ROLE_NAMES
+from trackwright.analysis.roles import guess_role
+from trackwright.analysis.spectrum import average_spectrum
+from trackwright.analysis.tonal import PROBLEM_BANDS, reference_curve_db, third_octave_levels
 from trackwright.audio import Audio, validate_audio
 from trackwright.errors import MeasurementError, ParameterError, reject_unknown_fields
 from trackwright.mix.master import MasterResult, glue_threshold_db, master, per_channel
@@ -41,55 +69,60 @@ from trackwright.progress import ProgressCallback, ignore_progress
 
 @dataclass(frozen=True)
 class Role:
-    """How a kind of part is treated.
+    """How a kind of part is treated when a problem calls for it.
 
     Attributes:
-        priority: higher wins unmasking (vocals 10 … pads 3).
-        level_lu: loudness relative to the mix's anchor part (the highest priority), LU.
-        highpass_hz: high-pass corner, Hz (0 = none).
-        ratio, attack_ms, release_ms: compressor; its threshold sits ``depth_db`` under the part's
-            loud peaks (90th percentile of 50 ms peaks); the fader after it sets the level.
+        priority: higher wins unmasking (vocals 10 … fx 2).
+        highpass_hz: high-pass corner, Hz, used only against rumble (0 = never).
+        ratio, attack_ms, release_ms: compressor, used only on a part whose loudness wanders;
+            its threshold sits ``depth_db`` under the part's loud peaks (90th percentile of
+            50 ms peaks); the fader after it makes up the loudness it took.
         depth_db: see above, dB.
-        pan: −1…+1; width: side gain (0 mono, 1 as is, >1 wider).
         send: reverb send relative to the style's, linear 0…2.
     """
 
     priority: int
-    level_lu: float
     highpass_hz: float
     ratio: float
     attack_ms: float
     release_ms: float
     depth_db: float
-    pan: float
-    width: float
     send: float
 
 
-ROLES: dict[str, Role] = {
-    "vocals": Role(10, 0.0, 90.0, 3.0, 5.0, 120.0, 6.0, 0.0, 1.0, 1.0),
-    "lead": Role(9, -1.0, 120.0, 2.5, 10.0, 150.0, 4.0, 0.1, 1.0, 1.0),
-    "drums": Role(8, -1.5, 0.0, 2.0, 25.0, 120.0, 4.0, 0.0, 1.0, 0.4),
-    "bass": Role(7, -3.0, 30.0, 4.0, 15.0, 200.0, 6.0, 0.0, 0.0, 0.0),
-    "keys": Role(5, -5.0, 110.0, 2.0, 15.0, 200.0, 3.0, -0.2, 1.1, 1.0),
-    "guitar": Role(5, -5.0, 100.0, 2.5, 10.0, 150.0, 3.0, 0.3, 1.1, 0.8),
-    "strings": Role(4, -6.0, 70.0, 1.5, 30.0, 300.0, 2.0, -0.1, 1.2, 1.4),
-    "pad": Role(3, -8.0, 150.0, 1.5, 30.0, 300.0, 2.0, 0.0, 1.3, 1.4),
-    "fx": Role(2, -10.0, 200.0, 1.5, 10.0, 200.0, 2.0, 0.0, 1.2, 1.5),
-    "other": Role(3, -6.0, 100.0, 2.0, 15.0, 200.0, 3.0, 0.0, 1.0, 1.0),
+#: Role → its settings; keyed by the one role vocabulary (:data:`trackwright.analysis.roles.ROLES`).
+ROLE_SETTINGS: dict[str, Role] = {
+    "vocals": Role(10, 90.0, 3.0, 5.0, 120.0, 6.0, 1.0),
+    "lead": Role(9, 120.0, 2.5, 10.0, 150.0, 4.0, 1.0),
+    "drums": Role(8, 0.0, 2.0, 25.0, 120.0, 4.0, 0.4),
+    "bass": Role(7, 0.0, 4.0, 15.0, 200.0, 6.0, 0.0),
+    "guitar": Role(5, 80.0, 2.5, 10.0, 150.0, 3.0, 0.8),
+    "keys": Role(5, 80.0, 2.0, 15.0, 200.0, 3.0, 1.0),
+    "strings": Role(4, 50.0, 1.5, 30.0, 300.0, 2.0, 1.4),
+    "pad": Role(3, 100.0, 1.5, 30.0, 300.0, 2.0, 1.4),
+    "fx": Role(2, 150.0, 1.5, 10.0, 200.0, 2.0, 1.5),
+    "other": Role(3, 0.0, 2.0, 15.0, 200.0, 3.0, 1.0),
 }
+if tuple(ROLE_SETTINGS) != ROLE_NAMES:  # a fact of the code, not of the input: checked at import
+    raise RuntimeError("mix.mixer.ROLE_SETTINGS must be keyed by analysis.roles.ROLES, in order")
+#: The roles (the mixer's settings per role); an alias kept for callers.
+ROLES = ROLE_SETTINGS
+
 
 @dataclass(frozen=True)
 class Style:
-    """A mix style: the space bus and the glue.
+    """A mix style: its target curve, its space, its glue.
 
     Attributes:
         room_size: pedalboard Reverb room size 0…1; damping 0…1.
-        return_db: reverb return level, dB.
+        return_db: the most reverb return it asks for, dB (lowered by the space check).
         glue_ratio: bus compressor ratio.
-        width: overall width factor applied on top of each role's.
-        compression: scales every part compressor's ratio above 1 (0.5 gentler, 1.5 harder).
+        width: side gain applied to every part (1 = as delivered; capped at ±:data:`MAX_WIDTH_DB`).
+        compression: scales a part compressor's ratio above 1 (0 = never compress).
         target: delivery target name for the master.
+        tilt_db: the target curve's slope above 150 Hz relative to the reference (dB per octave,
+            positive brighter); low_db: its level under 150 Hz relative to the reference, dB.
+        tolerance_db: how far a problem band may stray from the target before it is corrected, dB.
     """
 
     room_size: float
@@ -99,32 +132,62 @@ class Style:
     width: float
     compression: float
     target: str
+    tilt_db: float = 0.0
+    low_db: float = 0.0
+    tolerance_db: float = 4.0
+
+    def curve_db(self, freqs_hz: np.ndarray) -> np.ndarray:
+        """The style's target curve, dB relative to 1 kHz (:func:`trackwright.analysis.tonal.reference_curve_db`
+        tilted by ``tilt_db`` per octave above 150 Hz, ``low_db`` under it)."""
+        f = np.maximum(np.asarray(freqs_hz, dtype=float), 1.0)
+        tilt = self.tilt_db * np.log2(np.maximum(f, 150.0) / 1000.0)
+        return reference_curve_db(f) + tilt + np.where(f < 150.0, self.low_db, 0.0)
 
 
 STYLES: dict[str, Style] = {
-    "cinematic": Style(0.85, 0.4, -10.0, 1.5, 1.2, 0.7, "streaming"),
-    "pop": Style(0.45, 0.5, -16.0, 2.0, 1.0, 1.2, "streaming"),
-    "intimate": Style(0.25, 0.6, -20.0, 1.5, 0.8, 0.6, "streaming"),
-    "electronic": Style(0.55, 0.3, -15.0, 2.5, 1.15, 1.4, "streaming"),
+    "pop": Style(0.45, 0.5, -16.0, 2.0, 1.0, 1.0, "streaming"),
+    "cinematic": Style(0.85, 0.4, -10.0, 1.5, 1.1, 0.6, "streaming", -0.5, 1.0, 5.0),
+    "intimate": Style(0.25, 0.6, -20.0, 1.5, 0.9, 0.6, "streaming", 0.0, -1.0, 4.0),
+    "electronic": Style(0.55, 0.3, -15.0, 2.5, 1.05, 1.2, "streaming", 0.5, 2.0, 4.0),
+    "rock": Style(0.35, 0.5, -18.0, 2.0, 1.0, 1.0, "streaming", 0.5, 1.0, 5.0),
+    "metal": Style(0.3, 0.55, -20.0, 2.0, 1.0, 1.0, "streaming", 1.0, 2.0, 5.0),
+    "orchestral": Style(0.8, 0.45, -12.0, 1.2, 1.1, 0.3, "streaming", -1.0, 0.0, 5.0),
+    "ambient": Style(0.9, 0.35, -10.0, 1.2, 1.15, 0.3, "streaming", -1.0, 0.0, 5.0),
 }
 #: A lower-priority part within this many dB of a higher one in the higher one's key band masks it.
-MASKING_MARGIN_DB = 10.0
+MASKING_MARGIN_DB = 6.0
 #: A key band must be within this many dB of the part's loudest band (where it really plays).
 KEY_BAND_RANGE_DB = 12.0
+#: Largest EQ move (a cut, or a bus correction), dB.
+MAX_EQ_DB = 4.0
+#: Smallest unmasking cut, dB.
+MIN_CUT_DB = 2.0
+#: A role's high-pass goes on a stem only when the stem's power under the corner is at most this, dB re its whole.
+RUMBLE_SHARE_DB = -20.0
+#: A part whose loudness range exceeds this, LU, gets its role's compressor.
+WANDERING_LRA_LU = 8.0
+#: Largest width change, dB of side/mid.
+MAX_WIDTH_DB = 3.0
+#: The reverb may widen the mix's side/mid by this much at most, dB.
+SPACE_WIDTH_DB = 1.0
+#: The reverb return sits at least this far under the dry mix, LU.
+SPACE_UNDER_LU = 18.0
+#: Mastering to the style's target should take at most this much limiting, dB.
+MAX_LIMITING_DB = 3.0
+#: A mix whose peaks stand more than this over its loudness (dB) would take more than
+#: :data:`MAX_LIMITING_DB` of limiting to reach −14 LUFS under −1 dBTP (13 dB of headroom + 3).
+PLR_ALLOWANCE_DB = 16.0
+#: A bus correction is half the excess beyond the tolerance (the master's own EQ may do the rest).
+TONAL_SHARE = 0.5
+#: A deficit (thin, dull) must exceed the tolerance by this much more before it is lifted, dB.
+BOOST_EXTRA_DB = 3.0
 _BAND_EDGES = 63.0 * 2.0 ** (np.arange(0, 23) / 3.0)    # third octaves, 63 Hz … 10 kHz
 _BAND_CENTRES = np.sqrt(_BAND_EDGES[:-1] * _BAND_EDGES[1:])
-_MAX_CUT_DB, _MIN_CUT_DB, _CUT_Q, _CLEARANCE_DB = 6.0, 2.0, 1.4, 3.0
+_CUT_Q, _CLEARANCE_DB = 1.4, 3.0
 _SILENT_LUFS = -70.0
 _SPECTRUM_FRAME, _SPECTRUM_FRAMES = 4096, 600
-
-
-def guess_role(name: str, audio: Audio | None = None) -> str:
-    """A part's role: from its name (:func:`trackwright.analysis.roles.role_from_name`), else from
-    its sound when ``audio`` is given (:func:`trackwright.analysis.roles.guess_role`), else ``other``."""
-    named = role_from_name(name)
-    if named is not None:
-        return named.role
-    return guess_stem_role(name, audio).role if audio is not None else "other"
+#: The space check listens to this much of the mix (its loudest stretch), seconds.
+_SPACE_SPAN_S = 12.0
 
 
 @dataclass(frozen=True)
@@ -132,7 +195,7 @@ class PartPlan:
     """Every decision for one part.
 
     Attributes:
-        role: the part's role (a :data:`ROLES` key).
+        role: the part's role (a :data:`ROLE_SETTINGS` key).
         gain_db: the fader (after the compressor), dB: the part's level change.
         highpass_hz: high-pass corner, Hz (0 = none).
         cuts: unmasking cuts ``{"freq_hz", "gain_db", "q", "for"}`` (``for`` = the part unmasked).
@@ -171,8 +234,8 @@ class PartPlan:
             raise ParameterError(f"{field_name}: must be a mapping of {', '.join(allowed)}")
         reject_unknown_fields(data, allowed, field_name)
         role = data.get("role", "other")
-        if role not in ROLES:
-            raise ParameterError(f"{field_name}.role: must be one of {', '.join(ROLES)}, got {role!r}")
+        if role not in ROLE_SETTINGS:
+            raise ParameterError(f"{field_name}.role: must be one of {', '.join(ROLE_SETTINGS)}, got {role!r}")
 
         def number(key: str, default: float, lo: float, hi: float) -> float:
             value = data.get(key, default)
@@ -201,7 +264,7 @@ class MixPlan:
     Attributes:
         style: a :data:`STYLES` name.
         parts: part name → :class:`PartPlan`.
-        bus: ``{"reverb": {...}, "glue": {...}}``.
+        bus: ``{"reverb": {...}, "glue": {...}, "eq": [...], "why": [...]}``.
         target: delivery target for the master (a name or LUFS), or None for no mastering.
     """
 
@@ -246,21 +309,36 @@ def _plain(value: Any) -> Any:
     return round(float(value), 3)
 
 
-def band_levels_db(audio: Audio) -> np.ndarray:
-    """Long-term level of each third-octave band (centres ``_BAND_CENTRES``, 70 Hz–9 kHz), dB."""
+def _spectrum(audio: Audio) -> tuple[np.ndarray, np.ndarray]:
+    """(frequencies Hz, long-term power per bin) of the mono sum: up to :data:`_SPECTRUM_FRAMES`
+    Hann frames of 4096 samples spread evenly over the part."""
     mono = audio.samples.mean(axis=0)
     size = min(_SPECTRUM_FRAME, mono.size)
     count = max(1, min(mono.size // size, _SPECTRUM_FRAMES))
-    # up to _SPECTRUM_FRAMES frames spread evenly over the part (a long-term average, not every frame)
     starts = np.linspace(0, mono.size - size, count).astype(int)
     frames = mono[starts[:, None] + np.arange(size)[None, :]] * np.hanning(size).astype(np.float32)
     power = np.mean(np.abs(np.fft.rfft(frames, axis=1)) ** 2, axis=0)
-    freqs = np.fft.rfftfreq(size, 1.0 / audio.sample_rate)
+    return np.fft.rfftfreq(size, 1.0 / audio.sample_rate), power
+
+
+def _third_octaves(freqs: np.ndarray, power: np.ndarray) -> np.ndarray:
     levels = []
     for lo, hi in zip(_BAND_EDGES[:-1], _BAND_EDGES[1:]):
         inside = (freqs >= lo) & (freqs < hi)
         levels.append(10.0 * np.log10(float(power[inside].sum()) + 1e-20))
     return np.array(levels)
+
+
+def band_levels_db(audio: Audio) -> np.ndarray:
+    """Long-term level of each third-octave band (centres ``_BAND_CENTRES``, 70 Hz–9 kHz), dB."""
+    return _third_octaves(*_spectrum(audio))
+
+
+def share_below_db(freqs: np.ndarray, power: np.ndarray, corner_hz: float) -> float:
+    """Power under ``corner_hz`` relative to the whole (from :func:`_spectrum`), dB (−inf: none)."""
+    below = float(power[(freqs > 0) & (freqs < corner_hz)].sum())
+    total = float(power[freqs > 0].sum())
+    return 10.0 * math.log10(below / total) if below > 0 and total > 0 else -math.inf
 
 
 def _key_bands(levels_db: np.ndarray, count: int = 2) -> np.ndarray:
@@ -295,27 +373,42 @@ def _loudness(audio: Audio) -> float:
 
 
 def plan_mix(stems: Mapping[str, Audio], *, style: str = "pop", roles: Mapping[str, str] | None = None,
-             target: str | float | None = None, unmask: bool = True) -> MixPlan:
-    """Decide a mix of ``stems`` (part name → audio, same rate and length).
+             target: str | float | None = None, unmask: bool = True, keep: Collection[str] = ()) -> MixPlan:
+    """Decide a mix of ``stems`` (part name → audio, same rate and length) that first does no harm.
 
     Parameters
     ----------
     stems : mapping of str to Audio
         The parts (channels × frames each).
     style : str
-        A :data:`STYLES` name: the space, glue, width and compression character.
+        A :data:`STYLES` name: the target curve, space, glue, width and compression character.
     roles : mapping, optional
-        Part name → role, overriding :func:`guess_role`.
+        Part name → role (a project's roles, ``--role``); the others are guessed
+        (:func:`trackwright.analysis.roles.guess_role`).
     target : str or float, optional
         Master target (name or LUFS); default the style's; ``"none"`` for no mastering.
     unmask : bool
         Carve masking bands out of lower-priority parts.
+    keep : collection of str
+        Parts that play exactly as delivered (no EQ, dynamics, width or send), such as a
+        project's residual — what no stem holds; they still count in the bus measures.
 
     Returns
     -------
     MixPlan
+        Faders at 0 dB and parts as delivered, except the moves a measured problem asked for,
+        each with its reason in ``why`` (see the module conventions).
+
+    Examples
+    --------
+    >>> t = np.arange(22050 * 4) / 22050
+    >>> tone = Audio(np.stack([0.1 * np.sin(2 * np.pi * 1000 * t)] * 2).astype(np.float32), 22050)
+    >>> plan = plan_mix({"keys": tone}, target="none")
+    >>> plan.parts["keys"].gain_db, plan.parts["keys"].highpass_hz
+    (0.0, 80.0)
     """
-    return _plan_mix(stems, style=style, roles=roles, target=target, unmask=unmask, keep_renders=False)[0]
+    return _plan_mix(stems, style=style, roles=roles, target=target, unmask=unmask, keep=keep,
+                     keep_renders=False)[0]
 
 
 @dataclass(frozen=True)
@@ -324,27 +417,34 @@ class _Measured:
 
     Attributes:
         loudness: integrated loudness as delivered, LUFS (−inf when silent).
+        loudness_range: EBU R128 LRA, LU (None when too short or silent).
         threshold_db: :func:`glue_threshold_db` of the stem, dBFS.
-        band_levels: :func:`band_levels_db` (third-octave levels, dB, shape (22,)), or None
-            when not unmasking.
-        highpassed: the stem as float32 stereo (2 × frames) through its role's high-pass, the
-            common first stage of every render of the part.
+        band_levels: third-octave levels (:func:`band_levels_db`, dB, shape (22,)).
+        below_db: power under the role's high-pass corner, dB re the whole (−inf without a corner).
     """
 
     loudness: float
+    loudness_range: float | None
     threshold_db: float
-    band_levels: np.ndarray | None
-    highpassed: np.ndarray
+    band_levels: np.ndarray
+    below_db: float
 
 
-def _measure(audio: Audio, highpass_hz: float, unmask: bool) -> _Measured:
-    """:class:`_Measured` for one stem whose role high-passes at ``highpass_hz`` Hz (0 = none)."""
-    return _Measured(_loudness(audio), glue_threshold_db(audio.samples, audio.sample_rate),
-                     band_levels_db(audio) if unmask else None, _highpassed(audio, highpass_hz))
+def _measure(audio: Audio, corner_hz: float) -> _Measured:
+    """:class:`_Measured` for one stem whose role high-passes at ``corner_hz`` Hz (0 = never)."""
+    freqs, power = _spectrum(audio)
+    try:
+        report = measure_loudness(audio)
+        loudness, spread = report.integrated_lufs, report.loudness_range_lu
+    except MeasurementError:
+        loudness, spread = -math.inf, None
+    return _Measured(loudness, spread, glue_threshold_db(audio.samples, audio.sample_rate),
+                     _third_octaves(freqs, power), share_below_db(freqs, power, corner_hz) if corner_hz else -math.inf)
 
 
 def _plan_mix(stems: Mapping[str, Audio], *, style: str, roles: Mapping[str, str] | None,
-              target: str | float | None, unmask: bool, keep_renders: bool) -> tuple[MixPlan, dict[str, Audio]]:
+              target: str | float | None, unmask: bool, keep_renders: bool,
+              keep: Collection[str] = ()) -> tuple[MixPlan, dict[str, Audio]]:
     """:func:`plan_mix`; with ``keep_renders`` also each audible part rendered as planned at a
     0 dB fader (for :func:`_apply` to scale), else an empty dict."""
     if style not in STYLES:
@@ -354,45 +454,56 @@ def _plan_mix(stems: Mapping[str, Audio], *, style: str, roles: Mapping[str, str
     unknown = sorted(set(roles or {}) - set(stems))
     if unknown:
         raise ParameterError(f"--role {unknown[0]}=…: no part named {unknown[0]!r} (parts: {', '.join(stems)})")
-    role_of = {name: (roles or {}).get(name) or guess_role(name, audio) for name, audio in stems.items()}
+    role_of = {name: (roles or {}).get(name) or guess_role(name, audio).role for name, audio in stems.items()}
     for name, role in role_of.items():
-        if role not in ROLES:
-            raise ParameterError(f"part {name}: unknown role {role!r} (roles: {', '.join(ROLES)})")
+        if role not in ROLE_SETTINGS:
+            raise ParameterError(f"part {name}: unknown role {role!r} (roles: {', '.join(ROLE_SETTINGS)})")
     names = list(stems)
-    measured = dict(zip(names, thread_map(lambda n: _measure(stems[n], ROLES[role_of[n]].highpass_hz, unmask), names)))
-    loudness = {n: measured[n].loudness for n in names}
-    audible = [n for n in stems if loudness[n] > _SILENT_LUFS]
+    measured = dict(zip(names, thread_map(lambda n: _measure(stems[n], ROLE_SETTINGS[role_of[n]].highpass_hz),
+                                          names)))
+    audible = [n for n in stems if measured[n].loudness > _SILENT_LUFS]
     if not audible:
         raise ParameterError("every stem is silent: nothing to mix")
-    anchor = max(audible, key=lambda n: (ROLES[role_of[n]].priority, loudness[n]))
-    # the anchor sits at −18 LUFS before the master; the others relative to it
+    width = float(np.clip(chosen.width, 10 ** (-MAX_WIDTH_DB / 20), 10 ** (MAX_WIDTH_DB / 20)))
     plans: dict[str, dict[str, Any]] = {}
     for name in stems:
-        role = ROLES[role_of[name]]
+        role = ROLE_SETTINGS[role_of[name]]
+        facts = measured[name]
         if name not in audible:
             plans[name] = {"role": role_of[name], "mute": True, "why": ["silent: left out"]}
             continue
-        goal = -18.0 + role.level_lu - ROLES[role_of[anchor]].level_lu
-        gain = float(np.clip(goal - loudness[name], -40.0, 24.0))
-        why = [f"{role_of[name]} at {goal:.1f} LUFS ({loudness[name]:.1f} LUFS as delivered)"]
-        if role.highpass_hz:
-            why.append(f"high-pass at {role.highpass_hz:g} Hz: a {role_of[name]} part has no business below it")
-        ratio = 1.0 + (role.ratio - 1.0) * chosen.compression
-        # the compressor starts ``depth_db`` under the part's loud peaks (after its gain)
-        threshold = measured[name].threshold_db + 3.0 - role.depth_db
+        why = [f"{role_of[name]}: kept at its own level ({facts.loudness:.1f} LUFS as delivered)"]
+        if name in keep:
+            plans[name] = {"role": role_of[name], "gain_db": 0.0, "highpass_hz": 0.0, "compressor": None, "pan": 0.0,
+                           "width": 1.0, "send_db": None, "cuts": [], "why": [*why, "plays as delivered"]}
+            continue
+        highpass = 0.0
+        if role.highpass_hz and facts.below_db <= RUMBLE_SHARE_DB:
+            highpass = role.highpass_hz
+            why.append(f"high-pass at {role.highpass_hz:g} Hz: only {_share_words(facts.below_db)} of its power lies "
+                       "under it (rumble, not content)")
+        elif role.highpass_hz:
+            why.append(f"no high-pass: {_share_words(facts.below_db)} of its power lies under {role.highpass_hz:g} Hz "
+                       "(it carries low end)")
+        compressor = None
+        if (chosen.compression > 0 and facts.loudness_range is not None
+                and facts.loudness_range > WANDERING_LRA_LU):
+            ratio = 1.0 + (role.ratio - 1.0) * chosen.compression
+            # the compressor starts ``depth_db`` under the part's loud peaks; its fader makes up the rest
+            compressor = {"threshold_db": round(facts.threshold_db + 3.0 - role.depth_db, 2),
+                          "ratio": round(ratio, 2), "attack_ms": role.attack_ms, "release_ms": role.release_ms}
+            why.append(f"compressed {ratio:.1f}:1: its loudness wanders over {facts.loudness_range:.1f} LU "
+                       f"(more than {WANDERING_LRA_LU:g} LU); the fader makes up what it takes")
+        if width != 1.0:
+            why.append(f"width ×{width:.2f} ({20 * math.log10(width):+.1f} dB of side): the {style} style")
         send = None if role.send == 0 else 20 * math.log10(role.send)
-        plans[name] = {"role": role_of[name], "gain_db": gain, "highpass_hz": role.highpass_hz,
-                       "compressor": {"threshold_db": round(threshold, 2), "ratio": round(ratio, 2),
-                                      "attack_ms": role.attack_ms, "release_ms": role.release_ms},
-                       "pan": role.pan, "width": float(np.clip(role.width * chosen.width, 0.0, 2.0)) if role.width else 0.0,
-                       "send_db": send, "cuts": [], "why": why}
+        plans[name] = {"role": role_of[name], "gain_db": 0.0, "highpass_hz": highpass, "compressor": compressor,
+                       "pan": 0.0, "width": width, "send_db": send, "cuts": [], "why": why}
     if unmask:
-        _unmask({n: measured[n].band_levels for n in audible}, plans, audible, role_of)
-    renders = _set_faders(stems, {n: measured[n].highpassed for n in audible}, plans,
-                          {n: -18.0 + ROLES[role_of[n]].level_lu - ROLES[role_of[anchor]].level_lu for n in audible},
-                          keep_renders)
-    bus = {"reverb": {"room_size": chosen.room_size, "damping": chosen.damping, "return_db": chosen.return_db},
-           "glue": {"ratio": chosen.glue_ratio, "attack_ms": 30.0, "release_ms": 200.0}}
+        movable = [n for n in audible if n not in keep]
+        _unmask({n: measured[n].band_levels for n in movable}, plans, movable, role_of)
+    renders = _set_faders(stems, plans, {n: measured[n].loudness for n in audible}, keep_renders)
+    bus = _plan_bus(stems, audible, plans, chosen, style)
     resolved_target: str | float | None = chosen.target if target is None else target
     if isinstance(resolved_target, str) and resolved_target.lower() == "none":
         resolved_target = None
@@ -400,36 +511,49 @@ def _plan_mix(stems: Mapping[str, Audio], *, style: str, roles: Mapping[str, str
                    resolved_target), renders
 
 
-def _set_faders(stems: Mapping[str, Audio], highpassed: Mapping[str, np.ndarray], plans: dict[str, dict[str, Any]],
-                goals: Mapping[str, float], keep_renders: bool) -> dict[str, Audio]:
-    """Measure each part through its chain at unity and set its fader so it lands on its goal, LUFS.
+def _share_words(share_db: float) -> str:
+    """A power share in dB as a percentage, in words."""
+    if not math.isfinite(share_db):
+        return "none"
+    percent = 100.0 * 10.0 ** (share_db / 10.0)
+    if percent < 0.1:
+        return "under 0.1 %"
+    return f"{percent:.1f} %" if percent < 10 else f"{percent:.0f} %"
 
-    ``highpassed`` holds each part after its high-pass (float32, 2 × frames), the stage every
-    render shares. The fader is measured without the unmasking cuts (it must not undo a carve).
-    With ``keep_renders``, returns each part rendered with its cuts at a 0 dB fader — for a part
-    without cuts that is the measured render itself — so :func:`_apply` only scales them (the
-    fader is linear); the renders with cuts need no fader, so they run alongside the measuring.
+
+def _set_faders(stems: Mapping[str, Audio], plans: dict[str, dict[str, Any]], goals: Mapping[str, float],
+                keep_renders: bool) -> dict[str, Audio]:
+    """Measure each part through its chain at unity and set its fader so it keeps its loudness (``goals``, LUFS).
+
+    Only parts with a high-pass or a compressor are measured (the others keep 0 dB). The fader
+    is measured without the unmasking cuts (it must not undo a carve). With ``keep_renders``,
+    returns each part rendered with its cuts at a 0 dB fader, so :func:`_apply` only scales them
+    (the fader is linear).
     """
     names = list(goals)
-    carved = [n for n in names if keep_renders and plans[n]["cuts"]]
     unity = {n: PartPlan.from_dict({**plans[n], "gain_db": 0.0}, f"parts.{n}") for n in names}
+    shaped = [n for n in names if plans[n]["compressor"] is not None or plans[n]["highpass_hz"]]
+    carved = [n for n in names if keep_renders and (plans[n]["cuts"] or n not in shaped)]
 
     def render(job: tuple[str, bool]) -> tuple[Audio, float]:
         """(render at 0 dB, its loudness in LUFS — measured only for the cut-free render)."""
         name, with_cuts = job
-        audio = stems[name].with_samples(_finish_part(highpassed[name], stems[name].sample_rate, unity[name],
-                                                      with_cuts=with_cuts))
+        audio = stems[name].with_samples(_finish_part(_highpassed(stems[name], unity[name].highpass_hz),
+                                                      stems[name].sample_rate, unity[name], with_cuts=with_cuts))
         return audio, (math.nan if with_cuts else _loudness(audio))
 
-    jobs = [(n, False) for n in names] + [(n, True) for n in carved]
+    jobs = [(n, False) for n in shaped] + [(n, True) for n in carved]
     done = dict(zip(jobs, thread_map(render, jobs)))
     renders = {}
     for name in names:
-        audio, measured = done[(name, False)]
-        gain = plans[name]["gain_db"] if not math.isfinite(measured) else np.clip(goals[name] - measured, -60.0, 24.0)
-        plans[name]["gain_db"] = round(float(gain), 2)
+        measured = done[(name, False)][1] if name in shaped else math.nan
+        if math.isfinite(measured) and math.isfinite(goals[name]) and abs(goals[name] - measured) >= 0.1:
+            gain = float(np.clip(goals[name] - measured, -60.0, 24.0))
+            plans[name]["gain_db"] = round(gain, 2)
+            plans[name]["why"].append(f"fader {gain:+.1f} dB: back to its own loudness after its "
+                                      f"{'compressor' if plans[name]['compressor'] else 'high-pass'}")
         if keep_renders:
-            renders[name] = done[(name, True)][0] if name in carved else audio
+            renders[name] = done[(name, True)][0] if name in carved else done[(name, False)][0]
     return renders
 
 
@@ -440,24 +564,142 @@ def _unmask(band_levels: Mapping[str, np.ndarray], plans: dict[str, dict[str, An
     ``band_levels`` holds each audible stem's :func:`band_levels_db` as delivered, dB.
     """
     levels = {n: band_levels[n] + plans[n]["gain_db"] for n in audible}
-    ranked = sorted(audible, key=lambda n: -ROLES[role_of[n]].priority)
+    ranked = sorted(audible, key=lambda n: -ROLE_SETTINGS[role_of[n]].priority)
     for high in ranked:
         mine = levels[high]
         keys = _key_bands(mine)
         for low in ranked:
-            if ROLES[role_of[low]].priority >= ROLES[role_of[high]].priority:
+            if ROLE_SETTINGS[role_of[low]].priority >= ROLE_SETTINGS[role_of[high]].priority:
                 continue
             for key in sorted(int(k) for k in keys):
                 excess = float(levels[low][key] - (mine[key] - MASKING_MARGIN_DB))
                 if excess <= 0:
                     continue
-                cut = float(np.clip(excess + _CLEARANCE_DB, _MIN_CUT_DB, _MAX_CUT_DB))
+                cut = float(np.clip(excess + _CLEARANCE_DB, MIN_CUT_DB, MAX_EQ_DB))
                 freq = float(_BAND_CENTRES[key])
                 plans[low]["cuts"].append({"freq_hz": round(freq, 1), "gain_db": round(-cut, 2), "q": _CUT_Q,
                                            "for": high})
                 plans[low]["why"].append(f"cut {cut:.1f} dB at {freq:.0f} Hz: it masks {high} there "
                                          f"({levels[low][key] - mine[key]:+.1f} dB against it)")
                 levels[low][key] -= cut
+
+
+def _dry_sum(stems: Mapping[str, Audio], names: list[str], plans: Mapping[str, Mapping[str, Any]],
+             weight: str | None = None) -> np.ndarray:
+    """Σ of the named parts as float32 stereo (2 × frames), each × its send (``weight="send_db"``) or as delivered."""
+    first = stems[names[0]]
+    total = np.zeros((2, first.frames), dtype=np.float32)
+    for name in names:
+        gain = 1.0
+        if weight is not None:
+            value = plans[name].get(weight)
+            if value is None:
+                continue
+            gain = 10.0 ** (value / 20.0)
+        samples = stems[name].samples
+        total += (np.repeat(samples, 2, axis=0) if stems[name].channels == 1 else samples) * np.float32(gain)
+    return total
+
+
+def _loudest_span(samples: np.ndarray, rate: int, span_s: float) -> slice:
+    """The ``span_s`` seconds of channels × frames ``samples`` with the most energy (1 s blocks)."""
+    span = round(span_s * rate)
+    if samples.shape[1] <= span:
+        return slice(0, samples.shape[1])
+    energy = np.add.reduceat(np.square(samples, dtype=np.float64).sum(axis=0), np.arange(0, samples.shape[1], rate))
+    width = max(1, round(span_s))
+    start = min(int(np.argmax(np.convolve(energy, np.ones(width), mode="valid"))) * rate, samples.shape[1] - span)
+    return slice(start, start + span)
+
+
+def _plan_bus(stems: Mapping[str, Audio], audible: list[str], plans: dict[str, dict[str, Any]], chosen: Style,
+              style: str) -> dict[str, Any]:
+    """The bus: tonal corrections against the style's curve, the space (its return held by what it
+    does to width and level), the glue (deeper when the peaks stand too high). Each with its reason."""
+    rate = stems[audible[0]].sample_rate
+    dry = _dry_sum(stems, audible, plans)
+    why: list[str] = []
+    eq = _tonal_moves(dry, rate, chosen, style)
+    reverb = {"room_size": chosen.room_size, "damping": chosen.damping, "return_db": chosen.return_db}
+    span = _loudest_span(dry, rate, _SPACE_SPAN_S)
+    sends = _dry_sum(stems, audible, plans, weight="send_db")[:, span]
+    if np.any(sends):
+        space = pedalboard.Reverb(room_size=chosen.room_size, damping=chosen.damping, wet_level=1.0, dry_level=0.0,
+                                  width=1.0)
+        wet = space(np.ascontiguousarray(sends), float(rate))
+        allowed = _space_return_db(dry[:, span], wet)
+        if allowed < chosen.return_db:
+            reverb["return_db"] = round(max(allowed, -80.0), 2)
+            why.append(f"reverb return {reverb['return_db']:.1f} dB (the {style} style asks {chosen.return_db:g}): "
+                       f"more would widen the mix by over {SPACE_WIDTH_DB:g} dB of side/mid or sit closer than "
+                       f"{SPACE_UNDER_LU:g} LU under it")
+    glue: dict[str, Any] = {"ratio": chosen.glue_ratio, "attack_ms": 30.0, "release_ms": 200.0}
+    dry_lufs = _loudness(Audio(dry, rate))
+    peak = float(np.abs(dry).max())
+    if math.isfinite(dry_lufs) and peak > 0:
+        plr = 20.0 * math.log10(peak) - dry_lufs
+        if plr > PLR_ALLOWANCE_DB:
+            glue["depth_db"] = round(min(plr - PLR_ALLOWANCE_DB + 3.0, 9.0), 2)
+            why.append(f"glue {glue['depth_db']:.1f} dB under the loud peaks (3 dB as a rule): the peaks stand "
+                       f"{plr:.1f} dB over the loudness, and a −14 LUFS master would limit more than "
+                       f"{MAX_LIMITING_DB:g} dB")
+    return {"reverb": reverb, "glue": glue, "eq": eq, "why": why}
+
+
+def _space_return_db(dry: np.ndarray, wet: np.ndarray) -> float:
+    """The largest reverb return (dB) under which ``wet`` (2 × frames, at 0 dB) widens ``dry``'s
+    side/mid by at most :data:`SPACE_WIDTH_DB` and sits :data:`SPACE_UNDER_LU` (as power) under it."""
+    def energy(x: np.ndarray) -> tuple[float, float]:
+        mid = float(np.sum(np.square((x[0] + x[1]) * 0.5, dtype=np.float64)))
+        side = float(np.sum(np.square((x[0] - x[1]) * 0.5, dtype=np.float64)))
+        return mid, side
+
+    dry_mid, dry_side = energy(dry)
+    wet_mid, wet_side = energy(wet)
+    if wet_mid + wet_side <= 0:
+        return 0.0
+    limits = [(dry_mid + dry_side) * 10 ** (-SPACE_UNDER_LU / 10) / (wet_mid + wet_side)]
+    # (S + r·Ws) / (M + r·Wm) ≤ k · S / M, with k = 10^(width/10) and r the return as power
+    k = 10 ** (SPACE_WIDTH_DB / 10)
+    denominator = wet_side * dry_mid - k * dry_side * wet_mid
+    if denominator > 0:
+        limits.append((k - 1.0) * dry_side * dry_mid / denominator)
+    power = max(min(limits), 1e-12)
+    return 10.0 * math.log10(power)
+
+
+def _tonal_moves(dry: np.ndarray, rate: int, chosen: Style, style: str) -> list[dict[str, Any]]:
+    """Bus EQ moves: the problem bands of the sum (:data:`trackwright.analysis.tonal.PROBLEM_BANDS`)
+    beyond the style's tolerance of its curve, corrected by :data:`TONAL_SHARE` of the excess, at
+    most :data:`MAX_EQ_DB`."""
+    freqs, power_db = average_spectrum(dry, rate)
+    centres, levels = third_octave_levels(freqs, power_db, rate)
+    if centres.size == 0:
+        return []
+    curve = chosen.curve_db(centres)
+    aligned = (centres >= 250.0) & (centres <= 4000.0)
+    if not aligned.any():
+        return []
+    offset = float(np.mean(levels[aligned] - curve[aligned]))
+    moves = []
+    for name, (lo, hi, limit) in PROBLEM_BANDS.items():
+        inside = (centres >= lo) & (centres <= hi)
+        if not inside.any() or hi > 0.45 * rate:
+            continue
+        excess = float(np.mean(levels[inside] - offset - curve[inside]))
+        # a boost (thin, dull) waits for a larger deficit than a cut for an excess: it lifts noise and peaks
+        over = excess - chosen.tolerance_db if limit > 0 else -excess - chosen.tolerance_db - BOOST_EXTRA_DB
+        if over <= 0:
+            continue
+        gain = min(MAX_EQ_DB, TONAL_SHARE * over) * (-1.0 if limit > 0 else 1.0)
+        if abs(gain) < 0.5:
+            continue
+        centre = math.sqrt(lo * hi)
+        moves.append({"band": name, "freq_hz": round(centre, 1), "gain_db": round(gain, 2),
+                      "q": round(centre / (hi - lo), 2),
+                      "why": f"{name}: {lo:g}–{hi:g} Hz sits {excess:+.1f} dB off the {style} curve "
+                             f"(tolerance {chosen.tolerance_db:g} dB); {gain:+.1f} dB on the bus"})
+    return moves
 
 
 def _check_stems(stems: Mapping[str, Audio]) -> None:
@@ -547,6 +789,7 @@ class MixResult:
         plan: the decisions.
         master: the mastering result, or None.
         warnings: one line each.
+        balance: :func:`balance_report` of the parts before and after, or None (not measured).
     """
 
     audio: Audio
@@ -555,10 +798,12 @@ class MixResult:
     plan: MixPlan
     master: MasterResult | None
     warnings: list[str] = field(default_factory=list)
+    balance: dict[str, dict[str, Any]] | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready: the plan (every decision with its reasons) and the master's numbers."""
-        out = {"plan": self.plan.to_dict(), "warnings": list(self.warnings), "master": None}
+        """JSON-ready: the plan (every decision with its reasons), the balance report and the master's numbers."""
+        out = {"plan": self.plan.to_dict(), "warnings": list(self.warnings), "master": None,
+               "balance": self.balance}
         if self.master is not None:
             out["master"] = {"target": self.master.target.name, "integrated_lufs": round(self.master.after.integrated_lufs, 2),
                              "true_peak_dbtp": round(self.master.after.true_peak_dbtp, 2),
@@ -615,9 +860,13 @@ def _apply(stems: Mapping[str, Audio], plan: MixPlan, renders: Mapping[str, Audi
         mix = wet.result()
     mix *= np.float32(10.0 ** (float(reverb.get("return_db", -14.0)) / 20.0))
     mix += dry
+    mix = _bus_eq(mix, rate, plan.bus.get("eq") or [])
     glue = plan.bus.get("glue", {})
     # a plan read back from a recipe keeps its threshold; a fresh one records what was used
-    threshold = float(glue["threshold_db"]) if "threshold_db" in glue else round(glue_threshold_db(mix, rate), 2)
+    # (``depth_db`` under the loud peaks: 3 dB unless the plan set the glue deeper)
+    depth = float(glue.get("depth_db", 3.0))
+    threshold = (float(glue["threshold_db"]) if "threshold_db" in glue
+                 else round(glue_threshold_db(mix, rate) + 3.0 - depth, 2))
     plan.bus.setdefault("glue", {})["threshold_db"] = threshold
 
     def compressor() -> pedalboard.Compressor:
@@ -640,8 +889,70 @@ def _apply(stems: Mapping[str, Audio], plan: MixPlan, renders: Mapping[str, Audi
     return MixResult(out, premaster, processed, plan, mastered, warnings)
 
 
+def _bus_eq(mix: np.ndarray, rate: int, moves: list[Mapping[str, Any]]) -> np.ndarray:
+    """The plan's bus corrections (peak filters, float32 2 × frames in and out)."""
+    moves = [m for m in moves if abs(float(m.get("gain_db", 0.0))) >= 0.05]
+    if not moves:
+        return mix
+
+    def board() -> pedalboard.Pedalboard:
+        return pedalboard.Pedalboard([pedalboard.PeakFilter(cutoff_frequency_hz=float(m["freq_hz"]),
+                                                            gain_db=float(m["gain_db"]), q=float(m.get("q", 1.0)))
+                                      for m in moves])
+
+    return per_channel(board, mix, rate)
+
+
 def mix_stems(stems: Mapping[str, Audio], *, style: str = "pop", roles: Mapping[str, str] | None = None,
-              target: str | float | None = None, progress: ProgressCallback | None = None) -> MixResult:
-    """:func:`plan_mix` then :func:`apply_mix`: the whole mix of ``stems`` in one call."""
-    plan, renders = _plan_mix(stems, style=style, roles=roles, target=target, unmask=True, keep_renders=True)
-    return _apply(stems, plan, renders, progress)
+              target: str | float | None = None, keep: Collection[str] = (),
+              progress: ProgressCallback | None = None) -> MixResult:
+    """:func:`plan_mix` then :func:`apply_mix`: the whole mix of ``stems`` in one call, with its
+    :func:`balance_report`."""
+    plan, renders = _plan_mix(stems, style=style, roles=roles, target=target, unmask=True, keep=keep,
+                              keep_renders=True)
+    result = _apply(stems, plan, renders, progress)
+    return dataclasses.replace(result, balance=balance_report(stems, result.parts))
+
+
+def _balance(audio: Audio) -> dict[str, Any]:
+    loudness = _loudness(audio)
+    bands = octave_levels_db(audio)
+    width = side_mid_db(audio)
+    return {"loudness_lufs": round(loudness, 2) if math.isfinite(loudness) else None,
+            "bands_db": {f"{centre:g}": (round(float(level), 2) if math.isfinite(level) else None)
+                         for centre, level in zip(OCTAVE_BANDS_HZ, bands)},
+            "side_mid_db": round(width, 2) if math.isfinite(width) else None}
+
+
+def part_balance(parts: Mapping[str, Audio]) -> dict[str, dict[str, Any]]:
+    """Each part's balance and their sum's (``"(all)"``): ``{"loudness_lufs", "bands_db"
+    (octave band → energy dB, 63 Hz–8 kHz), "side_mid_db"}`` (None where silent)."""
+    names = list(parts)
+    if not names:
+        return {}
+    whole = {**parts, "(all)": Audio(_dry_sum(parts, names, {}), parts[names[0]].sample_rate)}
+    return dict(zip(whole, thread_map(lambda name: _balance(whole[name]), list(whole))))
+
+
+def balance_report(before: Mapping[str, Any], after: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+    """Each part's balance before and after the mix, and of their sums (``"(all)"``).
+
+    Parameters
+    ----------
+    before, after : mapping of str to Audio, or :func:`part_balance` results
+        Part name → the part as delivered / as mixed (channels × frames), or its measures.
+
+    Returns
+    -------
+    dict
+        Part name → ``{"before": {...}, "after": {...}}`` (see :func:`part_balance`), for the
+        parts in both.
+    """
+    def measured(side: Mapping[str, Any], names: list[str]) -> dict[str, dict[str, Any]]:
+        if all(isinstance(side[n], Audio) for n in names):
+            return part_balance({n: side[n] for n in names})
+        return dict(side)
+
+    names = [n for n in before if n in after and n != "(all)"]
+    b, a = measured(before, names), measured(after, names)
+    return {name: {"before": b[name], "after": a[name]} for name in [*names, "(all)"] if name in b and name in a}

@@ -22,6 +22,10 @@ Conventions
 * ``arc: auto`` shapes velocities and CC1/CC11 along :func:`~trackwright.produce.expression.arc_from_sections`
   of the sections *as played* (:func:`trackwright.arrange.grid.played_sections`); ``humanize_seed``
   humanises timing (≤ 10 ms) and velocity (± 8) reproducibly; ``legato`` overlaps the part's notes.
+* A part that replaces a stem lands at that stem's loudness and band balance, never above
+  :data:`~trackwright.produce.levelmatch.DEFAULT_CEILING_DBTP` (:func:`~trackwright.produce.levelmatch.match_level`);
+  parts that replace the whole draft are brought together to the draft's loudness; an added part
+  only kept under the ceiling.
 * Drum layering (:func:`~trackwright.produce.drums.layer_drums`) applies to the named part's
   placed audio (a stem, or ``midi:<part>``), before automation and the mix.
 """
@@ -38,6 +42,7 @@ import mido
 import numpy as np
 
 from trackwright.analysis.loudness import measure_loudness
+from trackwright.analysis.stemsum import ABSENT_GAIN_DB
 from trackwright.arrange.grid import Span
 from trackwright.arrange.splice import apply_edge_fades
 from trackwright.audio import Audio
@@ -46,6 +51,7 @@ from trackwright.parallel import thread_map
 from trackwright.produce.drums import layer_drums
 from trackwright.produce.expression import Arc, arc_from_sections, humanize, legato, shape_dynamics
 from trackwright.produce.instruments import assign_instrument, render_part, resolve_instrument, split_parts
+from trackwright.produce.levelmatch import DEFAULT_CEILING_DBTP, PeakLimiter, hold_under_ceiling, match_level
 
 #: ``replaces`` value that replaces the whole draft (residual and every stem).
 REPLACE_DRAFT = "draft"
@@ -329,7 +335,9 @@ def _fit(audio: Audio, channels: int, frames: int) -> np.ndarray:
 
 def render_production(production: Production, midi: str | Path | mido.MidiFile, placed: Mapping[str, Audio], *,
                       sample_rate: int, frames: int, channels: int = 2, sections: Sequence[Span] = (),
-                      bar_s: float = 2.0, edge_fades: tuple[int, int] = (0, 0)) -> ProductionRender:
+                      bar_s: float = 2.0, edge_fades: tuple[int, int] = (0, 0),
+                      as_given: Mapping[str, Audio] | None = None, draft: Audio | None = None,
+                      limiter: PeakLimiter | None = None) -> ProductionRender:
     """Rebuild the configured MIDI parts and the drum layer into the placed parts.
 
     Parameters
@@ -350,6 +358,14 @@ def render_production(production: Production, midi: str | Path | mido.MidiFile, 
         One bar, seconds (the arc's swell and phrase length).
     edge_fades : (int, int)
         The arrangement's fade-in and fade-out, frames, applied to the rebuilt parts as to the stems.
+    as_given : mapping of str to Audio, optional
+        Replaced stems as their files have them (edited like ``placed``): the level a replacement
+        takes when its stem is silent among ``placed`` (the draft does not hold it).
+    draft : Audio, optional
+        The edited draft: parts replacing the whole draft are brought, together, to its loudness.
+    limiter : PeakLimiter, optional
+        Limits a replacement's peaks where, at the level of the stem it replaces, they would cross
+        the ceiling (:func:`~trackwright.produce.levelmatch.match_level`); without one it is turned down.
 
     Returns
     -------
@@ -386,10 +402,13 @@ def render_production(production: Production, midi: str | Path | mido.MidiFile, 
             return render_part(music, instrument, sample_rate=sample_rate)
 
         names = list(production.parts)
+        rebuilt = {}
         for name, audio in zip(names, thread_map(one, names)):
             samples = _fit(audio, channels, frames)
             apply_edge_fades(samples, *edge_fades)
-            out[f"{MIDI_PREFIX}{name}"] = Audio(samples, sample_rate)
+            rebuilt[name] = Audio(samples, sample_rate)
+        rebuilt = _matched(production, rebuilt, placed, as_given or {}, draft, warnings, limiter)
+        out.update({f"{MIDI_PREFIX}{name}": audio for name, audio in rebuilt.items()})
         for stem in production.replaced_stems:
             out.pop(stem, None)
         if production.replaces_draft:
@@ -403,6 +422,52 @@ def render_production(production: Production, midi: str | Path | mido.MidiFile, 
             warnings.append(f"drum layer: no kick or snare hits found in {name}")
         out[name] = layered.audio
     return ProductionRender(dict(sorted(out.items())), production.replaces_draft, warnings)
+
+
+def _matched(production: Production, rebuilt: dict[str, Audio], placed: Mapping[str, Audio],
+             as_given: Mapping[str, Audio], draft: Audio | None, warnings: list[str],
+             limiter: PeakLimiter | None = None) -> dict[str, Audio]:
+    """The rebuilt parts level-matched (:func:`~trackwright.produce.levelmatch.match_level`) to what
+    they replace: a stem as placed (else as its file has it, when the draft does not hold it: it is
+    silent there, or under :data:`~trackwright.analysis.stemsum.ABSENT_GAIN_DB`); the
+    parts replacing the whole draft together to the draft's loudness; added parts kept under the ceiling."""
+    out = dict(rebuilt)
+    for name, audio in rebuilt.items():
+        replaces = production.parts[name].replaces
+        if replaces is None or replaces == REPLACE_DRAFT or replaces not in placed:
+            continue
+        reference = placed[replaces]
+        if replaces in as_given and _absent(reference, as_given[replaces]):
+            reference = as_given[replaces]   # the draft does not hold the stem: its file says its level
+        matched, done = match_level(audio, reference, limiter=limiter)
+        if done is None:
+            warnings.append(f"{MIDI_PREFIX}{name}: stem {replaces} is silent; the part plays at its rendered level")
+            continue
+        out[name] = matched
+        warnings.extend(f"{MIDI_PREFIX}{name}: {note}" for note in done.notes)
+    whole = [name for name in rebuilt if production.parts[name].replaces == REPLACE_DRAFT]
+    if whole and draft is not None:
+        total = draft.with_samples(np.sum([rebuilt[name].samples for name in whole], axis=0, dtype=np.float32))
+        _, done = match_level(total, draft, balance=False)
+        if done is not None:
+            gain = np.float32(10.0 ** (done.gain_db / 20.0))
+            out.update({name: rebuilt[name].with_samples(rebuilt[name].samples * gain) for name in whole})
+            warnings.extend(f"parts replacing the draft: {note}" for note in done.notes)
+    for name in rebuilt:
+        if production.parts[name].replaces is None:
+            out[name], taken = hold_under_ceiling(out[name])
+            if taken:
+                warnings.append(f"{MIDI_PREFIX}{name}: turned down {taken:.1f} dB to keep its peaks under "
+                                f"{DEFAULT_CEILING_DBTP:g} dBTP")
+    return out
+
+
+def _absent(placed: Audio, as_given: Audio) -> bool:
+    """True when a stem as placed in the draft holds less than :data:`ABSENT_GAIN_DB` of the power
+    of the stem as its file has it (silent, or all but: the draft does not hold it)."""
+    given = float(np.mean(np.square(as_given.samples, dtype=np.float64)))
+    held = float(np.mean(np.square(placed.samples, dtype=np.float64)))
+    return given > 0.0 and held < given * 10.0 ** (ABSENT_GAIN_DB / 10.0)
 
 
 def production_changes(old: Production | None, new: Production | None) -> list[str]:

@@ -1,7 +1,8 @@
 """What changed between two recipes, in words a musician would use.
 
 ``describe_diff(a, b, sections)`` returns lines such as ``chorus 2 removed``, ``intro shortened
-by 4 bars``, ``bass −2 dB``, ``master target streaming → broadcast``.
+by 4 bars``, ``bass −2 dB``, ``master target streaming → broadcast``, and the mix
+(:func:`~trackwright.mix.describe.mix_changes`), production and automation changes.
 
 Conventions
 -----------
@@ -25,6 +26,7 @@ import numpy as np
 from trackwright.analysis.structure import Section
 from trackwright.arrange.edl import EditList
 from trackwright.arrange.grid import bar_grid
+from trackwright.mix.describe import mix_changes
 from trackwright.produce.production import production_changes
 from trackwright.project.recipe import Recipe
 
@@ -123,6 +125,8 @@ def describe_diff(a: Recipe, b: Recipe, sections: Sequence[Section], *,
     lines += _master_lines(a.master, b.master)
     lines += _list_lines(a.score, b.score, _score_words)
     lines += _list_lines(a.automation, b.automation, _move_words)
+    if a.mix != b.mix:
+        lines += mix_changes(a.mix, b.mix)
     if a.production != b.production:
         lines += production_changes(a.production, b.production)
     if a.grid != b.grid:

@@ -31,9 +31,9 @@ from trackwright.arrange.grid import grid_from_analysis
 from trackwright.arrange.midi import edit_midi
 from trackwright.arrange.ops import EditResult
 from trackwright.arrange.splice import plan_splices
-from trackwright.audio import Audio
+from trackwright.audio import Audio, load_audio
 from trackwright.errors import ParameterError
-from trackwright.mix.mixer import MixPlan, plan_mix
+from trackwright.mix.mixer import MixPlan, balance_report, part_balance, plan_mix
 from trackwright.produce.instruments import part_names, resolve_instrument
 from trackwright.produce.production import (
     MIDI_PREFIX,
@@ -47,12 +47,13 @@ from trackwright.project.grid import updated_grid
 from trackwright.project.recipe import Recipe, VersionInfo
 from trackwright.project.render import (
     MIDI_FILE,
+    RESIDUAL_PART,
     SCORE_MIDI_FILE,
     RenderResult,
-    place_stems,
-    rebuild_production,
+    place_parts,
     render_score_ops,
 )
+from trackwright.project.roles import part_roles
 from trackwright.project.store import Project
 from trackwright.score.compose import ComposeResult, compose_midi
 
@@ -227,27 +228,28 @@ def placed_parts(project: Project, recipe: Recipe | None = None, *, warnings: li
                  ) -> dict[str, Audio]:
     """A version's parts as its render places them, before automation and the mix.
 
-    The stems edited by the arrangement with their gain/pan/mute, with the recipe's production
-    applied (replaced stems gone, ``midi:<part>`` added, drum layer): what :func:`mix_project`
-    plans a mix for. ``recipe`` defaults to the latest; warnings are appended to ``warnings``.
+    The stems where the draft has them, edited by the arrangement with their gain/pan/mute, the
+    residual when it plays as a part (:func:`~trackwright.project.render.place_parts`), with the
+    recipe's production applied (replaced stems gone, ``midi:<part>`` added, drum layer): what
+    :func:`mix_project` plans a mix for. ``recipe`` defaults to the latest; warnings are
+    appended to ``warnings``.
     """
     recipe = recipe if recipe is not None else project.recipe()
     warnings = warnings if warnings is not None else []
     draft = project.source_audio()
     plan = plan_splices(draft, recipe.arrangement)
-    placed = place_stems(recipe, project.source_stems(draft), plan)
-    if recipe.production is None:
-        return placed
+    stems = project.source_stems(draft)
     midi = project.source_midi()
     with tempfile.TemporaryDirectory(prefix="trackwright-produce-") as name:
         folder = Path(name)
-        if midi is not None:
+        if midi is not None and recipe.production is not None:
             edit_midi(midi, plan).save(str(folder / MIDI_FILE))
             if recipe.score:
                 warnings.extend(render_score_ops(folder / MIDI_FILE, recipe.score, folder / SCORE_MIDI_FILE, None,
                                                  sample_rate=draft.sample_rate))
-        parts, _ = rebuild_production(recipe, folder, placed, plan, draft, project.analysis, warnings)
-    return parts
+        done = place_parts(recipe, draft, stems, plan, folder, placement=project.stem_sum(draft, stems),
+                           analysis=project.analysis, warnings=warnings)
+    return done.parts
 
 
 # -- mixing --------------------------------------------------------------------------------------
@@ -260,6 +262,8 @@ class ProjectMix:
         plan: the decisions stored in its recipe's ``mix:`` block.
         mix: the rendered mix file; master: the master file (None without a master target).
         warnings: one line each.
+        balance: each part's loudness, octave bands and width before and after
+            (:func:`~trackwright.mix.mixer.balance_report`).
     """
 
     version: int
@@ -267,11 +271,13 @@ class ProjectMix:
     mix: Path
     master: Path | None
     warnings: list[str] = field(default_factory=list)
+    balance: dict[str, dict[str, Any]] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form."""
         return {"version": self.version, "plan": self.plan.to_dict(), "mix": str(self.mix),
-                "master": None if self.master is None else str(self.master), "warnings": list(self.warnings)}
+                "master": None if self.master is None else str(self.master), "warnings": list(self.warnings),
+                "balance": self.balance}
 
 
 def mix_project(project: Project, *, style: str = "pop", roles: Mapping[str, str] | None = None,
@@ -283,6 +289,7 @@ def mix_project(project: Project, *, style: str = "pop", roles: Mapping[str, str
     """
     report = progress or ignore_progress
     planned: list[MixPlan] = []
+    before: dict[str, Any] = {}
 
     def change(recipe: Recipe) -> tuple[Recipe, str]:
         report(0.05, "placing the stems")
@@ -293,14 +300,19 @@ def mix_project(project: Project, *, style: str = "pop", roles: Mapping[str, str
             raise ParameterError(f"{project.path}: has no stems to mix (make it with `trackwright new --stems DIR`, "
                                  "or rebuild parts from its MIDI with `trackwright produce`)")
         report(0.3, "deciding the mix")
-        planned.append(plan_mix(stems, style=style, roles=roles, target="none"))
+        chosen = {name: guess.role for name, guess in part_roles(project, recipe).items() if name in stems}
+        chosen.update(roles or {})  # --role on the command line wins for this mix (plan_mix checks its names)
+        planned.append(plan_mix(stems, style=style, roles=chosen, target="none", keep=[RESIDUAL_PART]))
+        before.update(part_balance(stems))  # measured now, so the parts need not stay in memory
         return recipe.replace(mix=planned[0]), f"mix ({style})"
 
     made = make_version(project, change, author=author, progress=lambda f, label: report(0.4 + 0.6 * f, label))
     rendered = made.rendered
     stored = project.recipe(made.version.number).mix  # the plan as the recipe file holds it
+    report(0.95, "measuring the balance")
+    after = part_balance({name: load_audio(path) for name, path in rendered.stems.items() if name in before})
     return ProjectMix(made.version.number, stored or planned[0], rendered.mix, rendered.master,
-                      list(rendered.warnings))
+                      list(rendered.warnings), balance_report(before, after))
 
 
 # -- production ----------------------------------------------------------------------------------

@@ -4,9 +4,17 @@ Conventions
 -----------
 * One splice plan is made on the draft and applied sample-for-sample to the draft, every stem
   and the *residual* (draft − Σ stems, what no stem holds), so everything stays in sync.
+* Stems that do not add up to the draft (:mod:`trackwright.analysis.stemsum`) first take their
+  measured place in it — gain, polarity, delay (:func:`~trackwright.analysis.stemsum.stems_in_mix`)
+  — so a part replaced by the production leaves the sum for real. When what is left over is
+  still louder than :data:`~trackwright.analysis.stemsum.RESIDUAL_WARN_DB` against the draft, it
+  plays as a part of its own, :data:`RESIDUAL_PART`, mixed and delivered like the others.
 * mix = edited residual + Σ part(edited stem), where part() applies the stem's gain, pan and
   mute. With every part as delivered the mix is the edited draft, and the written stems plus
   ``residual.wav`` always sum to ``mix.wav``.
+* A re-rendered part that replaces a stem lands at that stem's loudness and band balance
+  (:func:`~trackwright.produce.production.match_level`): the stem as it sits in the draft, or its
+  own file when the draft does not hold it.
 * Pan is a balance control: +0.5 lowers the left channel by cos(0.5·π/2) and keeps the right;
   0 changes nothing. It applies to the first two channels; mono parts ignore it.
 * A recipe with a ``mix:`` block (:class:`trackwright.mix.mixer.MixPlan`) mixes the placed stems
@@ -32,10 +40,12 @@ from typing import Any
 import numpy as np
 
 from trackwright.analysis.analyze import Analysis
+from trackwright.analysis.stemsum import RESIDUAL_WARN_DB, StemSum, stems_in_mix
 from trackwright.arrange.grid import Span, grid_from_analysis, played_sections
 from trackwright.arrange.midi import edit_midi
 from trackwright.arrange.splice import SplicePlan, apply_plan, plan_splices
 from trackwright.audio import Audio, save_audio, write_atomic
+from trackwright.mix import limiter
 from trackwright.mix.automation import apply_moves
 from trackwright.mix.master import master
 from trackwright.mix.mixer import apply_mix
@@ -47,7 +57,7 @@ from trackwright.project.sources import sha256_file
 from trackwright.score.compose import compose_midi
 
 #: Bumped whenever the renderer would give different audio for the same recipe.
-RENDER_ENGINE = "2"  # 2: automation at the very start or end applies there in full (no half ramp)
+RENDER_ENGINE = "4"  # 4: main's engine 3, and automation at the very start or end applies there in full
 RENDER_MANIFEST = "render.json"
 MIX_FILE = "mix.wav"
 RESIDUAL_FILE = "residual.wav"
@@ -56,6 +66,8 @@ SCORE_MIDI_FILE = "score.mid"
 SCORE_AUDIO_FILE = "score.wav"
 MASTER_FILE = "master.wav"
 STEMS_DIR = "stems"
+#: The part that plays what no stem holds, when the stems do not add up to the draft.
+RESIDUAL_PART = "residual"
 
 
 def cache_key(recipe: Recipe) -> str:
@@ -165,13 +177,16 @@ def render_score_ops(midi: Path, ops: Sequence[Mapping[str, Any]], midi_out: Pat
 
 
 def rebuild_production(recipe: Recipe, folder: Path, placed: Mapping[str, Audio], plan: SplicePlan, draft: Audio,
-                       analysis: Callable[[], Analysis] | None, warnings: list[str]) -> tuple[dict[str, Audio], bool]:
+                       analysis: Callable[[], Analysis] | None, warnings: list[str],
+                       as_given: Mapping[str, Audio] | None = None) -> tuple[dict[str, Audio], bool]:
     """:func:`~trackwright.produce.production.render_production` of the recipe's ``production:`` block.
 
     Reads the edited MIDI from the render ``folder`` (``score.mid`` when the recipe has score
     operations, else ``arrangement.mid``), the sections as played from ``analysis()`` (the draft's
     analysis; None: the whole output is one section), and appends warnings to ``warnings``.
-    Returns the new placed parts and whether the draft's residual leaves the sum.
+    ``as_given`` holds the stems as their files have them (before taking their place in the
+    draft), edited: a replaced stem the draft does not hold sets its replacement's level from its
+    file. Returns the new placed parts and whether the draft's residual leaves the sum.
     """
     production = recipe.production or Production()
     midi = next((folder / name for name in (SCORE_MIDI_FILE, MIDI_FILE) if (folder / name).is_file()), None)
@@ -187,20 +202,96 @@ def rebuild_production(recipe: Recipe, folder: Path, placed: Mapping[str, Audio]
         bar_s = float(np.median(grid.ends_s - grid.starts_s))
     done = render_production(production, midi, placed, sample_rate=draft.sample_rate, frames=plan.frames,
                              channels=draft.channels, sections=sections, bar_s=bar_s,
-                             edge_fades=(plan.fade_in, plan.fade_out))
+                             edge_fades=(plan.fade_in, plan.fade_out), as_given=as_given,
+                             draft=apply_plan(draft, plan) if production.replaces_draft else None,
+                             limiter=_limit_part)
     warnings.extend(done.warnings)
     return done.parts, done.replaces_draft
+
+
+def _limit_part(part: Audio, ceiling_dbtp: float, gain_db: float) -> Audio:
+    """``part`` with ``gain_db``, its true peaks limited to ``ceiling_dbtp`` (the mix's limiter),
+    for a replacement that must sit at its stem's level under the ceiling."""
+    return part.with_samples(limiter.limit(part.samples, part.sample_rate, ceiling_dbtp, gain_db=gain_db).samples)
+
+
+@dataclass(frozen=True)
+class PlacedParts:
+    """A version's parts as its render places them, before automation and the mix.
+
+    Attributes:
+        parts: part name → edited part (channels × frames on the output timeline) with its gain,
+            pan and mute, the production applied; :data:`RESIDUAL_PART` among them when the
+            residual plays as a part.
+        residual: the edited residual when it plays outside the parts; None when it is a part or
+            when the production replaces the whole draft.
+        frames: the output's length, frames.
+    """
+
+    parts: dict[str, Audio]
+    residual: Audio | None
+    frames: int
+
+
+def residual_of(draft: Audio, stems: Mapping[str, Audio]) -> Audio:
+    """draft − Σ stems (what no stem holds), float32, channels × frames."""
+    residual = draft.samples.astype(np.float64)
+    for stem in stems.values():
+        residual -= stem.samples
+    return draft.with_samples(residual.astype(np.float32))
+
+
+def residual_is_part(residual: Audio, draft: Audio, stems: Mapping[str, Audio]) -> bool:
+    """True when the residual is louder than :data:`RESIDUAL_WARN_DB` against the draft (the stems
+    do not add up to it) and no stem is already named :data:`RESIDUAL_PART`."""
+    if not stems or RESIDUAL_PART in stems:
+        return False
+    left = float(np.mean(np.square(residual.samples, dtype=np.float64)))
+    whole = float(np.mean(np.square(draft.samples, dtype=np.float64)))
+    return left > 0.0 and 10.0 * math.log10(left / max(whole, 1e-30)) > RESIDUAL_WARN_DB
+
+
+def place_parts(recipe: Recipe, draft: Audio, stems: Mapping[str, Audio], plan: SplicePlan, folder: Path, *,
+                placement: StemSum | None = None, analysis: Callable[[], Analysis] | None = None,
+                warnings: list[str] | None = None, progress: ProgressCallback | None = None) -> PlacedParts:
+    """Place a recipe's parts on the output timeline: the stems where the draft has them (``placement``,
+    see :func:`~trackwright.analysis.stemsum.stems_in_mix`), edited by ``plan`` with their gain,
+    pan and mute, the residual (a part of its own when it is loud), then the production.
+
+    ``folder`` holds the edited MIDI the production reads (``arrangement.mid``/``score.mid``);
+    warnings are appended to ``warnings``.
+    """
+    report = progress or ignore_progress
+    warnings = warnings if warnings is not None else []
+    in_mix = stems_in_mix(stems, placement) if placement is not None else dict(stems)
+    residual = residual_of(draft, in_mix) if stems or recipe.production is not None else None
+    if residual is not None and residual_is_part(residual, draft, in_mix):
+        in_mix[RESIDUAL_PART] = residual
+        residual = None
+    placed = place_stems(recipe, in_mix, plan, progress=report)
+    edited_residual = None if residual is None else apply_plan(residual, plan)
+    if recipe.production is not None:
+        report(0.9, "rebuilding the production")
+        replaced = recipe.production.replaced_stems & set(stems)
+        as_given = place_stems(recipe, {n: stems[n] for n in replaced}, plan) if replaced else None
+        placed, replaces_draft = rebuild_production(recipe, folder, placed, plan, draft, analysis, warnings,
+                                                    as_given=as_given)
+        if replaces_draft:  # the re-rendered parts are the whole music: no residual
+            edited_residual = None
+    return PlacedParts(placed, edited_residual, plan.frames)
 
 
 def render_recipe(recipe: Recipe, draft: Audio, stems: Mapping[str, Audio], midi: Path | None, folder: Path, *,
                   version: int, key: str, notes: list[str] | None = None,
                   progress: ProgressCallback | None = None,
-                  analysis: Callable[[], Analysis] | None = None) -> dict[str, Any]:
+                  analysis: Callable[[], Analysis] | None = None,
+                  placement: StemSum | None = None) -> dict[str, Any]:
     """Render ``recipe`` into the (empty, existing) ``folder``; write ``render.json`` last and return it.
 
     ``stems`` must already match the draft's rate, length and channels
     (:func:`trackwright.produce.stems.fit_stem`). ``analysis`` gives the draft's analysis (its
     sections shape a ``production:`` arc); it is only called when the recipe needs it.
+    ``placement`` is how the stems sit in the draft (:func:`~trackwright.analysis.stemsum.measure_stem_sum`).
     """
     report = progress or ignore_progress
     files: dict[str, dict[str, str]] = {}
@@ -232,24 +323,17 @@ def render_recipe(recipe: Recipe, draft: Audio, stems: Mapping[str, Audio], midi
         report(0.1, "editing the mix")
         mix = apply_moves(apply_plan(draft, plan), "mix", recipe.automation)
     else:
-        residual = draft.samples.astype(np.float64)
-        for stem in stems.values():
-            residual -= stem.samples
-        report(0.1, "editing the residual")
-        edited_residual = apply_moves(apply_plan(draft.with_samples(residual.astype(np.float32)), plan), "residual",
-                                      recipe.automation)
-        total = edited_residual.samples.astype(np.float64)
-        placed = place_stems(recipe, stems, plan,
-                             progress=lambda f, label: report(0.1 + 0.6 * f * (steps - 2) / steps, label))
-        replaces_draft = False
-        if recipe.production is not None:
-            report(0.6, "rebuilding the production")
-            placed, replaces_draft = rebuild_production(recipe, folder, placed, plan, draft, analysis, warnings)
-        if replaces_draft:  # the re-rendered parts are the whole music: no residual
-            total[:] = 0.0
+        report(0.1, "placing the parts")
+        done = place_parts(recipe, draft, stems, plan, folder, placement=placement, analysis=analysis,
+                           warnings=warnings,
+                           progress=lambda f, label: report(0.1 + 0.6 * f * (steps - 2) / steps, label))
+        if done.residual is None:  # a part of its own, or replaced with the whole draft
+            total = np.zeros((draft.channels, plan.frames))
         else:
+            edited_residual = apply_moves(done.residual, "residual", recipe.automation)
+            total = edited_residual.samples.astype(np.float64)
             write(edited_residual, RESIDUAL_FILE, "residual")
-        placed = {name: apply_moves(part, name, recipe.automation) for name, part in placed.items()}
+        placed = {name: apply_moves(part, name, recipe.automation) for name, part in done.parts.items()}
         if recipe.mix is None:
             for part in placed.values():
                 total += part.samples

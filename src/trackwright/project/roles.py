@@ -1,7 +1,9 @@
 """A project's stem roles: guessed from the stems, overridden by the user (``trackwright stems --set``).
 
 The user's choices live in ``project.yaml`` under ``roles:`` (part name → role); every stage that
-needs a role (mix, produce, deliver, notes, review) reads them through :func:`project_roles`.
+needs a role (mix, produce, deliver, notes, review) reads them through :func:`project_roles`, or
+through :func:`part_roles` for the parts a version places: its stems, the re-rendered parts
+``midi:<part>`` (which take the role of the stem they replace) and the residual part.
 """
 
 from __future__ import annotations
@@ -12,9 +14,13 @@ from typing import Any
 
 import yaml
 
-from trackwright.analysis.roles import ROLES, RoleGuess, guess_role
+from trackwright.analysis.roles import ROLES, RoleGuess, guess_role, role_from_name
+from trackwright.analysis.stemsum import RESIDUAL_WARN_DB
 from trackwright.audio import write_atomic
 from trackwright.errors import ParameterError, ProjectError
+from trackwright.produce.production import MIDI_PREFIX, Production
+from trackwright.project.recipe import Recipe
+from trackwright.project.render import RESIDUAL_PART
 from trackwright.project.store import PROJECT_FILE, Project
 
 
@@ -47,6 +53,35 @@ def project_roles(project: Project) -> dict[str, RoleGuess]:
         else:
             out[name] = guess_role(project.path / rel)
     return out
+
+
+def part_roles(project: Project, recipe: Recipe | None = None) -> dict[str, RoleGuess]:
+    """Part name → role of every part ``recipe`` (default: the latest) places.
+
+    The stems it keeps (:func:`project_roles`: set by the user, else guessed); each re-rendered
+    part ``midi:<part>`` with the role of the stem it replaces (source ``replaces``), else the
+    role its MIDI part's name states, else ``other``; and :data:`~trackwright.project.render.RESIDUAL_PART`
+    (``other``, source ``residual``) when the stems leave a residual that plays as a part.
+    """
+    recipe = recipe if recipe is not None else project.recipe()
+    stems = project_roles(project)
+    production = recipe.production or Production()
+    out: dict[str, RoleGuess] = {}
+    if not production.replaces_draft:
+        out = {name: guess for name, guess in stems.items() if name not in production.replaced_stems}
+        placement = project.stem_sum()
+        if placement is not None and placement.left_db > RESIDUAL_WARN_DB and RESIDUAL_PART not in stems:
+            out[RESIDUAL_PART] = RoleGuess("other", "residual", "what no stem holds")
+    for part, setting in production.parts.items():
+        if setting.replaces in stems:
+            replaced = stems[setting.replaces]
+            out[f"{MIDI_PREFIX}{part}"] = RoleGuess(replaced.role, "replaces",
+                                                    f"replaces stem {setting.replaces} ({replaced.role})")
+        else:
+            named = role_from_name(part)
+            out[f"{MIDI_PREFIX}{part}"] = named if named is not None else RoleGuess("other", "name",
+                                                                                   f"MIDI part {part!r}")
+    return dict(sorted(out.items()))
 
 
 def set_project_roles(project: Project, roles: Mapping[str, str]) -> dict[str, RoleGuess]:

@@ -40,6 +40,7 @@ import yaml
 from trackwright import __version__
 from trackwright.analysis.analyze import Analysis, analyze
 from trackwright.analysis.brief import load_brief
+from trackwright.analysis.stemsum import StemSum, measure_stem_sum
 from trackwright.arrange.edl import EditList, check_within
 from trackwright.audio import Audio, audio_info, load_audio, write_atomic
 from trackwright.errors import ParameterError, ProjectError, TrackwrightError
@@ -70,6 +71,8 @@ from trackwright.project.sources import sha256_file
 PROJECT_FILE = "project.yaml"
 #: The draft's analysis, cached (:meth:`Project.analysis`).
 ANALYSIS_FILE = "analysis/draft.json"
+#: How the stems add up to the draft (:meth:`Project.stem_sum`), cached by the sources' sha256.
+STEM_SUM_FILE = "analysis/stems.json"
 _RECIPE_NAME = re.compile(r"^v(\d{4,})\.yaml$")
 #: Largest version number (SQLite's integers are 64-bit).
 MAX_VERSION = 2**63 - 1
@@ -188,8 +191,12 @@ class Project:
             made.index.create()
             stems_parts = {name.lower(): PartSettings() for name in stem_files}
             first = Recipe(EditList.whole(draft.duration_s), stems_parts, MasterSettings(), sources)
-            report(0.95, "writing version 1")
+            report(0.92, "writing version 1")
             made.commit(first, "imported draft", author=author)
+            if stem_files:
+                report(0.95, "measuring how the stems add up to the draft")
+                found = made.stem_sum(draft)
+                warnings += found.warnings() if found is not None else []
             os.rename(building, path)
         except BaseException as err:
             shutil.rmtree(building, ignore_errors=True)
@@ -477,6 +484,31 @@ class Project:
             out[name] = fit_stem(stem, frames, channels)
         return out
 
+    def stem_sum(self, draft: Audio | None = None, stems: dict[str, Audio] | None = None) -> StemSum | None:
+        """How the project's stems add up to its draft (:func:`~trackwright.analysis.stemsum.measure_stem_sum`):
+        the residual, each stem's gain, polarity and delay in the draft; None without stems.
+
+        Measured once and cached in ``analysis/stems.json``, keyed by the sources' sha256.
+        ``draft`` and ``stems`` (:meth:`source_stems`) spare reading them again when given.
+        """
+        recipe = self.recipe()
+        if not recipe.stem_sources:
+            return None
+        key = hashlib.sha256(json.dumps(sorted(recipe.sources.items())).encode("utf-8")).hexdigest()
+        path = self.path / STEM_SUM_FILE
+        try:
+            cached = json.loads(path.read_text(encoding="utf-8"))
+            if cached.get("key") == key:
+                return StemSum.from_record(cached["sum"])
+        except (OSError, ValueError, KeyError, TypeError, AttributeError):
+            pass
+        draft = draft if draft is not None else self.source_audio()
+        found = measure_stem_sum(draft, stems if stems is not None else self.source_stems(draft))
+        with self.lock():
+            path.parent.mkdir(exist_ok=True)
+            _write_json(path, {"key": key, "sum": found.to_record()})
+        return found
+
     def source_midi(self) -> Path | None:
         """The imported MIDI file, or None."""
         return self._source("midi")
@@ -538,12 +570,14 @@ class Project:
             draft = self.source_audio()
             self.warnings = []
             stems = self.source_stems(draft)
+            placement = self.stem_sum(draft, stems)
             tmp = renders / f".tmp-{key}-{os.getpid()}"
             tmp.mkdir()
             try:
                 manifest = render_recipe(recipe, draft, stems, self.source_midi(), tmp, version=number, key=key,
                                          notes=list(self.warnings),
                                          analysis=lambda: self.analysis().with_grid(recipe.grid),
+                                         placement=placement,
                                          progress=lambda f, label: report(0.05 + 0.95 * f, label))
                 _fsync_dir(tmp)
                 os.rename(tmp, folder)

@@ -30,6 +30,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from trackwright.errors import ParameterError, TrackwrightError
 from trackwright.project import Project
+from trackwright.project.roles import part_roles
 from trackwright.review.guard import SAFE_METHODS, host_allowed, same_origin
 from trackwright.review.jobs import JobRunner, NoteEngine
 from trackwright.review.room import COOKIE, OWNER_LIFETIME_S, ReviewRoom, hosts_to_allow
@@ -273,8 +274,10 @@ def _add_media_routes(app: FastAPI, room: ReviewRoom) -> None:
         result = room.render(number)
         info = next(v for v in project.versions() if v.number == number)
         changes = project.diff(info.parent, number) if info.parent else []
+        roles = part_roles(project, project.recipe(number))  # the project's roles, as `stems --set` left them
         return {"version": number, "message": info.message, "render_key": result.cache_key,
                 "parts": sorted(result.stems), "mastered": result.master is not None,
+                "roles": {name: roles[name].role if name in roles else "other" for name in sorted(result.stems)},
                 "warnings": result.warnings, "changes": changes}
 
 

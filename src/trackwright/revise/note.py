@@ -41,7 +41,7 @@ from trackwright.produce.production import Production
 from trackwright.progress import ProgressCallback, ignore_progress
 from trackwright.project import Project, Recipe, RenderResult
 from trackwright.project.operations import make_version
-from trackwright.project.roles import project_roles
+from trackwright.project.roles import part_roles
 from trackwright.revise.directives import Directive, Hold, Interpretation, Scope
 from trackwright.revise.interpret import POINT_SPAN_S
 from trackwright.revise.llm import read_note
@@ -129,6 +129,12 @@ class NoteResult:
         return out or ["no measurement confirms it"]
 
 
+def _parts(project: Project, recipe: Recipe) -> dict[str, str]:
+    """Part name → role of the parts the version places (:func:`~trackwright.project.roles.part_roles`:
+    the roles set with ``trackwright stems --set``, else guessed)."""
+    return {name: guess.role for name, guess in part_roles(project, recipe).items()}
+
+
 def _rebuilt(recipe: Recipe) -> dict[str, str]:
     """Rebuilt MIDI part → its instrument preset, from the recipe's ``production:`` block."""
     production = recipe.production or Production()
@@ -182,7 +188,7 @@ def apply_note(project: Project, text: str, *, at: tuple[float, float] | None = 
         stems = {n: load_audio(p) for n, p in before.stems.items()}
         grid = grid_from_analysis(project.analysis_on_grid(), project.source_audio())
         sections = played_sections(grid, recipe.arrangement)
-        roles = {name: guess.role for name, guess in project_roles(project).items()} if recipe.stem_sources else {}
+        roles = _parts(project, recipe) if recipe.stem_sources else {}
         context = Context(roles, project.source_midi() is not None, _rebuilt(recipe), mix, stems, mix.duration_s,
                           reading.holds, float(np.median(grid.ends_s - grid.starts_s)) if grid.bars else 2.0,
                           sections, bool(recipe.production and recipe.production.parts))

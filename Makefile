@@ -5,8 +5,8 @@
 #   make bench   the same set-up plus the `bench` extra, then bench/bench.py, bench/bench_analysis.py,
 #                bench/bench_metre.py (metre development set, held-out split) and the other benches
 #
-# Variables: PYTHON (interpreter for the venv), PYTEST_ARGS, BENCH_ARGS, REALMIX_ARGS, DEMO_DIR,
-# EXTRA_SYSDEPS (more Debian packages to require).
+# Variables: PYTHON (interpreter for the venv), PYTEST_ARGS, BENCH_ARGS, NOTES_ARGS, REALMIX_ARGS,
+# DEMO_DIR, EXTRA_SYSDEPS (more Debian packages to require).
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
 .DEFAULT_GOAL := help
@@ -20,6 +20,10 @@ EXTRA_SYSDEPS ?=
 DEMO_DIR ?= demo-out
 PYTEST_ARGS ?=
 BENCH_ARGS ?=
+# The note benchmark's share of `make bench`: 125 runs (every category, 5 materials), at most 20 min;
+# its runs are cached in bench-out/notes, so each `make bench` adds to them. The whole dev split:
+# make bench NOTES_ARGS= (about 1,060 runs, 2-5 h on 2 busy cores); see bench/bench_notes.py.
+NOTES_ARGS ?= --limit 125 --budget-s 1200
 REALMIX_ARGS ?=
 
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
@@ -56,7 +60,7 @@ check_python = if [[ -z "$(PYTHON)" ]] || ! $(call is_py311,"$(PYTHON)"); then \
 help:
 	@echo "make demo       install system packages and $(VENV), then run 'trackwright demo $(DEMO_DIR)'"
 	@echo "make test       the same set-up, then the test suite (pytest -n auto; PYTEST_ARGS=...)"
-	@echo "make bench      the same plus the bench extra, then bench/bench.py (meter, mastering vs Matchering) bench/bench_speed.py (whole commands vs ffmpeg and Matchering, start-up, peak memory at 1/10/60 min; SPEED_ARGS=--minutes 1,10) bench/bench_analysis.py (analysis accuracy and speed), bench/bench_metre.py (pulse, metre, chords on unseen music, beside madmom and librosa), bench/bench_fit.py (fit to a scene) …, bench/bench_critique.py (critique: released tracks left alone, planted defects found; held-out split) and bench/bench_realmix.py (real multitracks: stems, mix, produce, deliver; REALMIX_ARGS=--budget-min N) and bench/bench_batch.py (catalogue throughput, Ray, kill and resume, near-duplicates)"
+	@echo "make bench      the same plus the bench extra, then bench/bench.py (meter, mastering vs Matchering) bench/bench_speed.py (whole commands vs ffmpeg and Matchering, start-up, peak memory at 1/10/60 min; SPEED_ARGS=--minutes 1,10) bench/bench_analysis.py (analysis accuracy and speed), bench/bench_metre.py (pulse, metre, chords on unseen music, beside madmom and librosa), bench/bench_fit.py (fit to a scene) …, bench/bench_critique.py (critique: released tracks left alone, planted defects found; held-out split), bench/bench_realmix.py (real multitracks: stems, mix, produce, deliver; REALMIX_ARGS=--budget-min N), bench/bench_batch.py (catalogue throughput, Ray, kill and resume, near-duplicates), bench/bench_notes.py (creative notes, measured independently) and bench/bench_note_speed.py (a note's time on a 3-minute project)"
 	@echo "make install    only $(VENV) (trackwright editable, with the test extra)"
 	@echo "make sysdeps    only the Debian packages (apt-get as root, sudo otherwise)"
 	@echo "make frontend   re-vendor the review page's wavesurfer.js from npm (needs node + npm)"
@@ -116,6 +120,8 @@ bench: sysdeps install $(BENCH_STAMP)
 	@$(SYSDEPS_SCRIPT) lmms xmp || echo "warning: without lmms and libxmp the real-multitrack bench skips its LMMS and tracker songs" >&2
 	$(VENV_PY) bench/bench_realmix.py $(REALMIX_ARGS)
 	$(VENV_PY) bench/bench_batch.py
+	$(VENV_PY) bench/bench_notes.py $(NOTES_ARGS)
+	$(VENV_PY) bench/bench_note_speed.py
 
 # The review page's JavaScript (wavesurfer.js, pinned in review-frontend/package-lock.json) is
 # vendored into src/trackwright/review/static/vendor/ and committed (~75 kB), so install, test and

@@ -45,6 +45,22 @@ def band_db(audio: Audio, start_s: float, end_s: float, lo_hz: float, hi_hz: flo
     return float(10 * np.log10(max(float(power[(freqs >= lo_hz) & (freqs < hi_hz)].sum()), 1e-30)))
 
 
+def band_share_db(audio: Audio, start_s: float, end_s: float, lo_hz: float, hi_hz: float) -> float:
+    """A band's share of the span's energy (20 Hz–20 kHz), dB: independent of the level."""
+    return band_db(audio, start_s, end_s, lo_hz, hi_hz) - band_db(audio, start_s, end_s, 20.0, 20000.0)
+
+
+def crest_db(audio: Audio, start_s: float, end_s: float) -> float:
+    """Median peak-to-RMS ratio of 50 ms frames of the span, dB (attacks: punch)."""
+    part = _span(audio, start_s, end_s)
+    n = int(0.05 * audio.sample_rate)
+    frames = part[:, : part.shape[1] // n * n].reshape(part.shape[0], -1, n)
+    rms = np.sqrt(np.mean(frames ** 2, axis=(0, 2)))
+    peak = np.max(np.abs(frames), axis=(0, 2))
+    keep = rms > 1e-4
+    return float(np.median(20 * np.log10(peak[keep] / rms[keep])))
+
+
 def width_db(audio: Audio, start_s: float, end_s: float) -> float:
     """Side level over mid level of a stereo span, dB."""
     left, right = _span(audio, start_s, end_s)[:2]

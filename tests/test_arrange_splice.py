@@ -112,7 +112,7 @@ def test_stretched_segment_has_the_stretched_length_and_the_same_pitch() -> None
 
 def test_bad_edit_lists_are_refused_with_the_field_named() -> None:
     with pytest.raises(ParameterError, match="stretch"):
-        Segment(0.0, 1.0, stretch=1.2)
+        Segment(0.0, 1.0, stretch=2.5)
     with pytest.raises(ParameterError, match=r"arrangement.segments\[1\].end_s"):
         EditList.from_dict({"segments": [{"start_s": 0, "end_s": 1}, {"start_s": 2, "end_s": "x"}]})
     with pytest.raises(ParameterError, match="colour: unknown field"):

@@ -71,7 +71,6 @@ def test_demo_notes_move_the_cue_the_way_they_ask(demo: tuple[int, dict, Path]) 
     assert (folder / "project" / "notes" / "v0005.json").is_file()
 
 
-@pytest.mark.xfail(strict=True, reason="the subtle tension note moves the centroid 1.4 %, under 3 % (issue 20)")
 def test_demo_tension_note_is_heard(demo: tuple[int, dict, Path]) -> None:
     _, _, folder = demo
     project = Project.open(folder / "project")

@@ -23,6 +23,7 @@ from trackwright.arrange.splice import apply_plan, plan_splices
 from trackwright.audio import Audio, load_audio, save_audio
 from trackwright.errors import ProjectError
 from trackwright.project import MasterSettings, Project, RenderResult
+from trackwright.project.render import RENDER_ENGINE
 
 CUT = EditList((Segment(0.0, 2 * BAR_S), Segment(3 * BAR_S, 6 * BAR_S)))  # bar 3 cut out of 6
 
@@ -71,7 +72,7 @@ def test_render_writes_the_files_and_records_them(project: Project) -> None:
 
     assert sf.info(str(result.mix)).subtype == "FLOAT"
     manifest = json.loads((result.folder / "render.json").read_text())
-    assert manifest["cache_key"] == result.cache_key and manifest["version"] == 2 and manifest["engine"] == "3"
+    assert manifest["cache_key"] == result.cache_key and manifest["version"] == 2 and manifest["engine"] == RENDER_ENGINE
     assert set(manifest["files"]) == {"mix.wav", "residual.wav", "stems/bass.wav", "stems/drums.wav",
                                       "stems/keys.wav", "arrangement.mid"}
     rows = _db_renders(project)

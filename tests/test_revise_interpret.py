@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from trackwright.errors import ParameterError
-from trackwright.revise.directives import Directive, Scope
+from trackwright.revise.directives import Directive, Hold, Scope
 from trackwright.revise.interpret import interpret
 
 # (note, expected directives as (dimension or "part:ROLE", direction, scope description or None for all))
@@ -40,7 +40,7 @@ CASES = [
     ("happier, more hopeful", [("valence", 1, None)]),
     ("it's too aggressive", [("energy", -1, None)]),
     ("calmer please", [("energy", -1, None)]),
-    ("more drive and punch", [("energy", 1, None)]),
+    ("more drive and punch", [("energy", 1, None), ("punch", 1, None)]),
     ("make it feel more epic and cinematic", [("size", 1, None)]),
     ("smaller, more intimate", [("size", -1, None), ("intimacy", 1, None)]),
     ("it feels rushed", [("pace", -1, None)]),  # a complaint asks for the opposite
@@ -51,7 +51,7 @@ CASES = [
     ("more strings and a bigger ending", [("part:strings", 1, None), ("size", 1, "ending")]),
     ("we need more energy but not louder", [("energy", 1, None)]),
     ("the dialogue gets buried at 1:10, make room for it", [("clearance", 1, "1:10–1:20")]),
-    ("less harsh on top", [("warmth", 1, None)]),
+    ("less harsh on top", [("harshness", -1, None)]),
     ("a softer intro", [("loudness", -1, "intro")]),
     ("more suspense from 1:30", [("tension", 1, "from 1:30")]),
 ]
@@ -82,8 +82,8 @@ def test_degree_words_set_the_amount_and_subtlety_halves_it() -> None:
 
 def test_a_negated_comparative_is_a_constraint_not_a_change() -> None:
     result = interpret("we need more energy but not louder")
-    assert result.holds == ("loudness",)
-    assert "keep loudness as it is" in result.summary()
+    assert result.holds == (Hold("loudness", "not_up", None, "not louder"),)
+    assert "no more loudness" in result.summary()
 
 
 def test_an_unmappable_note_says_what_it_did_and_did_not_understand() -> None:

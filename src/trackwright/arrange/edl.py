@@ -16,8 +16,10 @@ from typing import Any
 
 from trackwright.errors import ParameterError, reject_unknown_fields
 
-#: Largest time-stretch a segment may carry: ±3 % keeps Rubber Band inaudible on most music.
+#: Largest time-stretch a fit chooses by itself: ±3 % keeps Rubber Band inaudible on most music.
 MAX_STRETCH_DEVIATION = 0.03
+#: The range of stretch a segment may carry when asked for (a tempo change): half to twice as long.
+MIN_STRETCH, MAX_STRETCH = 0.5, 2.0
 
 
 @dataclass(frozen=True)
@@ -43,9 +45,9 @@ class Segment:
                 raise ParameterError(f"segment {name} must be a finite number, got {value!r}")
         if self.start_s < 0 or self.end_s <= self.start_s:
             raise ParameterError(f"segment must have 0 <= start_s < end_s, got {self.start_s}–{self.end_s} s")
-        if abs(self.stretch - 1.0) > MAX_STRETCH_DEVIATION + 1e-9:
+        if not MIN_STRETCH - 1e-9 <= self.stretch <= MAX_STRETCH + 1e-9:
             raise ParameterError(
-                f"segment stretch {self.stretch:.4f} is beyond ±{MAX_STRETCH_DEVIATION:.0%} (0.97–1.03)"
+                f"segment stretch {self.stretch:.4f} is outside {MIN_STRETCH:g}–{MAX_STRETCH:g} (half to twice as long)"
             )
 
     @property
@@ -142,6 +144,31 @@ class EditList:
             else:
                 out.append(segment)
         return EditList(tuple(out), self.fade_in_s, self.fade_out_s, self.duration_s)
+
+    def retimed(self, factor: float, start_s: float | None = None, end_s: float | None = None) -> EditList:
+        """The arrangement with the output between ``start_s`` and ``end_s`` (seconds of this
+        arrangement's output; the whole piece by default) played ``factor`` times as long (a stretch:
+        0.9 is 10 % shorter, about 11 % faster). Segments are split at those times."""
+        lo = 0.0 if start_s is None else start_s
+        hi = self.output_duration_s if end_s is None else end_s
+        segments: list[Segment] = []
+        t = 0.0
+        for segment in self.segments:
+            out_end = t + segment.duration_s
+            cuts = [segment.start_s]
+            for edge in (lo, hi):
+                if t + 1e-6 < edge < out_end - 1e-6:
+                    cuts.append(segment.start_s + (edge - t) / segment.stretch)
+            cuts.append(segment.end_s)
+            for a, b in zip(cuts[:-1], cuts[1:]):
+                middle = t + ((a + b) / 2 - segment.start_s) * segment.stretch
+                inside = lo - 1e-6 <= middle <= hi + 1e-6
+                segments.append(Segment(a, b, segment.stretch * factor if inside else segment.stretch))
+            t = out_end
+        whole = start_s is None and end_s is None
+        duration = None if self.duration_s is None else (self.duration_s * factor if whole else
+                                                         self.duration_s + (hi - lo) * (factor - 1.0))
+        return EditList(tuple(segments), self.fade_in_s, self.fade_out_s, duration)
 
     def to_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {"segments": [segment.to_dict() for segment in self.segments]}

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from trackwright.arrange.edl import EditList, check_within
+from trackwright.arrange.edl import MAX_STRETCH_DEVIATION, EditList, check_within
 from trackwright.audio import Audio
 from trackwright.errors import ParameterError
 from trackwright.parallel import thread_map
@@ -188,10 +188,10 @@ def _stretch(chunk: np.ndarray, sample_rate: int, frames: int) -> np.ndarray:
     from pedalboard import time_stretch
 
     factor = chunk.shape[1] / frames  # > 1 speeds up
-    # Rubber Band's faster (R2) engine: at the ≤ 3 % ratios used here it is as clean as the
-    # finer one and three times quicker
+    # Rubber Band's faster (R2) engine: at the ≤ 3 % ratios a fit uses it is as clean as the
+    # finer one and three times quicker; a larger change (a tempo note) gets the finer (R3) engine
     out = time_stretch(np.ascontiguousarray(chunk, dtype=np.float32), float(sample_rate), stretch_factor=factor,
-                       high_quality=False, transient_mode="crisp")
+                       high_quality=abs(factor - 1.0) > MAX_STRETCH_DEVIATION + 1e-6, transient_mode="crisp")
     if out.shape[1] >= frames:
         return out[:, :frames]
     return np.pad(out, ((0, 0), (0, frames - out.shape[1])))

@@ -7,18 +7,25 @@ matrix), blended in by the ramp envelope: ``y = x + w(t)·(process(x) − x)``. 
 applied to each part sums to the same processing of the mix, so edited stems still add up to
 the mix, and outside ``[start_s − ramp, end_s + ramp]`` the audio is untouched, sample for sample.
 
-Kinds (``value`` units): ``gain`` (dB), ``high_shelf`` (dB at 5 kHz), ``low_shelf`` (dB at
-200 Hz), ``presence_dip`` (dB, a wide cut centred at 1 kHz spanning 300 Hz–3 kHz),
-``low_mid`` (dB at 300 Hz, warmth), ``width`` (side-signal gain, 1 = unchanged), ``mute``
-(value ignored: gain to silence), ``saturation`` (drive, dB 0–18: a soft tanh curve that
-leaves quiet material as it is and rounds peaks, adding warm harmonics; not linear, so a
-part's saturation applies to that part only), ``reverb`` (send level, dB: the envelope opens
-the *send*, so the reverb's tail, up to :data:`REVERB_TAIL_S`, rings on after ``end_s`` —
-the only kind whose effect reaches past its span).
+Kinds (``value`` units): ``gain`` (dB), ``high_shelf`` (dB at 5 kHz, or ``freq_hz``),
+``low_shelf`` (dB at 200 Hz, or ``freq_hz``), ``peak`` (dB at ``freq_hz``, bandwidth ``q``),
+``mid_peak`` (the same on the mid channel only: a centred lead or voice, the sides untouched),
+``presence_dip`` (dB, a wide cut centred at 1 kHz spanning 300 Hz–3 kHz), ``low_mid`` (dB at
+300 Hz, warmth), ``width`` (side-signal gain, 1 = unchanged), ``mute`` (value ignored: gain to
+silence), ``saturation`` (drive, dB 0–18: a soft tanh curve that leaves quiet material as it is
+and rounds peaks, adding warm harmonics; not linear, so a part's saturation applies to that part
+only), ``reverb`` (send level, dB: the envelope opens the *send*, so the reverb's tail, up to
+:data:`REVERB_TAIL_S`, rings on after ``end_s`` — the only kind whose effect reaches past its
+span). The shapers of :mod:`trackwright.mix.shapers`, also per part and not linear:
+``transient`` (dB per 6 dB of attack, ±18: punch, or glue when negative), ``expand`` (dB per
+10 dB from the median level, ±12: open or close the dynamics), ``ambience`` (dB of reduction of
+room and reverb tails, 0–24: drier), ``pitch`` (semitones, ±12, the tempo kept) and ``riser``
+(dB relative to the span's level at its end, −40…+6: a rising noise sweep added over the span).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -28,8 +35,16 @@ import numpy as np
 
 from trackwright.audio import Audio
 from trackwright.errors import ParameterError, reject_unknown_fields
+from trackwright.mix import shapers
 
-KINDS = ("gain", "high_shelf", "low_shelf", "presence_dip", "low_mid", "width", "mute", "saturation", "reverb")
+KINDS = ("gain", "high_shelf", "low_shelf", "peak", "mid_peak", "presence_dip", "low_mid", "width", "mute",
+         "saturation", "reverb", "transient", "expand", "ambience", "pitch", "riser")
+#: Kinds with a frequency (``freq_hz``; shelves default to 5 kHz and 200 Hz) and their default ``q``.
+EQ_KINDS = {"high_shelf": (5000.0, 0.7), "low_shelf": (200.0, 0.7), "peak": (1000.0, 0.8),
+            "mid_peak": (2500.0, 0.9)}
+#: Allowed ``value`` range of each kind that is not a plain EQ or gain in dB.
+_RANGES = {"width": (0.0, 2.0), "saturation": (0.0, 18.0), "reverb": (-60.0, 0.0), "transient": (-18.0, 18.0),
+           "expand": (-12.0, 12.0), "ambience": (0.0, 24.0), "pitch": (-12.0, 12.0), "riser": (-40.0, 6.0)}
 #: How long a reverb move's tail may ring on after its span, seconds.
 REVERB_TAIL_S = 4.0
 ALL_PARTS = "*"
@@ -46,6 +61,8 @@ class Move:
     value: float = 0.0
     ramp_s: float = 0.5
     reason: str = ""
+    freq_hz: float | None = None
+    q: float | None = None
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
@@ -60,14 +77,21 @@ class Move:
             raise ParameterError(f"automation needs 0 <= start_s < end_s, got {self.start_s}–{self.end_s}")
         if not 0.0 <= self.ramp_s <= 10.0:
             raise ParameterError(f"automation ramp_s must be 0–10 s, got {self.ramp_s}")
-        if self.kind in ("gain", "high_shelf", "low_shelf", "presence_dip", "low_mid") and not -40 <= self.value <= 12:
+        if self.kind in ("gain", "high_shelf", "low_shelf", "peak", "mid_peak", "presence_dip", "low_mid") and \
+                not -40 <= self.value <= 12:
             raise ParameterError(f"automation {self.kind} must be −40…+12 dB, got {self.value}")
-        if self.kind == "width" and not 0.0 <= self.value <= 2.0:
-            raise ParameterError(f"automation width must be 0–2, got {self.value}")
-        if self.kind == "saturation" and not 0.0 <= self.value <= 18.0:
-            raise ParameterError(f"automation saturation drive must be 0–18 dB, got {self.value}")
-        if self.kind == "reverb" and not -60.0 <= self.value <= 0.0:
-            raise ParameterError(f"automation reverb send must be −60…0 dB, got {self.value}")
+        if self.kind in _RANGES and not _RANGES[self.kind][0] <= self.value <= _RANGES[self.kind][1]:
+            lo, hi = _RANGES[self.kind]
+            raise ParameterError(f"automation {self.kind} must be {lo:g}…{hi:g}, got {self.value}")
+        for name, lo, hi in (("freq_hz", 10.0, 22000.0), ("q", 0.1, 10.0)):
+            value = getattr(self, name)
+            if value is None:
+                continue
+            if self.kind not in EQ_KINDS:
+                raise ParameterError(f"automation {name} applies to {', '.join(EQ_KINDS)} only, not {self.kind}")
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not lo <= value <= hi:
+                raise ParameterError(f"automation {name} must be {lo:g}–{hi:g}, got {value!r}")
+            object.__setattr__(self, name, float(value))
 
     def applies_to(self, part: str) -> bool:
         return self.target in (ALL_PARTS, part)
@@ -81,38 +105,57 @@ class Move:
             data["ramp_s"] = round(self.ramp_s, 3)
         if self.reason:
             data["reason"] = self.reason
+        if self.freq_hz is not None:
+            data["freq_hz"] = round(self.freq_hz, 2)
+        if self.q is not None:
+            data["q"] = round(self.q, 3)
         return data
 
     @classmethod
     def from_dict(cls, data: Any, where: str = "automation") -> Move:
         if not isinstance(data, Mapping):
             raise ParameterError(f"{where}: must be a mapping with start_s, end_s, target, kind")
-        reject_unknown_fields(data, ("start_s", "end_s", "target", "kind", "value", "ramp_s", "reason"), where)
+        reject_unknown_fields(data, ("start_s", "end_s", "target", "kind", "value", "ramp_s", "reason", "freq_hz", "q"),
+                              where)
         for key in ("start_s", "end_s", "target", "kind"):
             if key not in data:
                 raise ParameterError(f"{where}.{key}: missing")
         try:
             return cls(data["start_s"], data["end_s"], str(data["target"]), str(data["kind"]),
-                       data.get("value", 0.0), data.get("ramp_s", 0.5), str(data.get("reason", "")))
+                       data.get("value", 0.0), data.get("ramp_s", 0.5), str(data.get("reason", "")),
+                       data.get("freq_hz"), data.get("q"))
         except ParameterError as err:
             raise ParameterError(f"{where}: {err}") from err
 
 
 def envelope(move: Move, frames: int, sample_rate: int) -> tuple[int, np.ndarray]:
     """(first frame, 0–1 weights from there on) of ``move``: raised-cosine ramps of ``ramp_s``
-    centred on its edges; zero everywhere outside the returned stretch."""
+    centred on its edges; zero everywhere outside the returned stretch. A move that starts at 0
+    (or ends at the last frame) has no ramp there: it applies from the very start (to the end)."""
     ramp = max(move.ramp_s, 1.0 / sample_rate)
     lo = max(0, int(np.floor((move.start_s - ramp / 2) * sample_rate)))
     hi = min(frames, int(np.ceil((move.end_s + ramp / 2) * sample_rate)) + 1)
     if hi <= lo:
         return lo, np.zeros(0)
-    t = np.arange(lo, hi, dtype=np.float64) / sample_rate
+    weight = np.ones(hi - lo, dtype=np.float64)
 
-    def rise(edge: float) -> np.ndarray:
+    def ramp_at(edge: float, rising: bool) -> None:  # only the frames inside the ramp are computed
+        a = max(lo, int(np.floor((edge - ramp / 2) * sample_rate)))
+        b = min(hi, int(np.ceil((edge + ramp / 2) * sample_rate)) + 1)
+        t = np.arange(a, b, dtype=np.float64) / sample_rate
         x = np.clip((t - (edge - ramp / 2)) / ramp, 0.0, 1.0)
-        return 0.5 - 0.5 * np.cos(np.pi * x)
+        curve = 0.5 - 0.5 * np.cos(np.pi * x)
+        weight[a - lo: b - lo] *= curve if rising else 1.0 - curve
+        if rising:
+            weight[: max(a - lo, 0)] = 0.0
+        else:
+            weight[max(b - lo, 0):] = 0.0
 
-    return lo, rise(move.start_s) * (1.0 - rise(move.end_s))
+    if move.start_s > 0.0:
+        ramp_at(move.start_s, True)
+    if move.end_s * sample_rate < frames - 1:
+        ramp_at(move.end_s, False)
+    return lo, weight
 
 
 def _filter(samples: np.ndarray, sample_rate: int, move: Move) -> np.ndarray:
@@ -129,11 +172,30 @@ def _filter(samples: np.ndarray, sample_rate: int, move: Move) -> np.ndarray:
             return samples
         mid, side = (samples[0] + samples[1]) / 2, (samples[0] - samples[1]) / 2 * np.float32(move.value)
         return np.stack([mid + side, mid - side])
+    shaper = {"transient": shapers.shape_transients, "expand": shapers.expand, "ambience": shapers.reduce_ambience,
+              "pitch": shapers.shift_pitch, "riser": shapers.riser}.get(move.kind)
+    if shaper is not None:
+        return shaper(samples, sample_rate, move.value)
+    if move.kind == "mid_peak":
+        if samples.shape[0] != 2:
+            return _eq(samples, sample_rate, dataclasses.replace(move, kind="peak"))
+        mid, side = (samples[0] + samples[1]) / 2, (samples[0] - samples[1]) / 2
+        mid = _eq(mid[None, :], sample_rate, dataclasses.replace(move, kind="peak"))[0]
+        return np.stack([mid + side, mid - side])
+    return _eq(samples, sample_rate, move)
+
+
+def _eq(samples: np.ndarray, sample_rate: int, move: Move) -> np.ndarray:
+    """A shelf or peak filter of ``move`` (pedalboard's biquads), its frequency kept below Nyquist."""
     import pedalboard
 
+    default_hz, default_q = EQ_KINDS.get(move.kind, (0.0, 0.7))
+    freq = min(move.freq_hz or default_hz, 0.45 * sample_rate)
+    q = move.q or default_q
     plugin = {
-        "high_shelf": lambda: pedalboard.HighShelfFilter(cutoff_frequency_hz=5000.0, gain_db=move.value, q=0.7),
-        "low_shelf": lambda: pedalboard.LowShelfFilter(cutoff_frequency_hz=200.0, gain_db=move.value, q=0.7),
+        "high_shelf": lambda: pedalboard.HighShelfFilter(cutoff_frequency_hz=freq, gain_db=move.value, q=q),
+        "low_shelf": lambda: pedalboard.LowShelfFilter(cutoff_frequency_hz=freq, gain_db=move.value, q=q),
+        "peak": lambda: pedalboard.PeakFilter(cutoff_frequency_hz=freq, gain_db=move.value, q=q),
         "presence_dip": lambda: pedalboard.PeakFilter(cutoff_frequency_hz=1000.0, gain_db=move.value, q=0.45),
         "low_mid": lambda: pedalboard.PeakFilter(cutoff_frequency_hz=300.0, gain_db=move.value, q=0.8),
     }[move.kind]()
@@ -148,23 +210,44 @@ def apply_moves(audio: Audio, part: str, moves: Sequence[Move]) -> Audio:
         return audio
     for move in relevant:
         first, weight = envelope(move, audio.frames, audio.sample_rate)
-        active = np.flatnonzero(weight > 0)
-        if not len(active):
+        span = _support(weight > 0)
+        if span is None:
             continue
         # process a window around the move (filters need a run-up), blend it in by the envelope
-        pad = int(0.25 * audio.sample_rate)
-        a, b = first + active[0], first + active[-1] + 1
+        pad = int((1.0 if move.kind in ("pitch", "expand") else 0.25) * audio.sample_rate)
+        a, b = first + span[0], first + span[1]
         lo, hi = max(0, a - pad), min(audio.frames, b + pad)
         if out is audio.samples:
             out = out.copy()
         w = np.zeros(hi - lo, dtype=np.float32)
-        w[a - lo: b - lo] = weight[active[0]: active[-1] + 1]
+        w[a - lo: b - lo] = weight[span[0]: span[1]]
         if move.kind == "reverb":
             _add_reverb(out, lo, w, move.value, audio.sample_rate)
             continue
         processed = _filter(out[:, lo:hi], audio.sample_rate, move)
-        out[:, lo:hi] = out[:, lo:hi] + w * (processed - out[:, lo:hi])
+        _blend(out[:, lo:hi], processed, w)
     return audio if out is audio.samples else Audio(out, audio.sample_rate)
+
+
+def _support(mask: np.ndarray) -> tuple[int, int] | None:
+    """The first and one past the last index where ``mask`` is true, or None when it never is."""
+    if not len(mask) or not mask.any():
+        return None
+    return int(mask.argmax()), len(mask) - int(mask[::-1].argmax())
+
+
+def _blend(section: np.ndarray, processed: np.ndarray, w: np.ndarray) -> None:
+    """``section`` (channels × frames) moved towards ``processed`` by the weights ``w``, in place:
+    where the move is fully on, the processed audio as it is; only the ramps are mixed."""
+    full = _support(w >= 1.0)
+    if full is None or np.any(w[full[0]: full[1]] < 1.0):
+        section += w * (processed - section)
+        return
+    first, last = full
+    section[:, first:last] = processed[:, first:last]
+    for a, b in ((0, first), (last, section.shape[1])):
+        if b > a:
+            section[:, a:b] += w[a:b] * (processed[:, a:b] - section[:, a:b])
 
 
 def _add_reverb(out: np.ndarray, lo: int, send: np.ndarray, level_db: float, sample_rate: int) -> None:

@@ -57,7 +57,7 @@ from trackwright.project.sources import sha256_file
 from trackwright.score.compose import compose_midi
 
 #: Bumped whenever the renderer would give different audio for the same recipe.
-RENDER_ENGINE = "3"
+RENDER_ENGINE = "4"  # 4: main's engine 3, and automation at the very start or end applies there in full
 RENDER_MANIFEST = "render.json"
 MIX_FILE = "mix.wav"
 RESIDUAL_FILE = "residual.wav"

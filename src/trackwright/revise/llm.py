@@ -22,8 +22,18 @@ from dataclasses import dataclass
 from typing import Any
 
 from trackwright.errors import ParameterError, TrackwrightError
-from trackwright.revise.interpret import interpret
-from trackwright.revise.directives import DIMENSIONS, PART_ROLES, SCOPE_KINDS, Directive, Interpretation, Scope
+from trackwright.revise.directives import (
+    DIMENSIONS,
+    HOLD_KINDS,
+    PART_ROLES,
+    SCOPE_KINDS,
+    UNITS,
+    Directive,
+    Hold,
+    Interpretation,
+    Scope,
+)
+from trackwright.revise.interpret import contradiction, interpret
 
 ENV_URL = "TRACKWRIGHT_NOTES_URL"
 ENV_MODEL = "TRACKWRIGHT_NOTES_MODEL"
@@ -57,11 +67,16 @@ def system_prompt() -> str:
     return (
         "You turn a film/game music director's note into musical directives. Answer with JSON only, "
         'of the form {"directives": [...], "not_understood": ["word", ...]}. Each directive: '
-        '{"dimension": one of the names below, "direction": 1 or -1, "amount": 0.3 (a bit) / 0.6 / 1.0 (much), '
-        '"subtle": true when the note asks for it not to be obvious, "scope": {"kind": one of '
+        '{"dimension": one of the names below, "direction": 1 or -1, "amount": 0.15 (a tiny bit) / 0.3 (a bit) / '
+        '0.6 / 1.0 (much), "subtle": true when the note asks for it not to be obvious, "scope": {"kind": one of '
         f"{', '.join(SCOPE_KINDS)}, \"start_s\", \"end_s\" (seconds), \"sections\": [names like \"chorus 2\", "
-        '"intro", "last section", "ending"]}, "words": the words of the note that ask for it, '
-        f'"part": only for dimension "presence", one of {", ".join(PART_ROLES)}}}.\nDimensions:\n{dims}'
+        '"intro", "last section", "ending"], "seconds" (for last/first), "fraction": [start, end] (0–1, for '
+        'fraction)}, "words": the words of the note that ask for it, "quantity" and "unit" (one of '
+        f'{", ".join(UNITS)}) when the note states an amount, "absolute": true when the quantity is a target '
+        f'("down to 30 seconds"), "part": only for dimension "presence", one of {", ".join(PART_ROLES)}}}. '
+        'Constraints go in "holds": [{"dimension", "kind": one of '
+        f'{", ".join(HOLD_KINDS)}, "part" (for "presence"), "words"}}], e.g. "not louder" is '
+        f'{{"dimension": "loudness", "kind": "not_up"}}.\nDimensions:\n{dims}'
     )
 
 
@@ -106,8 +121,13 @@ def interpret_with_model(note: str, endpoint: ModelEndpoint, *, at: Scope | None
     missed = data.get("not_understood") or []
     if not isinstance(missed, list) or not all(isinstance(w, str) for w in missed):
         raise ParameterError('the notes model\'s "not_understood" must be a list of words')
+    raw_holds = data.get("holds") or []
+    if not isinstance(raw_holds, list):
+        raise ParameterError('the notes model\'s "holds" must be a list')
+    holds = tuple(Hold.from_dict(item, where=f"model answer: holds[{index}]") for index, item in enumerate(raw_holds))
     return Interpretation(note, tuple(directives), tuple(d.words for d in directives if d.words), tuple(missed),
-                          source=f"model {endpoint.model}")
+                          source=f"model {endpoint.model}", holds=holds,
+                          refusal=contradiction(directives, list(holds)))
 
 
 def read_note(note: str, *, at: Scope | None = None, endpoint: ModelEndpoint | None = None) -> Interpretation:

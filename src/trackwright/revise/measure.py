@@ -1,159 +1,389 @@
-"""Descriptors a note's explanation reports, measured inside a span of a render, before and after.
+"""What a note did, measured on the audio: descriptors, the moves each dimension must make to count
+as done, and the checks of the note's constraints — defined here, independently of the reading.
 
-All are measured on the (pre-master) mix of a version, so mastering's global gain never hides
-or fakes a change; ``active_parts`` uses the rendered stems.
+Conventions
+-----------
+* Descriptors are measured on a version's mix (the pre-master mix, so mastering's global gain
+  never hides or fakes a change) inside a span of seconds, or over several excerpts of one
+  (:func:`describe_segments`, used to predict a technique's effect before rendering):
 
-* ``loudness_lufs`` — mean short-term loudness (BS.1770, 3 s windows, power mean) in the span;
-* ``loudness_range_lu`` — spread of short-term loudness (95th − 10th percentile) in the span;
-* ``onset_density_per_s`` — spectral-flux onsets per second;
-* ``centroid_hz`` — spectral centroid of the long-term spectrum;
-* ``width_db`` — side / mid energy ratio in dB (−∞ mono, 0 as wide as it is deep);
-* ``presence_db`` — 300 Hz–3 kHz energy relative to the whole band (where dialogue lives);
-* ``active_parts`` — stems within 30 dB of the loudest stem in the span;
-* ``tension`` — 1 − key clarity of the span's chroma (0 clearly in a key, 1 no key at all).
+  =================  =====================================================================  =========
+  descriptor         what is measured                                                       audible
+  =================  =====================================================================  =========
+  ``loudness``       integrated loudness (BS.1770, gated), LUFS                             0.5 LU
+  ``lra``            loudness range (EBU 3342) of the 3 s short-term loudness, LU           1 LU
+  ``centroid``       spectral centroid of the long-term power spectrum, Hz (change in %)    3 %
+  ``band:REGION``    that band's share of the energy (20 Hz–20 kHz), dB; ``clearance`` is   0.5 dB
+                     300 Hz–3 kHz, the others :data:`~trackwright.revise.directives.REGIONS`
+  ``width``          side / mid energy, dB                                                  1 dB
+  ``crest``          median peak-to-RMS of 50 ms frames, dB (punch)                         0.5 dB
+  ``gaps``           90th − 10th percentile of 20 ms frame levels, dB (dry: up)             1 dB
+  ``onsets``         spectral-flux onsets per second (change in %)                          5 %
+  ``peak``           sample peak, dBFS                                                      0.1 dB
+  ``rise``           loudness of the last 2 s minus the first 2 s, LU (a build)             1 LU
+  ``parts``          stems within 30 dB of the loudest one                                  1
+  =================  =====================================================================  =========
+
+* :data:`EXPECTED` says, per dimension, which descriptors must move which way: ``all`` of them,
+  or ``any`` one of them with none moving audibly the wrong way. A directive is carried out
+  ("as asked") only when its measurement says so; a note whose measurement contradicts it is
+  reported "not achieved", with the numbers.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
+from scipy.signal import sosfilt
 
-from trackwright.analysis.dynamics import SHORT_WINDOW_CENTRE_S
-from trackwright.analysis.loudness import short_term_series
+from trackwright.analysis.loudness import gated_block_loudness, k_weighting_sos, loudness_range, power_to_lufs
 from trackwright.audio import Audio
+from trackwright.revise.directives import REGIONS, Directive, Hold
 
-DESCRIPTORS = ("loudness_lufs", "loudness_range_lu", "onset_density_per_s", "centroid_hz", "width_db", "presence_db",
-               "active_parts", "tension")
-#: What "more" of a dimension should do to the descriptors (+1 up, −1 down): checked after a note.
-EXPECTED: dict[str, dict[str, int]] = {
-    "loudness": {"loudness_lufs": 1},
-    "energy": {"loudness_lufs": 1},
-    "restraint": {"loudness_lufs": -1},
-    "intimacy": {"width_db": -1},
-    "size": {"width_db": 1},
-    "brightness": {"centroid_hz": 1},
-    "warmth": {"centroid_hz": -1},
-    "valence": {"centroid_hz": 1},
-    "density": {"active_parts": 1},
-    "clearance": {"presence_db": -1},
-    "tension": {"centroid_hz": -1},
+#: Bands measured as shares of the energy, Hz.
+BANDS: dict[str, tuple[float, float]] = {**REGIONS, "clearance": (300.0, 3000.0)}
+#: The smallest change a listener hears, per descriptor (``centroid`` and ``onsets``: a share of the
+#: value before, in %).
+AUDIBLE: dict[str, float] = {"loudness": 0.5, "lra": 1.0, "centroid": 3.0, "band": 0.5, "width": 1.0, "crest": 0.5,
+                             "gaps": 1.0, "onsets": 5.0, "peak": 0.1, "rise": 1.0, "parts": 1.0, "part": 0.5,
+                             "duration": 1.0, "tempo": 2.0, "pitch": 0.5, "fade": 15.0}
+#: "Keep the loudness" holds within this, LU.
+SAME_LOUDNESS_LU = 0.2
+RELATIVE = frozenset({"centroid", "onsets"})
+
+#: What "as asked" means for each dimension: ("all" | "any", ((descriptor, direction for "more"), …)).
+EXPECTED: dict[str, tuple[str, tuple[tuple[str, int], ...]]] = {
+    "loudness": ("all", (("loudness", 1),)),
+    "energy": ("any", (("loudness", 1), ("crest", 1), ("centroid", 1))),
+    "restraint": ("all", (("loudness", -1),)),
+    "intimacy": ("any", (("width", -1), ("loudness", -1), ("parts", -1))),
+    "size": ("any", (("width", 1), ("loudness", 1))),
+    "brightness": ("all", (("centroid", 1),)),
+    "warmth": ("any", (("centroid", -1), ("band:mud", 1))),
+    "valence": ("all", (("centroid", 1),)),
+    "tension": ("any", (("centroid", -1), ("width", -1))),
+    "density": ("any", (("onsets", 1), ("parts", 1))),
+    "clearance": ("all", (("band:clearance", -1),)),
+    "presence": ("all", (("part", 1),)),
+    "width": ("all", (("width", 1),)),
+    "punch": ("all", (("crest", 1),)),
+    "dynamics": ("any", (("lra", 1), ("crest", 1))),
+    "reverb": ("all", (("gaps", -1),)),
+    "pace": ("all", (("tempo", 1),)),
+    "key": ("all", (("pitch", 1),)),
+    "fade_in": ("all", (("fade_in", 1),)),
+    "fade_out": ("all", (("fade_out", 1),)),
+    "length": ("all", (("duration", 1),)),
+    "repeat": ("all", (("duration", 1),)),
+    "build": ("all", (("rise", 1),)),
+    "variation": ("any", (("pitch", 1), ("parts", -1), ("centroid", 1))),
+    **{region: ("all", ((f"band:{region}", 1),)) for region in REGIONS},
+}
+#: The descriptor a hold on a dimension watches, and the direction of "more" of it.
+HELD_BY: dict[str, tuple[str, int]] = {
+    "loudness": ("loudness", 1), "energy": ("loudness", 1), "dynamics": ("lra", 1), "peaks": ("peak", 1),
+    "reverb": ("gaps", -1), "brightness": ("centroid", 1), "warmth": ("centroid", -1), "width": ("width", 1),
+    "punch": ("crest", 1), "pace": ("tempo", 1), "key": ("pitch", 1), "length": ("duration", 1),
+    "density": ("onsets", 1), **{region: (f"band:{region}", 1) for region in REGIONS},
 }
 
-_KRUMHANSL_MAJOR = np.array([6.35, 2.23, 3.48, 2.33, 4.38, 4.09, 2.52, 5.19, 2.39, 3.66, 2.29, 2.88])
-_KRUMHANSL_MINOR = np.array([6.33, 2.68, 3.52, 5.38, 2.60, 3.53, 2.54, 4.75, 3.98, 2.69, 3.34, 3.17])
 
-
-@dataclass(frozen=True)
-class _Measured:
-    audio: Audio
-    centres_s: np.ndarray  # centre of each short-term (3 s) window, seconds
-    short_term: np.ndarray  # LUFS
-
-
-def _prepare(audio: Audio) -> _Measured:
-    series = short_term_series(audio)
-    return _Measured(audio, np.asarray(series.times_s, dtype=float) - SHORT_WINDOW_CENTRE_S,
-                     np.asarray(series.lufs, dtype=float))
-
-
+# -- descriptors ------------------------------------------------------------------------------------
 def _slice(audio: Audio, start_s: float, end_s: float) -> np.ndarray:
-    lo, hi = int(start_s * audio.sample_rate), int(end_s * audio.sample_rate)
+    lo, hi = int(round(start_s * audio.sample_rate)), int(round(end_s * audio.sample_rate))
     return audio.samples[:, max(lo, 0): max(hi, lo + 1)]
 
 
-def _spectrum(x: np.ndarray, sample_rate: int) -> tuple[np.ndarray, np.ndarray]:
-    mono = x.mean(axis=0).astype(np.float64)
+def _spectrum(segments: Sequence[np.ndarray], sample_rate: int) -> tuple[np.ndarray, np.ndarray]:
     n = 4096
-    frames = max(1, (len(mono) - n) // (n // 2) + 1)
     window = np.hanning(n)
     power = np.zeros(n // 2 + 1)
-    for i in range(frames):
-        chunk = mono[i * n // 2: i * n // 2 + n]
-        if len(chunk) < n:
-            chunk = np.pad(chunk, (0, n - len(chunk)))
-        power += np.abs(np.fft.rfft(chunk * window)) ** 2
+    for x in segments:
+        mono = x.mean(axis=0).astype(np.float64)
+        if len(mono) < n:
+            mono = np.pad(mono, (0, n - len(mono)))
+        frames = (len(mono) - n) // (n // 2) + 1
+        index = np.arange(n)[None, :] + (n // 2) * np.arange(frames)[:, None]
+        power += (np.abs(np.fft.rfft(mono[index] * window, axis=1)) ** 2).sum(axis=0)
     return np.fft.rfftfreq(n, 1.0 / sample_rate), power
 
 
-def _tension(x: np.ndarray, sample_rate: int) -> float:
-    freqs, power = _spectrum(x, sample_rate)
-    keep = (freqs > 60) & (freqs < 2000)
-    pitch_class = np.round(12 * np.log2(freqs[keep] / 440.0)).astype(int) % 12
-    chroma = np.bincount((pitch_class + 9) % 12, weights=np.sqrt(power[keep]), minlength=12)
-    if chroma.sum() <= 0:
-        return 0.0
-    best = max(np.corrcoef(chroma, np.roll(profile, shift))[0, 1]
-               for profile in (_KRUMHANSL_MAJOR, _KRUMHANSL_MINOR) for shift in range(12))
-    return float(np.clip(1.0 - best, 0.0, 1.0))
+def _blocks(x: np.ndarray, sample_rate: int, window_s: float, hop_s: float) -> np.ndarray:
+    """Mean K-weighted power of windows of ``window_s`` every ``hop_s`` (empty when shorter)."""
 
 
-def describe_span(measured: _Measured, start_s: float, end_s: float,
-                  stems: Mapping[str, Audio] | None = None) -> dict[str, float]:
-    """Every descriptor of :data:`DESCRIPTORS` for ``start_s``–``end_s`` of a prepared render."""
-    audio = measured.audio
-    x = _slice(audio, start_s, end_s).astype(np.float64)
-    inside = (measured.centres_s >= start_s) & (measured.centres_s < end_s)
-    if not inside.any():  # a span shorter than the hop: the nearest window
-        inside = np.abs(measured.centres_s - (start_s + end_s) / 2) == np.abs(measured.centres_s - (start_s + end_s) / 2).min()
-    series = measured.short_term[inside]
-    series = series[np.isfinite(series) & (series > -70)]
-    loudness = float(10 * np.log10(np.mean(10 ** (series / 10)))) if len(series) else -70.0
-    spread = float(np.percentile(series, 95) - np.percentile(series, 10)) if len(series) > 2 else 0.0
-    freqs, power = _spectrum(x, audio.sample_rate)
-    total = power[(freqs > 20) & (freqs < 16000)].sum()
-    centroid = float((freqs * power).sum() / max(power.sum(), 1e-20))
-    presence = float(10 * np.log10(max(power[(freqs >= 300) & (freqs <= 3000)].sum(), 1e-20) / max(total, 1e-20)))
-    if x.shape[0] >= 2:
-        mid, side = (x[0] + x[1]) / 2, (x[0] - x[1]) / 2
-        width = float(10 * np.log10(max(np.sum(side * side), 1e-20) / max(np.sum(mid * mid), 1e-20)))
-    else:
-        width = -200.0
-    onsets = _onset_density(x, audio.sample_rate)
-    active = 0
-    if stems:
-        levels = {name: float(np.sqrt(np.mean(_slice(s, start_s, end_s).astype(np.float64) ** 2)) + 1e-12)
-                  for name, s in stems.items()}
-        loudest = max(levels.values())
-        active = sum(1 for level in levels.values() if 20 * np.log10(level / loudest) > -30 and level > 1e-5)
-    return {"loudness_lufs": round(loudness, 2), "loudness_range_lu": round(spread, 2),
-            "onset_density_per_s": round(onsets, 2), "centroid_hz": round(centroid, 1), "width_db": round(width, 2),
-            "presence_db": round(presence, 2), "active_parts": active, "tension": round(_tension(x, audio.sample_rate), 3)}
+    sos = k_weighting_sos(sample_rate)
+    power = np.zeros(x.shape[1])
+    for channel in x[:2] if x.shape[0] <= 2 else x:
+        power += sosfilt(sos, channel.astype(np.float64)) ** 2
+    window, hop = int(round(window_s * sample_rate)), int(round(hop_s * sample_rate))
+    if len(power) < window:
+        return np.zeros(0)
+    cumulative = np.concatenate([[0.0], np.cumsum(power)])
+    starts = np.arange(0, len(power) - window + 1, hop)
+    return (cumulative[starts + window] - cumulative[starts]) / window
 
 
-def _onset_density(x: np.ndarray, sample_rate: int) -> float:
-    """Spectral-flux onsets per second (peaks above the median + 1.5 × MAD of the flux)."""
-    mono = x.mean(axis=0)
-    n, hop = 1024, 512
+def _frame_levels(x: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """(RMS, peak) of consecutive frames of ``n`` samples (all channels)."""
+    frames = x.shape[1] // n
+    if frames == 0:
+        return np.zeros(0), np.zeros(0)
+    blocks = x[:, :frames * n].reshape(x.shape[0], frames, n).astype(np.float64)
+    return np.sqrt(np.mean(blocks ** 2, axis=(0, 2))), np.max(np.abs(blocks), axis=(0, 2))
+
+
+def _flux(x: np.ndarray) -> np.ndarray:
+    """Spectral flux of a segment: mean positive change of the log spectrum, per 512-sample hop."""
+    mono = x.mean(axis=0).astype(np.float64)
+    n, hop = 2048, 512
     frames = (len(mono) - n) // hop + 1
-    if frames < 3:
-        return 0.0
+    if frames < 4:
+        return np.zeros(0)
     index = np.arange(n)[None, :] + hop * np.arange(frames)[:, None]
-    spectra = np.abs(np.fft.rfft(mono[index] * np.hanning(n), axis=1))
-    flux = np.maximum(np.diff(np.log1p(100 * spectra), axis=0), 0).sum(axis=1)
-    threshold = np.median(flux) + 1.5 * np.median(np.abs(flux - np.median(flux))) + 1e-9
-    peaks = (flux[1:-1] > flux[:-2]) & (flux[1:-1] >= flux[2:]) & (flux[1:-1] > threshold)
-    return float(peaks.sum() / (len(mono) / sample_rate))
+    magnitude = np.abs(np.fft.rfft(mono[index] * np.hanning(n), axis=1))
+    db = 20 * np.log10(np.maximum(magnitude, 1e-10))
+    db = np.maximum(db, db.max() - 80.0)
+    return np.maximum(np.diff(db, axis=0), 0.0).mean(axis=1)
 
 
-def outside_difference_db(before: Audio, after: Audio, spans: Sequence[tuple[float, float]], *,
-                          margin_s: float = 1.0) -> float | None:
-    """Largest |after − before| (dBFS) outside ``spans`` (each widened by ``margin_s``); None when
-    the two renders differ in length (a tempo or arrangement change moves everything)."""
-    if before.frames != after.frames or before.sample_rate != after.sample_rate:
-        return None
-    outside = np.ones(before.frames, dtype=bool)
-    for start, end in spans:
-        lo = max(0, int((start - margin_s) * before.sample_rate))
-        hi = min(before.frames, int((end + margin_s) * before.sample_rate))
-        outside[lo:hi] = False
-    if not outside.any():
-        return None
-    diff = np.abs(after.samples[:, outside].astype(np.float64) - before.samples[:, outside]).max()
-    return float(20 * np.log10(max(diff, 1e-12)))
+def _onset_density(segments: Sequence[np.ndarray], sample_rate: int) -> float:
+    """Onsets per second: spectral-flux peaks picked like librosa's defaults (the flux normalised
+    over all segments together, a 30 ms local maximum, 0.07 above the 100 ms local mean, 30 ms apart)."""
+    fluxes = [_flux(x) for x in segments]
+    seconds = sum(x.shape[1] for x in segments) / sample_rate
+    joined = np.concatenate(fluxes) if fluxes else np.zeros(0)
+    if len(joined) < 4:
+        return 0.0
+    low, high = float(joined.min()), float(joined.max())
+    rate = sample_rate / 512
+    pre_max, avg, wait = max(1, int(0.03 * rate)), max(1, int(0.1 * rate)), max(1, int(0.03 * rate))
+    count = 0
+    for flux in fluxes:
+        flux = (flux - low) / max(high - low, 1e-12)
+        last = -wait - 1
+        for i in range(len(flux)):
+            if flux[i] < flux[max(0, i - pre_max):i + 1].max() or \
+                    flux[i] < flux[max(0, i - avg):i + avg + 1].mean() + 0.07:
+                continue
+            if i - last > wait:
+                count += 1
+                last = i
+    return count / max(seconds, 1e-9)
 
 
-def prepare(audio: Audio) -> _Measured:
-    """Measure the whole render once (short-term loudness); then :func:`describe_span` per span."""
-    return _prepare(audio)
+def describe_segments(segments: Sequence[np.ndarray], sample_rate: int, which: Sequence[str] | None = None
+                      ) -> dict[str, float]:
+    """Descriptors (see the module table) of the audio in ``segments`` (each channels × frames),
+    taken together; ``which`` limits them to those named (all by default, except the part ones)."""
+    wanted = set(which) if which is not None else {"loudness", "lra", "centroid", "width", "crest", "gaps", "onsets",
+                                                   "peak", *(f"band:{b}" for b in BANDS)}
+    out: dict[str, float] = {}
+    if wanted & {"centroid", *(f"band:{b}" for b in BANDS)}:
+        freqs, power = _spectrum(segments, sample_rate)
+        total = max(float(power[(freqs >= 20) & (freqs < 20000)].sum()), 1e-30)
+        out["centroid"] = float((freqs * power).sum() / max(float(power.sum()), 1e-30))
+        for name, (lo, hi) in BANDS.items():
+            share = float(power[(freqs >= lo) & (freqs < hi)].sum()) / total
+            out[f"band:{name}"] = 10 * math.log10(max(share, 1e-12))
+    if wanted & {"loudness", "lra", "rise"}:
+        blocks = np.concatenate([_blocks(x, sample_rate, 0.4, 0.1) for x in segments])
+        loudness = gated_block_loudness(blocks) if len(blocks) else -math.inf
+        out["loudness"] = loudness if math.isfinite(loudness) else -70.0
+        if "lra" in wanted:
+            short = np.concatenate([_blocks(x, sample_rate, 3.0, 0.1) for x in segments])
+            out["lra"] = loudness_range(power_to_lufs(np.maximum(short, 1e-20))) if len(short) > 2 else 0.0
+        if "rise" in wanted:
+            x = segments[-1]
+            n = min(int(2.0 * sample_rate), x.shape[1] // 2)
+            first, last = _blocks(x[:, :n], sample_rate, n / sample_rate, 1.0), _blocks(x[:, -n:], sample_rate,
+                                                                                     n / sample_rate, 1.0)
+            out["rise"] = float(power_to_lufs(max(float(last.mean()), 1e-20)) -
+                                power_to_lufs(max(float(first.mean()), 1e-20))) if len(first) and len(last) else 0.0
+    if "width" in wanted:
+        side = sum(float(np.sum((x[0].astype(np.float64) - x[-1]) ** 2)) for x in segments)
+        mid = sum(float(np.sum((x[0].astype(np.float64) + x[-1]) ** 2)) for x in segments)
+        out["width"] = 10 * math.log10(max(side, 1e-20) / max(mid, 1e-20))
+    if wanted & {"crest", "gaps"}:
+        crest, levels = [], []
+        for x in segments:
+            rms, peak = _frame_levels(x, int(0.05 * sample_rate))
+            keep = rms > 10 ** (-60 / 20)
+            crest.append(20 * np.log10(peak[keep] / rms[keep]))
+            rms20, _ = _frame_levels(x, int(0.02 * sample_rate))
+            levels.append(20 * np.log10(np.maximum(rms20, 1e-10)))
+        crest_all, levels_all = np.concatenate(crest), np.concatenate(levels)
+        out["crest"] = float(np.median(crest_all)) if len(crest_all) else 0.0
+        if len(levels_all):
+            levels_all = levels_all[levels_all > levels_all.max() - 80.0]
+            out["gaps"] = float(np.percentile(levels_all, 90) - np.percentile(levels_all, 10))
+        else:
+            out["gaps"] = 0.0
+    if "onsets" in wanted:
+        out["onsets"] = _onset_density(segments, sample_rate)
+    if "peak" in wanted:
+        peak = max(float(np.max(np.abs(x))) if x.size else 0.0 for x in segments)
+        out["peak"] = 20 * math.log10(max(peak, 1e-10))
+    return {key: round(value, 4) for key, value in out.items()}
+
+
+def describe_span(audio: Audio, start_s: float, end_s: float, which: Sequence[str] | None = None) -> dict[str, float]:
+    """:func:`describe_segments` of one span of ``audio``."""
+    return describe_segments([_slice(audio, start_s, end_s)], audio.sample_rate, which)
+
+
+def parts_sounding(stems: Mapping[str, Audio], start_s: float, end_s: float) -> int:
+    """Stems in the span within 30 dB of the loudest one (and above −70 dBFS RMS)."""
+    levels = [float(np.sqrt(np.mean(_slice(s, start_s, end_s).astype(np.float64) ** 2))) for s in stems.values()]
+    if not levels or max(levels) <= 0:
+        return 0
+    loudest = max(levels)
+    return sum(1 for level in levels if level > 10 ** (-70 / 20) and 20 * math.log10(max(level, 1e-12) / loudest) > -30)
+
+
+def part_level_db(mix: Audio, stems: Sequence[Audio], start_s: float, end_s: float) -> float:
+    """Level of the named stems together relative to the mix in the span, dB (RMS)."""
+    x = _slice(mix, start_s, end_s).astype(np.float64)
+    total = sum(_slice(s, start_s, end_s).astype(np.float64) for s in stems)
+    return 10 * math.log10(max(float(np.mean(np.square(total))), 1e-20) / max(float(np.mean(x ** 2)), 1e-20))
+
+
+def fade_depth_db(audio: Audio, seconds: float, *, at_end: bool) -> tuple[float, float]:
+    """(depth, middle) of a fade over ``seconds`` at the end (or start): the level of the last
+    (first) 0.5 s and of the fade's middle below the level ``seconds`` from the edge, dB."""
+    rate = audio.sample_rate
+    x = audio.samples if at_end else audio.samples[:, ::-1]
+    n = x.shape[1]
+    half = int(0.5 * rate)
+
+    def level(end: int) -> float:
+        chunk = x[:, max(0, end - half): max(end, 1)].astype(np.float64)
+        return 10 * math.log10(max(float(np.mean(chunk ** 2)), 1e-20))
+
+    reference = level(max(half, n - int(seconds * rate)))
+    return reference - level(n), reference - level(max(half, n - int(seconds * rate / 2)))
+
+
+def pitch_shift_st(before: Audio, after: Audio, start_s: float, end_s: float) -> float:
+    """The transposition between two renders of a span, semitones: the lag that best aligns their
+    log-frequency spectra (60 Hz–5 kHz, tenths of a semitone, whitened)."""
+    curves = []
+    for audio in (before, after):
+        freqs, power = _spectrum([_slice(audio, start_s, end_s)], audio.sample_rate)
+        grid = 60.0 * 2 ** (np.arange(0, 12 * math.log2(5000 / 60), 0.1) / 12)
+        curve = np.log(np.interp(grid, freqs, np.sqrt(power)) + 1e-9)
+        smooth = np.convolve(curve, np.ones(25) / 25, mode="same")
+        curves.append(curve - smooth)
+    a, b = curves
+    best, shift = -math.inf, 0.0
+    for lag in range(-130, 131):
+        x, y = (a[:len(a) - lag], b[lag:]) if lag >= 0 else (a[-lag:], b[:len(b) + lag])
+        score = float(np.dot(x - x.mean(), y - y.mean()) / (np.std(x) * np.std(y) * len(x) + 1e-12))
+        if score > best:
+            best, shift = score, lag / 10
+    return shift
+
+
+# -- verdicts -----------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Verdict:
+    """One descriptor's move and what it means: ``state`` "ok" (moved audibly the asked way),
+    "small" (not audibly), "wrong" (audibly the other way) or "kept"/"broken" for a hold."""
+
+    descriptor: str
+    before: float
+    after: float
+    change: float
+    unit: str
+    state: str
+
+    def to_dict(self) -> dict[str, object]:
+        return {"descriptor": self.descriptor, "before": round(self.before, 3), "after": round(self.after, 3),
+                "change": round(self.change, 3), "unit": self.unit, "state": self.state}
+
+    def describe(self) -> str:
+        sign = "+" if self.change >= 0 else ""
+        return f"{self.descriptor} {sign}{self.change:.{1 if self.unit in ('%', 'LU', 'dB') else 2}f} {self.unit}"
+
+
+def change_of(descriptor: str, before: float, after: float) -> tuple[float, str]:
+    """The change of a descriptor (in % for the relative ones) and its unit."""
+    base = descriptor.split(":")[0]
+    if base in RELATIVE:
+        return (100.0 * (after / before - 1.0) if before > 0 else 0.0), "%"
+    unit = {"loudness": "LU", "lra": "LU", "rise": "LU", "parts": "parts", "pitch": "st", "duration": "s",
+            "tempo": "%"}.get(base, "dB")
+    return after - before, unit
+
+
+def judge(descriptor: str, before: float, after: float, direction: int, *, threshold: float | None = None) -> Verdict:
+    """Did ``descriptor`` move audibly in ``direction``?"""
+    change, unit = change_of(descriptor, before, after)
+    limit = threshold if threshold is not None else AUDIBLE[descriptor.split(":")[0]]
+    state = "ok" if change * direction >= limit else "wrong" if change * direction <= -limit else "small"
+    return Verdict(descriptor, before, after, change, unit, state)
+
+
+def judge_hold(hold: Hold, descriptor: str, sign: int, before: float, after: float) -> Verdict:
+    """Was ``hold`` kept? ``sign`` is the direction of "more" of the held dimension on ``descriptor``."""
+    change, unit = change_of(descriptor, before, after)
+    base = descriptor.split(":")[0]
+    limit = SAME_LOUDNESS_LU if base == "loudness" else AUDIBLE[base]
+    moved = change * sign
+    broken = abs(moved) >= limit if hold.kind == "same" else moved >= limit if hold.kind == "not_up" else moved <= -limit
+    return Verdict(descriptor, before, after, change, unit, "broken" if broken else "kept")
+
+
+def expected_for(directive: Directive) -> tuple[str, tuple[tuple[str, int], ...]]:
+    """(mode, ((descriptor, direction), …)) that carry ``directive`` out."""
+    mode, terms = EXPECTED[directive.dimension]
+    return mode, tuple((descriptor, sign * directive.direction) for descriptor, sign in terms)
+
+
+def achieved(mode: str, verdicts: Sequence[Verdict]) -> bool:
+    """``all``: every verdict "ok"; ``any``: at least one "ok" and none "wrong"."""
+    if not verdicts:
+        return False
+    if mode == "all":
+        return all(v.state == "ok" for v in verdicts)
+    return any(v.state == "ok" for v in verdicts) and not any(v.state == "wrong" for v in verdicts)
+
+
+def outside_unchanged(before: Audio, after: Audio, regions: Sequence[tuple[float, float, float]]) -> tuple[bool, str]:
+    """Whether the audio in each region (start_s, end_s of ``before``, offset_s into ``after``) is
+    unchanged: sample for sample, or within 0.2 LU short-term loudness and 0.5 dB in four bands
+    in every 3 s window. Returns (unchanged, a description of the largest change)."""
+    worst_lu = worst_db = 0.0
+    identical = True
+    rate = before.sample_rate
+    for start, end, offset in regions:
+        if end - start < 0.5:
+            continue
+        a = _slice(before, start, end)
+        b = _slice(after, start + offset, end + offset)
+        n = min(a.shape[1], b.shape[1])
+        a, b = a[:, :n], b[:, :n]
+        if np.array_equal(a, b):
+            continue
+        identical = False
+        step = int(3.0 * rate)
+        for lo in range(0, max(n - step // 2, 1), step):
+            x, y = a[:, lo:lo + step], b[:, lo:lo + step]
+            if x.shape[1] < rate // 2:
+                continue
+            lx = float(power_to_lufs(max(float(_blocks(x, rate, x.shape[1] / rate, 1.0).mean()), 1e-20)))
+            ly = float(power_to_lufs(max(float(_blocks(y, rate, y.shape[1] / rate, 1.0).mean()), 1e-20)))
+            worst_lu = max(worst_lu, abs(ly - lx))
+            fx, px = _spectrum([x], rate)
+            _, py = _spectrum([y], rate)
+            for lo_hz, hi_hz in ((20, 250), (250, 2000), (2000, 6000), (6000, 20000)):
+                band = (fx >= lo_hz) & (fx < hi_hz)
+                worst_db = max(worst_db, abs(10 * math.log10(max(float(py[band].sum()), 1e-20) /
+                                                            max(float(px[band].sum()), 1e-20))))
+    if identical:
+        return True, "unchanged, sample for sample"
+    ok = worst_lu < SAME_LOUDNESS_LU and worst_db < 0.5
+    return ok, f"changed by at most {worst_lu:.2f} LU and {worst_db:.2f} dB in a band"

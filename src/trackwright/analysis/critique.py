@@ -75,8 +75,8 @@ MASTER_FIX = "trackwright master IN -o OUT --target streaming"
 _BAND_FIX = {
     "boomy": ("cut 2–4 dB around 60–150 Hz on the bass and kick (mix EQ), or master with --reference",
               "trackwright master IN -o OUT --reference REF"),
-    "thin": ("reinforce the low end: re-voice or re-render the bass an octave down, layer a sub (produce recipe), "
-             "or master with --reference to a fuller track", "trackwright master IN -o OUT --reference REF"),
+    "thin": (("reinforce the low end: re-voice or re-render the bass an octave down, layer a sub (produce recipe), "
+              "or master with --reference to a fuller track"), "trackwright master IN -o OUT --reference REF"),
     "muddy": ("cut 2–4 dB around 150–400 Hz on pads and guitars (mix EQ) to unmask the low mids",
               "trackwright mix PROJECT"),
     "boxy": ("cut 2–3 dB around 400–900 Hz (mix EQ)", "trackwright mix PROJECT"),
@@ -227,7 +227,9 @@ def _defect_finding(defect: Defect, context: _Context) -> Finding | None:
             f"the level jumps {gain:+.1f} dB at {clock(defect.start_s)} and back at {clock(defect.end_s)}, every band "
             "alike: a gain change, not the music",
             f"make the span {abs(gain):.0f} dB {word} so it sits with the music around it",
-            e, confidence, "", f'trackwright note PROJECT "{word}" --at {clock(defect.start_s)}-{clock(defect.end_s)}')
+            e, confidence, "",
+            ('trackwright note PROJECT "quieter"' if gain > 0 else 'trackwright note PROJECT "louder"')
+            + f" --at {clock(defect.start_s)}-{clock(defect.end_s)}")
     return None
 
 

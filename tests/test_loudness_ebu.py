@@ -195,12 +195,12 @@ def test_k_weighting_response_at_other_rates_matches_48k() -> None:
 
 @pytest.mark.parametrize(("rate", "layout"), [(8000, "mono"), (44100, "stereo"), (48000, "5.1"), (192000, "stereo")])
 def test_weighted_power_equals_the_recursive_filter(rate: int, layout: str) -> None:
-    """The meter applies K-weighting as a cut impulse response by FFT; scipy's recursive
+    """The meter runs K-weighting as block matrix products; scipy's sample-by-sample recursive
     filter of the same sections is the reference, over noise long enough to span many blocks."""
     channels = {"mono": 1, "stereo": 2, "5.1": 6}[layout]
     frames = 3 * rate + 1234
     samples = (np.random.default_rng(rate).standard_normal((channels, frames)) * 0.2).astype(np.float32)
-    samples[0, : rate // 2] = 0.0  # a silent start: the impulse response must not leak backwards
+    samples[0, : rate // 2] = 0.0  # a silent start: nothing may leak backwards
     weights = {"mono": [1.0], "stereo": [1.0, 1.0], "5.1": [1.0, 1.0, 1.0, 0.0, 1.41, 1.41]}[layout]
     filtered = scipy.signal.sosfilt(k_weighting_sos(rate), samples.astype(np.float64), axis=1)
     expected = np.tensordot(weights, filtered**2, axes=1)

@@ -12,10 +12,10 @@ How it is measured
 1. **K-weighting** (BS.1770-4 Annex 1): a high-shelf pre-filter (+4 dB above ~1.7 kHz) and the
    RLB high-pass (~38 Hz), both second-order sections whose coefficients are derived from the
    analogue prototypes for the *actual* sample rate with the bilinear transform (at 48 kHz they
-   equal the standard's tabulated coefficients to better than 1e-8). The cascade is applied as
-   its impulse response, cut where it has decayed below 1e-12 (about 0.12 s), by FFT
-   overlap-save: the output equals the recursive filter's to ~1e-12 of full scale, and the meter
-   needs only numpy (scipy.signal costs more than a second to import).
+   equal the standard's tabulated coefficients to better than 1e-8). The cascade runs as the
+   recursive filter itself, written as block matrix products (:mod:`~trackwright.analysis.blockiir`):
+   its output equals a sample-by-sample ``sosfilt`` to ~1e-12 of full scale, and the meter needs
+   only numpy (scipy.signal costs more than a second to import).
 2. **Channel weighting**: mean squares are summed with G = 1.0 for front channels and 1.41
    for surrounds at 60°–120° azimuth (Ls/Rs of 5.1, side surrounds of 7.1); LFE is excluded.
 3. **Integrated loudness**: 400 ms blocks every 100 ms, absolute gate −70 LUFS, relative gate
@@ -42,11 +42,11 @@ import os
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field, replace
-from functools import lru_cache
 
 import numpy as np
 import soxr
 
+from trackwright.analysis.blockiir import BlockIIR
 from trackwright.audio import Audio, stream_audio, validate_audio
 from trackwright.errors import MeasurementError, ParameterError
 from trackwright.parallel import thread_map
@@ -202,70 +202,30 @@ def weighted_power(audio: Audio, *, layout: str | None = None, out: np.ndarray |
 
 class _KWeighting:
     """K-weighting and channel weighting of consecutive (channels, frames) blocks into the power
-    ``Σ_c G_c · y_c[n]²``, by FFT overlap-save with the filter's state carried between blocks."""
+    ``Σ_c G_c · y_c[n]²``, the recursive filter run block-wise (:mod:`~trackwright.analysis.blockiir`)
+    with its state carried between blocks."""
 
     def __init__(self, sample_rate: int, weights: np.ndarray) -> None:
         active = np.flatnonzero(weights)
         self.rows: slice | np.ndarray = slice(None) if len(active) == len(weights) else active  # no copy
         self.column = weights[active][:, None] if np.any(weights[active] != 1.0) else None
-        response = k_weighting_impulse(sample_rate)
-        self.taps, self.size = len(response), _fft_size(len(response))
-        self.spectrum = np.fft.rfft(response, self.size)
-        # each segment: the previous taps − 1 input frames, then up to ``step`` new ones
-        self.segment = np.zeros((len(active), self.size), dtype=np.float64)
-        self.history = np.zeros((len(active), self.taps - 1), dtype=np.float64)
+        self.filter = BlockIIR(k_weighting_sos(sample_rate), len(active))
 
     def power(self, samples: np.ndarray, out: np.ndarray) -> None:
         """Write the power of ``samples`` (channels × frames) into ``out`` (frames,), float64."""
-        if not len(self.segment):
+        if not self.filter.state.shape[0]:
             out[:] = 0.0
             return
-        keep, segment = self.taps - 1, self.segment
-        step = self.size - keep
-        for start in range(0, samples.shape[1], step):
-            block = samples[self.rows, start: start + step]
-            count = block.shape[1]
-            segment[:, :keep] = self.history
-            segment[:, keep: keep + count] = block
-            segment[:, keep + count:] = 0.0
-            self.history = segment[:, count: count + keep].copy()
-            transform = np.fft.rfft(segment)
-            transform *= self.spectrum
-            filtered = np.fft.irfft(transform, self.size)[:, keep: keep + count]
+        for start in range(0, samples.shape[1], _FILTER_CHUNK):  # in cache-sized pieces: no song-length copy
+            filtered = self.filter.filter(samples[self.rows, start: start + _FILTER_CHUNK])
             filtered *= filtered
             if self.column is not None:
                 filtered *= self.column
-            filtered.sum(axis=0, out=out[start: start + count])
+            filtered.sum(axis=0, out=out[start: start + filtered.shape[1]])
 
 
-#: The K-weighting impulse response is cut where the recursive filter's decays below this.
-_RESPONSE_TOLERANCE = 1e-12
-
-
-@lru_cache(maxsize=16)
-def k_weighting_impulse(sample_rate: int) -> np.ndarray:
-    """Impulse response of :func:`k_weighting_sos` at ``sample_rate`` (Hz), shape (taps,), float64.
-
-    Sampled from the exact frequency response on a grid long enough that time aliasing is
-    below 1e-24, and cut once the slowest pole (the RLB high-pass's, radius ≈ 0.995 at
-    48 kHz) has decayed below 1e-12: about 0.12 s at any rate. Read-only (it is cached).
-    """
-    sos = k_weighting_sos(sample_rate)
-    radius = max(float(np.abs(np.roots(section[3:])).max()) for section in sos)
-    taps = math.ceil(math.log(_RESPONSE_TOLERANCE) / math.log(radius)) + 8
-    grid = 1 << math.ceil(math.log2(4 * taps))
-    z = np.exp(-2j * np.pi * np.arange(grid // 2 + 1) / grid)  # z⁻¹ on the unit circle
-    response = np.ones(grid // 2 + 1, dtype=np.complex128)
-    for b0, b1, b2, a0, a1, a2 in sos:
-        response *= (b0 + z * (b1 + z * b2)) / (a0 + z * (a1 + z * a2))
-    impulse = np.fft.irfft(response, grid)[:taps]
-    impulse.flags.writeable = False
-    return impulse
-
-
-def _fft_size(taps: int) -> int:
-    """Overlap-save FFT length for a ``taps``-long response: ≥ 32768 and ≥ 4 × taps, a power of 2."""
-    return max(1 << 15, 1 << math.ceil(math.log2(4 * taps)))
+#: Frames K-weighted at once (a multiple of the block filter's group).
+_FILTER_CHUNK = 1 << 14
 
 
 def power_to_lufs(mean_power: np.ndarray | float) -> np.ndarray | float:

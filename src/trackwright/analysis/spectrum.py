@@ -10,8 +10,6 @@ Conventions
 from __future__ import annotations
 
 import numpy as np
-from scipy import ndimage
-from scipy import signal as sps
 
 from trackwright.parallel import thread_map
 
@@ -46,7 +44,7 @@ def average_spectrum(samples: np.ndarray, sample_rate: int, *, nperseg: int | No
     hop = max(nperseg // 2, (len(mid) - nperseg) // (_MAX_SEGMENTS - 1))
     count = 1 + (len(mid) - nperseg) // hop
     frames = np.lib.stride_tricks.as_strided(mid, shape=(count, nperseg), strides=(mid.strides[0] * hop, mid.strides[0]))
-    window = sps.get_window("hann", nperseg).astype(np.float32)
+    window = periodic_hann(nperseg)
     spectra = np.abs(np.fft.rfft(frames * window, axis=1)) ** 2
     energy = spectra.sum(axis=1)
     loud = energy >= energy.max() * 10 ** (-_SILENT_SEGMENT_DB / 10)
@@ -55,13 +53,22 @@ def average_spectrum(samples: np.ndarray, sample_rate: int, *, nperseg: int | No
     return freqs, 10.0 * np.log10(np.maximum(power, 1e-30))
 
 
+def periodic_hann(length: int) -> np.ndarray:
+    """The periodic (FFT) Hann window of ``length`` samples, float32 — ``scipy.signal.get_window("hann")``."""
+    return (0.5 - 0.5 * np.cos(2.0 * np.pi * np.arange(length) / length)).astype(np.float32)
+
+
 def stft(samples: np.ndarray, n_fft: int) -> np.ndarray:
     """Complex STFT (bins × frames) of a 1-D signal: Hann window, hop ``n_fft // 4``, edges padded."""
+    from scipy import signal as sps  # imported on use: a second of start-up the meters don't need
+
     return sps.stft(samples, nperseg=n_fft, noverlap=n_fft - n_fft // 4, window="hann")[2]
 
 
 def istft(spectrum: np.ndarray, n_fft: int, frames: int) -> np.ndarray:
     """The signal (``frames`` long) of a :func:`stft` spectrum, by least-squares overlap-add."""
+    from scipy import signal as sps
+
     out = sps.istft(spectrum, nperseg=n_fft, noverlap=n_fft - n_fft // 4, window="hann")[1][:frames]
     return np.pad(out, (0, frames - len(out)))
 
@@ -72,6 +79,8 @@ def hpss_masks(magnitude: np.ndarray, kernel: tuple[int, int] = HPSS_KERNEL) -> 
     Median filters across time (``kernel[0]`` frames: steady tones) and across frequency
     (``kernel[1]`` bins: broadband hits), run in two threads; the masks sum to 1.
     """
+    from scipy import ndimage
+
     harmonic, percussive = thread_map(lambda size: ndimage.median_filter(magnitude, size=size, mode="reflect"),
                                       [(1, kernel[0]), (kernel[1], 1)])
     h2, p2 = harmonic.astype(np.float64) ** 2, percussive.astype(np.float64) ** 2

@@ -25,7 +25,6 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-import scipy.ndimage
 
 from trackwright.analysis.loudness import oversampled_peak_envelope
 from trackwright.errors import ParameterError
@@ -105,9 +104,42 @@ def attenuation_db(peak_db: np.ndarray, ceiling_db: float, *, lookahead: int, re
 def _attenuation_span(required: np.ndarray, size: int, release_db: float) -> np.ndarray:
     """Hold, release and smoothing (steps 2–4 above) of required attenuation (dB, float32, shape
     (n,)) with a look-ahead window of ``size`` steps and ``release_db`` dB per step."""
-    held = scipy.ndimage.maximum_filter1d(required, size=size, origin=-(size // 2), mode="nearest")
+    held = np.empty_like(required)
+    for start in range(0, len(required), _RELEASE_CHUNK):
+        stop = min(start + _RELEASE_CHUNK, len(required))
+        _window_max(required[start: stop + size - 1], size, stop - start, held[start:stop])
     _release_in_place(held, release_db)
-    return scipy.ndimage.uniform_filter1d(held, size=size, origin=(size - 1) // 2, mode="nearest")
+    out = np.empty_like(held)
+    for start in range(0, len(held), _RELEASE_CHUNK):
+        stop = min(start + _RELEASE_CHUNK, len(held))
+        _past_mean(held, start, stop, size, out[start:stop])
+    return out
+
+
+def _window_max(values: np.ndarray, size: int, count: int, out: np.ndarray) -> None:
+    """``out[i] = max(values[i : i + size])`` for ``i < count``; values past the end repeat the
+    last one (a look-ahead past the signal sees its final value). Doubling windows: a window of
+    2^k is two of 2^(k−1), and any ``size`` is two overlapping windows of the largest 2^k ≤ size."""
+    need = count + size - 1
+    if len(values) < need:
+        values = np.concatenate((values, np.full(need - len(values), values[-1], dtype=values.dtype)))
+    width, current = 1, values[:need]
+    while 2 * width <= size:
+        current = np.maximum(current[:-width], current[width:])
+        width *= 2
+    np.maximum(current[:count], current[size - width: size - width + count], out=out)
+
+
+def _past_mean(held: np.ndarray, start: int, stop: int, size: int, out: np.ndarray) -> None:
+    """``out[i − start]`` = the mean of ``held[i − size + 1 … i]`` for ``start ≤ i < stop``, frames
+    before the signal repeating its first value (float64 sums)."""
+    first = start - size + 1
+    window = held[max(first, 0): stop].astype(np.float64)
+    if first < 0:
+        window = np.concatenate((np.full(-first, window[0]), window))
+    sums = np.cumsum(window)
+    sums[size:] -= sums[:-size]
+    out[:] = sums[size - 1:] / size
 
 
 _RELEASE_CHUNK = 1 << 16

@@ -86,3 +86,20 @@ def test_bad_parameters() -> None:
         limiter.attenuation_db(np.zeros(4), 0.0, lookahead=-1, release_db=0.1)
     with pytest.raises(ParameterError):
         limiter.release_db_per_frame(0.0, 44100)
+
+
+@pytest.mark.parametrize(("gain_db", "limited"), [(0.0, False), (9.0, True)])
+def test_true_peak_from_the_envelope_equals_oversampling_the_output(gain_db: float, limited: bool) -> None:
+    """Quiet noise with a few loud bursts: with the limiter idle, or acting only around the
+    bursts, the true peak it derives equals oversampling the whole output (±0.001 dB)."""
+    rate = 44100
+    rng = np.random.default_rng(7)
+    samples = (rng.standard_normal((2, 20 * rate)) * 0.02).astype(np.float32)
+    for start in (3 * rate, 11 * rate):
+        samples[:, start: start + rate // 10] *= 6
+    peak_db = limiter.peak_envelope_db(samples, rate)
+    result = limiter.limit(samples, rate, -1.0, gain_db=gain_db, peak_db=peak_db)
+    assert (result.max_attenuation_db > 0) == limited
+    derived = limiter.limited_true_peak_dbtp(samples, rate, result, peak_db, gain_db)
+    assert derived is not None
+    assert derived == pytest.approx(true_peak_dbtp(Audio(result.samples, rate)), abs=1e-3)

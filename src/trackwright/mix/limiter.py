@@ -26,7 +26,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from trackwright.analysis.loudness import oversampled_peak_envelope
+from trackwright.analysis.loudness import oversampled_chunks, oversampled_peak_envelope, oversampling_factor
 from trackwright.errors import ParameterError
 
 #: Look-ahead (and attack) time, seconds.
@@ -211,3 +211,45 @@ def limit(samples: np.ndarray, sample_rate: int, ceiling_dbtp: float, *, gain_db
         np.exp(gain, out=gain)
         np.multiply(samples[..., start: start + _RELEASE_CHUNK], gain, out=out[..., start: start + _RELEASE_CHUNK])
     return LimiterResult(out, reduction)
+
+
+#: Input frames either side of a limited span within which the oversampled output can differ
+#: from the unlimited one scaled (the resampler's reach is under 128 frames), and the warm-up a
+#: span's own resampler is given.
+_SPAN_REACH = 512
+
+
+def limited_true_peak_dbtp(samples: np.ndarray, sample_rate: int, result: LimiterResult, peak_db: np.ndarray,
+                           gain_db: float) -> float | None:
+    """True peak (dBTP) of ``result.samples`` from what the limiter already knows, or ``None``
+    when the limiter worked on so much of the signal that measuring it whole is as cheap.
+
+    Oversampling is linear: wherever the gain is the constant ``gain_db`` over the resampler's
+    reach, the output's oversampled values are the input's scaled, so their peak is the input's
+    envelope ``peak_db`` (:func:`peak_envelope_db` of ``samples``, channels × frames) plus the
+    gain. Only the spans where the limiter acted (widened by that reach) are oversampled again,
+    from the output itself. Equal to measuring the whole output to float32 precision.
+    """
+    active = np.flatnonzero(result.attenuation_db > 0)
+    frames = samples.shape[1]
+    if not active.size:
+        return float(peak_db.max()) + gain_db
+    breaks = np.flatnonzero(np.diff(active) > 2 * _SPAN_REACH)
+    firsts = active[np.concatenate(([0], breaks + 1))]
+    lasts = active[np.concatenate((breaks, [-1]))]
+    spans = [(max(0, int(a) - _SPAN_REACH), min(frames, int(b) + _SPAN_REACH + 1)) for a, b in zip(firsts, lasts)]
+    if sum(hi - lo for lo, hi in spans) > frames // 2:
+        return None
+    outside = np.ones(frames, dtype=bool)
+    peak = 0.0
+    for lo, hi in spans:
+        outside[lo:hi] = False
+        start, stop = max(0, lo - _SPAN_REACH), min(frames, hi + _SPAN_REACH)
+        first, last = (lo - start) * oversampling_factor(sample_rate), (hi - start) * oversampling_factor(sample_rate)
+        for channel in result.samples[:, start:stop]:
+            values = np.concatenate(list(oversampled_chunks(channel, sample_rate)))[first:last]
+            peak = max(peak, float(np.abs(values).max()) if values.size else 0.0,
+                       float(np.abs(channel[lo - start: hi - start]).max()))
+    span_db = 20.0 * math.log10(peak) if peak > 0 else -math.inf
+    rest_db = float(peak_db[outside].max()) + gain_db if outside.any() else -math.inf
+    return max(span_db, rest_db)

@@ -14,7 +14,9 @@ must see inter-sample peaks):
    solved so the limited output lands on the target integrated loudness: a fast model of the
    limiter and the BS.1770 gate on a decimated grid finds it, then the full-rate result is
    measured with :func:`~trackwright.analysis.loudness.measure_loudness` and corrected until it
-   is within 0.05 LU (the promise is ±0.2 LU) and at or under the ceiling.
+   is within 0.05 LU (the promise is ±0.2 LU) and at or under the ceiling. The result's true
+   peak is not oversampled again where the limiter left the gain constant: there it is the
+   shaped signal's envelope plus the gain (:func:`~trackwright.mix.limiter.limited_true_peak_dbtp`).
 """
 
 from __future__ import annotations
@@ -340,8 +342,11 @@ def _master_chain(audio: Audio, target: Target | None, reference: Audio | None, 
         result = None  # a missed attempt's audio goes before the next is made
         envelope = envelope if envelope is not None else limiter.peak_envelope_db(shaped, rate)
         result = limiter.limit(shaped, rate, ceiling, gain_db=gain, peak_db=envelope)
+        # the true peak from the envelope where the gain was constant, oversampling only the
+        # limited spans again (or None: measured with the loudness)
+        true_peak = limiter.limited_true_peak_dbtp(shaped, rate, result, envelope, gain)
         envelope = None  # not held while the result is measured: remade for a retry (rare)
-        after = measure_loudness(audio.with_samples(result.samples))
+        after = measure_loudness(audio.with_samples(result.samples), true_peak_dbtp=true_peak)
         error = after.integrated_lufs - target.integrated_lufs
         over = after.true_peak_dbtp - target.ceiling_dbtp
         if abs(error) <= _AIM_LU and over <= 0:

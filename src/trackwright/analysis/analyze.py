@@ -22,6 +22,7 @@ from __future__ import annotations
 import dataclasses
 import math
 from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -244,19 +245,24 @@ def analyze(audio: Audio, *, brief: Brief | None = None, progress: ProgressCallb
     report = progress or ignore_progress
     if audio.duration_s < MIN_DURATION_S:
         raise MeasurementError(f"clip is {audio.duration_s:.2f} s long; analysis needs at least {MIN_DURATION_S:g} s")
-    report(0.0, "loudness")
-    loudness = measure_loudness(audio)
-    report(0.2, "features")
-    features = compute_features(audio)
-    report(0.4, "rhythm")
-    rhythm = analyze_rhythm(features)
-    report(0.5, "harmony")
-    harmony = analyze_harmony(features, rhythm)
-    report(0.6, "structure")
-    structure = analyze_structure(features, rhythm)
+    report(0.0, "loudness and features")
+    with ThreadPoolExecutor(max_workers=1) as pool:  # the meter beside the features: both release the GIL
+        measuring = pool.submit(measure_loudness, audio)
+        try:
+            features = compute_features(audio)
+            report(0.4, "rhythm")
+            rhythm = analyze_rhythm(features)
+            report(0.5, "harmony")
+            harmony = analyze_harmony(features, rhythm)
+            report(0.6, "structure")
+            structure = analyze_structure(features, rhythm)
+        except Exception:
+            measuring.result()  # the meter's error (silence, too quiet…) says it more clearly
+            raise
+        loudness = measuring.result()
     report(0.7, "dynamics and tonal balance")
     dynamics = analyze_dynamics(loudness, audio.samples, [(s.start_s, s.end_s) for s in structure.sections])
-    tonal = analyze_tonal(audio, integrated_lufs=loudness.integrated_lufs)
+    tonal = analyze_tonal(audio, integrated_lufs=loudness.integrated_lufs, true_peak_dbtp=loudness.true_peak_dbtp)
     report(0.8, "defects")
     style = given_style(brief.style) if brief is not None and brief.style else infer_style(loudness, dynamics, tonal,
                                                                                          features)

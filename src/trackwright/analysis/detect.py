@@ -10,6 +10,7 @@ Conventions: ``samples`` are float32 (channels × frames); times in seconds.
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -134,6 +135,21 @@ def find_defects(samples: np.ndarray, sample_rate: int, features: Features, rhyt
     already scanned the samples for them.
     """
     mono = samples.mean(axis=0, dtype=np.float32)
+    with ThreadPoolExecutor(max_workers=1) as pool:  # the click scan beside the rest: numpy releases the GIL
+        clicking = pool.submit(find_clicks, mono, sample_rate)
+        found, end, jumps = _other_defects(samples, sample_rate, features, rhythm, flat_runs, over_times_s,
+                                           true_peak_dbtp, mono)
+        clicks = clicking.result()
+    cuts = hard_cuts(clicks, found + jumps, beat_phase_jumps(features, rhythm.tempo_bpm))
+    found += _splices_not_gain(jumps, cuts) + cuts
+    found = [_with_clicks(d, clicks) for d in found]
+    return DefectScan(sorted(found, key=lambda d: (d.start_s, d.kind)), end, clicks)
+
+
+def _other_defects(samples: np.ndarray, sample_rate: int, features: Features, rhythm: Rhythm, flat_runs: FlatRuns,
+                   over_times_s: np.ndarray, true_peak_dbtp: float, mono: np.ndarray
+                   ) -> tuple[list[Defect], Ending, list[Defect]]:
+    """Every detector but the clicks: (defects, the ending, the level jumps)."""
     bar_s = rhythm.beats_per_bar * 60.0 / max(rhythm.tempo_bpm, 1.0)
     found: list[Defect] = []
     found += clipping(flat_runs, samples.shape[1], samples.shape[0])
@@ -144,12 +160,7 @@ def find_defects(samples: np.ndarray, sample_rate: int, features: Features, rhyt
     found += verbatim_repeats(features, mono, sample_rate)
     end, endings = ending_defects(samples, sample_rate, features, rhythm.downbeats_s)
     found += endings
-    jumps = level_jumps(features)
-    clicks = find_clicks(mono, sample_rate)
-    cuts = hard_cuts(clicks, found + jumps, beat_phase_jumps(features, rhythm.tempo_bpm))
-    found += _splices_not_gain(jumps, cuts) + cuts
-    found = [_with_clicks(d, clicks) for d in found]
-    return DefectScan(sorted(found, key=lambda d: (d.start_s, d.kind)), end, clicks)
+    return found, end, level_jumps(features)
 
 
 def _with_clicks(defect: Defect, clicks: Clicks) -> Defect:

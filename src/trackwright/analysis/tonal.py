@@ -99,6 +99,11 @@ def third_octave_levels(freqs: np.ndarray, power_db: np.ndarray, rate: int) -> t
     return np.array(centres), np.array(levels)
 
 
+#: A measured true peak under this (dBTP) has no oversampled value above full scale (the meter's
+#: peak and :func:`over_runs`' use one resampler; the margin covers their float rounding).
+_NO_OVERS_DBTP = -0.001
+
+
 def _stereo(audio: Audio, stereo_lufs: float | None) -> tuple[float | None, float | None, float | None, float | None]:
     if audio.channels != 2:
         return None, None, None, None
@@ -141,8 +146,12 @@ def band_problems(centres_hz: np.ndarray, excess_db: np.ndarray, tolerance_db: f
     return problems
 
 
-def analyze_tonal(audio: Audio, *, integrated_lufs: float | None = None) -> Tonal:
-    """Tonal balance, stereo image and overs of ``audio`` (pass its integrated loudness if known)."""
+def analyze_tonal(audio: Audio, *, integrated_lufs: float | None = None, true_peak_dbtp: float | None = None) -> Tonal:
+    """Tonal balance, stereo image and overs of ``audio``.
+
+    Pass its integrated loudness (LUFS) and true peak (dBTP, as the meter reads it) if known:
+    a true peak under 0 dBTP means no inter-sample over, so the audio is not oversampled again.
+    """
     freqs, power_db = average_spectrum(audio.samples, audio.sample_rate)
     centres, levels = third_octave_levels(freqs, power_db, audio.sample_rate)
     reference = reference_curve_db(centres)
@@ -150,8 +159,11 @@ def analyze_tonal(audio: Audio, *, integrated_lufs: float | None = None) -> Tona
     if core.any():
         levels = levels - float(np.mean(levels[core] - reference[core]))
     problems = band_problems(centres, levels - reference)
-    over_times, peak = over_runs(audio.samples, audio.sample_rate)
-    true_peak = 20 * math.log10(max(peak, 1e-12))
+    if true_peak_dbtp is not None and true_peak_dbtp < _NO_OVERS_DBTP:
+        over_times, true_peak = np.zeros(0), true_peak_dbtp
+    else:
+        over_times, peak = over_runs(audio.samples, audio.sample_rate)
+        true_peak = 20 * math.log10(max(peak, 1e-12))
     flat = flat_runs(audio.samples, audio.sample_rate)
     width, correlation, negative, mono_loss = _stereo(audio, integrated_lufs)
     return Tonal(band_hz=centres, band_db=levels, reference_db=reference, problems=problems, width_db=width,

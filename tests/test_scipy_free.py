@@ -1,5 +1,6 @@
-"""The numpy kernels that keep scipy out of the meters, the master and the limiter, each against
-the scipy routine it replaces (the reference)."""
+"""The numpy kernels that keep scipy out of the meters, the master and the limiter, and the
+line-by-line median of the harmonic/percussive split, each against the scipy routine it
+replaces (the reference)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import pytest
 import scipy.ndimage
 import scipy.signal
 
-from trackwright.analysis.spectrum import periodic_hann
+from trackwright.analysis.spectrum import median_along, periodic_hann
 from trackwright.mix import limiter
 from trackwright.mix.match import MatchCurve, apply_fir, fir_from_curve
 
@@ -40,3 +41,11 @@ def test_match_fir_is_firwin2_and_its_convolution_scipys() -> None:
         samples = (np.random.default_rng(frames).standard_normal((2, frames)) * 0.3).astype(np.float32)
         full = scipy.signal.oaconvolve(samples.astype(np.float64), taps[np.newaxis].astype(np.float64), axes=1)
         assert np.abs(apply_fir(samples, taps) - full[:, delay: delay + frames]).max() < 1e-5
+
+
+@pytest.mark.parametrize(("axis", "size"), [(0, 121), (1, 17), (0, 1), (1, 400)])
+def test_median_along_one_axis_equals_ndimage_median_filter(axis: int, size: int) -> None:
+    values = np.abs(np.random.default_rng(size).standard_normal((300, 250))).astype(np.float32)
+    kernel = (size, 1) if axis == 0 else (1, size)
+    expected = scipy.ndimage.median_filter(values, size=kernel, mode="reflect")
+    assert np.array_equal(median_along(values, axis, size), expected)

@@ -163,7 +163,7 @@ def new_and_deliver(scratch: Path) -> None:
     shutil.rmtree(project, ignore_errors=True)
     shutil.rmtree(scratch / "delivery", ignore_errors=True)
     made = timed(trackwright("new", project, "--audio", draft, "--stems", folder, "--quiet"))
-    delivered = timed(trackwright("deliver", project, "-o", scratch / "delivery", "--quiet"))
+    delivered = timed(trackwright("deliver", project, "-o", scratch / "delivery", "--target", "streaming", "--quiet"))
     row("new", made, 180.0)
     row("deliver", delivered, 180.0)
     print(f"  new + deliver: {made.wall_s + delivered.wall_s:.1f} s wall, {made.cpu_s + delivered.cpu_s:.1f} s CPU; "

@@ -240,10 +240,13 @@ def per_channel(board: Callable[[], pedalboard.Plugin], samples: np.ndarray, sam
     """``board()`` over channels × frames ``samples``, each channel through its own instance on its
     own core; float32, same shape. Exact for plug-ins that keep separate state per channel and do
     not link channels (filters, pedalboard's compressor)."""
-    channels = thread_map(lambda channel: board()(np.ascontiguousarray(channel[np.newaxis], np.float32),
-                                                  float(sample_rate))[0],
-                          [samples[c] for c in range(samples.shape[0])])
-    return np.stack(channels)
+    out = np.empty(samples.shape, dtype=np.float32)
+
+    def run(channel: int) -> None:  # each thread copies its own result in: no stacking pass after
+        out[channel] = board()(np.ascontiguousarray(samples[channel][np.newaxis], np.float32), float(sample_rate))[0]
+
+    thread_map(run, range(samples.shape[0]))
+    return out
 
 
 def _reference_target(reference: Audio, ceiling_dbtp: float | None) -> tuple[Target, float]:

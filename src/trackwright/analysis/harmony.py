@@ -311,6 +311,9 @@ def refine_qualities(features: Features, chords: list[Chord]) -> list[Chord]:
 _BASS_LEAD = 4.0
 _BASS_HOLD_S = 1.5
 _THIRD_MARGIN = 0.1
+#: A pitch class sounds in a chord when its chroma (square-rooted, floor removed) reaches this
+#: fraction of the chord's strongest.
+_HEARD = 0.5
 _THIRD_QUALITIES = ("maj", "min", "7", "maj7", "min7")
 
 
@@ -349,7 +352,10 @@ def bass_decides(features: Features, chords: list[Chord]) -> list[Chord]:
             return float(fit[r * len(qualities) + qualities.index(q)])
 
         tones = _tones(root, quality)
-        options = [q for q in _THIRD_QUALITIES if len(_tones(lead, q) & tones) >= 2]
+        heard = set(np.flatnonzero(chroma[:, i] >= _HEARD * chroma[:, i].max()).tolist())
+        # the other reading's tones that this chord lacks must sound (a minor triad over its
+        # third is not the relative major: that major's fifth is missing)
+        options = [q for q in _THIRD_QUALITIES if len(_tones(lead, q) & tones) >= 2 and _tones(lead, q) - tones <= heard]
         best = max(options, key=lambda q: similarity(lead, q), default=None)
         if best is not None and similarity(lead, best) >= similarity(root, quality) - _THIRD_MARGIN:
             chord = Chord(chord.start_s, chord.end_s, f"{PITCH_NAMES[lead]}:{best}")

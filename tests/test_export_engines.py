@@ -159,6 +159,20 @@ def test_wwise_import_rows_and_cues(tmp_path: Path) -> None:
     assert cues["tempo_bpm"] == 120.0 and cues["time_signature"] == "4/4"
 
 
+def test_wwise_cues_keep_a_compound_metre(tmp_path: Path) -> None:
+    """A 6/8 delivery (two dotted-quarter beats a bar) is 6/8 in the cue data, not 2/4."""
+    manifest = make_delivery(tmp_path)
+    manifest["game"].update({"meter": "6/8", "beats_per_bar": 2, "tempo_bpm": 80.0})
+    (tmp_path / "deliverables.json").write_text(json.dumps(manifest), encoding="utf-8")
+    out = tmp_path / "wwise"
+    out.mkdir()
+    music = read_manifest(tmp_path / "deliverables.json")
+    assert music.beats_per_bar == 2 and music.time_signature == "6/8"
+    write_wwise_import(music, out, audio_folder=tmp_path)
+    cues = json.loads((out / "Song_wwise_cues.json").read_text(encoding="utf-8"))
+    assert cues["time_signature"] == "6/8" and cues["tempo_bpm"] == 80.0
+
+
 def test_manifest_without_game_block_is_refused(tmp_path: Path) -> None:
     with pytest.raises(ParameterError, match="no game block"):
         adaptive_from_manifest({"files": [], "game": {}})

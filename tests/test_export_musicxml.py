@@ -90,6 +90,17 @@ def test_off_grid_notes_are_quantised_and_ranges_checked(tmp_path: Path) -> None
     assert part.recurse().getElementsByClass("Clef")[0].sign == "F"
 
 
+def test_compound_grid_makes_eighth_note_metres_and_quarter_note_tempi() -> None:
+    """Beats of a 6/8 grid are dotted quarters: two a bar make 6/8 (not 2/4) and the tempo map
+    counts quarters, 1.5 to a beat; a one-beat pickup is a bar of 3/8."""
+    # one dotted-quarter pickup, then bars of 2 beats at 80 dotted quarters a minute (0.75 s)
+    tempo, meters = tempo_from_downbeats([0.75, 2.25, 3.75, 5.25], 2, subdivision=3)
+    assert meters == (MeterChange(0.0, 3, 8), MeterChange(0.75, 6, 8))
+    assert [round(t.bpm, 6) for t in tempo] == [120.0] * 4  # 80 dotted quarters = 120 quarters a minute
+    _, simple = tempo_from_downbeats([0.75, 2.25, 3.75, 5.25], 2)
+    assert simple == (MeterChange(0.0, 1, 4), MeterChange(0.75, 2, 4))
+
+
 def test_pickup_bar_from_a_measured_grid(tmp_path: Path) -> None:
     tempo, meters = tempo_from_downbeats([0.5, 2.5, 4.5, 6.5], 4)  # one beat of pickup at 120 bpm
     assert meters == (MeterChange(0.0, 1, 4), MeterChange(0.5, 4, 4))

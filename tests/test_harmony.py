@@ -142,12 +142,10 @@ def _figurated(labels: list[str], bpm: float) -> mido.MidiFile:
     return midi
 
 
-@pytest.mark.xfail(strict=True, reason="issue 14, open: under a tune on the other chord's root the triads are "
-                   "read as the minor chord a third below (G as E minor); the bass does not yet decide")
 def test_a_triad_and_the_seventh_chord_a_third_below_are_told_apart_under_a_tune() -> None:
     """G major and E minor 7 share G, B and D: the bass says which, not a tune on the other
     chord's root. Without the tune both this code and the code before read all eight; with it
-    (velocity 70) this code reads 5 of 8 (the sevenths and one triad), the code before 3."""
+    (velocity 70) the code before the bass decided read 5 of 8 (the sevenths and one triad)."""
     bpm = 96.0
     harmony = analyse(_figurated(THIRDS, bpm))
     bar_s = 4 * 60.0 / bpm

@@ -21,6 +21,7 @@ from trackwright.analysis.beat_grid import GridOverride
 from trackwright.audio import save_audio
 from trackwright.deliver.package import deliver
 from trackwright.errors import ParameterError
+from trackwright.export import project_session
 from trackwright.export.adaptive import read_manifest
 from trackwright.project import Project, Recipe
 from trackwright.project.grid import updated_grid
@@ -97,6 +98,12 @@ def test_a_compound_grid_reaches_the_game_manifest_and_the_engines_as_6_8(tmp_pa
     assert np.median(np.diff(game["bar_grid_s"])) == pytest.approx(1.5, abs=0.02)
     music = read_manifest(tmp_path / "out" / "deliverables.json")
     assert music.beats_per_bar == 2 and music.tempo_bpm == pytest.approx(80.0, rel=0.01)  # bars of 1.5 s there too
+    assert music.time_signature == "6/8"
+    # a DAW's tempo map: bars of 6/8 (a pickup bar of its own in 3/8 at most), quarters at 120 a minute
+    session = project_session(project).session
+    assert {(m.numerator, m.denominator) for m in session.meters} <= {(6, 8), (3, 8)}
+    assert (session.meters[-1].numerator, session.meters[-1].denominator) == (6, 8)
+    assert np.median([t.bpm for t in session.tempo]) == pytest.approx(120.0, rel=0.02)
 
 
 def test_grid_command_stores_the_block_and_analyze_shows_it_as_user_set(tmp_path: Path,

@@ -149,3 +149,15 @@ def test_legato_chorale_with_a_pickup(name: str, bpm: float, program: int) -> No
     assert rhythm.time_signature == "4/4"
     assert mir_eval.beat.f_measure(mir_eval.beat.trim_beats(downbeats),
                                    mir_eval.beat.trim_beats(rhythm.downbeats_s)) >= 0.8
+
+
+def test_piano_chorale_opens_on_beat_one() -> None:
+    """A chorale on the piano has attacks, and its cadences and bass leaps weigh beat 3 more than
+    beat 1: the opening still decides between the two half bars (the code that kept the
+    evidence's half bar wherever it had attacks put every downbeat on beat 3: downbeat F 0)."""
+    midi, beats, downbeats = _chorale("bwv115.6", 96.0, 0)
+    rhythm = analyze_rhythm(compute_features(render_midi(midi, sample_rate=22050)))
+    assert rhythm.time_signature == "4/4"
+    assert mir_eval.beat.f_measure(mir_eval.beat.trim_beats(beats), mir_eval.beat.trim_beats(rhythm.beats_s)) >= 0.9
+    assert mir_eval.beat.f_measure(mir_eval.beat.trim_beats(downbeats),
+                                   mir_eval.beat.trim_beats(rhythm.downbeats_s)) >= 0.8

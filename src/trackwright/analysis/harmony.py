@@ -15,7 +15,10 @@
   chorales change every beat or faster) but rarely between beats (melody and passing notes).
   The quality priors keep a passing tone from turning a triad into a seventh for a step; each
   decoded chord's quality is then re-picked over its whole span within its family (major: 7,
-  maj7, sus4, sus2; minor: min7, dim) with the priors at a quarter.
+  maj7, sus4, sus2; minor: min7, dim) with the priors at a quarter. Last, where a held bass
+  clearly names the root of a chord a third away that shares two or more tones and fits the
+  chroma nearly as well, the bass decides (G major under a tune on E is not E minor 7:
+  :func:`bass_decides`).
   Quiet or pitchless stretches are ``N``.
   Labels follow mir_eval/Harte syntax: ``C:maj``, ``A:min``, ``G:7``, ``F:maj7``, ``B:dim``…
 * **Key**: the total chroma and bass-chroma profiles correlated with the Albrecht–Shanahan key
@@ -298,6 +301,68 @@ def refine_qualities(features: Features, chords: list[Chord]) -> list[Chord]:
     return _merged(refined)
 
 
+#: A chord's bass decides between it and a chord a third away that shares two or more of its
+#: tones (G major against E minor 7, C major against A minor) when one pitch class clearly leads
+#: the bass: the other reading's root at least :data:`_BASS_LEAD` times any other bass pitch class
+#: (and the chord's own root under 1 / :data:`_BASS_LEAD` of it), and the other reading's
+#: template similarity within :data:`_THIRD_MARGIN` of the chord's (cosine units). The bass is
+#: read over at least :data:`_BASS_HOLD_S` around the chord: only a held bass decides, not a
+#: chorale's bass moving through an inversion on one beat.
+_BASS_LEAD = 4.0
+_BASS_HOLD_S = 1.5
+_THIRD_MARGIN = 0.1
+#: A pitch class sounds in a chord when its chroma (square-rooted, floor removed) reaches this
+#: fraction of the chord's strongest.
+_HEARD = 0.5
+_THIRD_QUALITIES = ("maj", "min", "7", "maj7", "min7")
+
+
+def _tones(root: int, quality: str) -> set[int]:
+    return {(root + interval) % 12 for interval in QUALITIES[quality][0]}
+
+
+def bass_decides(features: Features, chords: list[Chord]) -> list[Chord]:
+    """Chords (seconds) re-read where the bass names a chord a third away that shares two or
+    more tones: a tune on the other chord's root (E above a G major chord) makes the chroma of
+    G major that of E minor 7; the bass, G, says which. See :data:`_BASS_LEAD`."""
+    if not chords:
+        return chords
+    templates, _, priors = _templates()
+    qualities = list(QUALITIES)
+    starts = np.array([c.start_s for c in chords])
+    chroma = _unit(np.sqrt(beat_chroma(features, starts, features.chord_chroma)))
+    ends = np.array([c.end_s for c in chords])
+    centres, halves = (starts + ends) / 2, np.maximum((ends - starts) / 2, _BASS_HOLD_S / 2)
+    windows = np.column_stack((centres - halves, centres + halves)).ravel()
+    bass = mean_between(features.bass_chroma, features.chroma_times(), windows)[:, ::2]
+    out = []
+    for i, chord in enumerate(chords):
+        parsed = _root_and_quality(chord.label)
+        level = bass[:, i]
+        lead = int(np.argmax(level))
+        others = np.delete(level, lead)
+        if parsed is None or lead == parsed[0] or level[lead] <= 0 or \
+                level[lead] < _BASS_LEAD * float(others.max()) or (lead - parsed[0]) % 12 not in (3, 4, 8, 9):
+            out.append(chord)
+            continue
+        root, quality = parsed
+        fit = templates.T @ chroma[:, i] + priors  # every template's similarity to this chord's chroma
+
+        def similarity(r: int, q: str, fit: np.ndarray = fit) -> float:
+            return float(fit[r * len(qualities) + qualities.index(q)])
+
+        tones = _tones(root, quality)
+        heard = set(np.flatnonzero(chroma[:, i] >= _HEARD * chroma[:, i].max()).tolist())
+        # the other reading's tones that this chord lacks must sound (a minor triad over its
+        # third is not the relative major: that major's fifth is missing)
+        options = [q for q in _THIRD_QUALITIES if len(_tones(lead, q) & tones) >= 2 and _tones(lead, q) - tones <= heard]
+        best = max(options, key=lambda q: similarity(lead, q), default=None)
+        if best is not None and similarity(lead, best) >= similarity(root, quality) - _THIRD_MARGIN:
+            chord = Chord(chord.start_s, chord.end_s, f"{PITCH_NAMES[lead]}:{best}")
+        out.append(chord)
+    return _merged(out)
+
+
 def _root_and_quality(label: str) -> tuple[int, str] | None:
     if label == "N":
         return None
@@ -393,6 +458,7 @@ def analyze_harmony(features: Features, rhythm: Rhythm) -> Harmony:
     steps, on_beat = decoding_grid(rhythm.beats_s, features.duration_s)
     stay = np.where(on_beat, _BEAT_STAY_PROBABILITY, _STEP_STAY_PROBABILITY)
     chords = refine_qualities(features, segments(recognise_chords(features, steps, stay), steps, features.duration_s))
+    chords = bass_decides(features, chords)
     key = estimate_key(features.chroma.sum(axis=1), chords, features.bass_chroma.sum(axis=1))
     return harmony_on_grid(chords, key, rhythm, features.duration_s)
 

@@ -65,7 +65,11 @@ class Transition:
 
 @dataclass(frozen=True)
 class AdaptiveMusic:
-    """Everything an engine builds its music event from."""
+    """Everything an engine builds its music event from.
+
+    ``tempo_bpm`` counts the metrical beats, ``beats_per_bar`` of them to a bar: dotted quarters
+    in a compound ``time_signature`` (6/8, 9/8, 12/8), quarters otherwise.
+    """
 
     title: str
     tempo_bpm: float
@@ -73,6 +77,7 @@ class AdaptiveMusic:
     layers: tuple[Layer, ...]
     segments: tuple[Segment, ...]
     transitions: tuple[Transition, ...]
+    time_signature: str = "4/4"
 
 
 def _number(data: Mapping[str, Any], key: str, where: str) -> float:
@@ -146,7 +151,8 @@ def adaptive_from_manifest(manifest: Mapping[str, Any]) -> AdaptiveMusic:
     if "beats_per_bar" in game:  # the beats tempo_bpm counts (2 in 6/8: dotted quarters); older manifests lack it
         beats_per_bar = int(_number(game, "beats_per_bar", "game"))
     return AdaptiveMusic(str(manifest.get("title", "Music")), _number(game, "tempo_bpm", "game"), beats_per_bar,
-                         tuple(sorted(layers, key=lambda layer: layer.number)), tuple(segments), tuple(transitions))
+                         tuple(sorted(layers, key=lambda layer: layer.number)), tuple(segments), tuple(transitions),
+                         meter.replace(" ", ""))
 
 
 def read_manifest(path: str | os.PathLike[str]) -> AdaptiveMusic:

@@ -115,13 +115,16 @@ def _tempo(opened: Project, analysis: Analysis, recipe: Recipe, warnings: list[s
     try:
         grid = grid_from_analysis(analysis, opened.source_audio())
         bars = played_bars(grid, recipe.arrangement)
-        tempo, meters = tempo_from_downbeats(bars.lines_s, bars.beats)
+        tempo, meters = tempo_from_downbeats(bars.lines_s, bars.beats, grid.subdivision)
         TempoMap(tempo)  # tempi out of range fail here, before the session is built
     except ParameterError as err:
-        bpm = float(np.clip(analysis.rhythm.tempo_bpm, MIN_BPM, MAX_BPM)) if analysis.rhythm.tempo_bpm > 0 else 120.0
+        beats, compound = max(1, analysis.rhythm.beats_per_bar), analysis.rhythm.subdivision == 3
+        meter = MeterChange(0.0, 3 * beats, 8) if compound else MeterChange(0.0, beats, 4)
+        quarters = (1.5 if compound else 1.0) * analysis.rhythm.tempo_bpm  # a tempo map counts quarter notes
+        bpm = float(np.clip(quarters, MIN_BPM, MAX_BPM)) if quarters > 0 else 120.0
         warnings.append(f"no bar grid to follow ({err}): the tempo map is {bpm:.2f} bpm "
-                        f"{analysis.rhythm.beats_per_bar}/4 throughout")
-        return (TempoChange(0.0, bpm),), (MeterChange(0.0, max(1, analysis.rhythm.beats_per_bar), 4),), []
+                        f"{meter.numerator}/{meter.denominator} throughout")
+        return (TempoChange(0.0, bpm),), (meter,), []
     sections = [Marker(span.start_s, span.name) for span in played_sections(grid, recipe.arrangement)]
     return tempo, meters, sections
 

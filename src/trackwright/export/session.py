@@ -364,7 +364,7 @@ def note_clip(notes: Iterable[Note], *, start_beats: float = 0.0, length_beats: 
     return NoteClip(start_beats, length, inside, name)
 
 
-def tempo_from_downbeats(downbeats_s: Sequence[float], beats_per_bar: int | Sequence[int]
+def tempo_from_downbeats(downbeats_s: Sequence[float], beats_per_bar: int | Sequence[int], subdivision: int = 2,
                          ) -> tuple[tuple[TempoChange, ...], tuple[MeterChange, ...]]:
     """A tempo map and metres that put a bar line on every downbeat (seconds) of a measured grid.
 
@@ -375,7 +375,18 @@ def tempo_from_downbeats(downbeats_s: Sequence[float], beats_per_bar: int | Sequ
     pickup bar of the nearest whole number of beats in a metre of its own, at the tempo that
     fits it exactly; under half a beat of it joins the first bar instead (whose bar line then
     sits at 0 s, and every later one on its downbeat). The last bar's tempo holds to the end.
+
+    ``subdivision`` 3 makes the beats dotted quarters (a compound metre): ``n`` of them are a bar
+    of ``3n``/8 (two are 6/8), and the tempo counts quarter notes (1.5 to a beat), as a DAW's
+    tempo map does; 2 (the default) makes them quarters, ``n``/4.
     """
+    if subdivision not in (2, 3):
+        raise ParameterError(f"a beat divides in 2 or 3, got {subdivision}")
+    quarters = 1.5 if subdivision == 3 else 1.0  # quarter notes to a beat
+
+    def meter(time_s: float, beats: int) -> MeterChange:
+        return MeterChange(time_s, 3 * beats, 8) if subdivision == 3 else MeterChange(time_s, beats, 4)
+
     starts = [float(t) for t in downbeats_s]
     if len(starts) < 2 or any(b <= a for a, b in zip(starts, starts[1:])):
         raise ParameterError("a grid needs at least two increasing downbeats (seconds)")
@@ -391,10 +402,10 @@ def tempo_from_downbeats(downbeats_s: Sequence[float], beats_per_bar: int | Sequ
     if pickup < 1:  # under half a beat before the first downbeat: the first bar starts at 0 s instead
         starts[0] = 0.0
     else:
-        tempo.append(TempoChange(0.0, 60.0 * pickup / starts[0]))
-        meters.append(MeterChange(0.0, pickup, 4))
+        tempo.append(TempoChange(0.0, 60.0 * quarters * pickup / starts[0]))
+        meters.append(meter(0.0, pickup))
     for (a, b), count in zip(zip(starts, starts[1:]), counts):
-        tempo.append(TempoChange(a if tempo else 0.0, 60.0 * count / (b - a)))
-        if len(meters) <= (1 if pickup >= 1 else 0) or meters[-1].numerator != count:
-            meters.append(MeterChange(a if meters else 0.0, count, 4))
+        tempo.append(TempoChange(a if tempo else 0.0, 60.0 * quarters * count / (b - a)))
+        if len(meters) <= (1 if pickup >= 1 else 0) or meters[-1] != meter(meters[-1].time_s, count):
+            meters.append(meter(a if meters else 0.0, count))
     return tuple(tempo), tuple(meters)

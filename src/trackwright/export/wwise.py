@@ -93,7 +93,7 @@ def wwise_cues(music: AdaptiveMusic) -> dict[str, object]:
                   "rtpc": "Intensity 1…N: each Music Track at 0 dB at its own layer number, -96 dB one step away "
                           "(the layers are cumulative: the last is the full mix)"}
     return {"format": 1, "title": music.title, "tempo_bpm": music.tempo_bpm,
-            "time_signature": f"{music.beats_per_bar}/4", "layers": layers, "segments": segments,
+            "time_signature": music.time_signature, "layers": layers, "segments": segments,
             "transitions": [{"source": segments[by_index[t.source]]["object_path"],
                              "destination": segments[by_index[t.destination]]["object_path"],
                              "exit_source_at": SYNC_NAMES[t.sync], "fade_out_ms": round(t.fade_s * 1000, 1),

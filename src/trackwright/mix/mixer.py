@@ -164,6 +164,13 @@ MAX_EQ_DB = 4.0
 MIN_CUT_DB = 2.0
 #: A role's high-pass goes on a stem only when the stem's power under the corner is at most this, dB re its whole.
 RUMBLE_SHARE_DB = -20.0
+#: A role's high-pass goes on a stem only when it would lower the mix's energy in no octave band
+#: (63, 125, 250 Hz) by more than this, dB: a stem that carries the song's low end keeps it.
+HIGHPASS_MIX_COST_DB = 1.5
+#: Octave bands (centres, Hz) whose loss a high-pass is judged by.
+_LOW_OCTAVES_HZ = (63.0, 125.0, 250.0)
+#: A low octave this far under the mix's loudest octave holds nothing a high-pass could take, dB.
+_EMPTY_OCTAVE_DB = 40.0
 #: A part whose loudness range exceeds this, LU, gets its role's compressor.
 WANDERING_LRA_LU = 8.0
 #: Largest width change, dB of side/mid.
@@ -421,6 +428,7 @@ class _Measured:
         threshold_db: :func:`glue_threshold_db` of the stem, dBFS.
         band_levels: third-octave levels (:func:`band_levels_db`, dB, shape (22,)).
         below_db: power under the role's high-pass corner, dB re the whole (−inf without a corner).
+        freqs, power: the long-term spectrum of the mono sum (:func:`_spectrum`: Hz, power per bin).
     """
 
     loudness: float
@@ -428,6 +436,8 @@ class _Measured:
     threshold_db: float
     band_levels: np.ndarray
     below_db: float
+    freqs: np.ndarray
+    power: np.ndarray
 
 
 def _measure(audio: Audio, corner_hz: float) -> _Measured:
@@ -439,7 +449,36 @@ def _measure(audio: Audio, corner_hz: float) -> _Measured:
     except MeasurementError:
         loudness, spread = -math.inf, None
     return _Measured(loudness, spread, glue_threshold_db(audio.samples, audio.sample_rate),
-                     _third_octaves(freqs, power), share_below_db(freqs, power, corner_hz) if corner_hz else -math.inf)
+                     _third_octaves(freqs, power), share_below_db(freqs, power, corner_hz) if corner_hz else -math.inf,
+                     freqs, power)
+
+
+def highpass_mix_cost_db(freqs: np.ndarray, stem_power: np.ndarray, mix_power: np.ndarray,
+                         corner_hz: float) -> float:
+    """How much a high-pass at ``corner_hz`` Hz on one stem would lower the mix, dB (≥ 0): the
+    largest loss of energy in an octave band of :data:`_LOW_OCTAVES_HZ`.
+
+    ``stem_power`` and ``mix_power`` are long-term power spectra on ``freqs`` (Hz), from
+    :func:`_spectrum` of the stem and of the mix it plays in. The filter is the one
+    :func:`_highpassed` applies (two first-order stages: |H|² = (x²/(1+x²))², x = f/corner). A
+    band :data:`_EMPTY_OCTAVE_DB` under the mix's loudest octave (63 Hz–8 kHz) does not count.
+    """
+    x2 = np.square(np.asarray(freqs, dtype=float) / corner_hz)
+    removed = stem_power * (1.0 - np.square(x2 / (1.0 + x2)))
+
+    def octave(centre: float) -> np.ndarray:
+        return (freqs >= centre / math.sqrt(2.0)) & (freqs < centre * math.sqrt(2.0))
+
+    loudest = max(float(mix_power[octave(c)].sum()) for c in OCTAVE_BANDS_HZ)
+    worst = 0.0
+    for centre in _LOW_OCTAVES_HZ:
+        inside = octave(centre)
+        band = float(mix_power[inside].sum())
+        if band <= 0.0 or band < loudest * 10.0 ** (-_EMPTY_OCTAVE_DB / 10.0):
+            continue
+        kept = max(1.0 - float(removed[inside].sum()) / band, 1e-6)
+        worst = max(worst, -10.0 * math.log10(kept))
+    return worst
 
 
 def _plan_mix(stems: Mapping[str, Audio], *, style: str, roles: Mapping[str, str] | None,
@@ -466,6 +505,7 @@ def _plan_mix(stems: Mapping[str, Audio], *, style: str, roles: Mapping[str, str
         raise ParameterError("every stem is silent: nothing to mix")
     width = float(np.clip(chosen.width, 10 ** (-MAX_WIDTH_DB / 20), 10 ** (MAX_WIDTH_DB / 20)))
     plans: dict[str, dict[str, Any]] = {}
+    mix_freqs, mix_power = _spectrum(Audio(_dry_sum(stems, audible, {}), stems[audible[0]].sample_rate))
     for name in stems:
         role = ROLE_SETTINGS[role_of[name]]
         facts = measured[name]
@@ -478,13 +518,17 @@ def _plan_mix(stems: Mapping[str, Audio], *, style: str, roles: Mapping[str, str
                            "width": 1.0, "send_db": None, "cuts": [], "why": [*why, "plays as delivered"]}
             continue
         highpass = 0.0
-        if role.highpass_hz and facts.below_db <= RUMBLE_SHARE_DB:
+        cost = highpass_mix_cost_db(mix_freqs, facts.power, mix_power, role.highpass_hz) if role.highpass_hz else 0.0
+        if role.highpass_hz and facts.below_db <= RUMBLE_SHARE_DB and cost <= HIGHPASS_MIX_COST_DB:
             highpass = role.highpass_hz
             why.append(f"high-pass at {role.highpass_hz:g} Hz: only {_share_words(facts.below_db)} of its power lies "
-                       "under it (rumble, not content)")
-        elif role.highpass_hz:
+                       f"under it (rumble, not content; the mix's low octaves lose {cost:.1f} dB at most)")
+        elif role.highpass_hz and facts.below_db > RUMBLE_SHARE_DB:
             why.append(f"no high-pass: {_share_words(facts.below_db)} of its power lies under {role.highpass_hz:g} Hz "
                        "(it carries low end)")
+        elif role.highpass_hz:
+            why.append(f"no high-pass: at {role.highpass_hz:g} Hz it would take {cost:.1f} dB from the mix's low "
+                       f"octaves (it carries the song's low end there; at most {HIGHPASS_MIX_COST_DB:g} dB allowed)")
         compressor = None
         if (chosen.compression > 0 and facts.loudness_range is not None
                 and facts.loudness_range > WANDERING_LRA_LU):

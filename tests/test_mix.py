@@ -177,6 +177,23 @@ def test_space_keeps_a_near_mono_source_near_mono() -> None:
     assert result.plan.parts["keys"].width <= 10 ** (3 / 20)
 
 
+def test_space_keeps_an_out_of_phase_source_wide() -> None:
+    """A source whose channels are in opposite polarity (nearly all side, as a tracker's surround
+    panning leaves it) under a central reverb: the return allowed narrows it by at most 1 dB."""
+    from trackwright.mix.mixer import _space_return_db
+
+    rng = np.random.default_rng(6)
+    keys = _tone(330, 0.2)
+    dry = np.stack([keys, -0.9 * keys])                                  # side/mid +26 dB
+    wet = np.stack([rng.normal(0, 0.1, keys.size)] * 2)                  # all mid
+
+    def side_mid(x: np.ndarray) -> float:
+        return float(10 * np.log10(np.sum((x[0] - x[1]) ** 2) / np.sum((x[0] + x[1]) ** 2)))
+
+    gain = 10 ** (_space_return_db(dry, wet) / 20)
+    assert side_mid(dry + gain * wet) > side_mid(dry) - 1.05
+
+
 def test_balance_report_before_and_after(stems) -> None:
     result = mix_stems(stems, style="pop", target="none")
     report = result.balance

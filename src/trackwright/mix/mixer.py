@@ -25,9 +25,9 @@ Conventions
     :data:`trackwright.analysis.tonal.PROBLEM_BANDS` (boomy, muddy, boxy, harsh, sibilant; thin,
     dull): half the excess beyond the style's tolerance (a deficit: :data:`BOOST_EXTRA_DB` more)
     is corrected on the bus, at most :data:`MAX_EQ_DB`;
-  - **space**: the style's reverb return is lowered until it widens the mix's side/mid by at
-    most :data:`SPACE_WIDTH_DB` and sits :data:`SPACE_UNDER_LU` under the dry mix, so a near-mono
-    source stays near mono;
+  - **space**: the style's reverb return is lowered until it changes the mix's side/mid by at
+    most :data:`SPACE_WIDTH_DB` either way and sits :data:`SPACE_UNDER_LU` under the dry mix, so a
+    near-mono source stays near mono and a wide (even out-of-phase) one stays wide;
   - **peaks**: when the sum's peak-to-loudness ratio exceeds :data:`PLR_ALLOWANCE_DB`, a master
     to the style's target would limit more than :data:`MAX_LIMITING_DB`; the glue is set deeper
     by the excess.
@@ -675,7 +675,7 @@ def _plan_bus(stems: Mapping[str, Audio], audible: list[str], plans: dict[str, d
         if allowed < chosen.return_db:
             reverb["return_db"] = round(max(allowed, -80.0), 2)
             why.append(f"reverb return {reverb['return_db']:.1f} dB (the {style} style asks {chosen.return_db:g}): "
-                       f"more would widen the mix by over {SPACE_WIDTH_DB:g} dB of side/mid or sit closer than "
+                       f"more would change the mix's width by over {SPACE_WIDTH_DB:g} dB of side/mid or sit closer than "
                        f"{SPACE_UNDER_LU:g} LU under it")
     glue: dict[str, Any] = {"ratio": chosen.glue_ratio, "attack_ms": 30.0, "release_ms": 200.0}
     dry_lufs = _loudness(Audio(dry, rate))
@@ -691,8 +691,9 @@ def _plan_bus(stems: Mapping[str, Audio], audible: list[str], plans: dict[str, d
 
 
 def _space_return_db(dry: np.ndarray, wet: np.ndarray) -> float:
-    """The largest reverb return (dB) under which ``wet`` (2 × frames, at 0 dB) widens ``dry``'s
-    side/mid by at most :data:`SPACE_WIDTH_DB` and sits :data:`SPACE_UNDER_LU` (as power) under it."""
+    """The largest reverb return (dB) under which ``wet`` (2 × frames, at 0 dB) changes ``dry``'s
+    side/mid by at most :data:`SPACE_WIDTH_DB` either way (widening a near-mono source, or narrowing
+    a wide one) and sits :data:`SPACE_UNDER_LU` (as power) under it."""
     def energy(x: np.ndarray) -> tuple[float, float]:
         mid = float(np.sum(np.square((x[0] + x[1]) * 0.5, dtype=np.float64)))
         side = float(np.sum(np.square((x[0] - x[1]) * 0.5, dtype=np.float64)))
@@ -706,6 +707,11 @@ def _space_return_db(dry: np.ndarray, wet: np.ndarray) -> float:
     # (S + r·Ws) / (M + r·Wm) ≤ k · S / M, with k = 10^(width/10) and r the return as power
     k = 10 ** (SPACE_WIDTH_DB / 10)
     denominator = wet_side * dry_mid - k * dry_side * wet_mid
+    if denominator > 0:
+        limits.append((k - 1.0) * dry_side * dry_mid / denominator)
+    # and ≥ S / (k · M): a reverb more central than the dry mix (a wide or out-of-phase source) must
+    # not narrow it by more either
+    denominator = dry_side * wet_mid - k * wet_side * dry_mid
     if denominator > 0:
         limits.append((k - 1.0) * dry_side * dry_mid / denominator)
     power = max(min(limits), 1e-12)

@@ -194,6 +194,18 @@ def test_space_keeps_an_out_of_phase_source_wide() -> None:
     assert side_mid(dry + gain * wet) > side_mid(dry) - 1.05
 
 
+def test_a_mono_source_stays_mono() -> None:
+    """Identical channels: no reverb return fits within 1 dB of side/mid, so there is none, and the
+    mix comes out as mono as it went in (side under −100 dB re mid)."""
+    keys = _tone(330, 0.2) * (np.sin(2 * np.pi * 1.5 * np.arange(round(SECONDS * RATE)) / RATE) > 0)
+    stems = {"keys": _stereo(keys), "bass": _stereo(_tone(82, 0.2))}
+    result = mix_stems(stems, style="cinematic", target="none")
+    assert result.plan.bus["reverb"]["return_db"] is None
+    assert any("no reverb" in why for why in result.plan.bus["why"])
+    x = result.premaster.samples.astype(np.float64)
+    assert 10 * np.log10(np.sum((x[0] - x[1]) ** 2) + 1e-30) - 10 * np.log10(np.sum((x[0] + x[1]) ** 2)) < -100
+
+
 def test_balance_report_before_and_after(stems) -> None:
     result = mix_stems(stems, style="pop", target="none")
     report = result.balance

@@ -177,6 +177,8 @@ WANDERING_LRA_LU = 8.0
 MAX_WIDTH_DB = 3.0
 #: The reverb may widen the mix's side/mid by this much at most, dB.
 SPACE_WIDTH_DB = 1.0
+#: A reverb return the space check would hold under this (dB) is left out altogether (None).
+REVERB_OFF_DB = -80.0
 #: The reverb return sits at least this far under the dry mix, LU.
 SPACE_UNDER_LU = 18.0
 #: Mastering to the style's target should take at most this much limiting, dB.
@@ -672,8 +674,13 @@ def _plan_bus(stems: Mapping[str, Audio], audible: list[str], plans: dict[str, d
                                   width=1.0)
         wet = space(np.ascontiguousarray(sends), float(rate))
         allowed = _space_return_db(dry[:, span], wet)
-        if allowed < chosen.return_db:
-            reverb["return_db"] = round(max(allowed, -80.0), 2)
+        if allowed < REVERB_OFF_DB:
+            reverb["return_db"] = None
+            why.append(f"no reverb (the {style} style asks {chosen.return_db:g} dB): any return over "
+                       f"{REVERB_OFF_DB:g} dB would change the mix's width by over {SPACE_WIDTH_DB:g} dB of side/mid "
+                       "(a mono or out-of-phase source)")
+        elif allowed < chosen.return_db:
+            reverb["return_db"] = round(allowed, 2)
             why.append(f"reverb return {reverb['return_db']:.1f} dB (the {style} style asks {chosen.return_db:g}): "
                        f"more would change the mix's width by over {SPACE_WIDTH_DB:g} dB of side/mid or sit closer than "
                        f"{SPACE_UNDER_LU:g} LU under it")
@@ -901,15 +908,19 @@ def _apply(stems: Mapping[str, Audio], plan: MixPlan, renders: Mapping[str, Audi
     reverb = plan.bus.get("reverb", {})
     space = pedalboard.Reverb(room_size=float(reverb.get("room_size", 0.5)), damping=float(reverb.get("damping", 0.5)),
                               wet_level=1.0, dry_level=0.0, width=1.0)
+    return_db = reverb.get("return_db", -14.0)   # None: no reverb (the space check found none fits)
     with ThreadPoolExecutor(max_workers=1) as pool:  # the reverb takes one core: sum the dry parts beside it
-        wet = pool.submit(space, sends, float(rate))
+        wet = pool.submit(space, sends, float(rate)) if return_db is not None else None
         dry = scratch
         np.copyto(dry, processed[names[0]].samples)
         for name in names[1:]:
             dry += processed[name].samples
-        mix = wet.result()
-    mix *= np.float32(10.0 ** (float(reverb.get("return_db", -14.0)) / 20.0))
-    mix += dry
+        if wet is None:
+            mix = dry
+        else:
+            mix = wet.result()
+            mix *= np.float32(10.0 ** (float(return_db) / 20.0))
+            mix += dry
     mix = _bus_eq(mix, rate, plan.bus.get("eq") or [])
     glue = plan.bus.get("glue", {})
     # a plan read back from a recipe keeps its threshold; a fresh one records what was used

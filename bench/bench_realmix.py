@@ -32,6 +32,7 @@ result is cached, so a run that stops at ``--budget-min`` (default 40) resumes w
 Usage::
 
     python bench/bench_realmix.py [--split heldout|dev|all] [--songs ID ...] [--budget-min 40]
+        [--targets NAME ...] [--deliver both|with|without|none] [--no-mix] [--fresh]
 """
 
 from __future__ import annotations
@@ -311,8 +312,10 @@ def step_deliver(project: Path, target: dict, folder: Path, version: int | None)
 # ---------------------------------------------------------------------------------------------
 
 
-def run_song(song_id: str, targets: list[dict], budget: Budget, deliver_sets: tuple[str, ...]) -> dict:
-    """Every step for one song, each cached in results/<song>.json."""
+def run_song(song_id: str, targets: list[dict], budget: Budget, deliver_sets: tuple[str, ...],
+             mix: bool = True) -> dict:
+    """Every step for one song, each cached in results/<song>.json (without ``mix``: no roles,
+    produce or mix steps, only the projects and their deliveries)."""
     song = OUT / "songs" / song_id
     record = json.loads((song / "song.json").read_text())
     RESULTS.mkdir(parents=True, exist_ok=True)
@@ -341,7 +344,7 @@ def run_song(song_id: str, targets: list[dict], budget: Budget, deliver_sets: tu
             for key in [k for k in steps if k not in ("stems_sum",) and not k.startswith("deliver_without")]:
                 steps.pop(key)  # the project is gone: its steps are redone
         new = do("new_with_stems", step_new, song, record, with_stems, True)
-        if new["rc"] == 0:
+        if new["rc"] == 0 and mix:
             do("roles", step_roles, with_stems, record)
             do("produce", step_produce, song, record, with_stems)
             do("revert", lambda: {k: v for k, v in tw("revert", str(with_stems), "1").items() if k != "json"})
@@ -498,6 +501,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--budget-min", type=float, default=40.0, help="stop starting new steps after this (minutes)")
     parser.add_argument("--targets", nargs="*", help="only these deliver targets (default: every target)")
     parser.add_argument("--deliver", choices=("both", "with", "without", "none"), default="both")
+    parser.add_argument("--no-mix", action="store_true", help="skip roles, produce and mix (deliveries only)")
     parser.add_argument("--fresh", action="store_true", help="forget cached results and projects")
     args = parser.parse_args(argv)
     budget = Budget(args.budget_min)
@@ -522,7 +526,7 @@ def main(argv: list[str] | None = None) -> int:
           f"budget {args.budget_min:.0f} min", flush=True)
     results = []
     for song_id in order:
-        result = run_song(song_id, targets, budget, sets)
+        result = run_song(song_id, targets, budget, sets, mix=not args.no_mix)
         results.append(result)
         print_song(result)
         sys.stdout.flush()

@@ -136,6 +136,30 @@ def test_no_high_pass_on_a_full_band_stem() -> None:
     assert abs(low_share(mixed.premaster.samples) - low_share(source)) < 1.0
 
 
+def _octave_db(x: np.ndarray, lo_hz: float, hi_hz: float) -> float:
+    """Energy of channels × frames ``x`` (mono sum) between ``lo_hz`` and ``hi_hz`` re its whole, dB."""
+    spectrum = np.abs(np.fft.rfft(x.mean(axis=0))) ** 2
+    freqs = np.fft.rfftfreq(x.shape[1], 1 / RATE)
+    return float(10 * np.log10(spectrum[(freqs > lo_hz) & (freqs < hi_hz)].sum() / spectrum.sum()))
+
+
+def test_no_high_pass_on_a_tonal_stem_that_carries_the_songs_low_end() -> None:
+    """A piano whose low note is under 1 % of its own power (rumble by its own share) but the only
+    thing in the mix's 63 Hz octave keeps it: the high-pass is judged by what it takes from the mix."""
+    piano = _tone(49, 0.02) + sum(_tone(f, 0.15) for f in (262, 330, 392))
+    lead = sum(_tone(f, 0.05) for f in (1047, 2093))
+    stems = {"piano": _stereo(piano), "lead": _stereo(lead)}
+    plan = plan_mix(stems, style="pop", target="none", roles={"piano": "keys", "lead": "lead"})
+    assert plan.parts["piano"].highpass_hz == 0.0, plan.parts["piano"].why
+    assert any("low octaves" in why for why in plan.parts["piano"].why)
+    played = apply_mix(stems, plan).parts["piano"].samples.astype(np.float64)
+    assert abs(_octave_db(played, 44, 89) - _octave_db(stems["piano"].samples, 44, 89)) < 1.0
+    # the same piano over a bass that owns the low octave: its low note is rumble there, and goes
+    with_bass = {**stems, "bass": _stereo(_tone(49, 0.4) + _tone(98, 0.2))}
+    plan = plan_mix(with_bass, style="pop", target="none", roles={"piano": "keys", "lead": "lead", "bass": "bass"})
+    assert plan.parts["piano"].highpass_hz == 80.0, plan.parts["piano"].why
+
+
 def test_space_keeps_a_near_mono_source_near_mono() -> None:
     """A mono source: the reverb widens it by at most 1 dB of side/mid more than the dry parts would
     (the cinematic style's return is lowered and says why)."""
@@ -151,6 +175,35 @@ def test_space_keeps_a_near_mono_source_near_mono() -> None:
     side_mid = 10 * np.log10(np.sum((wet[0] - wet[1]) ** 2) / np.sum((wet[0] + wet[1]) ** 2))
     assert side_mid - balance["after"]["side_mid_db"] < 1.0 + 0.2
     assert result.plan.parts["keys"].width <= 10 ** (3 / 20)
+
+
+def test_space_keeps_an_out_of_phase_source_wide() -> None:
+    """A source whose channels are in opposite polarity (nearly all side, as a tracker's surround
+    panning leaves it) under a central reverb: the return allowed narrows it by at most 1 dB."""
+    from trackwright.mix.mixer import _space_return_db
+
+    rng = np.random.default_rng(6)
+    keys = _tone(330, 0.2)
+    dry = np.stack([keys, -0.9 * keys])                                  # side/mid +26 dB
+    wet = np.stack([rng.normal(0, 0.1, keys.size)] * 2)                  # all mid
+
+    def side_mid(x: np.ndarray) -> float:
+        return float(10 * np.log10(np.sum((x[0] - x[1]) ** 2) / np.sum((x[0] + x[1]) ** 2)))
+
+    gain = 10 ** (_space_return_db(dry, wet) / 20)
+    assert side_mid(dry + gain * wet) > side_mid(dry) - 1.05
+
+
+def test_a_mono_source_stays_mono() -> None:
+    """Identical channels: no reverb return fits within 1 dB of side/mid, so there is none, and the
+    mix comes out as mono as it went in (side under −100 dB re mid)."""
+    keys = _tone(330, 0.2) * (np.sin(2 * np.pi * 1.5 * np.arange(round(SECONDS * RATE)) / RATE) > 0)
+    stems = {"keys": _stereo(keys), "bass": _stereo(_tone(82, 0.2))}
+    result = mix_stems(stems, style="cinematic", target="none")
+    assert result.plan.bus["reverb"]["return_db"] is None
+    assert any("no reverb" in why for why in result.plan.bus["why"])
+    x = result.premaster.samples.astype(np.float64)
+    assert 10 * np.log10(np.sum((x[0] - x[1]) ** 2) + 1e-30) - 10 * np.log10(np.sum((x[0] + x[1]) ** 2)) < -100
 
 
 def test_balance_report_before_and_after(stems) -> None:

@@ -85,6 +85,27 @@ def test_the_stem_sum_measures_residual_polarity_and_delay() -> None:
     assert "do not add up" in words and "'hit'" in words and "reverse polarity" in words and "'ghost' is not in" in words
 
 
+def test_a_stem_barely_correlated_with_the_mix_is_not_moved() -> None:
+    """A synth rendered twice with free-running phases: its sound is in the mix, its samples are not
+    (independent noise here). Its best lag is chance: it keeps its place (no delay)."""
+    from trackwright.analysis.stemsum import measure_stem_sum
+
+    seconds = 6.0
+    rng = np.random.default_rng(8)
+    drums = np.zeros(round(seconds * RATE))
+    for start in range(0, drums.size - 2000, RATE // 2):
+        drums[start:start + 2000] += rng.normal(0, 0.3, 2000) * np.exp(-np.arange(2000) / 400)
+    synth_in_stem, synth_in_mix = rng.normal(0, 0.05, drums.size), rng.normal(0, 0.05, drums.size)
+    mix = _stereo(drums + synth_in_mix)
+    found = measure_stem_sum(Audio(mix, RATE), {"drums": Audio(_stereo(drums), RATE),
+                                                 "synth": Audio(_stereo(synth_in_stem), RATE)})
+    assert found.stems["synth"].delay_frames == 0
+    assert found.stems["drums"].delay_frames == 0
+    # and its measured gain agrees with numpy's least squares (about 0: not in the mix sample for sample)
+    gains = _lsq_gains(mix, [_stereo(drums), _stereo(synth_in_stem)])
+    assert found.stems["synth"].gain == pytest.approx(gains[1], abs=0.02)
+
+
 @pytest.fixture(scope="module")
 def unsummed(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     """A draft of keys alone (and, in ``half``, keys + the bass at −6 dB), stems keys + bass, a bass MIDI part."""

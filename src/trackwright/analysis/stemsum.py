@@ -37,6 +37,11 @@ DELAY_SPAN_S = 20.0
 #: A lag is taken only when its correlation beats the zero-lag one by this factor (a steady tone
 #: correlates as well one period later: its delay is ambiguous, so it is left at zero).
 DELAY_MARGIN = 1.25
+#: A stem is judged present in the mix at a lag only when, alone, it explains the mix there with a
+#: least-squares gain of at least this (linear): its correlation with the mix must be that share of
+#: its own energy. A stem whose sound reaches the mix only as a different render (a free-running
+#: LFO, random phases) correlates barely: its best lag is chance, and it stays where it is.
+PRESENCE_GAIN = 0.3
 #: A stem whose least-squares gain is under this is reported as not in the mix, dB.
 ABSENT_GAIN_DB = -30.0
 #: Gains and delays this close to "as given" are left as given (dB, seconds).
@@ -196,7 +201,8 @@ def stem_delay(stem: Audio, mix: Audio, *, max_delay_s: float = MAX_DELAY_S) -> 
     """The stem's delay in the mix, frames (positive: later in the mix), within ±``max_delay_s``.
 
     Cross-correlation of the mono stem with the mono mix over the stem's loudest
-    :data:`DELAY_SPAN_S`; 0 when nothing beats the zero lag by :data:`DELAY_MARGIN`.
+    :data:`DELAY_SPAN_S`; 0 when nothing beats the zero lag by :data:`DELAY_MARGIN`, or when the
+    stem is barely present at its best lag (:data:`PRESENCE_GAIN`).
     """
     rate = mix.sample_rate
     lags = max(1, round(max_delay_s * rate))
@@ -217,6 +223,8 @@ def stem_delay(stem: Audio, mix: Audio, *, max_delay_s: float = MAX_DELAY_S) -> 
     best = int(candidates[int(np.argmax(values))])
     zero = abs(float(corr[offset % size]))
     if best == offset or float(values.max()) < DELAY_MARGIN * zero:
+        return 0
+    if float(values.max()) < PRESENCE_GAIN * float(np.dot(a, a)):   # correlation / energy = its gain there
         return 0
     return best - offset
 

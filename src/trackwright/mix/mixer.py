@@ -25,9 +25,9 @@ Conventions
     :data:`trackwright.analysis.tonal.PROBLEM_BANDS` (boomy, muddy, boxy, harsh, sibilant; thin,
     dull): half the excess beyond the style's tolerance (a deficit: :data:`BOOST_EXTRA_DB` more)
     is corrected on the bus, at most :data:`MAX_EQ_DB`;
-  - **space**: the style's reverb return is lowered until it widens the mix's side/mid by at
-    most :data:`SPACE_WIDTH_DB` and sits :data:`SPACE_UNDER_LU` under the dry mix, so a near-mono
-    source stays near mono;
+  - **space**: the style's reverb return is lowered until it changes the mix's side/mid by at
+    most :data:`SPACE_WIDTH_DB` either way and sits :data:`SPACE_UNDER_LU` under the dry mix, so a
+    near-mono source stays near mono and a wide (even out-of-phase) one stays wide;
   - **peaks**: when the sum's peak-to-loudness ratio exceeds :data:`PLR_ALLOWANCE_DB`, a master
     to the style's target would limit more than :data:`MAX_LIMITING_DB`; the glue is set deeper
     by the excess.
@@ -164,12 +164,21 @@ MAX_EQ_DB = 4.0
 MIN_CUT_DB = 2.0
 #: A role's high-pass goes on a stem only when the stem's power under the corner is at most this, dB re its whole.
 RUMBLE_SHARE_DB = -20.0
+#: A role's high-pass goes on a stem only when it would lower the mix's energy in no octave band
+#: (63, 125, 250 Hz) by more than this, dB: a stem that carries the song's low end keeps it.
+HIGHPASS_MIX_COST_DB = 1.5
+#: Octave bands (centres, Hz) whose loss a high-pass is judged by.
+_LOW_OCTAVES_HZ = (63.0, 125.0, 250.0)
+#: A low octave this far under the mix's loudest octave holds nothing a high-pass could take, dB.
+_EMPTY_OCTAVE_DB = 40.0
 #: A part whose loudness range exceeds this, LU, gets its role's compressor.
 WANDERING_LRA_LU = 8.0
 #: Largest width change, dB of side/mid.
 MAX_WIDTH_DB = 3.0
 #: The reverb may widen the mix's side/mid by this much at most, dB.
 SPACE_WIDTH_DB = 1.0
+#: A reverb return the space check would hold under this (dB) is left out altogether (None).
+REVERB_OFF_DB = -80.0
 #: The reverb return sits at least this far under the dry mix, LU.
 SPACE_UNDER_LU = 18.0
 #: Mastering to the style's target should take at most this much limiting, dB.
@@ -421,6 +430,7 @@ class _Measured:
         threshold_db: :func:`glue_threshold_db` of the stem, dBFS.
         band_levels: third-octave levels (:func:`band_levels_db`, dB, shape (22,)).
         below_db: power under the role's high-pass corner, dB re the whole (−inf without a corner).
+        freqs, power: the long-term spectrum of the mono sum (:func:`_spectrum`: Hz, power per bin).
     """
 
     loudness: float
@@ -428,6 +438,8 @@ class _Measured:
     threshold_db: float
     band_levels: np.ndarray
     below_db: float
+    freqs: np.ndarray
+    power: np.ndarray
 
 
 def _measure(audio: Audio, corner_hz: float) -> _Measured:
@@ -439,7 +451,36 @@ def _measure(audio: Audio, corner_hz: float) -> _Measured:
     except MeasurementError:
         loudness, spread = -math.inf, None
     return _Measured(loudness, spread, glue_threshold_db(audio.samples, audio.sample_rate),
-                     _third_octaves(freqs, power), share_below_db(freqs, power, corner_hz) if corner_hz else -math.inf)
+                     _third_octaves(freqs, power), share_below_db(freqs, power, corner_hz) if corner_hz else -math.inf,
+                     freqs, power)
+
+
+def highpass_mix_cost_db(freqs: np.ndarray, stem_power: np.ndarray, mix_power: np.ndarray,
+                         corner_hz: float) -> float:
+    """How much a high-pass at ``corner_hz`` Hz on one stem would lower the mix, dB (≥ 0): the
+    largest loss of energy in an octave band of :data:`_LOW_OCTAVES_HZ`.
+
+    ``stem_power`` and ``mix_power`` are long-term power spectra on ``freqs`` (Hz), from
+    :func:`_spectrum` of the stem and of the mix it plays in. The filter is the one
+    :func:`_highpassed` applies (two first-order stages: |H|² = (x²/(1+x²))², x = f/corner). A
+    band :data:`_EMPTY_OCTAVE_DB` under the mix's loudest octave (63 Hz–8 kHz) does not count.
+    """
+    x2 = np.square(np.asarray(freqs, dtype=float) / corner_hz)
+    removed = stem_power * (1.0 - np.square(x2 / (1.0 + x2)))
+
+    def octave(centre: float) -> np.ndarray:
+        return (freqs >= centre / math.sqrt(2.0)) & (freqs < centre * math.sqrt(2.0))
+
+    loudest = max(float(mix_power[octave(c)].sum()) for c in OCTAVE_BANDS_HZ)
+    worst = 0.0
+    for centre in _LOW_OCTAVES_HZ:
+        inside = octave(centre)
+        band = float(mix_power[inside].sum())
+        if band <= 0.0 or band < loudest * 10.0 ** (-_EMPTY_OCTAVE_DB / 10.0):
+            continue
+        kept = max(1.0 - float(removed[inside].sum()) / band, 1e-6)
+        worst = max(worst, -10.0 * math.log10(kept))
+    return worst
 
 
 def _plan_mix(stems: Mapping[str, Audio], *, style: str, roles: Mapping[str, str] | None,
@@ -466,6 +507,7 @@ def _plan_mix(stems: Mapping[str, Audio], *, style: str, roles: Mapping[str, str
         raise ParameterError("every stem is silent: nothing to mix")
     width = float(np.clip(chosen.width, 10 ** (-MAX_WIDTH_DB / 20), 10 ** (MAX_WIDTH_DB / 20)))
     plans: dict[str, dict[str, Any]] = {}
+    mix_freqs, mix_power = _spectrum(Audio(_dry_sum(stems, audible, {}), stems[audible[0]].sample_rate))
     for name in stems:
         role = ROLE_SETTINGS[role_of[name]]
         facts = measured[name]
@@ -478,13 +520,17 @@ def _plan_mix(stems: Mapping[str, Audio], *, style: str, roles: Mapping[str, str
                            "width": 1.0, "send_db": None, "cuts": [], "why": [*why, "plays as delivered"]}
             continue
         highpass = 0.0
-        if role.highpass_hz and facts.below_db <= RUMBLE_SHARE_DB:
+        cost = highpass_mix_cost_db(mix_freqs, facts.power, mix_power, role.highpass_hz) if role.highpass_hz else 0.0
+        if role.highpass_hz and facts.below_db <= RUMBLE_SHARE_DB and cost <= HIGHPASS_MIX_COST_DB:
             highpass = role.highpass_hz
             why.append(f"high-pass at {role.highpass_hz:g} Hz: only {_share_words(facts.below_db)} of its power lies "
-                       "under it (rumble, not content)")
-        elif role.highpass_hz:
+                       f"under it (rumble, not content; the mix's low octaves lose {cost:.1f} dB at most)")
+        elif role.highpass_hz and facts.below_db > RUMBLE_SHARE_DB:
             why.append(f"no high-pass: {_share_words(facts.below_db)} of its power lies under {role.highpass_hz:g} Hz "
                        "(it carries low end)")
+        elif role.highpass_hz:
+            why.append(f"no high-pass: at {role.highpass_hz:g} Hz it would take {cost:.1f} dB from the mix's low "
+                       f"octaves (it carries the song's low end there; at most {HIGHPASS_MIX_COST_DB:g} dB allowed)")
         compressor = None
         if (chosen.compression > 0 and facts.loudness_range is not None
                 and facts.loudness_range > WANDERING_LRA_LU):
@@ -628,10 +674,15 @@ def _plan_bus(stems: Mapping[str, Audio], audible: list[str], plans: dict[str, d
                                   width=1.0)
         wet = space(np.ascontiguousarray(sends), float(rate))
         allowed = _space_return_db(dry[:, span], wet)
-        if allowed < chosen.return_db:
-            reverb["return_db"] = round(max(allowed, -80.0), 2)
+        if allowed < REVERB_OFF_DB:
+            reverb["return_db"] = None
+            why.append(f"no reverb (the {style} style asks {chosen.return_db:g} dB): any return over "
+                       f"{REVERB_OFF_DB:g} dB would change the mix's width by over {SPACE_WIDTH_DB:g} dB of side/mid "
+                       "(a mono or out-of-phase source)")
+        elif allowed < chosen.return_db:
+            reverb["return_db"] = round(allowed, 2)
             why.append(f"reverb return {reverb['return_db']:.1f} dB (the {style} style asks {chosen.return_db:g}): "
-                       f"more would widen the mix by over {SPACE_WIDTH_DB:g} dB of side/mid or sit closer than "
+                       f"more would change the mix's width by over {SPACE_WIDTH_DB:g} dB of side/mid or sit closer than "
                        f"{SPACE_UNDER_LU:g} LU under it")
     glue: dict[str, Any] = {"ratio": chosen.glue_ratio, "attack_ms": 30.0, "release_ms": 200.0}
     dry_lufs = _loudness(Audio(dry, rate))
@@ -647,8 +698,9 @@ def _plan_bus(stems: Mapping[str, Audio], audible: list[str], plans: dict[str, d
 
 
 def _space_return_db(dry: np.ndarray, wet: np.ndarray) -> float:
-    """The largest reverb return (dB) under which ``wet`` (2 × frames, at 0 dB) widens ``dry``'s
-    side/mid by at most :data:`SPACE_WIDTH_DB` and sits :data:`SPACE_UNDER_LU` (as power) under it."""
+    """The largest reverb return (dB) under which ``wet`` (2 × frames, at 0 dB) changes ``dry``'s
+    side/mid by at most :data:`SPACE_WIDTH_DB` either way (widening a near-mono source, or narrowing
+    a wide one) and sits :data:`SPACE_UNDER_LU` (as power) under it."""
     def energy(x: np.ndarray) -> tuple[float, float]:
         mid = float(np.sum(np.square((x[0] + x[1]) * 0.5, dtype=np.float64)))
         side = float(np.sum(np.square((x[0] - x[1]) * 0.5, dtype=np.float64)))
@@ -662,6 +714,11 @@ def _space_return_db(dry: np.ndarray, wet: np.ndarray) -> float:
     # (S + r·Ws) / (M + r·Wm) ≤ k · S / M, with k = 10^(width/10) and r the return as power
     k = 10 ** (SPACE_WIDTH_DB / 10)
     denominator = wet_side * dry_mid - k * dry_side * wet_mid
+    if denominator > 0:
+        limits.append((k - 1.0) * dry_side * dry_mid / denominator)
+    # and ≥ S / (k · M): a reverb more central than the dry mix (a wide or out-of-phase source) must
+    # not narrow it by more either
+    denominator = dry_side * wet_mid - k * wet_side * dry_mid
     if denominator > 0:
         limits.append((k - 1.0) * dry_side * dry_mid / denominator)
     power = max(min(limits), 1e-12)
@@ -851,15 +908,19 @@ def _apply(stems: Mapping[str, Audio], plan: MixPlan, renders: Mapping[str, Audi
     reverb = plan.bus.get("reverb", {})
     space = pedalboard.Reverb(room_size=float(reverb.get("room_size", 0.5)), damping=float(reverb.get("damping", 0.5)),
                               wet_level=1.0, dry_level=0.0, width=1.0)
+    return_db = reverb.get("return_db", -14.0)   # None: no reverb (the space check found none fits)
     with ThreadPoolExecutor(max_workers=1) as pool:  # the reverb takes one core: sum the dry parts beside it
-        wet = pool.submit(space, sends, float(rate))
+        wet = pool.submit(space, sends, float(rate)) if return_db is not None else None
         dry = scratch
         np.copyto(dry, processed[names[0]].samples)
         for name in names[1:]:
             dry += processed[name].samples
-        mix = wet.result()
-    mix *= np.float32(10.0 ** (float(reverb.get("return_db", -14.0)) / 20.0))
-    mix += dry
+        if wet is None:
+            mix = dry
+        else:
+            mix = wet.result()
+            mix *= np.float32(10.0 ** (float(return_db) / 20.0))
+            mix += dry
     mix = _bus_eq(mix, rate, plan.bus.get("eq") or [])
     glue = plan.bus.get("glue", {})
     # a plan read back from a recipe keeps its threshold; a fresh one records what was used

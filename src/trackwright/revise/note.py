@@ -55,6 +55,7 @@ from trackwright.revise.measure import (
     fade_depth_db,
     judge,
     judge_hold,
+    residual_verdict,
     outside_unchanged,
     part_level_db,
     parts_sounding,
@@ -316,7 +317,7 @@ def _measure(result: NoteResult, before: RenderResult, after: RenderResult, mix_
     total = mix_before.duration_s
     timeline = abs(mix_after.duration_s - total) > 0.02 or any(d.dimension in TIMELINE for d, _, _ in planned)
     for directive, spans, changes in planned:
-        mode, terms = expected_for(directive)
+        mode, terms = expected_for(directive, holds)
         targets = [m.target for c in changes if c.layer == "automation" for m in c.moves if m.target in stems_after]
         for span in spans:
             start, end = _core(_build_window(span, changes) if directive.dimension == "build" else span, total)
@@ -391,7 +392,7 @@ def _directive_verdicts(directive: Directive, terms: Sequence[tuple[str, int]], 
         elif descriptor == "part":
             names = list(targets)
             carrier = FALLBACK_DESCRIPTOR.get(MIX_FALLBACK.get(directive.part or "", ""))
-            if not names and carrier is not None and not stems_before:  # a mix: what carries the part
+            if not names and carrier is not None:  # no stem of the part: what carries it in the mix
                 b = describe_span(mix_before, start, end, [carrier])[carrier]
                 a = describe_span(mix_after, start, end, [carrier])[carrier]
                 out.append(judge(carrier, b, a, direction))
@@ -404,12 +405,27 @@ def _directive_verdicts(directive: Directive, terms: Sequence[tuple[str, int]], 
                 continue
             b = part_level_db(mix_before, [stems_before[n] for n in names], start, end)
             a = part_level_db(mix_after, [stems_after[n] for n in names], start, end)
-            out.append(judge("part", b, a, direction))
+            out.append(judge("part", b, a, direction, degree=abs(directive.signed),
+                             quantity=_stated(directive, "part")))
         else:
             b = describe_span(mix_before, start, end, [descriptor])[descriptor]
             a = describe_span(mix_after, start, end, [descriptor])[descriptor]
-            out.append(judge(descriptor, b, a, direction))
+            out.append(judge(descriptor, b, a, direction, degree=abs(directive.signed),
+                             quantity=_stated(directive, descriptor)))
     return out
+
+
+def _stated(directive: Directive, descriptor: str) -> float | None:
+    """The amount the note stated for ``descriptor`` in its unit ("2 dB louder": 2 LU), else None."""
+    if directive.quantity is None or directive.absolute:
+        return None
+    base = descriptor.split(":")[0]
+    if directive.unit == "dB" and base in ("loudness", "part", "band", "width") and \
+            (base != "loudness" or directive.dimension == "loudness"):
+        return directive.quantity
+    if directive.unit == "%" and base in ("centroid", "onsets") and directive.dimension not in ("pace",):
+        return directive.quantity
+    return None
 
 
 def _hold_verdicts(hold: Hold, spans: Sequence[Span], mix_before: Audio, mix_after: Audio,
@@ -435,6 +451,7 @@ def _hold_verdicts(hold: Hold, spans: Sequence[Span], mix_before: Audio, mix_aft
                 b = describe_span(stems_before[name], start, end, ["loudness"])["loudness"]
                 a = describe_span(stems_after[name], start, end, ["loudness"])["loudness"]
                 out.append(judge_hold(Hold("loudness", "same"), "loudness", 1, b, a))
+                out.append(residual_verdict(stems_before[name], stems_after[name], start, end))
             continue
         if hold.dimension not in HELD_BY:
             continue

@@ -52,8 +52,8 @@ AUDIBLE: dict[str, float] = {"loudness": 0.5, "lra": 1.0, "centroid": 3.0, "band
                              "duration": 1.0, "tempo": 2.0, "pitch": 0.5, "fade": 15.0}
 #: The smallest change a listener calls "much more" / "way less" (a large degree), per descriptor
 #: in its unit; a move smaller than this carries out a plain note but not a large one.
-LARGE_FLOOR: dict[str, float] = {"loudness": 3.0, "centroid": 10.0, "band": 2.0, "width": 2.0, "gaps": 2.0,
-                                 "crest": 1.0, "onsets": 15.0, "lra": 2.0, "part": 2.0}
+LARGE_FLOOR: dict[str, float] = {"loudness": 3.0, "centroid": 15.0, "band": 3.0, "width": 2.0, "gaps": 2.0,
+                                 "crest": 1.0, "onsets": 15.0, "lra": 2.0, "part": 2.0, "tempo": 10.0}
 #: The largest change still heard as "a tiny bit" / "slightly" (a small degree), per descriptor.
 SMALL_CEILING: dict[str, float] = {"loudness": 3.0, "centroid": 10.0, "band": 2.0, "width": 3.0, "gaps": 4.0,
                                    "crest": 2.0, "onsets": 30.0, "lra": 3.0, "part": 3.5}
@@ -62,7 +62,7 @@ SMALL_CEILING: dict[str, float] = {"loudness": 3.0, "centroid": 10.0, "band": 2.
 SMALL_DEGREE, LARGE_DEGREE = 0.4, 0.8
 #: A stated amount ("up 2 dB") is met within ± max(this, 25 % of it), in the descriptor's unit.
 QUANTITY_TOLERANCE: dict[str, float] = {"loudness": 0.5, "part": 0.5, "band": 0.5, "width": 0.5, "centroid": 2.0,
-                                        "onsets": 5.0}
+                                        "onsets": 5.0, "tempo": 3.0}
 #: "Keep the loudness" holds within this, LU.
 SAME_LOUDNESS_LU = 0.2
 RELATIVE = frozenset({"centroid", "onsets"})
@@ -350,7 +350,7 @@ def judge(descriptor: str, before: float, after: float, direction: int, *, thres
     state = "ok" if moved >= limit else "wrong" if moved <= -limit else "small"
     if state == "ok" and quantity is not None and base in QUANTITY_TOLERANCE:
         miss = abs(moved - quantity)
-        if miss > max(QUANTITY_TOLERANCE[base], 0.25 * quantity):
+        if miss > max(QUANTITY_TOLERANCE[base], (0.0 if base == "tempo" else 0.25) * quantity):
             state = "small" if moved < quantity else "over"
     elif state == "ok" and degree is not None:
         if degree >= LARGE_DEGREE and base in LARGE_FLOOR and moved < LARGE_FLOOR[base]:
@@ -415,7 +415,7 @@ def achieved(mode: str, verdicts: Sequence[Verdict]) -> bool:
 def outside_unchanged(before: Audio, after: Audio, regions: Sequence[tuple[float, float, float]]) -> tuple[bool, str]:
     """Whether the audio in each region (start_s, end_s of ``before``, offset_s into ``after``) is
     unchanged: sample for sample, or within 0.2 LU short-term loudness and 0.5 dB in four bands
-    in every 3 s window. Returns (unchanged, a description of the largest change)."""
+    in every 3 s window, one every second. Returns (unchanged, a description of the largest change)."""
     worst_lu = worst_db = 0.0
     identical = True
     rate = before.sample_rate
@@ -429,9 +429,9 @@ def outside_unchanged(before: Audio, after: Audio, regions: Sequence[tuple[float
         if np.array_equal(a, b):
             continue
         identical = False
-        step = int(3.0 * rate)
-        for lo in range(0, max(n - step // 2, 1), step):
-            x, y = a[:, lo:lo + step], b[:, lo:lo + step]
+        window, hop = int(3.0 * rate), int(1.0 * rate)
+        for lo in range(0, max(n - window, 0) + 1, hop):
+            x, y = a[:, lo:lo + window], b[:, lo:lo + window]
             if x.shape[1] < rate // 2:
                 continue
             lx = float(power_to_lufs(max(float(_blocks(x, rate, x.shape[1] / rate, 1.0).mean()), 1e-20)))

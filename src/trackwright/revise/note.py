@@ -365,9 +365,8 @@ def _directive_verdicts(directive: Directive, terms: Sequence[tuple[str, int]], 
                           if c.layer == "tempo")
             lost = total_before - total_after
             percent = 100.0 * (changed / max(changed - lost, 1e-9) - 1.0) if changed else 0.0
-            out.append(Verdict("tempo", 0.0, percent, percent, "%",
-                               "ok" if percent * direction >= AUDIBLE["tempo"] else
-                               "wrong" if percent * direction <= -AUDIBLE["tempo"] else "small"))
+            stated = directive.quantity if directive.unit == "%" and not directive.absolute else None
+            out.append(judge("tempo", 0.0, percent, direction, degree=abs(directive.signed), quantity=stated))
         elif descriptor in ("fade_out", "fade_in"):
             seconds = next((float(c.op["seconds"]) for c in result.changes if c.layer == "arrangement" and c.op
                             and c.op.get("op") == "fade"), 4.0)

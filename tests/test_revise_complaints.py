@@ -21,7 +21,6 @@ from trackwright.audio import Audio, load_audio
 from trackwright.project import Project
 from trackwright.revise import apply_note
 from trackwright.revise.interpret import interpret
-from trackwright.revise.measure import residual_verdict
 
 END = 16.0
 #: Sections written into the fixture's analysis (2 s bars at 120 BPM).
@@ -88,6 +87,8 @@ def test_a_lead_the_stems_lack_is_carried_by_the_mix_presence(song: Project) -> 
 
 def test_a_kept_part_processed_at_the_same_level_is_not_kept() -> None:
     """Saturating a part and matching its level changes it: the constraint is reported broken."""
+    from trackwright.revise.measure import residual_verdict  # (new with this cause: imported here)
+
     rate = 48000
     t = np.arange(rate * 4) / rate
     part = np.stack([0.3 * np.sin(2 * np.pi * 110 * t)] * 2)

@@ -38,10 +38,11 @@ from trackwright.audio import Audio, load_audio, write_atomic
 from trackwright.errors import ParameterError
 from trackwright.mix.automation import REVERB_TAIL_S, Move
 from trackwright.produce.production import Production
+from trackwright.produce.separate import separate_builtin
 from trackwright.progress import ProgressCallback, ignore_progress
 from trackwright.project import Project, Recipe, RenderResult
 from trackwright.project.operations import make_version
-from trackwright.project.roles import part_roles
+from trackwright.project.roles import part_roles, set_project_roles
 from trackwright.revise.directives import Directive, Hold, Interpretation, Scope
 from trackwright.revise.interpret import POINT_SPAN_S
 from trackwright.revise.llm import read_note
@@ -167,11 +168,14 @@ def _refuse_empty(reading: Interpretation) -> None:
 
 
 def apply_note(project: Project, text: str, *, at: tuple[float, float] | None = None, dry_run: bool = False,
-               author: str | None = None, progress: ProgressCallback | None = None) -> NoteResult:
+               author: str | None = None, progress: ProgressCallback | None = None,
+               separate: bool = False) -> NoteResult:
     """Turn ``text`` into a new version of ``project``.
 
     ``at`` is ``(start_s, end_s)`` of the current version's output for notes without a scope
-    of their own (``--at 1:20-1:45``).
+    of their own (``--at 1:20-1:45``). With ``separate``, a note that names a part of a project
+    without stems first splits the draft with the built-in separator (a version of its own that
+    sounds the same: :func:`split_for_parts`), then changes the parts.
     """
     report = progress or ignore_progress
     if not text or not text.strip():
@@ -181,6 +185,7 @@ def apply_note(project: Project, text: str, *, at: tuple[float, float] | None = 
     reading = read_note(text, at=Scope("range", at[0], at[1]) if at is not None else None)
     _refuse_empty(reading)
     with project.lock():
+        split = split_for_parts(project, reading, author=author) if separate and not dry_run else None
         report(0.05, "reading the current version")
         parent = project.latest()
         recipe = project.recipe()
@@ -210,6 +215,10 @@ def apply_note(project: Project, text: str, *, at: tuple[float, float] | None = 
             notes.extend(why_not)
             if found:
                 planned.append((directive, spans, found))
+        if split is not None:
+            notes.insert(0, split)
+        elif separate and dry_run and _names_parts(reading) and not recipe.stem_sources:
+            notes.insert(0, "with --separate the draft would first be split into stems (not in a dry run)")
         result = NoteResult(reading, changes, list(dict.fromkeys(notes)), scopes, parent=parent)
         if not changes:
             raise ParameterError("nothing I can change for this note here: " + "; ".join(result.notes))
@@ -228,6 +237,25 @@ def apply_note(project: Project, text: str, *, at: tuple[float, float] | None = 
                      lambda tmp: tmp.write_text(json.dumps(result.to_dict(), indent=1, ensure_ascii=False) + "\n"))
         report(1.0, "done")
     return result
+
+
+def _names_parts(reading: Interpretation) -> bool:
+    return any(d.part is not None for d in reading.directives) or any(h.part is not None for h in reading.holds)
+
+
+def split_for_parts(project: Project, reading: Interpretation, *, author: str | None = None) -> str | None:
+    """When ``reading`` names a part and the project has no stems: split the draft with the
+    built-in separator (drums, bass, centre, sides, other; they sum to the draft) into a new
+    version that plays the same music through them, with their roles recorded. Returns what
+    was done, or None when nothing needed splitting."""
+    if not _names_parts(reading) or project.recipe().stem_sources:
+        return None
+    split = separate_builtin(project.source_audio())
+    info = project.add_stems(split.stems, "split the draft into stems (built-in separator) for a note on its parts",
+                             author=author)
+    set_project_roles(project, {name.lower(): role for name, role in split.roles.items()})
+    return (f"split the draft into stems with the built-in separator first (version {info.number}: "
+            f"{', '.join(split.stems)}); the note changes those parts")
 
 
 def _check_part_holds(holds: Sequence[Hold], roles: Mapping[str, str]) -> None:

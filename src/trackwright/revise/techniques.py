@@ -695,8 +695,11 @@ def _part_fallback(plan: _Plan, directive: Directive, spans: Sequence[Span], k: 
     part = directive.part or "part"
     have = ", ".join(f"{n} ({r})" for n, r in plan.parts.items())
     where = f"the project's stems are {have}" if plan.parts else "the draft is a mix without stems"
-    offer = ("split the draft into stems with `trackwright separate DRAFT -o STEMS` and make a project with them "
-             "(`trackwright new … --stems STEMS`) to change the part itself")
+    offer = ("run the note again with --separate to split the draft into stems first (built-in separator) and "
+             "change the part itself, or split it with `trackwright separate DRAFT -o STEMS` and make a project "
+             "with them (`trackwright new … --stems STEMS`)") if not plan.parts else \
+        ("split the draft with `trackwright separate DRAFT -o STEMS` to find the part, and make a project with "
+         "those stems (`trackwright new … --stems STEMS`) to change it")
     # stems without this part ("the lead" in a band + guitar project): what carries it in their sum
     fallback = MIX_FALLBACK.get(part) if not plan.part_names(part) else None
     if fallback is None or (directive.direction < 0 and directive.amount >= 1.0):

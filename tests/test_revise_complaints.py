@@ -103,6 +103,12 @@ def test_a_kept_part_processed_at_the_same_level_is_not_kept() -> None:
 def test_a_large_degree_is_achieved_only_when_the_move_is_large(song: Project) -> None:
     """"Much louder" is reported achieved only when the independent meter hears ≥ 3 LU; the
     reported verdict always agrees with the meter."""
+    from trackwright.revise.measure import judge  # its degree and amount checks are new with this cause
+
+    assert judge("loudness", -20.0, -18.5, 1, degree=1.0).state == "small"  # +1.5 LU is not "much louder"
+    assert judge("loudness", -20.0, -16.0, 1, degree=1.0).state == "ok"
+    assert judge("centroid", 1000.0, 1200.0, 1, degree=0.15).state == "over"  # +20 % is not "a tiny bit"
+    assert judge("loudness", -20.0, -16.0, 1, quantity=2.0).state == "over"  # "up 2 dB", not 4
     result, a, b = _note(song, "Much louder.")
     rise = lufs(b, 0, END) - lufs(a, 0, END)
     assert result.achieved == (rise >= 3.0 - 0.3), (rise, result.explanation())

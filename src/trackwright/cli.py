@@ -1199,6 +1199,8 @@ def note(
     text: Annotated[str, typer.Argument(metavar="TEXT", help='The note, e.g. "make it feel more vulnerable".')],
     at: Annotated[str | None, typer.Option("--at", help="Apply where the note names no place: START-END, e.g. 1:20-1:45.")] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Show what would change; make no version.")] = False,
+    separate: Annotated[bool, typer.Option("--separate", help="When the note names a part and the project has no "
+                                                              "stems, split the draft first (built-in separator).")] = False,
     author: Annotated[str | None, typer.Option(help="Author of the new version.")] = None,
     as_json: JsonOption = False,
     quiet: QuietOption = False,
@@ -1210,7 +1212,8 @@ def note(
     span = _time_range(at) if at else None
     project = Project.open(project_dir)
     with progress_bar("Revising", quiet=quiet or _state["quiet"]) as progress:
-        result = apply_note(project, text, at=span, dry_run=dry_run, author=author, progress=progress)
+        result = apply_note(project, text, at=span, dry_run=dry_run, author=author, progress=progress,
+                            separate=separate)
     if as_json:
         _print_json({"project": str(project_dir), "dry_run": dry_run, **result.to_dict()})
         return

@@ -42,7 +42,7 @@ from trackwright.analysis.analyze import Analysis, analyze
 from trackwright.analysis.brief import load_brief
 from trackwright.analysis.stemsum import StemSum, measure_stem_sum
 from trackwright.arrange.edl import EditList, check_within
-from trackwright.audio import Audio, audio_info, load_audio, write_atomic
+from trackwright.audio import Audio, audio_info, load_audio, save_audio, write_atomic
 from trackwright.errors import ParameterError, ProjectError, TrackwrightError
 from trackwright.files import pid_alive, renamed
 from trackwright.progress import ProgressCallback, ignore_progress
@@ -379,12 +379,14 @@ class Project:
         return ParameterError(f"{self.path}: no version {number} (the project has {have})")
 
     def commit(self, recipe: Recipe, message: str, *, author: str | None = None,
-               parent: int | None = None) -> VersionInfo:
+               parent: int | None = None, adds_sources: bool = False) -> VersionInfo:
         """Store ``recipe`` as a new version; return its :class:`VersionInfo`.
 
         The recipe file is written first (atomically), then its row enters project.db in one
         transaction. ``parent`` defaults to the latest version. A recipe without sources gets
         the project's; its parts must name the project's stems and its segments lie within the draft.
+        With ``adds_sources`` its sources may add files to the project's (every existing one kept):
+        :meth:`add_stems`.
         """
         if not isinstance(recipe, Recipe):
             raise ParameterError(f"commit takes a Recipe, got {type(recipe).__name__}")
@@ -398,7 +400,7 @@ class Project:
                 parent = numbers[-1] if numbers else None
             elif parent not in numbers:
                 raise self._no_version(parent)
-            recipe = self._conform(recipe, sources_from=numbers[-1] if numbers else None)
+            recipe = self._conform(recipe, sources_from=numbers[-1] if numbers else None, adds=adds_sources)
             number = max(numbers[-1] if numbers else 0, max(files, default=0)) + 1
             info = VersionInfo(number, parent, author, utc_iso(), " ".join(message.split()))
             text = dataclasses.replace(recipe, version=info).to_yaml()
@@ -424,11 +426,15 @@ class Project:
             (self.path / recipe_name(number)).unlink(missing_ok=True)
         self._recipes.pop(number, None)
 
-    def _conform(self, recipe: Recipe, *, sources_from: int | None) -> Recipe:
+    def _conform(self, recipe: Recipe, *, sources_from: int | None, adds: bool = False) -> Recipe:
         if sources_from is not None:
             project_sources = dict(self.recipe(sources_from).sources)
             if not recipe.sources:
                 recipe = dataclasses.replace(recipe, sources=project_sources)
+            elif adds:
+                kept = {k: v for k, v in recipe.sources.items() if k in project_sources}
+                if kept != project_sources:
+                    raise ParameterError("a version that adds sources keeps every source of the project")
             elif dict(recipe.sources) != project_sources:
                 raise ParameterError("recipe sources differ from the project's; a recipe plays this project's "
                                      "sources (leave sources empty to use them)")
@@ -438,6 +444,34 @@ class Project:
         info = audio_info(self.path / draft)
         check_within(recipe.arrangement, info.frames / info.samplerate)
         return recipe
+
+    def add_stems(self, stems: dict[str, Audio], message: str, *, author: str | None = None) -> VersionInfo:
+        """A new version that plays the draft through ``stems`` (name → Audio with the draft's
+        rate, channels and length, summing to it: a split of a project without stems). The stems
+        are written into ``sources/stems/`` (float WAV, read-only) and become sources of this
+        version and of every later one; earlier versions still play the draft alone."""
+        if not stems:
+            raise ParameterError("add_stems needs at least one stem")
+        with self.lock():
+            recipe = self.recipe()
+            if recipe.stem_sources:
+                raise ParameterError(f"{self.path} already has stems ({', '.join(sorted(recipe.stem_sources))})")
+            draft = self.source_audio()
+            sources = dict(recipe.sources)
+            folder = self.path / STEMS_FOLDER
+            folder.mkdir(parents=True, exist_ok=True)
+            for name, audio in stems.items():
+                if audio.sample_rate != draft.sample_rate or audio.channels != draft.channels or \
+                        audio.frames != draft.frames:
+                    raise ParameterError(f"stem {name!r} does not match the draft (rate, channels and length)")
+                rel = f"{STEMS_FOLDER}{name.lower()}.wav"
+                path = self.path / rel
+                save_audio(audio, path, bit_depth="float")
+                path.chmod(0o444)
+                sources[rel] = sha256_file(path)
+            parts = {**recipe.parts, **{name.lower(): PartSettings() for name in stems}}
+            made = dataclasses.replace(recipe, version=None, parts=parts, sources=sources)
+            return self.commit(made, message, author=author, adds_sources=True)
 
     def revert(self, number: int, *, author: str | None = None) -> VersionInfo:
         """A new version whose recipe equals version ``number``'s (message ``revert to vN``)."""

@@ -33,8 +33,11 @@ from trackwright.revise.directives import REGIONS, Directive, Hold, Interpretati
 from trackwright.revise.lexicon import (
     AFTER_DOWN,
     AFTER_UP,
+    ABRUPT,
     BOOSTERS,
+    DEFICIT,
     DEGREES,
+    DESCRIPTIVE_NEGATORS,
     EXCESS,
     FAULTS,
     FILLER,
@@ -559,6 +562,7 @@ def _qualities(clause: _Clause, subtle: bool, scope: Scope, complaint_before: bo
             if end - start >= 2 and any(0 <= q_start - end <= 4 for q_start, _, _ in first_pass):
                 clause.take(start, end)
                 clause.modifiers.update(range(start, end))
+    lacking: set[int] = set()  # starts of nouns described as lacking ("the bottom end is weak")
     for start, end, q in first_pass:  # "the low end is too big": the excess words describe the noun
         if QUALITIES[q].noun:
             for e in range(end, min(end + 4, len(tokens))):
@@ -566,6 +570,11 @@ def _qualities(clause: _Clause, subtle: bool, scope: Scope, complaint_before: bo
                 if stop is not None:
                     clause.modifiers.update(range(e, stop))
                     clause.take(e, stop)
+                    break
+                stop = next((p.match(tokens, e) for p in DEFICIT if p.match(tokens, e) is not None), None)
+                if stop is not None and not any(clause.taken[e:stop]):
+                    clause.take(e, stop)
+                    lacking.add(start)
                     break
     matches = find_phrases(_QUALITY_PHRASES, tokens, clause.taken)
     kept = []
@@ -585,10 +594,15 @@ def _qualities(clause: _Clause, subtle: bool, scope: Scope, complaint_before: bo
             f.endswith("*") and tokens[start].text.startswith(f[:-1]) for f in FAULTS)
         excess = any(phrase.match(tokens, e) is not None for phrase in EXCESS for e in range(end, min(end + 4, len(tokens)))
                      if e in clause.modifiers or not clause.taken[e])
-        if how in ("reduce", "too", "negate_so"):
+        if start in lacking and how not in ("reduce", "too", "negate_so", "negate"):
+            pass  # "the bottom end is weak", "the lead is lost": more of it
+        elif how in ("reduce", "too", "negate_so"):
             direction = -direction
         elif how in ("boost", "enough"):
             pass
+        elif how == "negate" and tokens[first].text in DESCRIPTIVE_NEGATORS and not quality.comparative and \
+                not clause.words_set & REQUEST:
+            pass  # "the chorus doesn't hit", "it isn't warm": a complaint that asks for more
         elif how == "negate":
             if quality.comparative:
                 clause.holds.append(Hold(quality.dimension, "not_up" if direction > 0 else "not_down", None,
@@ -644,7 +658,8 @@ def _parts(clause: _Clause, subtle: bool, scope: Scope) -> None:
     down_words = {"less", "quieter", "softer", "lower", "down", "back", "tuck", "bury", "duck", "under", "reduce",
                   "washing", "overpowering", "overwhelming", "dominating"}
     up_words = {"more", "louder", "up", "forward", "front", "featured", "feature", "bigger", "boost", "harder",
-                "punchier", "out", "crack", "bite", "punch", "hear", "present", "raise", "push", "lift"}
+                "punchier", "out", "crack", "bite", "punch", "hear", "present", "raise", "push", "lift", "lost",
+                "weak", "missing", "drowned", "disappears", "disappearing", "inaudible"}
     direction, amount = 0, PLAIN
     if (words & out_words and not words & {"more"}) or "get rid of" in around or "take out" in around or \
             "no more" in before:
@@ -788,6 +803,23 @@ def _edits(clause: _Clause, subtle: bool, scope: Scope, own_scope: Scope | None)
             if clause.directives:
                 return
     _key(clause, subtle, scope)
+
+
+def _abrupt_ending(clause: _Clause, subtle: bool) -> None:
+    """"The ending just stops", "it ends abruptly": the piece needs an ending, a fade out over its
+    last seconds (nothing when the clause already asks for an edit)."""
+    if clause.directives:
+        return
+    found = find_phrases(ABRUPT, clause.tokens, clause.taken)
+    if not found:
+        return
+    start, end, _ = found[0]
+    clause.take(start, end)
+    for i, token in enumerate(clause.tokens):  # "the ending", "the end": the place the fade is, not a scope
+        if token.text in ("ending", "end", "outro") and not clause.taken[i]:
+            clause.take(i, i + 1)
+    clause.scope = None
+    clause.directives.append(Directive("fade_out", 1, PLAIN, subtle, Scope(), clause.text(start, end)))
 
 
 def _length_edit(clause: _Clause, i: int, subtle: bool, scope: Scope, own_scope: Scope | None) -> None:
@@ -1005,6 +1037,7 @@ def _read(note: str, tokens: list[Token], subtle: bool, at: Scope | None) -> Int
         _holds(clause)
         _parts(clause, subtle, scope)
         _edits(clause, subtle, scope, own)
+        _abrupt_ending(clause, subtle)
         region = _region_by_hz(clause)
         _locations(clause)
         _qualities(clause, subtle, scope, complaint)

@@ -93,7 +93,11 @@ QUALITIES: tuple[Quality, ...] = tuple(
     # energy
     + _q("energy", 1, "energ*", "driv*", "excit*", "intens*", "urgen*", "aggress*", "powerful", "power", "upbeat",
          "lively", "hype*", "angry", "anger", "fierce", "fire", "heat", "oomph", "hit harder", "hits harder",
-         "hit hard", "land [it]? harder", "impact")
+         "hit hard", "land [it]? harder", "impact",
+         "[doesn't|doesnt|never] [really|quite]? [hit|hits|land|lands|lift|lifts|pop|pops|soar|soars|explode|explodes|arrive|arrives]",
+         "[doesn't|doesnt|never] [really|quite]? [take|takes] off",
+         "[doesn't|doesnt|never] [really|quite]? [kick|kicks] in",
+         "no lift", "no payoff")
     + _q("energy", -1, "calm*", "gentle", "gently", "mellow*", "laid back", "chill*", "soothing", "serene",
          "low key", "relax*", "lazy", "sleepy", "polite")
     # valence
@@ -190,6 +194,19 @@ EXCESS = tuple(compile_phrase(p) for p in (
     "overwhelming", "overpowering", "too much", "too loud", "too hot", "too big", "too strong", "too present",
     "too prominent", "excessive", "over the top", "way too much", "dominat*", "everywhere", "bloated", "washing",
     "washing everything out", "drowning", "swamp*", "hogging", "eating"))
+
+#: Words after a region or dimension noun that describe a lack: "the bottom end is weak" asks for more.
+DEFICIT = tuple(compile_phrase(p) for p in (
+    "weak", "weaker", "lacking", "missing", "anaemic", "anemic", "wimpy", "feeble", "puny", "gone", "lost",
+    "buried", "not there", "not enough", "too quiet", "too soft", "too low", "too weak", "too small",
+    "underwhelming", "thin", "absent", "nowhere", "nonexistent", "non existent"))
+#: Negators that describe the music ("the chorus doesn't hit"): a complaint asking for more, not a
+#: request for less.
+DESCRIPTIVE_NEGATORS = frozenset("""doesn't doesnt isn't isnt aren't arent wasn't didn't never""".split())
+#: Words saying the music stops without an ending ("the ending just stops"): a fade out is asked for.
+ABRUPT = tuple(compile_phrase(p) for p in (
+    "just stops", "just ends", "stops dead", "stops abruptly", "ends abruptly", "abrupt*", "stops suddenly",
+    "ends suddenly", "cuts off", "just cuts", "cut off", "stops cold", "just drops off", "falls off a cliff"))
 
 #: Parts: pattern → part role (:data:`trackwright.revise.directives.PART_ROLES`).
 PARTS: tuple[tuple[str, str], ...] = (

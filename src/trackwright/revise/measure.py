@@ -50,6 +50,19 @@ BANDS: dict[str, tuple[float, float]] = {**REGIONS, "clearance": (300.0, 3000.0)
 AUDIBLE: dict[str, float] = {"loudness": 0.5, "lra": 1.0, "centroid": 3.0, "band": 0.5, "width": 1.0, "crest": 0.5,
                              "gaps": 1.0, "onsets": 5.0, "peak": 0.1, "rise": 1.0, "parts": 1.0, "part": 0.5,
                              "duration": 1.0, "tempo": 2.0, "pitch": 0.5, "fade": 15.0}
+#: The smallest change a listener calls "much more" / "way less" (a large degree), per descriptor
+#: in its unit; a move smaller than this carries out a plain note but not a large one.
+LARGE_FLOOR: dict[str, float] = {"loudness": 3.0, "centroid": 15.0, "band": 3.0, "width": 2.0, "gaps": 2.0,
+                                 "crest": 1.0, "onsets": 15.0, "lra": 2.0, "part": 2.0, "tempo": 10.0}
+#: The largest change still heard as "a tiny bit" / "slightly" (a small degree), per descriptor.
+SMALL_CEILING: dict[str, float] = {"loudness": 3.0, "centroid": 10.0, "band": 2.0, "width": 3.0, "gaps": 4.0,
+                                   "crest": 2.0, "onsets": 30.0, "lra": 3.0, "part": 3.5}
+#: Degrees (a directive's signed amount, halved when subtle) at or under which the small ceiling
+#: applies, and at or over which the large floor does.
+SMALL_DEGREE, LARGE_DEGREE = 0.4, 0.8
+#: A stated amount ("up 2 dB") is met within ± max(this, 25 % of it), in the descriptor's unit.
+QUANTITY_TOLERANCE: dict[str, float] = {"loudness": 0.5, "part": 0.5, "band": 0.5, "width": 0.5, "centroid": 2.0,
+                                        "onsets": 5.0, "tempo": 3.0}
 #: "Keep the loudness" holds within this, LU.
 SAME_LOUDNESS_LU = 0.2
 RELATIVE = frozenset({"centroid", "onsets"})
@@ -62,7 +75,7 @@ EXPECTED: dict[str, tuple[str, tuple[tuple[str, int], ...]]] = {
     "intimacy": ("any", (("width", -1), ("loudness", -1), ("parts", -1))),
     "size": ("any", (("width", 1), ("loudness", 1))),
     "brightness": ("all", (("centroid", 1),)),
-    "warmth": ("any", (("centroid", -1), ("band:mud", 1))),
+    "warmth": ("all", (("centroid", -1),)),
     "valence": ("all", (("centroid", 1),)),
     "tension": ("any", (("centroid", -1), ("width", -1))),
     "density": ("any", (("onsets", 1), ("parts", 1))),
@@ -290,8 +303,10 @@ def pitch_shift_st(before: Audio, after: Audio, start_s: float, end_s: float) ->
 # -- verdicts -----------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Verdict:
-    """One descriptor's move and what it means: ``state`` "ok" (moved audibly the asked way),
-    "small" (not audibly), "wrong" (audibly the other way) or "kept"/"broken" for a hold."""
+    """One descriptor's move and what it means: ``state`` "ok" (moved audibly the asked way, by
+    the degree asked), "small" (not audibly, or less than a large degree or a stated amount),
+    "over" (more than a small degree or a stated amount), "wrong" (audibly the other way) or
+    "kept"/"broken" for a hold."""
 
     descriptor: str
     before: float
@@ -319,11 +334,29 @@ def change_of(descriptor: str, before: float, after: float) -> tuple[float, str]
     return after - before, unit
 
 
-def judge(descriptor: str, before: float, after: float, direction: int, *, threshold: float | None = None) -> Verdict:
-    """Did ``descriptor`` move audibly in ``direction``?"""
+def judge(descriptor: str, before: float, after: float, direction: int, *, threshold: float | None = None,
+          degree: float | None = None, quantity: float | None = None) -> Verdict:
+    """Did ``descriptor`` move audibly in ``direction``, by as much as was asked?
+
+    ``degree`` is the directive's unsigned amount (:attr:`Directive.signed`): a large one
+    ("much louder") must move at least :data:`LARGE_FLOOR`, a small one ("a tiny bit brighter")
+    at most :data:`SMALL_CEILING` (state "small" or "over" otherwise). ``quantity`` is a stated
+    amount in the descriptor's unit, met within :data:`QUANTITY_TOLERANCE`.
+    """
     change, unit = change_of(descriptor, before, after)
-    limit = threshold if threshold is not None else AUDIBLE[descriptor.split(":")[0]]
-    state = "ok" if change * direction >= limit else "wrong" if change * direction <= -limit else "small"
+    base = descriptor.split(":")[0]
+    limit = threshold if threshold is not None else AUDIBLE[base]
+    moved = change * direction
+    state = "ok" if moved >= limit else "wrong" if moved <= -limit else "small"
+    if state == "ok" and quantity is not None and base in QUANTITY_TOLERANCE:
+        miss = abs(moved - quantity)
+        if miss > max(QUANTITY_TOLERANCE[base], (0.0 if base == "tempo" else 0.25) * quantity):
+            state = "small" if moved < quantity else "over"
+    elif state == "ok" and degree is not None:
+        if degree >= LARGE_DEGREE and base in LARGE_FLOOR and moved < LARGE_FLOOR[base]:
+            state = "small"
+        elif degree <= SMALL_DEGREE and base in SMALL_CEILING and moved > SMALL_CEILING[base]:
+            state = "over"
     return Verdict(descriptor, before, after, change, unit, state)
 
 
@@ -337,9 +370,36 @@ def judge_hold(hold: Hold, descriptor: str, sign: int, before: float, after: flo
     return Verdict(descriptor, before, after, change, unit, "broken" if broken else "kept")
 
 
-def expected_for(directive: Directive) -> tuple[str, tuple[tuple[str, int], ...]]:
-    """(mode, ((descriptor, direction), …)) that carry ``directive`` out."""
+#: A kept part's change (after − before) must stay this far under the part, dB: the same level
+#: with other processing (saturation, a filter) is not "kept".
+KEPT_RESIDUAL_DB = -30.0
+
+
+def residual_verdict(before: Audio, after: Audio, start_s: float, end_s: float) -> Verdict:
+    """Was a part kept as it was in the span? The energy of its change relative to it, dB: "kept"
+    under :data:`KEPT_RESIDUAL_DB` (or silent both times), else "broken"."""
+    a, b = _slice(before, start_s, end_s).astype(np.float64), _slice(after, start_s, end_s).astype(np.float64)
+    n = min(a.shape[1], b.shape[1])
+    power = float(np.sum(a[:, :n] ** 2))
+    change = float(np.sum((b[:, :n] - a[:, :n]) ** 2))
+    level = max(10 * math.log10(max(change, 1e-20) / max(power, 1e-20)), -120.0) if power > 1e-12 else \
+        (-120.0 if change <= 1e-12 else 0.0)
+    return Verdict("residual", 0.0, level, level, "dB", "kept" if level <= KEPT_RESIDUAL_DB else "broken")
+
+
+#: What carries a dimension out when a hold watches what :data:`EXPECTED` measures ("not darker,
+#: warmer": the centroid may not fall, so warmth is the low mids' share).
+WHEN_HELD: dict[str, tuple[str, tuple[tuple[str, int], ...]]] = {
+    "warmth": ("all", (("band:mud", 1),)),
+}
+
+
+def expected_for(directive: Directive, holds: Sequence[Hold] = ()) -> tuple[str, tuple[tuple[str, int], ...]]:
+    """(mode, ((descriptor, direction), …)) that carry ``directive`` out, given the note's holds."""
     mode, terms = EXPECTED[directive.dimension]
+    held = {HELD_BY[h.dimension][0] for h in holds if h.part is None and h.dimension in HELD_BY}
+    if directive.dimension in WHEN_HELD and held & {descriptor for descriptor, _ in terms}:
+        mode, terms = WHEN_HELD[directive.dimension]
     return mode, tuple((descriptor, sign * directive.direction) for descriptor, sign in terms)
 
 
@@ -355,7 +415,7 @@ def achieved(mode: str, verdicts: Sequence[Verdict]) -> bool:
 def outside_unchanged(before: Audio, after: Audio, regions: Sequence[tuple[float, float, float]]) -> tuple[bool, str]:
     """Whether the audio in each region (start_s, end_s of ``before``, offset_s into ``after``) is
     unchanged: sample for sample, or within 0.2 LU short-term loudness and 0.5 dB in four bands
-    in every 3 s window. Returns (unchanged, a description of the largest change)."""
+    in every 3 s window, one every second. Returns (unchanged, a description of the largest change)."""
     worst_lu = worst_db = 0.0
     identical = True
     rate = before.sample_rate
@@ -369,9 +429,9 @@ def outside_unchanged(before: Audio, after: Audio, regions: Sequence[tuple[float
         if np.array_equal(a, b):
             continue
         identical = False
-        step = int(3.0 * rate)
-        for lo in range(0, max(n - step // 2, 1), step):
-            x, y = a[:, lo:lo + step], b[:, lo:lo + step]
+        window, hop = int(3.0 * rate), int(1.0 * rate)
+        for lo in range(0, max(n - window, 0) + 1, hop):
+            x, y = a[:, lo:lo + window], b[:, lo:lo + window]
             if x.shape[1] < rate // 2:
                 continue
             lx = float(power_to_lufs(max(float(_blocks(x, rate, x.shape[1] / rate, 1.0).mean()), 1e-20)))

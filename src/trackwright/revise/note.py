@@ -38,10 +38,11 @@ from trackwright.audio import Audio, load_audio, write_atomic
 from trackwright.errors import ParameterError
 from trackwright.mix.automation import REVERB_TAIL_S, Move
 from trackwright.produce.production import Production
+from trackwright.produce.separate import separate_builtin
 from trackwright.progress import ProgressCallback, ignore_progress
 from trackwright.project import Project, Recipe, RenderResult
 from trackwright.project.operations import make_version
-from trackwright.project.roles import part_roles
+from trackwright.project.roles import part_roles, set_project_roles
 from trackwright.revise.directives import Directive, Hold, Interpretation, Scope
 from trackwright.revise.interpret import POINT_SPAN_S
 from trackwright.revise.llm import read_note
@@ -55,6 +56,7 @@ from trackwright.revise.measure import (
     fade_depth_db,
     judge,
     judge_hold,
+    residual_verdict,
     outside_unchanged,
     part_level_db,
     parts_sounding,
@@ -166,11 +168,14 @@ def _refuse_empty(reading: Interpretation) -> None:
 
 
 def apply_note(project: Project, text: str, *, at: tuple[float, float] | None = None, dry_run: bool = False,
-               author: str | None = None, progress: ProgressCallback | None = None) -> NoteResult:
+               author: str | None = None, progress: ProgressCallback | None = None,
+               separate: bool = False) -> NoteResult:
     """Turn ``text`` into a new version of ``project``.
 
     ``at`` is ``(start_s, end_s)`` of the current version's output for notes without a scope
-    of their own (``--at 1:20-1:45``).
+    of their own (``--at 1:20-1:45``). With ``separate``, a note that names a part of a project
+    without stems first splits the draft with the built-in separator (a version of its own that
+    sounds the same: :func:`split_for_parts`), then changes the parts.
     """
     report = progress or ignore_progress
     if not text or not text.strip():
@@ -180,6 +185,7 @@ def apply_note(project: Project, text: str, *, at: tuple[float, float] | None = 
     reading = read_note(text, at=Scope("range", at[0], at[1]) if at is not None else None)
     _refuse_empty(reading)
     with project.lock():
+        split = split_for_parts(project, reading, author=author) if separate and not dry_run else None
         report(0.05, "reading the current version")
         parent = project.latest()
         recipe = project.recipe()
@@ -209,6 +215,10 @@ def apply_note(project: Project, text: str, *, at: tuple[float, float] | None = 
             notes.extend(why_not)
             if found:
                 planned.append((directive, spans, found))
+        if split is not None:
+            notes.insert(0, split)
+        elif separate and dry_run and _names_parts(reading) and not recipe.stem_sources:
+            notes.insert(0, "with --separate the draft would first be split into stems (not in a dry run)")
         result = NoteResult(reading, changes, list(dict.fromkeys(notes)), scopes, parent=parent)
         if not changes:
             raise ParameterError("nothing I can change for this note here: " + "; ".join(result.notes))
@@ -227,6 +237,25 @@ def apply_note(project: Project, text: str, *, at: tuple[float, float] | None = 
                      lambda tmp: tmp.write_text(json.dumps(result.to_dict(), indent=1, ensure_ascii=False) + "\n"))
         report(1.0, "done")
     return result
+
+
+def _names_parts(reading: Interpretation) -> bool:
+    return any(d.part is not None for d in reading.directives) or any(h.part is not None for h in reading.holds)
+
+
+def split_for_parts(project: Project, reading: Interpretation, *, author: str | None = None) -> str | None:
+    """When ``reading`` names a part and the project has no stems: split the draft with the
+    built-in separator (drums, bass, centre, sides, other; they sum to the draft) into a new
+    version that plays the same music through them, with their roles recorded. Returns what
+    was done, or None when nothing needed splitting."""
+    if not _names_parts(reading) or project.recipe().stem_sources:
+        return None
+    split = separate_builtin(project.source_audio())
+    info = project.add_stems(split.stems, "split the draft into stems (built-in separator) for a note on its parts",
+                             author=author)
+    set_project_roles(project, {name.lower(): role for name, role in split.roles.items()})
+    return (f"split the draft into stems with the built-in separator first (version {info.number}: "
+            f"{', '.join(split.stems)}); the note changes those parts")
 
 
 def _check_part_holds(holds: Sequence[Hold], roles: Mapping[str, str]) -> None:
@@ -316,7 +345,7 @@ def _measure(result: NoteResult, before: RenderResult, after: RenderResult, mix_
     total = mix_before.duration_s
     timeline = abs(mix_after.duration_s - total) > 0.02 or any(d.dimension in TIMELINE for d, _, _ in planned)
     for directive, spans, changes in planned:
-        mode, terms = expected_for(directive)
+        mode, terms = expected_for(directive, holds)
         targets = [m.target for c in changes if c.layer == "automation" for m in c.moves if m.target in stems_after]
         for span in spans:
             start, end = _core(_build_window(span, changes) if directive.dimension == "build" else span, total)
@@ -364,9 +393,8 @@ def _directive_verdicts(directive: Directive, terms: Sequence[tuple[str, int]], 
                           if c.layer == "tempo")
             lost = total_before - total_after
             percent = 100.0 * (changed / max(changed - lost, 1e-9) - 1.0) if changed else 0.0
-            out.append(Verdict("tempo", 0.0, percent, percent, "%",
-                               "ok" if percent * direction >= AUDIBLE["tempo"] else
-                               "wrong" if percent * direction <= -AUDIBLE["tempo"] else "small"))
+            stated = directive.quantity if directive.unit == "%" and not directive.absolute else None
+            out.append(judge("tempo", 0.0, percent, direction, degree=abs(directive.signed), quantity=stated))
         elif descriptor in ("fade_out", "fade_in"):
             seconds = next((float(c.op["seconds"]) for c in result.changes if c.layer == "arrangement" and c.op
                             and c.op.get("op") == "fade"), 4.0)
@@ -391,7 +419,7 @@ def _directive_verdicts(directive: Directive, terms: Sequence[tuple[str, int]], 
         elif descriptor == "part":
             names = list(targets)
             carrier = FALLBACK_DESCRIPTOR.get(MIX_FALLBACK.get(directive.part or "", ""))
-            if not names and carrier is not None and not stems_before:  # a mix: what carries the part
+            if not names and carrier is not None:  # no stem of the part: what carries it in the mix
                 b = describe_span(mix_before, start, end, [carrier])[carrier]
                 a = describe_span(mix_after, start, end, [carrier])[carrier]
                 out.append(judge(carrier, b, a, direction))
@@ -404,12 +432,27 @@ def _directive_verdicts(directive: Directive, terms: Sequence[tuple[str, int]], 
                 continue
             b = part_level_db(mix_before, [stems_before[n] for n in names], start, end)
             a = part_level_db(mix_after, [stems_after[n] for n in names], start, end)
-            out.append(judge("part", b, a, direction))
+            out.append(judge("part", b, a, direction, degree=abs(directive.signed),
+                             quantity=_stated(directive, "part")))
         else:
             b = describe_span(mix_before, start, end, [descriptor])[descriptor]
             a = describe_span(mix_after, start, end, [descriptor])[descriptor]
-            out.append(judge(descriptor, b, a, direction))
+            out.append(judge(descriptor, b, a, direction, degree=abs(directive.signed),
+                             quantity=_stated(directive, descriptor)))
     return out
+
+
+def _stated(directive: Directive, descriptor: str) -> float | None:
+    """The amount the note stated for ``descriptor`` in its unit ("2 dB louder": 2 LU), else None."""
+    if directive.quantity is None or directive.absolute:
+        return None
+    base = descriptor.split(":")[0]
+    if directive.unit == "dB" and base in ("loudness", "part", "band", "width") and \
+            (base != "loudness" or directive.dimension == "loudness"):
+        return directive.quantity
+    if directive.unit == "%" and base in ("centroid", "onsets") and directive.dimension not in ("pace",):
+        return directive.quantity
+    return None
 
 
 def _hold_verdicts(hold: Hold, spans: Sequence[Span], mix_before: Audio, mix_after: Audio,
@@ -435,6 +478,7 @@ def _hold_verdicts(hold: Hold, spans: Sequence[Span], mix_before: Audio, mix_aft
                 b = describe_span(stems_before[name], start, end, ["loudness"])["loudness"]
                 a = describe_span(stems_after[name], start, end, ["loudness"])["loudness"]
                 out.append(judge_hold(Hold("loudness", "same"), "loudness", 1, b, a))
+                out.append(residual_verdict(stems_before[name], stems_after[name], start, end))
             continue
         if hold.dimension not in HELD_BY:
             continue

@@ -73,7 +73,7 @@ from trackwright.audio import Audio
 from trackwright.mix.automation import ALL_PARTS, Move
 from trackwright.revise.calibrate import Preview, solve_scale, target, tier
 from trackwright.revise.directives import REGIONS, Directive, Hold
-from trackwright.revise.measure import EXPECTED, HELD_BY, change_of, expected_for, judge, judge_hold
+from trackwright.revise.measure import EXPECTED, HELD_BY, WHEN_HELD, change_of, expected_for, judge, judge_hold
 
 #: Mixer roles from least to most important, for thinning and for "intimacy".
 SUPPORT_ROLES = ("fx", "pad", "other", "strings", "keys", "guitar", "drums")
@@ -89,7 +89,8 @@ PART_TO_ROLES: dict[str, tuple[str, ...]] = {
 }
 #: Parts named more narrowly than a role: stem names that carry them.
 PART_NAMES: dict[str, tuple[str, ...]] = {"kick": ("kick", "bd"), "snare": ("snare", "sd", "clap"),
-                                          "hats": ("hat", "hh", "cymbal", "ride")}
+                                          "hats": ("hat", "hh", "cymbal", "ride"),
+                                          "lead": ("lead", "melody", "vocal", "vox", "voice", "solo")}
 #: A part the mix-only draft lacks: what carries it in a mix (a region, punch, or the mid channel).
 MIX_FALLBACK: dict[str, str] = {"bass": "low_end", "kick": "punch", "snare": "harshness", "hats": "top",
                                 "drums": "punch", "percussion": "punch", "lead": "lead_mid", "vocals": "lead_mid",
@@ -433,7 +434,7 @@ def _scaled(plan: _Plan, directive: Directive, spans: Sequence[Span], steps: Seq
     active = list(steps)
     scale, moves, short = _solve(plan, directive, spans, active, k, preview)
     if preview is not None:
-        _, terms = expected_for(directive)
+        _, terms = expected_for(directive, plan.context.holds)
         checks = [(d, sign) for d, sign in terms if d in PREDICTABLE]
         for _ in range(2):
             wrong = _wrong_terms(preview, moves, checks)
@@ -472,7 +473,8 @@ def _goal(directive: Directive, holds: Sequence[Hold]) -> tuple[str, int] | None
     goal = GOALS.get(directive.dimension)
     if goal is None or goal[0] not in held:
         return goal
-    for descriptor, sign in EXPECTED[directive.dimension][1]:
+    alternatives = WHEN_HELD.get(directive.dimension, ("all", ()))[1] + EXPECTED[directive.dimension][1]
+    for descriptor, sign in alternatives:
         if descriptor not in held and descriptor in PREDICTABLE:
             return descriptor, sign
     return None
@@ -693,9 +695,13 @@ def _part_fallback(plan: _Plan, directive: Directive, spans: Sequence[Span], k: 
     part = directive.part or "part"
     have = ", ".join(f"{n} ({r})" for n, r in plan.parts.items())
     where = f"the project's stems are {have}" if plan.parts else "the draft is a mix without stems"
-    offer = ("split the draft into stems with `trackwright separate DRAFT -o STEMS` and make a project with them "
-             "(`trackwright new … --stems STEMS`) to change the part itself")
-    fallback = MIX_FALLBACK.get(part) if not plan.parts else None
+    offer = ("run the note again with --separate to split the draft into stems first (built-in separator) and "
+             "change the part itself, or split it with `trackwright separate DRAFT -o STEMS` and make a project "
+             "with them (`trackwright new … --stems STEMS`)") if not plan.parts else \
+        ("split the draft with `trackwright separate DRAFT -o STEMS` to find the part, and make a project with "
+         "those stems (`trackwright new … --stems STEMS`) to change it")
+    # stems without this part ("the lead" in a band + guitar project): what carries it in their sum
+    fallback = MIX_FALLBACK.get(part) if not plan.part_names(part) else None
     if fallback is None or (directive.direction < 0 and directive.amount >= 1.0):
         plan.notes.append(f"no {part} stem to change: {where}; {offer}")
         return

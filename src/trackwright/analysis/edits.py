@@ -208,7 +208,7 @@ def prediction_residual(channel: np.ndarray, sample_rate: int) -> np.ndarray:
         lo = max(0, start - CLICK_ORDER)
         fir = np.concatenate(([1.0], -coefficients[i])).astype(np.float32)
         residual[start:stop] = np.convolve(values[lo:stop], fir, mode="full")[start - lo: stop - lo]
-    return residual.astype(np.float32)
+    return residual
 
 
 def burst_ratio(residual_energy: np.ndarray, sample_rate: int) -> np.ndarray:
@@ -216,10 +216,14 @@ def burst_ratio(residual_energy: np.ndarray, sample_rate: int) -> np.ndarray:
     energy = np.asarray(residual_energy, dtype=np.float32)
     short = scipy.ndimage.uniform_filter1d(energy, CLICK_BURST, origin=-(CLICK_BURST // 2), mode="constant")
     span = 2 * round(CLICK_CONTEXT_S * sample_rate) + 1
-    context = scipy.ndimage.uniform_filter1d(energy, span, mode="nearest")
-    # the context without the burst itself
-    background = np.maximum((context * span - short * CLICK_BURST) / (span - CLICK_BURST), 1e-20)
-    return short / background
+    background = scipy.ndimage.uniform_filter1d(energy, span, mode="nearest")
+    # the context without the burst itself, in place: a 10-minute track holds a few arrays fewer
+    background *= span
+    background -= short * CLICK_BURST
+    background /= span - CLICK_BURST
+    np.maximum(background, 1e-20, out=background)
+    short /= background
+    return short
 
 
 def _band_change(total: np.ndarray, t: np.ndarray, k: int, floor_db: float, min_bands: int
@@ -423,7 +427,10 @@ class Clicks:
 def find_clicks(mono: np.ndarray, sample_rate: int) -> Clicks:
     """Clicks in the channel mean ``mono`` (frames,) that stand ``CLICK_FACTOR`` times above the
     sharpest transients around them (see :func:`prediction_residual`)."""
-    ratio = burst_ratio(prediction_residual(mono, sample_rate) ** 2, sample_rate)
+    energy = prediction_residual(mono, sample_rate)
+    energy *= energy  # squared in place
+    ratio = burst_ratio(energy, sample_rate)
+    del energy
     block = max(1, round(0.01 * sample_rate))
     count = len(ratio) // block
     if count < 10:

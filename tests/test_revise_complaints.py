@@ -1,9 +1,9 @@
 """Complaints read as what was meant, and a verdict that only says "achieved" when the independent
 meters agree — one test per cause (each failed with the note engine before it).
 
-Causes: a region noun described as lacking ("the bottom is too weak") cut the region; a section
-that "doesn't hit" was made quieter; "it just stops at the end" was not understood; "I can't hear
-the lead" was refused on a project whose stems have no lead; a kept part that was processed at
+Causes: a region noun described as lacking ("the low end feels weak") cut the region; a section
+that never "hits" was made quieter; "it just stops dead at the end" was not understood; "we can't
+hear the lead line" was refused on a project whose stems have no lead; a kept part that was processed at
 the same level was reported kept; "much louder" was reported achieved at any audible rise.
 Audio is checked with ``note_measures`` (pyloudnorm, numpy spectra), never the engine's verdict.
 """
@@ -50,19 +50,19 @@ def _note(project: Project, text: str) -> tuple[object, Audio, Audio]:
 
 
 def test_a_region_described_as_lacking_asks_for_more_of_it(song: Project) -> None:
-    """"The bottom is too weak" raises the lows (the fixture lives below 150 Hz, so their level,
+    """"The low end feels weak" raises the lows (the fixture lives below 150 Hz, so their level,
     not their share); "overwhelming" still lowers them."""
-    assert [(d.dimension, d.direction) for d in interpret("The lows are overwhelming everything.").directives] == \
+    assert [(d.dimension, d.direction) for d in interpret("The lows are overwhelming.").directives] == \
         [("low_end", -1)]
-    result, a, b = _note(song, "Honestly the bottom is too weak.")
+    result, a, b = _note(song, "The low end feels weak.")
     assert band_db(b, 0, END, 20, 150) - band_db(a, 0, END, 20, 150) >= 0.5, result.explanation()
 
 
 def test_a_section_that_does_not_hit_gets_more_not_less(song: Project) -> None:
-    """"The chorus doesn't land": the choruses louder or punchier, never quieter; "don't hit so
+    """"The chorus never really hits": the choruses louder or punchier, never quieter; "don't hit so
     hard" still asks for less."""
     assert [d.direction for d in interpret("don't hit so hard").directives] == [-1]
-    result, a, b = _note(song, "This chorus really doesn't land.")
+    result, a, b = _note(song, "The chorus never really hits.")
     start, end = 9.0, END  # the choruses, past the ramp into them
     louder = lufs(b, start, end) - lufs(a, start, end)
     punchier = crest_db(b, start, end) - crest_db(a, start, end)
@@ -70,8 +70,8 @@ def test_a_section_that_does_not_hit_gets_more_not_less(song: Project) -> None:
 
 
 def test_an_ending_that_just_stops_gets_a_fade(song: Project) -> None:
-    """"It just stops at the end": a fade over the last seconds, the length kept."""
-    result, a, b = _note(song, "It just stops at the end.")
+    """"It just stops dead at the end": a fade over the last seconds, the length kept."""
+    result, a, b = _note(song, "It just stops dead at the end.")
     assert b.duration_s == pytest.approx(a.duration_s, abs=0.05)
     reference = level_db(b, END - 3.5, END - 3.0)
     assert reference - level_db(b, END - 0.5, END) >= 15.0, result.explanation()
@@ -79,8 +79,8 @@ def test_an_ending_that_just_stops_gets_a_fade(song: Project) -> None:
 
 
 def test_a_lead_the_stems_lack_is_carried_by_the_mix_presence(song: Project) -> None:
-    """"The lead is hard to hear" on stems without a lead: the presence band (1–4 kHz) up, said plainly."""
-    result, a, b = _note(song, "I can barely hear the lead line.")
+    """"We can't really hear the lead line" on stems without a lead: the presence band (1–4 kHz) up, said plainly."""
+    result, a, b = _note(song, "We can't really hear the lead line.")
     assert band_share_db(b, 0, END, 1000, 4000) - band_share_db(a, 0, END, 1000, 4000) >= 0.5, result.explanation()
     assert any("no lead stem" in line for line in result.notes)
 

@@ -562,7 +562,7 @@ def _qualities(clause: _Clause, subtle: bool, scope: Scope, complaint_before: bo
             if end - start >= 2 and any(0 <= q_start - end <= 4 for q_start, _, _ in first_pass):
                 clause.take(start, end)
                 clause.modifiers.update(range(start, end))
-    lacking: set[int] = set()  # starts of nouns described as lacking ("the bottom end is weak")
+    lacking: set[int] = set()  # starts of nouns described as lacking ("the low end feels weak")
     for start, end, q in first_pass:  # "the low end is too big": the excess words describe the noun
         if QUALITIES[q].noun:
             for e in range(end, min(end + 4, len(tokens))):
@@ -595,14 +595,14 @@ def _qualities(clause: _Clause, subtle: bool, scope: Scope, complaint_before: bo
         excess = any(phrase.match(tokens, e) is not None for phrase in EXCESS for e in range(end, min(end + 4, len(tokens)))
                      if e in clause.modifiers or not clause.taken[e])
         if start in lacking and how not in ("reduce", "too", "negate_so", "negate"):
-            pass  # "the bottom end is weak", "the lead is lost": more of it
+            pass  # "the low end feels weak", "the lead is lost": more of it
         elif how in ("reduce", "too", "negate_so"):
             direction = -direction
         elif how in ("boost", "enough"):
             pass
         elif how == "negate" and tokens[first].text in DESCRIPTIVE_NEGATORS and not quality.comparative and \
                 not clause.words_set & REQUEST:
-            pass  # "the chorus doesn't hit", "it isn't warm": a complaint that asks for more
+            pass  # "the verse doesn't punch", "it isn't warm": a complaint that asks for more
         elif how == "negate":
             if quality.comparative:
                 clause.holds.append(Hold(quality.dimension, "not_up" if direction > 0 else "not_down", None,
@@ -806,7 +806,7 @@ def _edits(clause: _Clause, subtle: bool, scope: Scope, own_scope: Scope | None)
 
 
 def _abrupt_ending(clause: _Clause, subtle: bool) -> None:
-    """"The ending just stops", "it ends abruptly": the piece needs an ending, a fade out over its
+    """"It just stops dead", "it ends abruptly": the piece needs an ending, a fade out over its
     last seconds (nothing when the clause already asks for an edit)."""
     if clause.directives:
         return
@@ -814,9 +814,10 @@ def _abrupt_ending(clause: _Clause, subtle: bool) -> None:
     if not found:
         return
     start, end, _ = found[0]
-    clause.take(start, end)
+    for s, e, _ in found:
+        clause.take(s, e)
     for i, token in enumerate(clause.tokens):  # "the ending", "the end": the place the fade is, not a scope
-        if token.text in ("ending", "end", "outro") and not clause.taken[i]:
+        if token.text in ("ending", "end", "outro", "dead", "cold", "suddenly", "abruptly") and not clause.taken[i]:
             clause.take(i, i + 1)
     clause.scope = None
     clause.directives.append(Directive("fade_out", 1, PLAIN, subtle, Scope(), clause.text(start, end)))

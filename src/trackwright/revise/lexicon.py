@@ -195,15 +195,15 @@ EXCESS = tuple(compile_phrase(p) for p in (
     "too prominent", "excessive", "over the top", "way too much", "dominat*", "everywhere", "bloated", "washing",
     "washing everything out", "drowning", "swamp*", "hogging", "eating"))
 
-#: Words after a region or dimension noun that describe a lack: "the bottom end is weak" asks for more.
+#: Words after a region or dimension noun that describe a lack: "the low end feels weak" asks for more.
 DEFICIT = tuple(compile_phrase(p) for p in (
     "weak", "weaker", "lacking", "missing", "anaemic", "anemic", "wimpy", "feeble", "puny", "gone", "lost",
     "buried", "not there", "not enough", "too quiet", "too soft", "too low", "too weak", "too small",
     "underwhelming", "thin", "absent", "nowhere", "nonexistent", "non existent"))
-#: Negators that describe the music ("the chorus doesn't hit"): a complaint asking for more, not a
+#: Negators that describe the music ("the verse doesn't land"): a complaint asking for more, not a
 #: request for less.
 DESCRIPTIVE_NEGATORS = frozenset("""doesn't doesnt isn't isnt aren't arent wasn't didn't never""".split())
-#: Words saying the music stops without an ending ("the ending just stops"): a fade out is asked for.
+#: Words saying the music stops without an ending ("it just stops dead"): a fade out is asked for.
 ABRUPT = tuple(compile_phrase(p) for p in (
     "just stops", "just ends", "stops dead", "stops abruptly", "ends abruptly", "abrupt*", "stops suddenly",
     "ends suddenly", "cuts off", "just cuts", "cut off", "stops cold", "just drops off", "falls off a cliff"))

@@ -10,7 +10,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from trackwright.analysis.seams import FLIP, GAIN, OTHER, Edge, bracketed_stretches, edge_at
+from trackwright.analysis.seams import (
+    FLIP,
+    GAIN,
+    OTHER,
+    Edge,
+    bracketed_stretches,
+    edge_at,
+)
 
 RATE = 22050
 

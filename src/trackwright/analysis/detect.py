@@ -24,7 +24,6 @@ from trackwright.analysis.defects import (
     polarity,
 )
 from trackwright.analysis.edits import (
-    STEP_SUSTAIN_SHARE,
     Clicks,
     Ending,
     beat_phase_jumps,
@@ -34,9 +33,15 @@ from trackwright.analysis.edits import (
     step_changes,
     verbatim_repeats,
 )
-from trackwright.analysis.seams import FLIP, STRETCH_MIN_S, bracketed_stretches, edge_at, stretch_correlation
 from trackwright.analysis.features import Features
 from trackwright.analysis.rhythm import Rhythm
+from trackwright.analysis.seams import (
+    FLIP,
+    STRETCH_MIN_S,
+    bracketed_stretches,
+    edge_at,
+    stretch_correlation,
+)
 
 #: A click this close (s) to an edge of another defect belongs to that defect.
 EDGE_S = 0.15

@@ -171,7 +171,10 @@ def _partner_step(edge: Edge, steps: tuple[np.ndarray, np.ndarray, np.ndarray]) 
         & (np.abs(held) >= GAIN_MIN_DB)
     if not fits.any():
         return None
-    nearest = int(np.flatnonzero(fits)[np.argmin(distance[fits])])
+    # the step that best undoes the edge (the nearest of equals): music that happens to step the
+    # other way nearer by is not the stretch's other end
+    candidates = np.flatnonzero(fits)
+    nearest = int(candidates[np.lexsort((distance[candidates], np.round(np.abs(held[candidates] + step))))[0]])
     around = np.flatnonzero((np.abs(times - times[nearest]) <= 0.5) & fits)
     best = int(around[np.argmax(np.abs(instant[around]))])
     return float(times[best]), float(held[best])

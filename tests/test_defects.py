@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import scipy.signal
 
 from trackwright.analysis.analyze import Analysis, analyze
 from trackwright.audio import Audio
@@ -139,3 +140,28 @@ def test_a_dc_step_is_a_dc_offset(song: Audio) -> None:
     assert found(analysis, "dc_offset", 12.2, 20.2), describe(analysis)
     assert next(f for f in analysis.findings if f.kind == "dc_offset").evidence["offset"] == pytest.approx(0.03,
                                                                                                           abs=0.005)
+
+
+@pytest.fixture(scope="module")
+def wide(song: Audio) -> Audio:
+    """The song in wide, decorrelated stereo: the right channel is the left one shifted 90° in phase
+    (its L/R correlation is about 0, so inverting a channel does not move it)."""
+    left = song.samples.mean(axis=0)
+    pad = np.zeros(RATE, dtype=np.float32)  # the transform wraps around: pad, then trim
+    right = np.imag(scipy.signal.hilbert(np.concatenate((pad, left, pad))))[RATE:-RATE].astype(np.float32)
+    return Audio(np.stack((left, right)).astype(np.float32), RATE)
+
+
+def test_the_wide_song_draws_no_defect(wide: Audio) -> None:
+    samples = wide.samples
+    assert abs(float(np.corrcoef(samples[0], samples[1])[0, 1])) < 0.1  # the fixture is what it says
+    analysis = analyze(wide)
+    assert not {f.kind for f in analysis.findings} & DEFECT_KINDS, describe(analysis)
+
+
+def test_one_channel_inverted_in_wide_stereo_is_found_at_its_edges(wide: Audio) -> None:
+    x = wide.samples.copy()
+    a, b = frame(22.71), frame(30.66)
+    x[1, a:b] = -x[1, a:b]
+    analysis = analyze(Audio(x, RATE))
+    assert found(analysis, "phase_flip", 22.71, 30.66), describe(analysis)

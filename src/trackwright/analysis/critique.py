@@ -214,7 +214,9 @@ def _defect_finding(defect: Defect, context: _Context) -> Finding | None:
             "phase_flip", "major" if value <= FLIP_MAJOR_CORRELATION and defect.end_s - defect.start_s >= FLIP_MAJOR_S
             else "minor", *span,
             ("one channel's polarity is inverted over the whole track" if whole else
-             f"one channel's polarity is inverted at {where}") + f": L/R correlation {value:+.2f}"
+             f"one channel's polarity is inverted at {where}")
+            + (f": channel {int(e['channel']) + 1}'s waveform changes sign at both ends" if e.get("edges_flip") else "")
+            + f"{'; ' if e.get('edges_flip') else ': '}L/R correlation {value:+.2f}"
             + ("" if whole else f" against {float(e.get('correlation_elsewhere', 0)):+.2f} elsewhere")
             + "; the centre hollows out and a mono fold-down cancels",
             "restore the channel's polarity over the span: rebuild the mix from its stems (the inversion is in "
@@ -224,8 +226,9 @@ def _defect_finding(defect: Defect, context: _Context) -> Finding | None:
         word = "quieter" if gain > 0 else "louder"
         return Finding(
             "level_jump", "major" if abs(gain) >= JUMP_MAJOR_DB else "minor", *span,
-            f"the level jumps {gain:+.1f} dB at {clock(defect.start_s)} and back at {clock(defect.end_s)}, every band "
-            "alike: a gain change, not the music",
+            f"the level jumps {gain:+.1f} dB at {clock(defect.start_s)} and back at {clock(defect.end_s)}, "
+            + ("the waveform scaled at its edge: " if e.get("edges_scaled") else "every band alike: ")
+            + "a gain change, not the music",
             f"make the span {abs(gain):.0f} dB {word} so it sits with the music around it",
             e, confidence, "",
             ('trackwright note PROJECT "quieter"' if gain > 0 else 'trackwright note PROJECT "louder"')

@@ -31,10 +31,18 @@ from trackwright.analysis.edits import (
     ending_defects,
     find_clicks,
     level_jumps,
+    step_changes,
     verbatim_repeats,
 )
 from trackwright.analysis.features import Features
 from trackwright.analysis.rhythm import Rhythm
+from trackwright.analysis.seams import (
+    FLIP,
+    STRETCH_MIN_S,
+    bracketed_stretches,
+    edge_at,
+    stretch_correlation,
+)
 
 #: A click this close (s) to an edge of another defect belongs to that defect.
 EDGE_S = 0.15
@@ -42,6 +50,9 @@ EDGE_S = 0.15
 _EDGED = ("dead_air", "phase_flip", "level_jump", "dc_offset", "verbatim_repeat", "truncated_ending")
 #: Defects that move the beat (time goes missing or is added at their edges).
 _SHIFTING = ("dead_air", "verbatim_repeat", "truncated_ending")
+#: A band-level step closes a stretch whose other edge clicked when the level over 100 ms either
+#: side changes by at least this share of its change over a second either side.
+PARTNER_SUDDEN = 0.5
 #: A splice moves the beat: a jump of at least this fraction of a beat…
 PHASE_CUT_JUMP = 0.2
 #: …where the pulse is at least this clear on both sides (0–1, see ``beat_phase_jumps``)…
@@ -140,6 +151,7 @@ def find_defects(samples: np.ndarray, sample_rate: int, features: Features, rhyt
         found, end, jumps = _other_defects(samples, sample_rate, features, rhythm, flat_runs, over_times_s,
                                            true_peak_dbtp, mono)
         clicks = clicking.result()
+    found, jumps = _stretches_at_clicks(samples, sample_rate, features, clicks, found, jumps)
     cuts = hard_cuts(clicks, found + jumps, beat_phase_jumps(features, rhythm.tempo_bpm))
     found += _splices_not_gain(jumps, cuts) + cuts
     found = [_with_clicks(d, clicks) for d in found]
@@ -161,6 +173,57 @@ def _other_defects(samples: np.ndarray, sample_rate: int, features: Features, rh
     end, endings = ending_defects(samples, sample_rate, features, rhythm.downbeats_s)
     found += endings
     return found, end, level_jumps(features)
+
+
+def _stretches_at_clicks(samples: np.ndarray, sample_rate: int, features: Features, clicks: Clicks,
+                         found: list[Defect], jumps: list[Defect]) -> tuple[list[Defect], list[Defect]]:
+    """``found`` and the level ``jumps`` with the stretches whose edges click
+    (:mod:`~trackwright.analysis.seams`) in place of the level jumps and polarity flips they
+    overlap: the waveform at the edges places a stretch to the sample, where the band levels and
+    the L/R correlation place it to a window and can split it where the music changes. A flip
+    edge inside a polarity flip found from the correlation alone ends it there (the channel turned
+    back). Clicks another defect's edge explains (dead air, a repeat's seams) are not edges."""
+    stretchy = ("level_jump", "phase_flip")
+    fixed = [d for d in found if d.kind not in stretchy]
+    edges = [edge_at(samples, sample_rate, float(t)) for t in clicks.times_s if _explained(float(t), fixed) is None]
+    median, _, sustained = step_changes(features)
+    # the level over a second either side, where it changes at an instant (not a swell)
+    sudden = (median * sustained > 0) & (np.abs(median) >= PARTNER_SUDDEN * np.abs(sustained))
+    steps = (np.arange(len(median)) / features.onset_rate, np.where(sudden, sustained, 0.0), median)
+    stretches = bracketed_stretches(samples, sample_rate, edges, steps)
+
+    # a stretch with one clicking edge does not displace what the band levels found there
+    old = found + jumps
+    stretches = [s for s in stretches if s.evidence.get("edges_scaled") != 1 or not any(
+        d.kind == s.kind and _overlap_s(d, s) > EDGE_S for d in old)]
+
+    def kept(defects: list[Defect]) -> list[Defect]:
+        return [d for d in defects if not any(s.kind == d.kind and _overlap_s(d, s) > EDGE_S for s in stretches)]
+    seams = [t for s in stretches for t in (s.start_s, s.end_s)]
+    flips = [e.time_s for e in edges if e.kind == FLIP and not any(abs(e.time_s - t) <= EDGE_S for t in seams)]
+    flipped = [_split_at_flip(samples, sample_rate, d, flips) for d in kept([d for d in found if d.kind == "phase_flip"])]
+    return fixed + flipped + [s for s in stretches if s.kind == "phase_flip"], \
+        kept(jumps) + [s for s in stretches if s.kind == "level_jump"]
+
+
+def _overlap_s(a: Defect, b: Defect) -> float:
+    """How long two defects' spans overlap (s; negative when apart)."""
+    return min(a.end_s, b.end_s) - max(a.start_s, b.start_s)
+
+
+def _split_at_flip(samples: np.ndarray, sample_rate: int, flip: Defect, edges_s: list[float]) -> Defect:
+    """A polarity flip found from the correlation, cut at the first flip edge inside it: of the
+    two parts, the one with the lower L/R correlation (the channel turned there; the other part's
+    reading was the window's smear or the music)."""
+    inside = [t for t in edges_s if flip.start_s + STRETCH_MIN_S <= t <= flip.end_s - STRETCH_MIN_S]
+    if not inside or flip.evidence.get("whole_track"):
+        return flip
+    at = inside[0]
+    parts = [(flip.start_s, at), (at, flip.end_s)]
+    values = [stretch_correlation(samples[:, round(a * sample_rate): round(b * sample_rate)]) for a, b in parts]
+    (start, end), value = min(zip(parts, values), key=lambda pv: pv[1])
+    return replace(flip, start_s=start, end_s=end, evidence={**flip.evidence, "correlation": value,
+                                                             "cut_at_flip_edge_s": at})
 
 
 def _with_clicks(defect: Defect, clicks: Clicks) -> Defect:

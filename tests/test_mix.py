@@ -231,6 +231,15 @@ def test_a_mix_does_not_raise_the_crest_of_a_dynamic_source() -> None:
         assert crest(result.premaster.samples) < crest(source) + 1.0, (style, result.plan.bus["why"])
 
 
+def test_an_out_of_phase_source_gets_the_bus_eq_of_its_in_phase_twin(stems) -> None:
+    """The same parts with the right channel in opposite polarity: the tonal analysis hears the
+    music, not the mid's silence, so the bus EQ moves are the same."""
+    flipped = {n: Audio(np.stack([a.samples[0], -a.samples[1]]), RATE) for n, a in stems.items()}
+    same = plan_mix(stems, style="pop", target="none", unmask=False).bus["eq"]
+    other = plan_mix(flipped, style="pop", target="none", unmask=False).bus["eq"]
+    assert [(m["band"], m["gain_db"]) for m in other] == [(m["band"], m["gain_db"]) for m in same]
+
+
 def test_balance_report_before_and_after(stems) -> None:
     result = mix_stems(stems, style="pop", target="none")
     report = result.balance

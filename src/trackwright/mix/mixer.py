@@ -732,8 +732,11 @@ def _space_return_db(dry: np.ndarray, wet: np.ndarray) -> float:
 def _tonal_moves(dry: np.ndarray, rate: int, chosen: Style, style: str) -> list[dict[str, Any]]:
     """Bus EQ moves: the problem bands of the sum (:data:`trackwright.analysis.tonal.PROBLEM_BANDS`)
     beyond the style's tolerance of its curve, corrected by :data:`TONAL_SHARE` of the excess, at
-    most :data:`MAX_EQ_DB`."""
-    freqs, power_db = average_spectrum(dry, rate)
+    most :data:`MAX_EQ_DB`. The spectrum is both channels' power (an out-of-phase source has no
+    mid, only its noise floor, which would read as all treble)."""
+    spectra = [average_spectrum(channel[None, :], rate) for channel in dry]
+    freqs = spectra[0][0]
+    power_db = 10.0 * np.log10(np.mean([10.0 ** (db / 10.0) for _, db in spectra], axis=0))
     centres, levels = third_octave_levels(freqs, power_db, rate)
     if centres.size == 0:
         return []

@@ -10,8 +10,11 @@ pyloudnorm, octave bands, mid/side), never with trackwright's verdicts:
     polarity of its cross-correlation with the mix and its least-squares gain in the mix; the
     roles trackwright guesses beside the set's own.
 (b) ``trackwright mix PROJECT --style S`` for every style against the artist's own mix:
-    octave-band balance difference 63 Hz–8 kHz after loudness matching (goal ≤ 3 dB in every
-    band), side/mid difference (goal within 2 dB), the peak-to-loudness ratio the mix takes
+    octave-band balance difference 63 Hz–8 kHz after loudness matching, on the channels' summed
+    power (goal ≤ 3 dB in every band; the mono downmix's figure is kept beside it, blind as it is
+    to an opposite-polarity mix), side/mid difference with each side clamped to ±40 dB (goal
+    within 2 dB; beyond 40 dB one of mid and side is the file's noise floor; the raw difference
+    is kept beside it), the peak-to-loudness ratio the mix takes
     away, and ``trackwright master --target streaming`` on both mixes: limiting from its JSON
     and measured as crest (PLR) change (goal ≤ 3 dB); true peak; per part, how much of the
     stem's own power lies under the high-pass it got.
@@ -180,6 +183,7 @@ def step_mix(song: Path, record: dict, project: Path, style: str, reference: dic
     artist, _ = measure.read(song / record["mix"])
     mixed, artist = measure.align(mixed, artist)
     bands = measure.band_balance_diff_db(mixed, artist, rate)
+    bands_downmix = measure.band_balance_diff_db(mixed, artist, rate, downmix=True)
     worst = max(bands, key=lambda k: abs(bands[k])) if bands else None
     parts = {}
     for name, plan in data["plan"]["parts"].items():
@@ -196,7 +200,11 @@ def step_mix(song: Path, record: dict, project: Path, style: str, reference: dic
     side_mid = measure.side_mid_db(mixed)
     return {"cmd": call["cmd"], "rc": 0, "version": data.get("version"), "bands_db": bands,
             "max_band_db": None if worst is None else bands[worst], "worst_band_hz": worst,
-            "side_mid_db": side_mid, "side_mid_diff_db": round(side_mid - reference["mix_side_mid_db"], 2),
+            "bands_downmix_db": bands_downmix,
+            "max_band_downmix_db": max((abs(v) for v in bands_downmix.values()), default=None),
+            "side_mid_db": side_mid,
+            "side_mid_diff_db": measure.side_mid_diff_db(side_mid, reference["mix_side_mid_db"]),
+            "side_mid_diff_raw_db": round(side_mid - reference["mix_side_mid_db"], 2),
             "plr_db": measure.plr_db(mixed, rate),
             "plr_taken_db": round(reference["mix_plr_db"] - measure.plr_db(mixed, rate), 2),
             "true_peak_dbtp": measure.true_peak_dbtp(mixed), "master": master, "parts": parts,
@@ -450,7 +458,9 @@ def summarize(results: list[dict], split: dict) -> dict:
         mixes = [r["steps"][f"mix_{s}"] for r in rs for s in STYLES
                  if r["steps"].get(f"mix_{s}", {}).get("rc") == 0]
         band = [abs(m["max_band_db"]) for m in mixes if m["max_band_db"] is not None]
+        band_downmix = [m["max_band_downmix_db"] for m in mixes if m.get("max_band_downmix_db") is not None]
         sm = [abs(m["side_mid_diff_db"]) for m in mixes]
+        sm_raw = [abs(m["side_mid_diff_raw_db"]) for m in mixes if "side_mid_diff_raw_db" in m]
         lim = [m["master"]["crest_change_db"] for m in mixes if m["master"].get("rc") == 0]
         lim_tool = [m["master"]["limiting_db_tool"] for m in mixes if m["master"].get("rc") == 0]
         prod = [r["steps"]["produce"] for r in rs if r["steps"].get("produce", {}).get("rc") == 0]
@@ -473,7 +483,9 @@ def summarize(results: list[dict], split: dict) -> dict:
             "mix_runs": len(mixes), "mix_failures": sum(1 for r in rs for s in STYLES
                                                          if r["steps"].get(f"mix_{s}", {}).get("rc") not in (0, None)),
             "band_within_3db": share(band, GOALS["band_db"]), "band_max_abs_median_db": med(band),
+            "band_downmix_within_3db": share(band_downmix, GOALS["band_db"]),
             "side_mid_within_2db": share(sm, GOALS["side_mid_db"]), "side_mid_abs_median_db": med(sm),
+            "side_mid_raw_within_2db": share(sm_raw, GOALS["side_mid_db"]),
             "limiting_within_3db_measured": share(lim, GOALS["limiting_db"]), "limiting_median_db": med(lim),
             "limiting_tool_median_db": med(lim_tool),
             "produce_runs": len(prod), "produce_within_1lu": share(lu, GOALS["replace_lu"]),

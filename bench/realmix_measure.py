@@ -60,23 +60,36 @@ def plr_db(audio: np.ndarray, rate: int) -> float:
     return round(true_peak_dbtp(audio) - loudness_lufs(audio, rate), 2)
 
 
-def octave_levels_db(audio: np.ndarray, rate: int) -> dict[str, float]:
-    """Power per octave band (4th-order Butterworth band-pass, one octave wide), dB; keys like "63"."""
-    mono = audio.mean(axis=0)
+#: A side/mid beyond ±this (dB) has one of the two at the noise floor of the file (a mono mix, or a
+#: tracker's surround panning that leaves the channels in opposite polarity): differences beyond
+#: it are quantisation noise, not width, so side/mid is compared clamped to this range.
+SIDE_MID_RANGE_DB = 40.0
+
+
+def octave_levels_db(audio: np.ndarray, rate: int, *, downmix: bool = False) -> dict[str, float]:
+    """Power per octave band (4th-order Butterworth band-pass, one octave wide), dB; keys like "63".
+
+    The channels' powers are summed (what a listener hears on two speakers, as BS.1770 sums them);
+    with ``downmix`` the mono downmix is measured instead (blind to side content: an
+    opposite-polarity mix has none).
+    """
+    channels = [audio.mean(axis=0)] if downmix else list(audio)
     out = {}
     for centre in OCTAVES_HZ:
         low, high = centre / np.sqrt(2.0), min(centre * np.sqrt(2.0), 0.45 * rate)
         sos = signal.butter(4, [low, high], btype="bandpass", fs=rate, output="sos")
-        out[f"{centre:g}"] = db(power(signal.sosfilt(sos, mono)) + _EPS)
+        out[f"{centre:g}"] = db(sum(power(signal.sosfilt(sos, x)) for x in channels) + _EPS)
     return out
 
 
-def band_balance_diff_db(test: np.ndarray, reference: np.ndarray, rate: int) -> dict[str, float]:
-    """Per octave, test minus reference in dB after matching their integrated loudness."""
+def band_balance_diff_db(test: np.ndarray, reference: np.ndarray, rate: int, *,
+                         downmix: bool = False) -> dict[str, float]:
+    """Per octave, test minus reference in dB after matching their integrated loudness
+    (``downmix``: on the mono downmix, see :func:`octave_levels_db`)."""
     offset = loudness_lufs(reference, rate) - loudness_lufs(test, rate)
     if not np.isfinite(offset):
         return {}
-    a, b = octave_levels_db(test, rate), octave_levels_db(reference, rate)
+    a, b = octave_levels_db(test, rate, downmix=downmix), octave_levels_db(reference, rate, downmix=downmix)
     return {k: round(a[k] + offset - b[k], 2) for k in a}
 
 
@@ -84,6 +97,14 @@ def side_mid_db(audio: np.ndarray) -> float:
     """Side power over mid power, dB (−inf for mono)."""
     mid, side = (audio[0] + audio[1]) / 2.0, (audio[0] - audio[1]) / 2.0
     return round(db(power(side) + _EPS) - db(power(mid) + _EPS), 2)
+
+
+def side_mid_diff_db(test_db: float, reference_db: float) -> float:
+    """Side/mid of a test minus a reference (both dB), each clamped to ±:data:`SIDE_MID_RANGE_DB`."""
+    def clamp(x: float) -> float:
+        return float(np.clip(x, -SIDE_MID_RANGE_DB, SIDE_MID_RANGE_DB))
+
+    return round(clamp(test_db) - clamp(reference_db), 2)
 
 
 def energy_below_db(audio: np.ndarray, rate: int, cutoff_hz: float) -> float:

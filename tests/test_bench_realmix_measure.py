@@ -63,6 +63,20 @@ def test_band_balance_sees_a_boost_in_one_octave_only() -> None:
     assert diff["4000"] - diff["125"] == pytest.approx(0.0, abs=0.3)
 
 
+def test_band_balance_hears_an_opposite_polarity_mix(rng: np.random.Generator) -> None:
+    """Channels in opposite polarity (a tracker's surround panning): the downmix holds only the
+    file's noise floor, the summed channel powers hold the music."""
+    t = np.arange(int(4 * RATE)) / RATE
+    tones = sum(np.sin(2 * np.pi * f * t) for f in (125.0, 1000.0, 4000.0)) * 0.05
+    floor = rng.normal(0, 1e-5, (2, t.size))                # two different noise floors
+    a, b = np.stack([tones, -tones]) + floor, np.stack([tones, -tones]) + 2 * floor[::-1]
+    assert max(abs(v) for v in measure.band_balance_diff_db(a, b, RATE).values()) < 0.1
+    assert max(abs(v) for v in measure.band_balance_diff_db(a, b, RATE, downmix=True).values()) > 3.0
+    # side/mid +80 dB against +74 dB: both beyond the ±40 dB the comparison clamps to
+    assert measure.side_mid_diff_db(measure.side_mid_db(a), measure.side_mid_db(b)) == 0.0
+    assert measure.side_mid_diff_db(-12.0, -14.5) == 2.5
+
+
 def test_energy_below_a_high_pass_cutoff() -> None:
     t = np.arange(int(3 * RATE)) / RATE
     low, high = np.sin(2 * np.pi * 50.0 * t), np.sin(2 * np.pi * 2000.0 * t)

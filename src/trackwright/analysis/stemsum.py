@@ -42,6 +42,10 @@ DELAY_MARGIN = 1.25
 #: its own energy. A stem whose sound reaches the mix only as a different render (a free-running
 #: LFO, random phases) correlates barely: its best lag is chance, and it stays where it is.
 PRESENCE_GAIN = 0.3
+#: A barely-correlated stem is there as a different render when, in every octave band where it plays
+#: (within HELD_RANGE_DB of its loudest), the mix beyond the other stems holds at least its power less
+#: HELD_MARGIN_DB (dB both); otherwise it is not in the mix.
+HELD_RANGE_DB, HELD_MARGIN_DB = 10.0, 6.0
 #: A stem whose least-squares gain is under this is reported as not in the mix, dB.
 ABSENT_GAIN_DB = -30.0
 #: Gains and delays this close to "as given" are left as given (dB, seconds).
@@ -254,6 +258,35 @@ def _shifted_block(samples: np.ndarray, delay: int, lo: int, hi: int) -> np.ndar
     return out
 
 
+def _octave_power(mono: np.ndarray, rate: int) -> np.ndarray:
+    """Power in each octave band 63 Hz–8 kHz of a 1-D signal (FFT of the whole span), shape (8,)."""
+    power = np.square(np.abs(np.fft.rfft(mono)))
+    freqs = np.fft.rfftfreq(mono.size, 1.0 / rate)
+    centres = 63.0 * 2.0 ** np.arange(8)
+    return np.array([power[(freqs >= c / math.sqrt(2)) & (freqs < c * math.sqrt(2))].sum() for c in centres])
+
+
+def _held_elsewhere(mix: Audio, stems: Mapping[str, Audio], names: list[str], gains: np.ndarray,
+                    delays: Mapping[str, int], index: int) -> bool:
+    """True when what the mix holds beyond the other stems (at their fitted gains and delays) has, in
+    each octave band where stem ``index`` plays (within :data:`HELD_RANGE_DB` of its loudest), at least
+    the stem's own power less :data:`HELD_MARGIN_DB`: its sound is in the mix, if not its samples.
+    Measured over the stem's loudest :data:`DELAY_SPAN_S`."""
+    stem = stems[names[index]]
+    rate = mix.sample_rate
+    span = _loudest_span(stem.samples.mean(axis=0, dtype=np.float64), rate, round(DELAY_SPAN_S * rate))
+    rest = mix.samples[:, span].astype(np.float64)
+    for j, name in enumerate(names):
+        if j != index:
+            rest = rest - gains[j] * _shifted_block(stems[name].samples, delays[name], span.start, span.stop)
+    own = _octave_power(stem.samples[:, span].mean(axis=0, dtype=np.float64), rate)
+    held = _octave_power(rest.mean(axis=0), rate)
+    if own.max() <= 0.0:
+        return False
+    plays = own >= own.max() * 10.0 ** (-HELD_RANGE_DB / 10.0)
+    return bool(np.all(held[plays] >= own[plays] * 10.0 ** (-HELD_MARGIN_DB / 10.0)))
+
+
 def measure_stem_sum(mix: Audio, stems: Mapping[str, Audio]) -> StemSum:
     """How ``stems`` add up to ``mix`` (see the module conventions).
 
@@ -302,6 +335,17 @@ def measure_stem_sum(mix: Audio, stems: Mapping[str, Audio]) -> StemSum:
         towards += block @ mix.samples[:, lo:hi].astype(np.float64).ravel()
     ridge = 1e-9 * max(float(np.trace(gram)), 1e-30)
     gains = np.linalg.solve(gram + ridge * np.eye(count), towards)
+    # a stem the mix barely correlates with, whose sound the rest of the mix still holds, is there as a
+    # different render: it plays as given (unity, no delay) and the others are fitted around it
+    rendered = [i for i, name in enumerate(names)
+                if abs(towards[i]) < PRESENCE_GAIN * gram[i, i] and _held_elsewhere(mix, stems, names, gains, delays, i)]
+    if rendered:
+        delays.update({names[i]: 0 for i in rendered})
+        fitted = [i for i in range(count) if i not in rendered]
+        gains[rendered] = 1.0
+        if fitted:
+            target = towards[fitted] - gram[np.ix_(fitted, rendered)].sum(axis=1)
+            gains[fitted] = np.linalg.solve(gram[np.ix_(fitted, fitted)] + ridge * np.eye(len(fitted)), target)
     placed = 0.0
     for lo, hi in _blocks(mix.frames):
         left = mix.samples[:, lo:hi].astype(np.float64)

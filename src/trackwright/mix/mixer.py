@@ -28,10 +28,9 @@ Conventions
   - **space**: the style's reverb return is lowered until it changes the mix's side/mid by at
     most :data:`SPACE_WIDTH_DB` either way and sits :data:`SPACE_UNDER_LU` under the dry mix, so a
     near-mono source stays near mono and a wide (even out-of-phase) one stays wide;
-  - **peaks**: a glue compressor lowers a mix's body under its transients, so it *raises* the
-    peak-to-loudness ratio (PLR). When the sum's PLR already exceeds :data:`GLUE_PLR_LIMIT_DB`, a
-    master to −14 LUFS under −1 dBTP must limit, and every dB the glue adds would be limited too:
-    there is no glue (ratio 1), and the mix hands the master the source's own crest.
+  - **peaks**: when the sum's peak-to-loudness ratio exceeds :data:`PLR_ALLOWANCE_DB`, a master
+    to the style's target would limit more than :data:`MAX_LIMITING_DB`; the glue is set deeper
+    by the excess.
 
   The style's width applies to every part, capped at ±:data:`MAX_WIDTH_DB` of side/mid.
 * Each part has a *role* (:data:`trackwright.analysis.roles.ROLES`, the one vocabulary):
@@ -187,9 +186,6 @@ MAX_LIMITING_DB = 3.0
 #: A mix whose peaks stand more than this over its loudness (dB) would take more than
 #: :data:`MAX_LIMITING_DB` of limiting to reach −14 LUFS under −1 dBTP (13 dB of headroom + 3).
 PLR_ALLOWANCE_DB = 16.0
-#: A sum whose peaks stand more than this over its loudness (dB) gets no glue: a −14 LUFS master
-#: under −1 dBTP limits it already, and a glue would raise its crest (13 dB of headroom).
-GLUE_PLR_LIMIT_DB = PLR_ALLOWANCE_DB - MAX_LIMITING_DB
 #: A bus correction is half the excess beyond the tolerance (the master's own EQ may do the rest).
 TONAL_SHARE = 0.5
 #: A deficit (thin, dull) must exceed the tolerance by this much more before it is lifted, dB.
@@ -693,11 +689,11 @@ def _plan_bus(stems: Mapping[str, Audio], audible: list[str], plans: dict[str, d
     peak = float(np.abs(dry).max())
     if math.isfinite(dry_lufs) and peak > 0:
         plr = 20.0 * math.log10(peak) - dry_lufs
-        if plr > GLUE_PLR_LIMIT_DB:
-            glue["ratio"] = 1.0
-            why.append(f"no glue: the peaks stand {plr:.1f} dB over the loudness (over {GLUE_PLR_LIMIT_DB:g} dB), "
-                       "so a −14 LUFS master limits already, and a glue, lowering the body under the transients, "
-                       "would make it limit more")
+        if plr > PLR_ALLOWANCE_DB:
+            glue["depth_db"] = round(min(plr - PLR_ALLOWANCE_DB + 3.0, 9.0), 2)
+            why.append(f"glue {glue['depth_db']:.1f} dB under the loud peaks (3 dB as a rule): the peaks stand "
+                       f"{plr:.1f} dB over the loudness, and a −14 LUFS master would limit more than "
+                       f"{MAX_LIMITING_DB:g} dB")
     return {"reverb": reverb, "glue": glue, "eq": eq, "why": why}
 
 
@@ -942,7 +938,7 @@ def _apply(stems: Mapping[str, Audio], plan: MixPlan, renders: Mapping[str, Audi
                                      attack_ms=float(glue.get("attack_ms", 30.0)),
                                      release_ms=float(glue.get("release_ms", 200.0)))
 
-    premaster = Audio(per_channel(compressor, mix, rate) if float(glue.get("ratio", 2.0)) > 1.0 else mix, rate)
+    premaster = Audio(per_channel(compressor, mix, rate), rate)
     peak = float(np.abs(premaster.samples).max())
     if peak > 1.0 and plan.target is None:
         warnings.append(f"the mix peaks at {20 * math.log10(peak):+.1f} dBFS with no master to contain it")

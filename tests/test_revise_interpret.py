@@ -124,3 +124,16 @@ def test_praise_keeps_and_asks_for_nothing() -> None:
 
 def test_reading_is_deterministic() -> None:
     assert all(interpret(note) == interpret(note) for note, _ in CASES)
+
+
+@pytest.mark.parametrize("note", ["The choruses don't hit.", "Our verses just don't hit hard enough."])
+def test_dont_after_a_subject_describes_the_music_and_asks_for_more(note: str) -> None:
+    """A plural subject's "don't" is a complaint ("the choruses don't hit": more punch), like
+    "doesn't"; it used to be read as a request for less."""
+    directives = interpret(note).directives
+    assert directives and all(d.dimension in ("punch", "energy") and d.direction == 1 for d in directives)
+
+
+@pytest.mark.parametrize("note", ["don't hit so hard", "Please don't hit it so hard."])
+def test_dont_as_a_request_still_asks_for_less(note: str) -> None:
+    assert [(d.dimension, d.direction) for d in interpret(note).directives] == [("punch", -1)]

@@ -38,6 +38,7 @@ from trackwright.revise.lexicon import (
     DEFICIT,
     DEGREES,
     DESCRIPTIVE_NEGATORS,
+    SPEAKERS,
     EXCESS,
     FAULTS,
     FILLER,
@@ -529,6 +530,22 @@ def _modifiers(clause: _Clause, start: int, end: int) -> tuple[str | None, int]:
     return seen, first
 
 
+def _descriptive_negator(clause: _Clause, i: int) -> bool:
+    """Whether the negator at token ``i`` describes the music ("the chorus doesn't hit", "the
+    choruses just don't land") rather than asks for less ("don't hit so hard", "I don't want
+    reverb"): a descriptive negator, or "don't" after a subject that is not the speaker or the
+    listener (adverbs such as "just" or "really" between them are skipped)."""
+    text = clause.tokens[i].text
+    if text in DESCRIPTIVE_NEGATORS:
+        return True
+    if text not in ("don't", "dont"):
+        return False
+    j = i - 1
+    while j >= 0 and clause.tokens[j].text in ("just", "really", "still", "even", "simply", "quite"):
+        j -= 1
+    return j >= 0 and clause.tokens[j].text not in SPEAKERS
+
+
 def _is_modifier_token(clause: _Clause, i: int) -> bool:
     return clause.tokens[i].text in ("less", "more", "too", "not", "no")
 
@@ -600,7 +617,7 @@ def _qualities(clause: _Clause, subtle: bool, scope: Scope, complaint_before: bo
             direction = -direction
         elif how in ("boost", "enough"):
             pass
-        elif how == "negate" and tokens[first].text in DESCRIPTIVE_NEGATORS and not quality.comparative and \
+        elif how == "negate" and _descriptive_negator(clause, first) and not quality.comparative and \
                 not clause.words_set & REQUEST:
             pass  # "the verse doesn't punch", "it isn't warm": a complaint that asks for more
         elif how == "negate":

@@ -203,6 +203,10 @@ DEFICIT = tuple(compile_phrase(p) for p in (
 #: Negators that describe the music ("the verse doesn't land"): a complaint asking for more, not a
 #: request for less.
 DESCRIPTIVE_NEGATORS = frozenset("""doesn't doesnt isn't isnt aren't arent wasn't didn't never""".split())
+#: Subjects before "don't" that make it a request or the speaker's view, not a description of the
+#: music ("I don't want", "you don't need", "please don't", "we don't"); "and"/"but" open a new
+#: request ("louder but don't clip").
+SPEAKERS = frozenset("""i you we please and but so then just or""".split())
 #: Words saying the music stops without an ending ("it just stops dead"): a fade out is asked for.
 ABRUPT = tuple(compile_phrase(p) for p in (
     "just stops", "just ends", "stops dead", "stops abruptly", "ends abruptly", "abrupt*", "stops suddenly",

@@ -29,16 +29,20 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from trackwright.revise.directives import REGIONS, Directive, Hold, Interpretation, Scope
+from trackwright.revise.directives import (
+    REGIONS,
+    Directive,
+    Hold,
+    Interpretation,
+    Scope,
+)
 from trackwright.revise.lexicon import (
-    AFTER_DOWN,
-    AFTER_UP,
     ABRUPT,
+    AFTER_DOWN,
     BOOSTERS,
     DEFICIT,
     DEGREES,
     DESCRIPTIVE_NEGATORS,
-    SPEAKERS,
     EXCESS,
     FAULTS,
     FILLER,
@@ -54,11 +58,20 @@ from trackwright.revise.lexicon import (
     REDUCERS,
     REQUEST,
     SMALL,
+    SPEAKERS,
     STATE,
     SUBTLE,
     TINY,
 )
-from trackwright.revise.tokens import CLAUSE_PUNCT, Phrase, Token, compile_phrase, find_phrases, normalise, tokenize
+from trackwright.revise.tokens import (
+    CLAUSE_PUNCT,
+    Phrase,
+    Token,
+    compile_phrase,
+    find_phrases,
+    normalise,
+    tokenize,
+)
 
 #: The longest note read, in words; a longer one is refused with the reason (split it into notes).
 MAX_WORDS = 60

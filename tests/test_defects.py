@@ -165,3 +165,40 @@ def test_one_channel_inverted_in_wide_stereo_is_found_at_its_edges(wide: Audio) 
     x[1, a:b] = -x[1, a:b]
     analysis = analyze(Audio(x, RATE))
     assert found(analysis, "phase_flip", 22.71, 30.66), describe(analysis)
+
+
+@pytest.fixture(scope="module")
+def ambient_pad() -> Audio:
+    """40 s of a quiet (−24 dBFS peak), sustained, wide ambient pad: five slowly swelling partials,
+    detuned between the channels, whose chord changes over 19–21 s, with a little air (noise)
+    over them, and a 3 s fade-out."""
+    t = np.arange(frame(40.0)) / RATE
+    rng = np.random.default_rng(7)
+    air = scipy.signal.butter(2, 8000, fs=RATE, output="sos")
+    second = np.clip((t - 19.0) / 2.0, 0.0, 1.0)
+    chords = ((110.0, 98.0), (164.8, 196.0), (220.0, 246.9), (277.2, 293.7), (329.6, 392.0))
+    channels = []
+    for side in (0, 1):
+        x = np.zeros_like(t)
+        for k, (first_hz, second_hz) in enumerate(chords):
+            swell = 1 + 0.3 * np.sin(2 * np.pi * t / (7.0 + k) + side * 1.7 + k)
+            one, two = rng.uniform(0, 2 * np.pi, 2)
+            x += swell * ((1 - second) * np.sin(2 * np.pi * first_hz * t + one)
+                          + second * np.sin(2 * np.pi * second_hz * t + two)) / (k + 1)
+        x += 0.05 * scipy.signal.sosfilt(air, rng.standard_normal(len(t)))
+        channels.append(x)
+    x = np.stack(channels) * np.clip((40.0 - t) / 3.0, 0.0, 1.0)
+    return Audio((x / np.abs(x).max() * 10 ** (-24 / 20)).astype(np.float32), RATE)
+
+
+def test_the_ambient_pad_draws_no_cut(ambient_pad: Audio) -> None:
+    analysis = analyze(ambient_pad)
+    assert not [f for f in analysis.findings if f.kind in ("hard_cut", "abrupt_transition")], describe(analysis)
+
+
+@pytest.mark.parametrize("at", [14.0, 16.76])
+def test_a_splice_in_a_quiet_pad_is_a_hard_cut(ambient_pad: Audio, at: float) -> None:
+    x = ambient_pad.samples  # 6.2 s go missing at ``at``: the first chord joins the change or the second
+    spliced = Audio(np.concatenate((x[:, : frame(at)], x[:, frame(at + 6.2):]), axis=1), RATE)
+    analysis = analyze(spliced)
+    assert found(analysis, "hard_cut", at - 0.25, at + 0.25), describe(analysis)

@@ -123,11 +123,16 @@ def test_a_stretch_turned_down_is_a_level_jump(song: Audio) -> None:
     assert jump.evidence["gain_db"] == pytest.approx(-8.0, abs=1.5)
 
 
-def test_one_channel_inverted_is_a_phase_flip(song: Audio) -> None:
-    x = song.samples.copy()
-    a, b = frame(22.7), frame(30.7)
+def _right_inverted(audio: Audio, start_s: float, end_s: float) -> Analysis:
+    """The analysis of ``audio`` with its right channel inverted from ``start_s`` to ``end_s``."""
+    x = audio.samples.copy()
+    a, b = frame(start_s), frame(end_s)
     x[1, a:b] = -x[1, a:b]
-    analysis = analyze(Audio(x, RATE))
+    return analyze(Audio(x, RATE))
+
+
+def test_one_channel_inverted_is_a_phase_flip(song: Audio) -> None:
+    analysis = _right_inverted(song, 22.7, 30.7)
     assert found(analysis, "phase_flip", 22.7, 30.7), describe(analysis)
     assert next(f for f in analysis.findings if f.kind == "phase_flip").evidence["correlation"] < -0.3
 
@@ -160,10 +165,7 @@ def test_the_wide_song_draws_no_defect(wide: Audio) -> None:
 
 
 def test_one_channel_inverted_in_wide_stereo_is_found_at_its_edges(wide: Audio) -> None:
-    x = wide.samples.copy()
-    a, b = frame(22.71), frame(30.66)
-    x[1, a:b] = -x[1, a:b]
-    analysis = analyze(Audio(x, RATE))
+    analysis = _right_inverted(wide, 22.71, 30.66)
     assert found(analysis, "phase_flip", 22.71, 30.66), describe(analysis)
 
 

@@ -272,6 +272,13 @@ def segments(labels: list[str], beats_s: np.ndarray, duration_s: float) -> list[
     return _merged(Chord(float(start), end, label) for start, end, label in zip(beats_s, ends, labels))
 
 
+def _span_chroma(features: Features, chords: list[Chord]) -> tuple[np.ndarray, np.ndarray]:
+    """The chords' start times (s, (n,)) and the unit, square-rooted accompaniment chroma over
+    each chord's span (12 × n)."""
+    starts = np.array([c.start_s for c in chords])
+    return starts, _unit(np.sqrt(beat_chroma(features, starts, features.chord_chroma)))
+
+
 def refine_qualities(features: Features, chords: list[Chord]) -> list[Chord]:
     """Re-pick each chord's quality over its whole span (seconds) from its family, same root.
 
@@ -285,8 +292,7 @@ def refine_qualities(features: Features, chords: list[Chord]) -> list[Chord]:
         return chords
     templates, _, priors = _templates()
     qualities = list(QUALITIES)
-    starts = np.array([c.start_s for c in chords])
-    chroma = _unit(np.sqrt(beat_chroma(features, starts, features.chord_chroma)))
+    starts, chroma = _span_chroma(features, chords)
     refined = []
     for i, chord in enumerate(chords):
         label = chord.label
@@ -329,8 +335,7 @@ def bass_decides(features: Features, chords: list[Chord]) -> list[Chord]:
         return chords
     templates, _, priors = _templates()
     qualities = list(QUALITIES)
-    starts = np.array([c.start_s for c in chords])
-    chroma = _unit(np.sqrt(beat_chroma(features, starts, features.chord_chroma)))
+    starts, chroma = _span_chroma(features, chords)
     ends = np.array([c.end_s for c in chords])
     centres, halves = (starts + ends) / 2, np.maximum((ends - starts) / 2, _BASS_HOLD_S / 2)
     windows = np.column_stack((centres - halves, centres + halves)).ravel()

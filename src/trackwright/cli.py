@@ -18,6 +18,7 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 from rich.table import Table
+from threadpoolctl import threadpool_limits
 
 from trackwright import __version__
 from trackwright.errors import MeasurementError, ParameterError, TrackwrightError
@@ -1309,7 +1310,9 @@ def main(argv: list[str] | None = None) -> int:
         if hasattr(stream, "reconfigure"):
             stream.reconfigure(errors="backslashreplace")
     try:
-        with warnings.catch_warnings():
+        # one BLAS thread: the commands' matrix products are small (block filters, features), and
+        # OpenBLAS's waiting threads doubled analyze's CPU time (and wall time on a busy machine)
+        with warnings.catch_warnings(), threadpool_limits(limits=1, user_api="blas"):
             warnings.simplefilter("ignore")
             result = command.main(args=args, prog_name="trackwright", standalone_mode=False)
         return result if isinstance(result, int) else 0

@@ -31,10 +31,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-import scipy.ndimage
-import scipy.signal
 import soxr
 
+from trackwright.analysis import filters
 from trackwright.analysis.loudness import oversampled_chunks, oversampling_factor
 from trackwright.parallel import thread_map
 
@@ -216,9 +215,15 @@ def _window_series(values: np.ndarray, rate: int, window_s: float, hop_s: float)
     window, hop = max(1, round(window_s * rate)), max(1, round(hop_s * rate))
     if len(values) < window:
         return np.zeros(0), np.zeros(0)
-    total = np.concatenate(([0.0], np.cumsum(values, dtype=np.float64)))
+    # the cumulative sum over blocks of ``step`` samples (windows and hops are whole blocks):
+    # no song-length float64 array
+    step = math.gcd(window, hop)
+    blocks = len(values) // step
+    total = np.zeros(blocks + 1)
+    np.cumsum(np.add.reduce(values[: blocks * step].reshape(blocks, step), axis=1, dtype=np.float64),
+              out=total[1:])
     starts = np.arange(0, len(values) - window + 1, hop)
-    return (starts + window / 2) / rate, (total[starts + window] - total[starts]) / window
+    return (starts + window / 2) / rate, (total[(starts + window) // step] - total[starts // step]) / window
 
 
 def dc_offset(samples: np.ndarray, sample_rate: int) -> list[Defect]:
@@ -267,9 +272,11 @@ def window_correlation(samples: np.ndarray, sample_rate: int,
     """
     window = max(1, round(window_s * sample_rate))
     n = samples.shape[1] // window
-    left = samples[0, : n * window].reshape(n, window).astype(np.float64)
-    right = samples[1, : n * window].reshape(n, window).astype(np.float64)
-    ll, rr, lr = (np.einsum("ij,ij->i", a, b) for a, b in ((left, left), (right, right), (left, right)))
+    left = samples[0, : n * window].reshape(n, window)
+    right = samples[1, : n * window].reshape(n, window)
+    # summed in float64 as einsum reads, no song-length float64 copies
+    ll, rr, lr = (np.einsum("ij,ij->i", a, b, dtype=np.float64) for a, b in ((left, left), (right, right),
+                                                                             (left, right)))
     energy = np.sqrt(ll * rr)
     correlation = np.where(energy > 1e-10, lr / np.maximum(energy, 1e-30), 0.0)
     mid, side = ll + rr + 2 * lr, ll + rr - 2 * lr
@@ -280,8 +287,7 @@ def window_correlation(samples: np.ndarray, sample_rate: int,
 def _low_band(samples: np.ndarray, sample_rate: int) -> np.ndarray:
     """Each channel's content under ``POLARITY_LOW_HZ``, at ``POLARITY_RATE`` Hz (channels × frames)."""
     low = soxr.resample(np.ascontiguousarray(samples.T), sample_rate, POLARITY_RATE, quality="HQ").T
-    sos = scipy.signal.butter(2, POLARITY_LOW_HZ, fs=POLARITY_RATE, output="sos")
-    return scipy.signal.sosfiltfilt(sos, low, axis=1).astype(np.float32)
+    return filters.sosfiltfilt(filters.butter_lowpass_sos(POLARITY_LOW_HZ, POLARITY_RATE), low).astype(np.float32)
 
 
 def _polarity_series(samples: np.ndarray, sample_rate: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-import scipy.ndimage
 
+from trackwright.analysis import filters
 from trackwright.analysis.loudness import LoudnessReport
 
 ARC_SMOOTHING_S = 8.0
@@ -71,7 +71,7 @@ def analyze_dynamics(loudness: LoudnessReport, samples: np.ndarray,
     curve = np.maximum(np.asarray(series.lufs, dtype=float), -70.0)
     hop = float(np.median(np.diff(times))) if len(times) > 1 else 0.1
     # smooth in the power domain, so quiet gaps do not dominate
-    arc = 10 * np.log10(np.maximum(scipy.ndimage.uniform_filter1d(
+    arc = 10 * np.log10(np.maximum(filters.uniform_filter1d(
         10 ** (curve / 10), size=max(1, round(ARC_SMOOTHING_S / hop)), mode="nearest"), 1e-7))
     audible = arc > -60
     arc_range = float(np.percentile(arc[audible], 95) - np.percentile(arc[audible], 10)) if audible.any() else 0.0

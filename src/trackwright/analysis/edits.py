@@ -18,9 +18,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import scipy.linalg
-import scipy.ndimage
-import scipy.signal
 
+from trackwright.analysis import filters
 from trackwright.analysis.defects import Defect, runs_of, window_levels_db
 from trackwright.analysis.features import Features
 
@@ -85,14 +84,14 @@ def _smoothed_bands(features: Features) -> np.ndarray:
     bands = features.bands_db
     pairs = 0.5 * (bands[0:-1:2] + bands[1::2])
     pairs = np.maximum(pairs, float(pairs.max()) - 80.0)
-    return scipy.ndimage.uniform_filter1d(pairs, max(1, round(REPEAT_SMOOTH_S * features.onset_rate)), axis=1)
+    return filters.uniform_filter1d(pairs, max(1, round(REPEAT_SMOOTH_S * features.onset_rate)), axis=1)
 
 
 def _normalised_xcorr(reference: np.ndarray, search: np.ndarray) -> np.ndarray:
     """Normalised cross-correlation of ``reference`` against every offset of it inside ``search``
     (len(search) − len(reference) + 1 values, in −1…1)."""
     n = len(reference)
-    products = scipy.signal.correlate(search, reference, mode="valid", method="fft")
+    products = filters.correlate_valid(search, reference)
     energy = np.concatenate(([0.0], np.cumsum(search.astype(np.float64) ** 2)))
     window = energy[n:] - energy[:-n]
     norm = np.sqrt(np.maximum(window, 1e-20) * max(float(np.dot(reference, reference)), 1e-20))
@@ -147,15 +146,25 @@ def verbatim_repeats(features: Features, mono: np.ndarray, rate: int) -> list[De
     frame_s = 1.0 / features.onset_rate
     lags = np.arange(max(1, round(REPEAT_MIN_S / frame_s)), round(REPEAT_MAX_S / frame_s))
     n = bands.shape[1]
+    # every REPEAT_STEP-th frame from each phase, contiguous: frame lag + STEP·j of the bands is
+    # column lag // STEP + j of phase lag % STEP, so each lag compares two slices, no gather
+    phases = [np.ascontiguousarray(bands[:, r::REPEAT_STEP]) for r in range(REPEAT_STEP)]
+    difference = np.empty_like(phases[0])
     candidates: list[tuple[float, float, float]] = []
     for lag in lags:
         index = np.arange(lag, n, REPEAT_STEP)
         if not index.size:
             break
-        close = np.abs(bands[:, index] - bands[:, index - lag]).mean(axis=0) <= REPEAT_CANDIDATE_DB
+        first = lag // REPEAT_STEP
+        gap = np.subtract(phases[lag % REPEAT_STEP][:, first: first + index.size], phases[0][:, : index.size],
+                          out=difference[:, : index.size])
+        close = np.abs(gap, out=gap).mean(axis=0) <= REPEAT_CANDIDATE_DB
+        shortest = (REPEAT_PASSES - 1) * lag * 0.8  # frames a candidate run spans at least
+        if np.count_nonzero(close) * REPEAT_STEP < shortest:
+            continue  # too few close frames for any run that long
         starts, lengths = runs_of(close)
         for s, length in zip(starts, lengths):
-            if length * REPEAT_STEP >= (REPEAT_PASSES - 1) * lag * 0.8:
+            if length * REPEAT_STEP >= shortest:
                 candidates.append((float(index[s] * frame_s), float((index[s] + length * REPEAT_STEP) * frame_s),
                                    float(lag * frame_s)))
     found: list[Defect] = []
@@ -214,9 +223,9 @@ def prediction_residual(channel: np.ndarray, sample_rate: int) -> np.ndarray:
 def burst_ratio(residual_energy: np.ndarray, sample_rate: int) -> np.ndarray:
     """Per sample: the mean residual energy over the next 8 samples over its mean within ±10 ms (frames,)."""
     energy = np.asarray(residual_energy, dtype=np.float32)
-    short = scipy.ndimage.uniform_filter1d(energy, CLICK_BURST, origin=-(CLICK_BURST // 2), mode="constant")
+    short = filters.uniform_filter1d(energy, CLICK_BURST, origin=-(CLICK_BURST // 2), mode="constant")
     span = 2 * round(CLICK_CONTEXT_S * sample_rate) + 1
-    background = scipy.ndimage.uniform_filter1d(energy, span, mode="nearest")
+    background = filters.uniform_filter1d(energy, span, mode="nearest")
     # the context without the burst itself, in place: a 10-minute track holds a few arrays fewer
     background *= span
     background -= short * CLICK_BURST
@@ -401,7 +410,7 @@ def ending(samples: np.ndarray, sample_rate: int, features: Features) -> Ending:
     still = np.flatnonzero(levels[: last + 1] >= fade_from - 30.0)
     tail_s = stop - ((int(still[-1]) + 1) * hop if still.size else 0.0)
     strong = float(np.percentile(features.onset, 90)) if features.onset.size else np.inf
-    peaks, _ = scipy.signal.find_peaks(features.onset, height=0.5 * strong, distance=3)
+    peaks = filters.find_peaks(features.onset, height=0.5 * strong, distance=3)
     times = features.onset_times()[peaks] if peaks.size else np.zeros(0)
     count = int(np.count_nonzero((times > stop - fade_s + 0.05) & (times < stop - 0.05)))
     first = int(audible[0])
@@ -547,7 +556,7 @@ def beat_phase_jumps(features: Features, tempo_bpm: float) -> tuple[np.ndarray, 
     window = round(PHASE_WINDOW_S * rate)
     if n < 2 * window + 2 or period < 2:
         return np.zeros(0), np.zeros(0), np.zeros(0)
-    centred = np.maximum(onset - scipy.ndimage.median_filter(onset, size=max(3, round(period)) | 1), 0.0)
+    centred = np.maximum(onset - filters.median_filter1d(onset, max(3, round(period)) | 1), 0.0)
     phasor = centred * np.exp(2j * np.pi * np.arange(n) / period)
     total_c = np.concatenate(([0.0], np.cumsum(phasor)))
     total_m = np.concatenate(([0.0], np.cumsum(centred)))
@@ -557,5 +566,5 @@ def beat_phase_jumps(features: Features, tempo_bpm: float) -> tuple[np.ndarray, 
     clarity = np.minimum(np.abs(before) / np.maximum(mass_before, 1e-12), np.abs(after) / np.maximum(mass_after, 1e-12))
     jump = np.abs(np.angle(after * np.conj(before))) / (2 * np.pi)
     score = jump * clarity
-    peaks, _ = scipy.signal.find_peaks(score, distance=max(1, round(PHASE_WINDOW_S * rate / 2)))
+    peaks = filters.find_peaks(score, distance=max(1, round(PHASE_WINDOW_S * rate / 2)))
     return t[peaks] / rate, jump[peaks], clarity[peaks]

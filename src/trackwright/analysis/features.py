@@ -24,9 +24,9 @@ from dataclasses import dataclass
 
 import numpy as np
 import scipy.fft
-import scipy.signal
 import soxr
 
+from trackwright.analysis.spectrum import periodic_hann
 from trackwright.audio import Audio
 
 ANALYSIS_RATE = 22050
@@ -118,7 +118,7 @@ def _stft_project(signal: np.ndarray, n_fft: int, hop: int, matrix: np.ndarray, 
     count = 1 + (len(padded) - n_fft) // hop
     frames = np.lib.stride_tricks.as_strided(padded, shape=(count, n_fft),
                                              strides=(padded.strides[0] * hop, padded.strides[0]))
-    window = scipy.signal.get_window("hann", n_fft).astype(np.float32)
+    window = periodic_hann(n_fft)
     out = np.empty((matrix.shape[0], count), dtype=np.float32)
     scale = np.float32(4.0 / n_fft)
     for start in range(0, count, _FRAME_BLOCK):

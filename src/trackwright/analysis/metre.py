@@ -27,8 +27,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import scipy.ndimage
 
+from trackwright.analysis import filters
 from trackwright.errors import ParameterError
 
 #: Tempo ratios tried against the estimate: the estimate, its octaves and its 3:2 relatives.
@@ -81,7 +81,7 @@ def parse_signature(text: str) -> tuple[int, int]:
 def sample(series: np.ndarray, rate: float, times_s: np.ndarray, half_width_s: float) -> np.ndarray:
     """Max of ``series`` (frames at ``rate`` per second) within ±``half_width_s`` of each time."""
     radius = max(1, int(round(half_width_s * rate)))
-    peaks = scipy.ndimage.maximum_filter1d(series, size=2 * radius + 1, mode="nearest")
+    peaks = filters.maximum_filter1d(series, size=2 * radius + 1, mode="nearest")
     return peaks[np.clip(np.round(np.asarray(times_s) * rate).astype(int), 0, len(series) - 1)]
 
 

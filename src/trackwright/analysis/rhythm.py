@@ -37,8 +37,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import scipy.ndimage
 
+from trackwright.analysis import filters
 from trackwright.analysis.features import Features, mean_between
 from trackwright.analysis.metre import (BEAT_RANGE_BPM, CANDIDATE_RATIOS, COMPOUND_MARGIN, PREFERRED_BEAT_BPM,
                                         bar_count, grid_score, sample, signature, standardised)
@@ -165,7 +165,7 @@ def estimate_tempo(onset: np.ndarray, onset_rate: float) -> float:
 
 def _value_at(series: np.ndarray, frames: np.ndarray, radius: int = 2) -> np.ndarray:
     """Max of ``series`` within ±``radius`` frames of each frame index."""
-    peaks = scipy.ndimage.maximum_filter1d(series, size=2 * radius + 1, mode="nearest")
+    peaks = filters.maximum_filter1d(series, size=2 * radius + 1, mode="nearest")
     return peaks[np.clip(frames, 0, len(series) - 1)]
 
 
@@ -283,7 +283,7 @@ def local_periods(onset: np.ndarray, onset_rate: float, tempo_bpm: float, *,
     shift = np.where(denominator < 0, 0.5 * (y0 - y2) / np.where(denominator < 0, denominator, -1.0), 0.0)
     # no clear pulse here (sustained chords, a break): keep the global period
     periods = np.where(clear, lag + shift, period)
-    smooth = scipy.ndimage.median_filter(periods, size=5, mode="nearest")
+    smooth = filters.median_filter1d(periods, 5, mode="nearest")
     return np.interp(np.arange(len(onset)), centres, smooth)
 
 
@@ -318,7 +318,7 @@ def track_beats(onset: np.ndarray, onset_rate: float, tempo_bpm: float, *, tight
     periods = local_periods(onset, onset_rate, tempo_bpm, windows=windows)
     norm = onset / max(float(onset.std()), 1e-9)
     # local score: onsets smoothed by a Gaussian of ±period/32, minus a small offset
-    local = scipy.ndimage.gaussian_filter1d(norm, sigma=max(period / 32.0, 0.5)) - 0.1 * norm.mean()
+    local = filters.gaussian_filter1d(norm, sigma=max(period / 32.0, 0.5)) - 0.1 * norm.mean()
     lags = np.arange(max(1, int(round(0.5 * periods.min()))), int(round(2 * periods.max())) + 1)
     score = local.astype(np.float64).copy()
     backlink = np.full(len(local), -1)
@@ -429,8 +429,8 @@ def rhythm_from_grid(beats_s: np.ndarray, downbeats_s: np.ndarray, beats_per_bar
     beats = np.maximum(times, 0.0)
     if len(times) >= 3:
         local = 60.0 / np.diff(times)
-        intervals = scipy.ndimage.median_filter(np.diff(times), size=min(3, len(times) - 1), mode="nearest")
-        smooth = 60.0 / scipy.ndimage.uniform_filter1d(intervals, size=min(CURVE_BEATS, len(intervals)), mode="nearest")
+        intervals = filters.median_filter1d(np.diff(times), min(3, len(times) - 1), mode="nearest")
+        smooth = 60.0 / filters.uniform_filter1d(intervals, min(CURVE_BEATS, len(intervals)), mode="nearest")
         curve_t = beats[1:]
         lo, hi = np.percentile(smooth, [5, 95])
         drifts = bool((hi - lo) / np.median(smooth) > DRIFT_THRESHOLD)
@@ -453,7 +453,7 @@ def _extended(features: Features, envelope: np.ndarray, frames: np.ndarray) -> n
     level is within 30 dB of the track's loudest. The tracker drops such edge beats."""
     if len(frames) < 4:
         return frames
-    peaks = scipy.ndimage.maximum_filter1d(envelope, size=5, mode="nearest")
+    peaks = filters.maximum_filter1d(envelope, size=5, mode="nearest")
     floor = float(np.median(peaks[frames])) / 3.0
     loud = float(np.max(features.rms_db)) - 30.0
     head, tail = [], []

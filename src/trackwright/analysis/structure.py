@@ -38,9 +38,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-import scipy.ndimage
-import scipy.signal
 
+from trackwright.analysis import filters
 from trackwright.analysis.features import Features
 from trackwright.analysis.rhythm import Rhythm
 
@@ -155,7 +154,7 @@ def foote_novelty(similarity: np.ndarray, half: int = KERNEL_BARS) -> np.ndarray
     """Novelty per bar from a Gaussian-tapered checkerboard kernel of ``half`` bars each side,
     scaled so a change between two internally uniform, mutually dissimilar blocks scores 1."""
     size = 2 * half
-    taper = scipy.signal.windows.gaussian(size, std=half / 1.5)
+    taper = filters.gaussian_window(size, half / 1.5)
     kernel = np.outer(taper, taper) * np.kron([[1, -1], [-1, 1]], np.ones((half, half)))
     kernel /= np.abs(kernel).sum()
     padded = np.pad(similarity, half, mode="edge")
@@ -166,7 +165,7 @@ def foote_novelty(similarity: np.ndarray, half: int = KERNEL_BARS) -> np.ndarray
 def _boundaries(novelty: np.ndarray) -> list[int]:
     if len(novelty) < 2 * MIN_SECTION_BARS:
         return [0]
-    peaks, _ = scipy.signal.find_peaks(novelty, distance=MIN_SECTION_BARS, height=max(novelty.mean(), MIN_NOVELTY))
+    peaks = filters.find_peaks(novelty, distance=MIN_SECTION_BARS, height=max(novelty.mean(), MIN_NOVELTY))
     peaks = [_on_phrase(int(p), novelty) for p in peaks if MIN_SECTION_BARS // 2 <= p <= len(novelty) - MIN_SECTION_BARS // 2]
     return [0] + sorted(set(peaks))
 
@@ -345,7 +344,7 @@ def beat_breaks(rhythm: Rhythm, tolerance: float = 0.15) -> np.ndarray:
     if len(beats) < 6:
         return np.zeros(0)
     intervals = np.diff(beats)
-    local = scipy.ndimage.median_filter(intervals, size=9, mode="nearest")
+    local = filters.median_filter1d(intervals, 9, mode="nearest")
     odd = np.abs(intervals / local - 1.0) > tolerance
     return 0.5 * (beats[:-1][odd] + beats[1:][odd])
 

@@ -28,6 +28,11 @@ Conventions
   or ``any`` one of them with none moving audibly the wrong way. A directive is carried out
   ("as asked") only when its measurement says so; a note whose measurement contradicts it is
   reported "not achieved", with the numbers.
+* What the note did not ask for must stay put: each :data:`UNASKED` descriptor (loudness, width)
+  that no directive of the note moves (:func:`asked_descriptors`) and that its techniques do not
+  move by their nature (:data:`MOVED_BY_NATURE`) must change by less than its :data:`AUDIBLE`
+  threshold (:func:`judge_unasked`), else the directive is not "as asked" ("also loudness
+  +0.8 LU (not asked)").
 """
 
 from __future__ import annotations

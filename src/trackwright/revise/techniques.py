@@ -23,7 +23,10 @@ a hold forbids is left out ("bigger without adding reverb" leaves out the reverb
 without losing the sparkle" the high-shelf cut); a held part is left out of every move ("warmer,
 keep the drums" touches every part but the drums); and what a hold watches is predicted after
 the plan and, where it would move, put back by a compensating move ("wider at the same level":
-a gain; "brighter without making it harsher": a dip at 3.5 kHz).
+a gain; "brighter without making it harsher": a dip at 3.5 kHz). What no directive of the note
+asks to move and the technique does not move by its nature (the loudness of a colour note, the
+width of "more energy": :data:`~trackwright.revise.measure.UNASKED`) is predicted the same way
+and put back with a gain or a side gain per span (:func:`_match_unasked`).
 
 What each dimension does (k = signed amount; "(cal)" = sized to its goal)
 ---------------------------------------------------------------------------
@@ -1020,10 +1023,11 @@ def _match_unasked(plan: _Plan, directive: Directive, spans: Sequence[Span]) -> 
     if not watched:
         return
     preview = Preview(context.mix, context.stems, spans)
-    before = preview.describe([], watched)
+    before, after = preview.describe([], watched), preview.describe(moves, watched)
     extra: list[Move] = []
     for descriptor in watched:
-        after = preview.describe(moves + extra, [descriptor])
+        if extra:  # the width put back moves the loudness
+            after = preview.describe(moves + extra, [descriptor])
         fixes: list[Move] = []
         for span, b, a in zip(spans, before, after):
             if descriptor not in b or descriptor not in a:

@@ -137,3 +137,10 @@ def test_dont_after_a_subject_describes_the_music_and_asks_for_more(note: str) -
 @pytest.mark.parametrize("note", ["don't hit so hard", "Please don't hit it so hard."])
 def test_dont_as_a_request_still_asks_for_less(note: str) -> None:
     assert [(d.dimension, d.direction) for d in interpret(note).directives] == [("punch", -1)]
+
+
+@pytest.mark.parametrize(("note", "direction"), [("that bass end is way too heavy", -1),
+                                                 ("I'd like more weight in the bass end", 1)])
+def test_the_bass_end_is_a_frequency_region_not_the_ending(note: str, direction: int) -> None:
+    reading = interpret(note)
+    assert [(d.dimension, d.direction, d.scope.kind) for d in reading.directives] == [("low_end", direction, "all")]

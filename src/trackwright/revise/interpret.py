@@ -320,7 +320,7 @@ def _sections(clause: _Clause) -> None:
             role = "pre-chorus"
         if role is None and text in _SINGLE and (clause.word(i - 1) in ("the", "its", "our", "at") or
                                                  clause.word(i - 2) in ("the", "a", "an", "its", "our")) and \
-                not (text == "end" and clause.word(i - 1) in ("low", "top", "bottom", "high", "back", "front")):
+                not (text == "end" and clause.word(i - 1) in ("low", "top", "bottom", "high", "back", "front", "bass")):
             name = _SINGLE[text]
             lead = i - 1 if clause.word(i - 1) in ("the", "its", "our", "at") else i
             clause.take(lead, i + 1)

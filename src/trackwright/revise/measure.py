@@ -28,6 +28,11 @@ Conventions
   or ``any`` one of them with none moving audibly the wrong way. A directive is carried out
   ("as asked") only when its measurement says so; a note whose measurement contradicts it is
   reported "not achieved", with the numbers.
+* What the note did not ask for must stay put: each :data:`UNASKED` descriptor (loudness, width)
+  that no directive of the note moves (:func:`asked_descriptors`) and that its techniques do not
+  move by their nature (:data:`MOVED_BY_NATURE`) must change by less than its :data:`AUDIBLE`
+  threshold (:func:`judge_unasked`), else the directive is not "as asked" ("also loudness
+  +0.8 LU (not asked)").
 """
 
 from __future__ import annotations
@@ -95,6 +100,22 @@ EXPECTED: dict[str, tuple[str, tuple[tuple[str, int], ...]]] = {
     "variation": ("any", (("pitch", 1), ("parts", -1), ("centroid", 1))),
     **{region: ("all", ((f"band:{region}", 1),)) for region in REGIONS},
 }
+#: Descriptors a version must leave where they were (within :data:`AUDIBLE`) unless the note asks to
+#: move them: a colour note that comes out audibly louder, or "more energy" that comes out audibly
+#: narrower, is not what was asked. Width under :data:`MONO_WIDTH_DB` is compared as that (mono).
+UNASKED: tuple[str, ...] = ("loudness", "width")
+#: Unasked descriptors a dimension's techniques move by their nature, not checked for it: a large
+#: room's reverb is wider than the dry sound; a build is a loudness ramp; an EQ or a part's level
+#: moves the side/mid ratio of the whole band (less mono bass reads as "wider") while every
+#: instrument keeps its place in the image.
+MOVED_BY_NATURE: dict[str, tuple[str, ...]] = {
+    "reverb": ("width",), "build": ("loudness", "width"),
+    **{dimension: ("width",) for dimension in ("brightness", "warmth", "valence", "clearance", "presence", "density",
+                                                *REGIONS)},
+}
+#: Side/mid energy under this (dB) is heard as mono: a change below it is no change of width.
+MONO_WIDTH_DB = -30.0
+
 #: The descriptor a hold on a dimension watches, and the direction of "more" of it.
 HELD_BY: dict[str, tuple[str, int]] = {
     "loudness": ("loudness", 1), "energy": ("loudness", 1), "dynamics": ("lra", 1), "peaks": ("peak", 1),
@@ -403,6 +424,32 @@ def expected_for(directive: Directive, holds: Sequence[Hold] = ()) -> tuple[str,
     return mode, tuple((descriptor, sign * directive.direction) for descriptor, sign in terms)
 
 
+def asked_descriptors(directives: Sequence[Directive], holds: Sequence[Hold] = ()) -> frozenset[str]:
+    """Descriptors the note asks to move, or to watch: every directive's :data:`EXPECTED` terms,
+    what its techniques move by nature (:data:`MOVED_BY_NATURE`), and what its holds watch."""
+    asked: set[str] = set()
+    for directive in directives:
+        asked.update(descriptor for descriptor, _ in expected_for(directive, holds)[1])
+        asked.update(MOVED_BY_NATURE.get(directive.dimension, ()))
+    asked.update(HELD_BY[h.dimension][0] for h in holds if h.part is None and h.dimension in HELD_BY)
+    return frozenset(asked)
+
+
+def unasked_for(asked: frozenset[str]) -> tuple[str, ...]:
+    """The :data:`UNASKED` descriptors a version must leave where they were, given what is ``asked``."""
+    return tuple(d for d in UNASKED if d not in asked)
+
+
+def judge_unasked(descriptor: str, before: float, after: float) -> Verdict:
+    """Did an unasked ``descriptor`` stay where it was? State "kept" when it moved less than
+    :data:`AUDIBLE`, else "moved" (the version changed what the note did not ask for)."""
+    if descriptor == "width":
+        before, after = max(before, MONO_WIDTH_DB), max(after, MONO_WIDTH_DB)
+    change, unit = change_of(descriptor, before, after)
+    state = "moved" if abs(change) >= AUDIBLE[descriptor.split(":")[0]] else "kept"
+    return Verdict(descriptor, before, after, change, unit, state)
+
+
 def achieved(mode: str, verdicts: Sequence[Verdict]) -> bool:
     """``all``: every verdict "ok"; ``any``: at least one "ok" and none "wrong"."""
     if not verdicts:
@@ -412,11 +459,14 @@ def achieved(mode: str, verdicts: Sequence[Verdict]) -> bool:
     return any(v.state == "ok" for v in verdicts) and not any(v.state == "wrong" for v in verdicts)
 
 
-def outside_unchanged(before: Audio, after: Audio, regions: Sequence[tuple[float, float, float]]) -> tuple[bool, str]:
+def outside_unchanged(before: Audio, after: Audio, regions: Sequence[tuple[float, float, float]], *,
+                      pitch: bool = False) -> tuple[bool, str]:
     """Whether the audio in each region (start_s, end_s of ``before``, offset_s into ``after``) is
     unchanged: sample for sample, or within 0.2 LU short-term loudness and 0.5 dB in four bands
-    in every 3 s window, one every second. Returns (unchanged, a description of the largest change)."""
-    worst_lu = worst_db = 0.0
+    in every 3 s window, one every second; with ``pitch`` (the note transposes somewhere), also
+    transposed by less than :data:`AUDIBLE` ``pitch`` over each region. Returns (unchanged, a
+    description of the largest change)."""
+    worst_lu = worst_db = worst_st = 0.0
     identical = True
     rate = before.sample_rate
     for start, end, offset in regions:
@@ -429,6 +479,9 @@ def outside_unchanged(before: Audio, after: Audio, regions: Sequence[tuple[float
         if np.array_equal(a, b):
             continue
         identical = False
+        if pitch:
+            shift = pitch_shift_st(Audio(a, rate), Audio(b, rate), 0.0, n / rate)
+            worst_st = shift if abs(shift) > abs(worst_st) else worst_st
         window, hop = int(3.0 * rate), int(1.0 * rate)
         for lo in range(0, max(n - window, 0) + 1, hop):
             x, y = a[:, lo:lo + window], b[:, lo:lo + window]
@@ -445,5 +498,6 @@ def outside_unchanged(before: Audio, after: Audio, regions: Sequence[tuple[float
                                                             max(float(px[band].sum()), 1e-20))))
     if identical:
         return True, "unchanged, sample for sample"
-    ok = worst_lu < SAME_LOUDNESS_LU and worst_db < 0.5
-    return ok, f"changed by at most {worst_lu:.2f} LU and {worst_db:.2f} dB in a band"
+    ok = worst_lu < SAME_LOUDNESS_LU and worst_db < 0.5 and abs(worst_st) < AUDIBLE["pitch"]
+    moved = f", transposed {worst_st:+.1f} semitones" if abs(worst_st) >= AUDIBLE["pitch"] else ""
+    return ok, f"changed by at most {worst_lu:.2f} LU and {worst_db:.2f} dB in a band{moved}"

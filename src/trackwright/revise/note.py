@@ -51,16 +51,19 @@ from trackwright.revise.measure import (
     HELD_BY,
     Verdict,
     achieved,
+    asked_descriptors,
     describe_span,
     expected_for,
     fade_depth_db,
     judge,
     judge_hold,
+    judge_unasked,
     residual_verdict,
     outside_unchanged,
     part_level_db,
     parts_sounding,
     pitch_shift_st,
+    unasked_for,
 )
 from trackwright.revise.scope import entries, resolve_scope
 from trackwright.revise.techniques import (
@@ -197,7 +200,8 @@ def apply_note(project: Project, text: str, *, at: tuple[float, float] | None = 
         roles = _parts(project, recipe) if recipe.stem_sources else {}
         context = Context(roles, project.source_midi() is not None, _rebuilt(recipe), mix, stems, mix.duration_s,
                           reading.holds, float(np.median(grid.ends_s - grid.starts_s)) if grid.bars else 2.0,
-                          sections, bool(recipe.production and recipe.production.parts))
+                          sections, bool(recipe.production and recipe.production.parts),
+                          asked_descriptors(reading.directives, reading.holds))
         _check_part_holds(reading.holds, roles)
         report(0.1, "planning")
         changes: list[Change] = []
@@ -344,6 +348,7 @@ def _measure(result: NoteResult, before: RenderResult, after: RenderResult, mix_
     stems_after = {n: load_audio(p) for n, p in after.stems.items()}
     total = mix_before.duration_s
     timeline = abs(mix_after.duration_s - total) > 0.02 or any(d.dimension in TIMELINE for d, _, _ in planned)
+    unasked = unasked_for(asked_descriptors([d for d, _, _ in planned], holds))
     for directive, spans, changes in planned:
         mode, terms = expected_for(directive, holds)
         targets = [m.target for c in changes if c.layer == "automation" for m in c.moves if m.target in stems_after]
@@ -351,10 +356,15 @@ def _measure(result: NoteResult, before: RenderResult, after: RenderResult, mix_
             start, end = _core(_build_window(span, changes) if directive.dimension == "build" else span, total)
             verdicts = _directive_verdicts(directive, terms, start, end, mix_before, mix_after, stems_before,
                                            stems_after, timeline, result, list(dict.fromkeys(targets)))
-            ok = achieved(mode, verdicts)
+            also = [] if timeline else [
+                judge_unasked(d, *(describe_span(audio, start, end, [d])[d] for audio in (mix_before, mix_after)))
+                for d in unasked]
+            moved = [v for v in also if v.state == "moved"]
+            ok = achieved(mode, verdicts) and not moved
             result.measurements.append({
                 "directive": directive.describe(), "scope": span.name, "mode": mode,
-                "verdicts": [v.to_dict() for v in verdicts], "moved": [v.describe() for v in verdicts],
+                "verdicts": [v.to_dict() for v in verdicts], "unasked": [v.to_dict() for v in also],
+                "moved": [v.describe() for v in verdicts] + [f"also {v.describe()} (not asked)" for v in moved],
                 "as_asked": ok})
     scope_spans = [s for _, spans, _ in planned for s in spans] or [Span(0.0, total, "the whole piece")]
     for hold in holds:
@@ -366,7 +376,8 @@ def _measure(result: NoteResult, before: RenderResult, after: RenderResult, mix_
                              "verdicts": [v.to_dict() for v in verdicts]})
     regions = _outside_regions(planned, total, mix_after.duration_s, result.changes)
     if regions:
-        unchanged, text = outside_unchanged(mix_before, mix_after, regions)
+        pitch = any(m.kind == "pitch" for c in result.changes if c.layer == "automation" for m in c.moves)
+        unchanged, text = outside_unchanged(mix_before, mix_after, regions, pitch=pitch)
         result.outside = {"unchanged": unchanged, "as_asked": unchanged, "text": text,
                           "regions": [[round(a, 2), round(b, 2)] for a, b, _ in regions]}
     result.achieved = bool(result.measurements) and all(r["as_asked"] for r in result.measurements) and \
@@ -500,7 +511,8 @@ def _outside_regions(planned: Sequence[tuple[Directive, list[Span], list[Change]
         return []
     reverb = any(m.kind in ("reverb", "pitch") for c in changes if c.layer == "automation" for m in c.moves)
     margin = RAMP_MARGIN_S + (REVERB_TAIL_S if reverb else 0.0)
-    builds = [m.start_s for c in changes if c.layer == "automation" for m in c.moves]
+    builds = [m.start_s for d, _, found in planned if d.dimension == "build" for c in found
+              if c.layer == "automation" for m in c.moves]
     first = min([s.start_s for s in spans] + builds) - RAMP_MARGIN_S
     last = max(s.end_s for s in spans) + margin
     regions = []

@@ -23,7 +23,10 @@ a hold forbids is left out ("bigger without adding reverb" leaves out the reverb
 without losing the sparkle" the high-shelf cut); a held part is left out of every move ("warmer,
 keep the drums" touches every part but the drums); and what a hold watches is predicted after
 the plan and, where it would move, put back by a compensating move ("wider at the same level":
-a gain; "brighter without making it harsher": a dip at 3.5 kHz).
+a gain; "brighter without making it harsher": a dip at 3.5 kHz). What no directive of the note
+asks to move and the technique does not move by its nature (the loudness of a colour note, the
+width of "more energy": :data:`~trackwright.revise.measure.UNASKED`) is predicted the same way
+and put back with a gain or a side gain per span (:func:`_match_unasked`).
 
 What each dimension does (k = signed amount; "(cal)" = sized to its goal)
 ---------------------------------------------------------------------------
@@ -73,7 +76,19 @@ from trackwright.audio import Audio
 from trackwright.mix.automation import ALL_PARTS, Move
 from trackwright.revise.calibrate import Preview, solve_scale, target, tier
 from trackwright.revise.directives import REGIONS, Directive, Hold
-from trackwright.revise.measure import EXPECTED, HELD_BY, WHEN_HELD, change_of, expected_for, judge, judge_hold
+from trackwright.revise.measure import (
+    AUDIBLE,
+    EXPECTED,
+    HELD_BY,
+    MONO_WIDTH_DB,
+    WHEN_HELD,
+    asked_descriptors,
+    change_of,
+    expected_for,
+    judge,
+    judge_hold,
+    unasked_for,
+)
 
 #: Mixer roles from least to most important, for thinning and for "intimacy".
 SUPPORT_ROLES = ("fx", "pad", "other", "strings", "keys", "guitar", "drums")
@@ -163,7 +178,9 @@ class Context:
     ``parts`` maps each stem (part) name to its mixer role (empty: a mix only); ``mix`` and
     ``stems`` are the current version's render (output timeline), used to size the moves;
     ``duration_s`` its length; ``holds`` the note's constraints; ``bar_s`` a bar, seconds;
-    ``sections`` the sections as this version plays them.
+    ``sections`` the sections as this version plays them; ``asked`` the descriptors the whole
+    note moves or watches (:func:`~trackwright.revise.measure.asked_descriptors`), so one
+    directive's plan does not undo another's.
     """
 
     parts: Mapping[str, str]
@@ -176,6 +193,7 @@ class Context:
     bar_s: float = 2.0
     sections: Sequence[Span] = ()
     score_heard: bool = False
+    asked: frozenset[str] | None = None  #: descriptors the whole note asks to move (None: this directive's)
 
 
 def part_stems(part: str, roles: Mapping[str, str]) -> list[str]:
@@ -667,22 +685,33 @@ def _part_gain(plan: _Plan, names: Sequence[str], spans: Sequence[Span], k: floa
     levels scale exactly; the mix is the rest plus the scaled parts)."""
     mix = plan.context.mix
     assert mix is not None
-    goal = target("part", k) * (1 if k > 0 else -1)
+    goal = target("part", k)
     worst = 0.0
     for span in spans:
         lo, hi = int(span.start_s * mix.sample_rate), int(span.end_s * mix.sample_rate)
         part = sum(plan.context.stems[n].samples[:, lo:hi].astype(float) for n in names)
         rest = mix.samples[:, lo:hi].astype(float) - part
+        before = _ratio_db(part, part + rest)
+        if k > 0 and PART_REACH * -before < goal:  # the part is most of the mix: raise it against the rest
+            plan.notes.append(f"the {', '.join(names)} already carry most of the mix in {span.name} "
+                              f"({before:+.1f} dB of it): turned up {goal:g} dB against the rest, which moves "
+                              f"their share of the mix by under {-before:.1f} dB")
+            worst = max(worst, goal)
+            continue
         best = 0.0
         for gain_db in [x / 4 for x in range(1, 97)]:
             g = 10 ** (gain_db * (1 if k > 0 else -1) / 20)
-            before = _ratio_db(part, part + rest)
             after = _ratio_db(part * g, part * g + rest)
             best = gain_db
-            if (after - before) * (1 if k > 0 else -1) >= abs(goal):
+            if (after - before) * (1 if k > 0 else -1) >= goal:
                 break
         worst = max(worst, best)
     return round(worst * (1 if k > 0 else -1), 2)
+
+
+#: A part whose share of the mix cannot rise by its target within this share of the most it could
+#: (its level ``L`` dB under the mix: −L dB, alone) is turned up by the target against the rest instead.
+PART_REACH = 0.8
 
 
 def _ratio_db(part: Any, mix: Any) -> float:
@@ -970,4 +999,53 @@ def plan_directive(directive: Directive, spans: Sequence[Span], context: Context
         else:
             _special(plan, step, directive, spans, k)
     _scaled(plan, directive, spans, scaled, k)
+    _match_unasked(plan, directive, spans)
     return plan.changes, plan.notes
+
+
+#: Dimensions whose plan is not matched on unasked descriptors: they move the timeline (a preview
+#: cannot predict them; the verdict still checks what it can).
+UNMATCHED = frozenset({"pace", "fade_in", "fade_out", "length", "repeat", "build"})
+#: An unasked descriptor predicted to move by at least this share of its audible threshold is put back.
+MATCH_SHARE = 0.4
+
+
+def _match_unasked(plan: _Plan, directive: Directive, spans: Sequence[Span]) -> None:
+    """Put back what the plan would move but the note did not ask for (:data:`~trackwright.revise.measure.UNASKED`):
+    the stereo width with a side gain, then the loudness with a gain, per span, predicted on the
+    current version — a colour note comes out loudness-matched, "more energy" as wide as before."""
+    context = plan.context
+    moves = [m for c in plan.changes if c.layer == "automation" for m in c.moves]
+    if context.mix is None or not moves or directive.dimension in UNMATCHED:
+        return
+    asked = context.asked if context.asked is not None else asked_descriptors([directive], context.holds)
+    watched = [d for d in ("width", "loudness") if d in unasked_for(asked)]
+    if not watched:
+        return
+    preview = Preview(context.mix, context.stems, spans)
+    before, after = preview.describe([], watched), preview.describe(moves, watched)
+    extra: list[Move] = []
+    for descriptor in watched:
+        if extra:  # the width put back moves the loudness
+            after = preview.describe(moves + extra, [descriptor])
+        fixes: list[Move] = []
+        for span, b, a in zip(spans, before, after):
+            if descriptor not in b or descriptor not in a:
+                continue
+            if descriptor == "width":
+                if max(b[descriptor], a[descriptor]) <= MONO_WIDTH_DB:
+                    continue
+                change = max(a[descriptor], MONO_WIDTH_DB) - max(b[descriptor], MONO_WIDTH_DB)
+                kind, value = "width", 10 ** (-change / 20)
+            else:
+                change = a[descriptor] - b[descriptor]
+                kind, value = "gain", -change
+            if abs(change) < MATCH_SHARE * AUDIBLE[descriptor]:
+                continue
+            fixes += [_move(span, name, kind, value, plan.because) for name in plan.targets(ALL_PARTS)]
+        if fixes:
+            extra += fixes
+            what = "side gain (width as before)" if descriptor == "width" else "gain (loudness as before)"
+            plan.changes.append(Change("automation", f"{_describe_moves(fixes, ', '.join(s.name for s in spans))}: "
+                                       f"a matching {what}, the note did not ask for a {descriptor} change",
+                                       plan.because, moves=tuple(fixes)))
